@@ -1,0 +1,23 @@
+"""安心 Anxin: an advice chatbot for borrowers facing abusive debt collection."""
+
+from .dialog import Dialog
+from .knowledge import KnowledgeBase, KnowledgeError, KnowledgeSource, load_knowledge
+from .models import Button, Candidate, Incoming, Match, Reply
+from .state import MemoryStore, Session, Store, UsageEvent
+
+__all__ = [
+    "Button",
+    "Candidate",
+    "Dialog",
+    "Incoming",
+    "KnowledgeBase",
+    "KnowledgeError",
+    "KnowledgeSource",
+    "Match",
+    "MemoryStore",
+    "Reply",
+    "Session",
+    "Store",
+    "UsageEvent",
+    "load_knowledge",
+]

@@ -1,0 +1,144 @@
+"""The `anxin` command line (also `python -m bot`): run, chat, lint, match, eval and admin commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from .evaluation import EvalFileError, Report, evaluate, held_out, load_labelled
+from .knowledge import KnowledgeBase, load_knowledge
+from .settings import Settings, SettingsError
+
+log = logging.getLogger("bot")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One clear line, exit code 2: what a volunteer needs, not a usage dump.
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _knowledge(settings: Settings) -> KnowledgeBase:
+    loaded = load_knowledge(settings.content_dir)
+    if loaded.errors:
+        log.warning("%d content problem(s); `anxin lint` lists them", len(loaded.errors))
+    return loaded.knowledge
+
+
+def cmd_lint(settings: Settings, args: argparse.Namespace) -> int:
+    loaded = load_knowledge(settings.content_dir)
+    for error in loaded.errors:
+        _write(str(error))
+    kb = loaded.knowledge
+    if loaded.errors:
+        _write(f"{len(loaded.errors)} problem(s) found")
+        return 1
+    answers = sum(1 for _, locale in kb.answers if locale != "zh-Hant")
+    examples = sum(len(intent.examples) for intent in kb.intents.values())
+    _write(f"ok: {len(kb.intents)} intents, {examples} examples, {answers} answers")
+    return 0
+
+
+def cmd_match(settings: Settings, args: argparse.Namespace) -> int:
+    kb = _knowledge(settings)
+    decision = kb.decide(args.text)
+    if args.json:
+        _write(json.dumps(decision.as_json(), ensure_ascii=False))
+        return 0
+    _write(f"{decision.kind}: {decision.intent or '-'} ({decision.score:.1f})")
+    for candidate in decision.candidates:
+        _write(f"  {candidate.score:5.1f}  {candidate.intent}  {kb.title(candidate.intent, 'zh-Hans')}")
+    return 0
+
+
+def _print_report(report: Report) -> None:
+    data = report.as_json()
+    for miss in report.errors:
+        _write(f"MISS [{miss.kind}] {miss.text!r}: expected {miss.expected}, got {miss.got}")
+    _write(
+        f"total {data['total']}  accuracy {data['accuracy']:.1%}  in-scope {data['in_scope_accuracy']:.1%}  "
+        f"out-of-scope rejected {data['oos_rejection']:.1%}  clarify {data['clarify_rate']:.1%}  "
+        f"confident wrong {data['confident_wrong']}"
+    )
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    kb = _knowledge(settings)
+    if args.file is None:
+        items = held_out(kb)
+    else:
+        try:
+            items = load_labelled(Path(args.file))
+        except EvalFileError as exc:
+            sys.stderr.write(f"anxin eval: {exc}\n")
+            return 2
+    report = evaluate(kb, items)
+    if args.json:
+        _write(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_report(report)
+    return 0
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from .runner import run_console
+
+    asyncio.run(run_console(settings))
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from .runner import run
+
+    asyncio.run(run(settings))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="anxin", description="安心 Anxin: advice for borrowers facing abusive debt collection")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("run", help="start every configured channel (console chat when none)").set_defaults(
+        handler=cmd_run
+    )
+    commands.add_parser("chat", help="chat on the console; reads one message a line from a pipe").set_defaults(
+        handler=cmd_chat
+    )
+    commands.add_parser("lint", help="check intents/ and faq/; exit 1 on any problem").set_defaults(handler=cmd_lint)
+    match = commands.add_parser("match", help="show the decision for one message")
+    match.add_argument("text")
+    match.add_argument("--json", action="store_true", help="machine-readable output")
+    match.set_defaults(handler=cmd_match)
+    evaluation = commands.add_parser("eval", help="accuracy on a labelled YAML file, or on the intents' tests")
+    evaluation.add_argument("file", nargs="?", help="labelled YAML (default: every intent's `tests`)")
+    evaluation.add_argument("--json", action="store_true", help="machine-readable output")
+    evaluation.set_defaults(handler=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        sys.stderr.write(f"anxin: {exc}\n")
+        return 2
+    quiet = args.command in ("chat", "lint", "match", "eval") or (args.command == "run" and sys.stdin.isatty())
+    logging.basicConfig(
+        level=logging.WARNING if quiet else settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    handler = args.handler
+    result: int = handler(settings, args)
+    return result

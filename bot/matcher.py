@@ -1,0 +1,226 @@
+"""Recognise the intent of a message: a pure, synchronous decision over the knowledge base's examples.
+
+Every example is normalised and turned into weighted features once, at load time:
+
+- Chinese: character bigrams (word-like units) and single characters (robust to typos and word order);
+- English and digits: words with a light suffix strip, and word pairs.
+
+Features are weighted by how few intents use them (IDF over intents), so "催收" or "my" count for little
+and "通讯录" or "employer" for a lot. A message is scored against each intent by its best example and by
+the intent's centroid (all examples together), plus a rapidfuzz near-duplicate score and keyword boosts.
+Thresholds then decide: answer, clarify (the top intents are close, or the best is only fair), or fallback.
+Intents in the `oos.` group are questions the bot must not answer; winning with one is a fallback.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from rapidfuzz import fuzz, process
+
+from .models import Candidate, Match
+from .text import has_cjk, normalise
+
+CRISIS_INTENT = "wellbeing.crisis"
+
+
+class Teachable(Protocol):
+    """What the matcher needs of an intent."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def examples(self) -> tuple[str, ...]: ...
+    @property
+    def keywords(self) -> tuple[str, ...]: ...
+    @property
+    def out_of_scope(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Score cut-offs on a 0-100 scale, tuned on the intents' held-out tests and out-of-scope phrases."""
+
+    answer: float = 52.0  # at or above: answer, if clearly ahead of the runner-up
+    margin: float = 6.0  # how far ahead the best must be to answer without asking
+    clarify: float = 38.0  # below: fallback; between clarify and answer: "did you mean …?"
+    near_duplicate: float = 90.0  # a rapidfuzz ratio this high is the example itself, typos aside
+
+
+_LATIN = re.compile(r"[a-z0-9]+")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+UNIGRAM_WEIGHT = 0.45
+PAIR_WEIGHT = 0.8
+
+
+def _stem(word: str) -> str:
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("ed"):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def features(normalised: str) -> dict[str, float]:
+    """Raw term weights of a normalised text (before IDF)."""
+    found: dict[str, float] = {}
+    for run in _CJK_RUN.findall(normalised):
+        for index, char in enumerate(run):
+            found["u" + char] = UNIGRAM_WEIGHT
+            if index + 1 < len(run):
+                found["b" + run[index : index + 2]] = 1.0
+    words = [_stem(word) for word in _LATIN.findall(normalised)]
+    for index, word in enumerate(words):
+        found["w" + word] = 1.0
+        if index + 1 < len(words):
+            found["p" + word + " " + words[index + 1]] = PAIR_WEIGHT
+    return found
+
+
+def _unit(vector: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(value * value for value in vector.values()))
+    if norm == 0:
+        return {}
+    return {key: value / norm for key, value in vector.items()}
+
+
+@dataclass(frozen=True)
+class Matcher:
+    intents: tuple[str, ...]
+    out_of_scope: frozenset[str]
+    idf: Mapping[str, float]
+    example_intent: tuple[int, ...]  # example index → intent index
+    example_text: tuple[str, ...]  # normalised examples, for rapidfuzz
+    postings: Mapping[str, tuple[tuple[int, float], ...]]  # feature → (example index, weight)
+    centroids: Mapping[str, tuple[tuple[int, float], ...]]  # feature → (intent index, weight)
+    keywords: tuple[tuple[str, int, float], ...]  # (normalised keyword, intent index, boost)
+    thresholds: Thresholds = Thresholds()
+
+    @classmethod
+    def build(cls, intents: Sequence[Teachable], thresholds: Thresholds | None = None) -> Matcher:
+        ids = tuple(intent.id for intent in intents)
+        intent_features: list[set[str]] = []
+        example_rows: list[tuple[int, str, dict[str, float]]] = []
+        for index, intent in enumerate(intents):
+            seen: set[str] = set()
+            for example in intent.examples:
+                text = normalise(example)
+                if not text:
+                    continue
+                raw = features(text)
+                seen.update(raw)
+                example_rows.append((index, text, raw))
+            intent_features.append(seen)
+        count = max(len(intents), 1)
+        document_frequency: dict[str, int] = defaultdict(int)
+        for seen in intent_features:
+            for feature in seen:
+                document_frequency[feature] += 1
+        idf = {feature: math.log((count + 1) / (df + 0.5)) for feature, df in document_frequency.items()}
+
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        centroid_sums: list[dict[str, float]] = [defaultdict(float) for _ in intents]
+        for row, (index, _, raw) in enumerate(example_rows):
+            vector = _unit({key: value * idf[key] for key, value in raw.items()})
+            for key, weight in vector.items():
+                postings[key].append((row, weight))
+                centroid_sums[index][key] += weight
+        centroids: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for index, total in enumerate(centroid_sums):
+            for key, weight in _unit(total).items():
+                centroids[key].append((index, weight))
+
+        # A keyword shared by several intents says less about each of them.
+        keyword_owners: dict[str, set[int]] = defaultdict(set)
+        for index, intent in enumerate(intents):
+            for keyword in intent.keywords:
+                text = normalise(keyword)
+                if text:
+                    keyword_owners[text].add(index)
+        keywords = tuple(
+            (text, index, 10.0 / len(owners))
+            for text, owners in sorted(keyword_owners.items())
+            for index in sorted(owners)
+        )
+        return cls(
+            intents=ids,
+            out_of_scope=frozenset(intent.id for intent in intents if intent.out_of_scope),
+            idf=idf,
+            example_intent=tuple(index for index, _, _ in example_rows),
+            example_text=tuple(text for _, text, _ in example_rows),
+            postings={key: tuple(value) for key, value in postings.items()},
+            centroids={key: tuple(value) for key, value in centroids.items()},
+            keywords=keywords,
+            thresholds=thresholds or Thresholds(),
+        )
+
+    def scores(self, text: str) -> list[Candidate]:
+        """Every intent with a non-zero score, best first (0-100)."""
+        query = normalise(text)
+        if not query or not self.intents:
+            return []
+        vector = _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
+        best_example: dict[int, float] = {}
+        example_dot: dict[int, float] = defaultdict(float)
+        centroid_dot: dict[int, float] = defaultdict(float)
+        for key, weight in vector.items():
+            for row, value in self.postings.get(key, ()):
+                example_dot[row] += weight * value
+            for index, value in self.centroids.get(key, ()):
+                centroid_dot[index] += weight * value
+        for row, dot in example_dot.items():
+            index = self.example_intent[row]
+            if dot > best_example.get(index, 0.0):
+                best_example[index] = dot
+
+        near: dict[int, float] = {}
+        scorer = fuzz.ratio if has_cjk(query) else fuzz.token_sort_ratio
+        for _, ratio, row in process.extract(query, self.example_text, scorer=scorer, limit=8, score_cutoff=70):
+            index = self.example_intent[row]
+            near[index] = max(near.get(index, 0.0), float(ratio))
+
+        boost: dict[int, float] = defaultdict(float)
+        latin = f" {query} "
+        for keyword, index, value in self.keywords:
+            if (keyword in query) if has_cjk(keyword) else (f" {keyword} " in latin):
+                boost[index] = min(boost[index] + value, 15.0)
+
+        results: list[Candidate] = []
+        for index in set(best_example) | set(centroid_dot) | set(near) | set(boost):
+            score = 100.0 * (0.6 * best_example.get(index, 0.0) + 0.4 * centroid_dot.get(index, 0.0))
+            if index in near:
+                # Near-duplicates of an example (typos, a missing word) score like the example itself.
+                score = max(score, near[index] - 8.0)
+            score = min(score + boost.get(index, 0.0), 100.0)
+            if score > 0:
+                results.append(Candidate(self.intents[index], score))
+        results.sort(key=lambda c: (-c.score, c.intent))
+        return results
+
+    def match(self, text: str) -> Match:
+        ranked = self.scores(text)
+        limits = self.thresholds
+        if not ranked:
+            return Match("fallback", None, 0.0, ())
+        top = ranked[0]
+        in_scope = [c for c in ranked if c.intent not in self.out_of_scope]
+        shown = tuple(in_scope[:3])
+        if top.intent in self.out_of_scope or top.score < limits.clarify:
+            return Match("fallback", None, top.score, shown)
+        if top.intent == CRISIS_INTENT:
+            # Safety first: a fair match on a self-harm phrasing is answered with the crisis reply.
+            return Match("crisis", top.intent, top.score, shown)
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        if top.score >= limits.answer and top.score - runner_up >= limits.margin:
+            return Match("answer", top.intent, top.score, shown)
+        options = tuple(c for c in shown if c.score >= limits.clarify and top.score - c.score < 15.0)
+        return Match("clarify", None, top.score, options or (top,))

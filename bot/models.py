@@ -1,0 +1,61 @@
+"""Plain data that flows between channels and the dialog engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Locale = Literal["zh-Hans", "zh-Hant", "en"]
+LOCALES: tuple[Locale, ...] = ("zh-Hans", "zh-Hant", "en")
+DecisionKind = Literal["answer", "clarify", "fallback", "crisis"]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a user did, already stripped of everything platform-specific.
+
+    `user` is the pseudonymous key (see `bot.privacy.pseudonym`), never a raw platform id.
+    Exactly one of `text`, `button` or `media` carries the content.
+    """
+
+    channel: str
+    user: str
+    text: str = ""
+    button: str | None = None
+    media: str | None = None  # "sticker", "photo", "voice", … when the user sent no text
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str  # short and ASCII: Telegram allows 64 bytes of callback data
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    intent: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """The matcher's decision for one message."""
+
+    kind: DecisionKind
+    intent: str | None
+    score: float
+    candidates: tuple[Candidate, ...] = field(default=())
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "intent": self.intent,
+            "score": round(self.score, 1),
+            "candidates": [{"intent": c.intent, "score": round(c.score, 1)} for c in self.candidates],
+        }

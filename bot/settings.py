@@ -1,0 +1,127 @@
+"""Settings: read from the environment once at start-up and passed down; secrets never print."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting is present but unusable; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value that must not appear in logs or tracebacks."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+
+def _default_content_dir() -> Path:
+    # Content ships next to the package in a checkout; a deployment can point elsewhere.
+    if (PACKAGE_ROOT / "intents").is_dir():
+        return PACKAGE_ROOT
+    return Path.cwd()
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    content_dir: Path = field(default_factory=_default_content_dir)
+    secret: Secret | None = None
+    keep_unanswered: bool = True
+    watch: bool = False
+    session_days: int = 30
+    event_days: int = 90
+    unanswered_days: int = 30
+    host: str = "127.0.0.1"
+    port: int = 8080
+    telegram_token: Secret | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_admin_ids: frozenset[int] = frozenset()
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: Secret | None = None
+    wechat_token: Secret | None = None
+    wechat_app_id: str | None = None
+    wechat_aes_key: Secret | None = None
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def secret(name: str) -> Secret | None:
+            value = text(name)
+            return Secret(value) if value else None
+
+        def number(name: str, default: int) -> int:
+            value = text(name)
+            if value is None:
+                return default
+            try:
+                return int(value)
+            except ValueError:
+                raise SettingsError(f"{name} must be a whole number, got {value!r}") from None
+
+        def flag(name: str, default: bool) -> bool:
+            value = text(name)
+            if value is None:
+                return default
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise SettingsError(f"{name} must be 1 or 0, got {value!r}")
+
+        admin_ids: set[int] = set()
+        for part in (text("TELEGRAM_ADMIN_IDS") or "").split(","):
+            if part.strip():
+                try:
+                    admin_ids.add(int(part.strip()))
+                except ValueError:
+                    raise SettingsError("TELEGRAM_ADMIN_IDS must be numeric ids separated by commas") from None
+
+        content = text("BOT_CONTENT_DIR")
+        return cls(
+            data_dir=Path(text("BOT_DATA_DIR") or "data"),
+            content_dir=Path(content) if content else _default_content_dir(),
+            secret=secret("BOT_SECRET"),
+            keep_unanswered=flag("BOT_KEEP_UNANSWERED", True),
+            watch=flag("BOT_WATCH", False),
+            session_days=number("BOT_SESSION_DAYS", 30),
+            event_days=number("BOT_EVENT_DAYS", 90),
+            unanswered_days=number("BOT_UNANSWERED_DAYS", 30),
+            host=text("BOT_HOST") or "127.0.0.1",
+            port=number("BOT_PORT", 8080),
+            telegram_token=secret("TELEGRAM_BOT_TOKEN"),
+            telegram_api_url=(text("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/"),
+            telegram_admin_ids=frozenset(admin_ids),
+            telegram_webhook_url=text("TELEGRAM_WEBHOOK_URL"),
+            telegram_webhook_secret=secret("TELEGRAM_WEBHOOK_SECRET"),
+            wechat_token=secret("WECHAT_TOKEN"),
+            wechat_app_id=text("WECHAT_APP_ID"),
+            wechat_aes_key=secret("WECHAT_AES_KEY"),
+            log_level=(text("BOT_LOG_LEVEL") or "INFO").upper(),
+        )
+
+    def secret_key(self) -> bytes:
+        """The pseudonym key: BOT_SECRET, or one generated once into the data dir."""
+        from .privacy import load_or_create_secret
+
+        if self.secret is not None:
+            return self.secret.value.encode()
+        return load_or_create_secret(self.data_dir)

@@ -1,0 +1,104 @@
+"""Text normalisation, script detection and script conversion for matching and replies.
+
+Matching works on one canonical form: NFKC (full-width → half-width), case-folded, Traditional → Simplified
+(OpenCC t2s), with punctuation, emoji and spacing removed, except single spaces between Latin words, which
+the English scorers need. Replies are written in Simplified Chinese and converted for Traditional writers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from typing import Protocol
+
+from .models import Locale
+
+
+class _Converter(Protocol):
+    def convert(self, text: str) -> str: ...
+
+
+@cache
+def _opencc(config: str) -> _Converter:
+    # OpenCC builds its dictionaries on first use (a few ms); cached converters are read-only.
+    import opencc
+
+    converter: _Converter = opencc.OpenCC(config)
+    return converter
+
+
+def to_simplified(text: str) -> str:
+    return _opencc("t2s").convert(text)
+
+
+def to_traditional(text: str) -> str:
+    """Simplified → Traditional with Taiwan phrasing, the most widely read Traditional standard."""
+    return _opencc("s2twp").convert(text)
+
+
+def warm_up() -> None:
+    """Load the OpenCC dictionaries now, so the first user does not wait for them."""
+    to_simplified("測試")
+    to_traditional("测试")
+
+
+def _is_cjk(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2FFFF or 0xF900 <= code <= 0xFAFF
+    )
+
+
+def _is_word_char(char: str) -> bool:
+    # Letters and digits of any script, without punctuation, symbols or emoji.
+    return unicodedata.category(char)[0] in ("L", "N")
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """The canonical form used for matching: see the module docstring."""
+    folded = to_simplified(unicodedata.normalize("NFKC", text).casefold())
+    pieces: list[str] = []
+    for char in folded:
+        if _is_cjk(char):
+            # Chinese has no spaces between words, so Chinese characters close a Latin word.
+            pieces.append(f" {char} ")
+        elif _is_word_char(char):
+            pieces.append(char)
+        else:
+            pieces.append(" ")
+    tokens = _SPACES.split("".join(pieces).strip())
+    out: list[str] = []
+    for token in tokens:
+        if not token:
+            continue
+        if out and not (_is_cjk(token[0]) or _is_cjk(out[-1][-1])):
+            out.append(" ")
+        out.append(token)
+    return "".join(out)
+
+
+def has_cjk(text: str) -> bool:
+    return any(_is_cjk(char) for char in text)
+
+
+def detect_locale(text: str) -> Locale | None:
+    """The script the user writes in, or None when the text does not tell (digits, emoji, "ok")."""
+    han = [char for char in unicodedata.normalize("NFKC", text) if _is_cjk(char)]
+    if han:
+        sample = "".join(han[:200])
+        traditional_only = sum(a != b for a, b in zip(sample, to_simplified(sample), strict=False))
+        simplified_only = sum(a != b for a, b in zip(sample, to_traditional_chars(sample), strict=False))
+        return "zh-Hant" if traditional_only > simplified_only else "zh-Hans"
+    letters = [char for char in text if char.isascii() and char.isalpha()]
+    if len(letters) >= 2:
+        return "en"
+    return None
+
+
+def to_traditional_chars(text: str) -> str:
+    """Character-level Simplified → Traditional (no phrase changes), so lengths stay aligned."""
+    return _opencc("s2t").convert(text)
