@@ -1,10 +1,20 @@
-"""Start-up: build the shared services once, then run the configured channels (console when none)."""
+"""Start-up: build the shared services once, then run the configured channels (console when none).
+
+Every channel implements `Channel`: webhook channels contribute routes to the one ASGI app; polling
+channels run their own loop between `start()` and `stop()`. SIGINT/SIGTERM stop everything gracefully.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from starlette.routing import BaseRoute
 
 from .dialog import Dialog
 from .knowledge import KnowledgeSource
@@ -17,11 +27,25 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Services:
+    """What every channel needs, built once at start-up."""
+
     settings: Settings
     knowledge: KnowledgeSource
     store: Store
     dialog: Dialog
     secret: bytes
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Channel(Protocol):
+    name: str
+
+    def routes(self) -> list[BaseRoute]:
+        """Webhook routes for the shared web app (empty for polling channels)."""
+        ...
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 async def open_store(settings: Settings) -> Store:
@@ -29,23 +53,62 @@ async def open_store(settings: Settings) -> Store:
 
 
 async def open_services(settings: Settings) -> Services:
-    warm_up()
-    knowledge = KnowledgeSource(settings.content_dir)
+    # OpenCC dictionaries and the knowledge base load before the first user arrives.
+    await asyncio.to_thread(warm_up)
+    knowledge = await asyncio.to_thread(KnowledgeSource, settings.content_dir)
     store = await open_store(settings)
     dialog = Dialog(knowledge, store, keep_unanswered=settings.keep_unanswered)
     return Services(settings, knowledge, store, dialog, settings.secret_key())
 
 
-async def run_console(settings: Settings) -> None:
+def configured_channels(services: Services) -> list[Channel]:
+    channels: list[Channel] = []
+    return channels
+
+
+async def run_console(settings: Settings, services: Services | None = None) -> None:
     from .channels.console import chat
 
-    services = await open_services(settings)
+    services = services or await open_services(settings)
     try:
         await chat(services.dialog, services.secret, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
     finally:
         await services.store.close()
 
 
+def _install_signals(services: Services) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not available on Windows event loops
+            loop.add_signal_handler(sig, services.stop.set)
+
+
 async def run(settings: Settings) -> None:
     """`anxin run`: every configured channel; the console chat when none is configured."""
-    await run_console(settings)
+    services = await open_services(settings)
+    channels = configured_channels(services)
+    if not channels:
+        await run_console(settings, services)
+        return
+    _install_signals(services)
+    started: list[Channel] = []
+    try:
+        for channel in channels:
+            await channel.start()
+            started.append(channel)
+            log.info("channel %s started", channel.name)
+        routes = [route for channel in channels for route in channel.routes()]
+        if routes:
+            from .web import build_app, serve
+
+            await serve(build_app(routes), settings.host, settings.port, services.stop)
+        else:
+            await services.stop.wait()
+    finally:
+        for channel in reversed(started):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("channel %s did not stop cleanly", channel.name)
+        await services.store.close()
+        log.info("stopped")
