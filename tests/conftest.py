@@ -1,0 +1,50 @@
+"""Shared fixtures: a small fixture knowledge base, a temp data dir, a dialog over an in-memory store."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.dialog import Dialog
+from bot.knowledge import KnowledgeBase, KnowledgeSource
+from bot.state import MemoryStore
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def kb_dir(tmp_path: Path) -> Path:
+    """A private copy of the fixture knowledge base that a test may edit or break."""
+    target = tmp_path / "kb"
+    shutil.copytree(FIXTURES / "kb", target)
+    return target
+
+
+@pytest.fixture
+def knowledge(kb_dir: Path) -> KnowledgeSource:
+    return KnowledgeSource(kb_dir)
+
+
+@pytest.fixture
+def kb(knowledge: KnowledgeSource) -> KnowledgeBase:
+    return knowledge.current
+
+
+@pytest.fixture
+def memory_store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def dialog(knowledge: KnowledgeSource, memory_store: MemoryStore) -> Dialog:
+    return Dialog(knowledge, memory_store)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
