@@ -223,7 +223,8 @@ class Dialog:
     def _locale(self, session: Session, text: str) -> Locale:
         if session.locale_pinned and session.locale:
             return session.locale
-        return detect_locale(text) or session.locale or "zh-Hans"
+        guessed = None if text.startswith("/") else detect_locale(text)  # "/forget" is not English
+        return guessed or session.locale or "zh-Hans"
 
     async def _load(self, user: str) -> Session:
         try:

@@ -10,7 +10,6 @@ this check must never be switched off by a typo.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -99,9 +98,3 @@ def load_safety(path: Path, errors: list[KnowledgeError]) -> SafetyRules:
         return built_in_rules()
     return SafetyRules(tuple(signals), tuple(_patterns(nodes.get("not_crisis"), "not_crisis", path, errors)))
 
-
-def check_phrases(rules: SafetyRules, phrases: Sequence[str]) -> list[str]:
-    """Phrases the rules do not flag as crisis (used by tests and the eval report)."""
-    from .text import normalise
-
-    return [phrase for phrase in phrases if not rules.is_crisis(normalise(phrase))]

@@ -1,0 +1,136 @@
+"""The command line as users run it: real subprocesses, real files, exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).parent.parent
+
+
+def anxin(*args: str, kb_dir: Path, data_dir: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BOT_CONTENT_DIR": str(kb_dir), "BOT_DATA_DIR": str(data_dir)}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    env.pop("WECHAT_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
+
+
+def test_piped_chat_greets_and_exits_zero(kb_dir: Path, data_dir: Path) -> None:
+    result = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin="你好\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("你好,我是安心。")
+
+
+def test_chat_answers_both_scripts_with_the_same_intent(kb_dir: Path, data_dir: Path) -> None:
+    result = anxin(
+        "chat", kb_dir=kb_dir, data_dir=data_dir, stdin="催收打电话给我妈妈合法吗\n催收打電話給我媽媽合法嗎\n"
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("不合法。催收只能找借款人本人。") == 2  # the same answer twice…
+    assert "依据:" in out and "[1] 详细说明" in out  # …once in Simplified
+    assert "依據:" in out and "[1] 詳細說明" in out  # …and once in Traditional
+
+
+def test_chat_numbers_pick_options(kb_dir: Path, data_dir: Path) -> None:
+    result = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin="爆通讯录了怎么办\n2\n")
+    assert result.returncode == 0, result.stderr
+    assert "家人没有替你还钱的义务。" in result.stdout
+
+
+def test_chat_creates_the_secret_with_owner_only_permissions(kb_dir: Path, data_dir: Path) -> None:
+    anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin="你好\n")
+    secret = data_dir / "secret.key"
+    assert secret.exists()
+    assert secret.stat().st_mode & 0o777 == 0o600
+
+
+def test_match_json_contract(kb_dir: Path, data_dir: Path) -> None:
+    result = anxin("match", "催收打電話給我媽媽合法嗎", "--json", kb_dir=kb_dir, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["kind"] == "answer" and data["intent"] == "legal.contact_contacts"
+    assert {"intent", "score"} == set(data["candidates"][0])
+
+
+def test_match_json_crisis(kb_dir: Path, data_dir: Path) -> None:
+    data = json.loads(anxin("match", "我不想活了", "--json", kb_dir=kb_dir, data_dir=data_dir).stdout)
+    assert (data["kind"], data["intent"]) == ("crisis", "wellbeing.crisis")
+
+
+def test_eval_json_on_a_labelled_file(kb_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.yaml"
+    labelled.write_text(
+        "- {text: 爆通讯录了怎么办, intent: legal.contact_contacts}\n"
+        "- {text: 今天天气怎么样, intent: null}\n"
+        "- {text: 家里人要不要帮我还钱, intent: legal.call_hours}\n",
+        encoding="utf-8",
+    )
+    result = anxin("eval", str(labelled), "--json", kb_dir=kb_dir, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["total"] == 3
+    assert data["accuracy"] == pytest.approx(2 / 3, abs=1e-3)
+    assert data["in_scope_accuracy"] == 0.5
+    assert data["oos_rejection"] == 1.0
+    assert data["clarify_rate"] == 0.0
+    assert data["errors"] == [
+        {
+            "text": "家里人要不要帮我还钱",
+            "expected": "legal.call_hours",
+            "got": "rights.family_liability",
+            "kind": "answer",
+        }
+    ]
+
+
+def test_eval_without_file_scores_the_intents_own_tests(kb_dir: Path, data_dir: Path) -> None:
+    data = json.loads(anxin("eval", "--json", kb_dir=kb_dir, data_dir=data_dir).stdout)
+    assert data["total"] == 8  # one held-out test per fixture intent
+
+
+def test_lint_passes_then_fails_with_path_and_line(kb_dir: Path, data_dir: Path) -> None:
+    ok = anxin("lint", kb_dir=kb_dir, data_dir=data_dir)
+    assert ok.returncode == 0 and ok.stdout.startswith("ok: 8 intents")
+    (kb_dir / "intents" / "main.yaml").write_text("- id: legal.x\n\texamples: [a]\n", encoding="utf-8")
+    broken = anxin("lint", kb_dir=kb_dir, data_dir=data_dir)
+    assert broken.returncode == 1
+    assert "main.yaml:2: a tab is used for indentation; indent with spaces" in broken.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("eval", "/no/such/file.yaml"), "no such file"),
+        (("frobnicate",), "invalid choice"),
+        (("match",), "the following arguments are required: text"),
+        ((), "the following arguments are required: command"),
+    ],
+)
+def test_wrong_arguments_give_one_line_and_exit_2(
+    kb_dir: Path, data_dir: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = anxin(*args, kb_dir=kb_dir, data_dir=data_dir)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_setting_is_named(kb_dir: Path, data_dir: Path) -> None:
+    env = {**os.environ, "BOT_CONTENT_DIR": str(kb_dir), "BOT_DATA_DIR": str(data_dir), "BOT_PORT": "eighty"}
+    result = subprocess.run([sys.executable, "-m", "bot", "lint"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    assert "BOT_PORT must be a whole number" in result.stderr

@@ -1,0 +1,159 @@
+"""`lint` catches every class of volunteer mistake, each located as path:line, and never crashes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import KnowledgeSource, load_knowledge
+
+INTENTS = Path("intents/main.yaml")
+ANSWERS = Path("faq/zh-Hans/main.yaml")
+
+
+def edit(kb_dir: Path, relative: Path, old: str, new: str) -> None:
+    path = kb_dir / relative
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"fixture changed: {old!r} not in {relative}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(kb_dir: Path, relative: Path, needle: str) -> int:
+    for number, line in enumerate((kb_dir / relative).read_text(encoding="utf-8").splitlines(), 1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not found")
+
+
+def problems(kb_dir: Path) -> list[str]:
+    return [f"{e.path.relative_to(kb_dir)}:{e.line}: {e.message}" for e in load_knowledge(kb_dir).errors]
+
+
+def test_fixture_knowledge_base_is_clean(kb_dir: Path) -> None:
+    assert problems(kb_dir) == []
+
+
+def test_tab_indentation_is_reported_on_its_line(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "    - 爆通讯录了怎么办", "\t- 爆通讯录了怎么办")
+    line = line_of(kb_dir, INTENTS, "爆通讯录了怎么办")
+    assert f"intents/main.yaml:{line}: a tab is used for indentation; indent with spaces" in problems(kb_dir)
+
+
+def test_bad_indentation_is_a_yaml_syntax_error_with_a_line(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "  keywords: [轰炸, 不停]", "   keywords: [轰炸, 不停]")
+    found = problems(kb_dir)
+    assert any(p.startswith("intents/main.yaml:") and "YAML syntax error" in p for p in found), found
+
+
+def test_unknown_key_names_the_known_ones(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "  keywords: [轰炸, 不停]", "  keyword: [轰炸, 不停]")
+    line = line_of(kb_dir, INTENTS, "keyword: [轰炸")
+    found = problems(kb_dir)
+    assert any(p.startswith(f"intents/main.yaml:{line}: unknown key `keyword`; known keys:") for p in found), found
+
+
+def test_duplicate_id_points_at_the_first(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "- id: legal.call_hours", "- id: legal.call_frequency")
+    line = line_of(kb_dir, INTENTS, "- id: legal.call_frequency")  # the first one
+    found = problems(kb_dir)
+    assert any(
+        p.startswith("intents/main.yaml:")
+        and "duplicate id `legal.call_frequency` (first at" in p
+        and p.endswith(f"main.yaml:{line})")
+        for p in found
+    ), found
+
+
+def test_intent_without_simplified_answer_is_reported_and_left_out(kb_dir: Path) -> None:
+    edit(kb_dir, ANSWERS, "- intent: legal.call_hours", "- intent: meta.greeting_removed")
+    loaded = load_knowledge(kb_dir)
+    messages = [e.message for e in loaded.errors]
+    assert "`legal.call_hours` has no answer in faq/zh-Hans/" in messages
+    assert "legal.call_hours" not in loaded.knowledge.intents  # never matched to an empty answer
+
+
+def test_related_id_that_does_not_exist(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "related: [report.regulator]", "related: [report.regulatorr]")
+    line = line_of(kb_dir, INTENTS, "report.regulatorr")
+    assert f"intents/main.yaml:{line}: related id `report.regulatorr` does not exist" in problems(kb_dir)
+
+
+def test_example_under_two_intents(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "    - 凌晨打电话合法吗", "    - 凌晨打电话合法吗\n    - 爆通讯录了怎么办!")
+    found = problems(kb_dir)
+    assert any("is also an example of `legal.contact_contacts`" in p for p in found), found
+
+
+def test_empty_example(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "    - 凌晨打电话合法吗", "    - 凌晨打电话合法吗\n    -")
+    line = line_of(kb_dir, INTENTS, "凌晨打电话合法吗") + 1
+    assert f"intents/main.yaml:{line}: an item of `examples` is empty or not text" in problems(kb_dir)
+
+
+def test_legal_answer_without_sources(kb_dir: Path) -> None:
+    edit(
+        kb_dir,
+        ANSWERS,
+        "  sources: [GB/T 45251—2025]\n  reviewed: 2026-11-29\n- intent: legal.call_hours",
+        "  reviewed: 2026-11-29\n- intent: legal.call_hours",
+    )
+    line = line_of(kb_dir, ANSWERS, "- intent: legal.call_frequency")
+    assert (
+        f"faq/zh-Hans/main.yaml:{line}: `legal.call_frequency` makes legal claims "
+        "but has no `sources` (law and article)" in problems(kb_dir)
+    )
+
+
+def test_test_phrase_copied_from_examples_is_reported(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "    - 深夜还在打", "    - 凌晨打电话合法吗?")
+    assert any("is also an example; tests must be new phrasings" in p for p in problems(kb_dir))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "- intent: legal.call_hours\n  answer: x\n  reviewed: 2026-13-01\n  sources: [a]\n",
+            "`reviewed` must be a date",
+        ),
+        ("- intent: legal.nope\n  answer: x\n  reviewed: 2026-11-29\n", "answer for unknown intent `legal.nope`"),
+        ("- intent: legal.call_hours\n  reviewed: 2026-11-29\n", "`legal.call_hours` has no `answer` text"),
+        ("just: a mapping\n", "the file must be a list of entries starting with -"),
+    ],
+)
+def test_answer_file_mistakes(kb_dir: Path, content: str, message: str) -> None:
+    (kb_dir / "faq" / "en" / "extra.yaml").write_text(content, encoding="utf-8")
+    assert any(message in p and p.startswith("faq/en/extra.yaml:") for p in problems(kb_dir)), problems(kb_dir)
+
+
+def test_unknown_locale_folder_and_yml_extension(kb_dir: Path) -> None:
+    (kb_dir / "faq" / "fr").mkdir()
+    (kb_dir / "intents" / "more.yml").write_text("- id: a.b\n", encoding="utf-8")
+    found = problems(kb_dir)
+    assert any("unknown locale folder `fr`" in p for p in found)
+    assert any("rename this file to end in .yaml" in p for p in found)
+
+
+def test_broken_file_keeps_the_rest_serving(kb_dir: Path) -> None:
+    """A syntax error in one answer file leaves every other file's content usable."""
+    (kb_dir / "intents" / "broken.yaml").write_text("- id: [unclosed\n", encoding="utf-8")
+    loaded = load_knowledge(kb_dir)
+    assert loaded.errors
+    assert loaded.knowledge.decide("爆通讯录了怎么办").intent == "legal.contact_contacts"
+
+
+def test_reload_refuses_broken_content_and_keeps_the_old(kb_dir: Path) -> None:
+    source = KnowledgeSource(kb_dir)
+    before = source.current
+    edit(kb_dir, INTENTS, "- id: legal.call_hours", "- id: legal.call_frequency")
+    errors = source.reload()
+    assert errors and source.current is before
+    edit(
+        kb_dir,
+        INTENTS,
+        "- id: legal.call_frequency\n  title:\n    zh-Hans: 半夜",
+        "- id: legal.call_hours\n  title:\n    zh-Hans: 半夜",
+    )
+    assert source.reload() == ()
+    assert source.current is not before

@@ -1,0 +1,46 @@
+"""Normalisation and script detection: what the matcher sees and which script answers come back in."""
+
+import pytest
+
+from bot.text import detect_locale, normalise, to_traditional
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("催收打電話給我媽媽合法嗎?", "催收打电话给我妈妈合法吗"),  # Traditional → Simplified, punctuation gone
+        ("ＡＢＣ１２３", "abc123"),  # full-width → half-width, case-folded
+        ("My Debt-Collector  KEEPS calling!!", "my debt collector keeps calling"),
+        ("催收 天天 打 😭😭 电话", "催收天天打电话"),  # spaces and emoji between Chinese characters vanish
+        ("花呗overdue了", "花呗overdue了"),
+        ("🙏🙏🙏", ""),
+        ("\u200b\t\n", ""),
+    ],
+)
+def test_normalise_gives_one_canonical_form(raw: str, expected: str) -> None:
+    assert normalise(raw) == expected
+
+
+def test_simplified_and_traditional_questions_normalise_identically() -> None:
+    assert normalise("催收打电话给我妈妈合法吗") == normalise("催收打電話給我媽媽合法嗎")
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [
+        ("催收打电话给我妈妈合法吗", "zh-Hans"),
+        ("催收打電話給我媽媽合法嗎", "zh-Hant"),
+        ("我該怎麼辦", "zh-Hant"),
+        ("my collector keeps calling", "en"),
+        ("我的花呗 overdue", "zh-Hans"),
+        ("1", None),
+        ("😭", None),
+        ("", None),
+    ],
+)
+def test_detect_locale(text: str, locale: str | None) -> None:
+    assert detect_locale(text) == locale
+
+
+def test_traditional_rendering_uses_traditional_characters() -> None:
+    assert to_traditional("催收打电话给我妈妈合法吗") == "催收打電話給我媽媽合法嗎"
