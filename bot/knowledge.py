@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from types import MappingProxyType
 
 import yaml
 
+from .lexicon import load_lexicon
 from .matcher import CRISIS_INTENT, Matcher
 from .models import LOCALES, Locale, Match
 from .safety import SafetyRules, load_safety
@@ -495,11 +497,12 @@ def load_knowledge(root: Path) -> Loaded:
     answers = {key: value for key, value in answers.items() if key[0] in final}
 
     safety = load_safety(root / "safety" / "crisis.yaml", errors)
+    lexicon = load_lexicon(root / "lexicon" / "aliases.yaml", errors)
     knowledge = KnowledgeBase(
         intents=MappingProxyType(final),
         answers=MappingProxyType(answers),
         safety=safety,
-        matcher=Matcher.build(list(final.values())),
+        matcher=Matcher.build(list(final.values()), lexicon=lexicon),
         root=root,
     )
     errors.sort(key=lambda e: (str(e.path), e.line))
@@ -519,18 +522,25 @@ class KnowledgeSource:
         for error in loaded.errors:
             log.error("content problem: %s", error)
         self._current = loaded.knowledge
+        # SIGHUP, the file watcher and an admin's /reload may overlap; one reload at a time, so an
+        # older read of the files can never replace a newer one. Readers never take this lock.
+        self._reloading = threading.Lock()
 
     @property
     def current(self) -> KnowledgeBase:
         return self._current
 
     def reload(self) -> tuple[KnowledgeError, ...]:
-        """Re-read the files; on any error keep serving the previous knowledge base."""
-        loaded = load_knowledge(self.root)
-        if loaded.errors:
-            for error in loaded.errors:
-                log.error("reload refused: %s", error)
-            return loaded.errors
-        self._current = loaded.knowledge
+        """Re-read the files; on any error keep serving the previous knowledge base.
+
+        Blocking (file reading, matcher building): call it in a thread from async code.
+        """
+        with self._reloading:
+            loaded = load_knowledge(self.root)
+            if loaded.errors:
+                for error in loaded.errors:
+                    log.error("reload refused: %s", error)
+                return loaded.errors
+            self._current = loaded.knowledge
         log.info("knowledge reloaded: %d intents", len(loaded.knowledge.intents))
         return ()

@@ -1,7 +1,8 @@
 """Start-up: build the shared services once, then run the configured channels (console when none).
 
 Every channel implements `Channel`: webhook channels contribute routes to the one ASGI app; polling
-channels run their own loop between `start()` and `stop()`. SIGINT/SIGTERM stop everything gracefully.
+channels run their own loop between `start()` and `stop()`. SIGINT/SIGTERM stop everything gracefully;
+SIGHUP (and, with `BOT_WATCH=1`, a content file change) reloads the knowledge base without a restart.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .knowledge import KnowledgeSource
 from .settings import Settings
 from .state import MemoryStore, Store
 from .text import warm_up
+from .watch import start_live_reload
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +72,11 @@ async def run_console(settings: Settings, services: Services | None = None) -> N
     from .channels.console import chat
 
     services = services or await open_services(settings)
+    live = start_live_reload(services.knowledge, watch_files=settings.watch)
     try:
         await chat(services.dialog, services.secret, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
     finally:
+        await live.stop()
         await services.store.close()
 
 
@@ -91,6 +95,7 @@ async def run(settings: Settings) -> None:
         await run_console(settings, services)
         return
     _install_signals(services)
+    live = start_live_reload(services.knowledge, watch_files=settings.watch)
     started: list[Channel] = []
     try:
         for channel in channels:
@@ -110,5 +115,6 @@ async def run(settings: Settings) -> None:
                 await channel.stop()
             except Exception:
                 log.exception("channel %s did not stop cleanly", channel.name)
+        await live.stop()
         await services.store.close()
         log.info("stopped")
