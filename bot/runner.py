@@ -65,6 +65,10 @@ async def open_services(settings: Settings) -> Services:
 
 def configured_channels(services: Services) -> list[Channel]:
     channels: list[Channel] = []
+    if services.settings.telegram_token is not None:
+        from .channels.telegram import TelegramChannel  # imported here: PTB loads only when configured
+
+        channels.append(TelegramChannel(services))
     return channels
 
 

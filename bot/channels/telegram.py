@@ -1,0 +1,447 @@
+"""Telegram adapter: Bot API updates in as `Incoming`, `Reply` objects out as HTML text with inline keyboards.
+
+Built on python-telegram-bot. Polling when `TELEGRAM_WEBHOOK_URL` is unset; otherwise Telegram POSTs
+updates to `/telegram` on the shared web app (see `bot.web`), authenticated by the secret token header.
+Handlers are thin: parse the update, call `Dialog.handle`, render. Users are known only by their
+pseudonym; raw Telegram ids are used to address replies and to recognise admins, never stored or logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import html
+import json
+import logging
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from ..models import Button, Incoming, Locale, Reply
+from ..privacy import pseudonym
+from ..runner import Services
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+WEBHOOK_PATH = "/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_MESSAGE_CHARS = 4096  # Telegram's limit, counted in UTF-16 code units after entity parsing
+MAX_CALLBACK_BYTES = 64  # Telegram's limit on callback_data
+MAX_ERROR_LINES = 20  # /reload shows this many content problems; `anxin lint` shows them all
+RATE_LIMIT_RETRIES = 3  # a 429 with retry_after is waited out this many times before giving up
+MAX_CONCURRENT_UPDATES = 64
+ALLOWED_UPDATES = ("message", "callback_query")  # edited messages, channel posts etc. are not even fetched
+
+Bot = Application[Any, Any, Any, Any, Any, Any]
+
+PRIVATE_ONLY = "请私聊我提问,这样更安全。/ Please write to me in a private chat: it is safer."
+APOLOGY: dict[str, str] = {
+    "zh-Hans": "抱歉,出了点问题。请稍后再发一次。",
+    "en": "Sorry, something went wrong. Please send that again in a moment.",
+}
+
+# (command, English description, Chinese description): the menu Telegram shows next to the input box.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("start", "Start: what I can help with", "开始:我能帮你什么"),
+    ("help", "Topics menu", "话题菜单"),
+    ("lang", "Language: 简体 / 繁體 / English", "语言:简体 / 繁體 / English"),
+    ("privacy", "What I keep and what I don't", "隐私:我保存什么、不保存什么"),
+    ("forget", "Delete everything about me", "删除我的全部记录"),
+)
+
+MEDIA_FILTER = (
+    filters.Sticker.ALL
+    | filters.PHOTO
+    | filters.VOICE
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.AUDIO
+    | filters.ANIMATION
+    | filters.Document.ALL
+    | filters.LOCATION
+    | filters.VENUE
+    | filters.CONTACT
+)
+
+
+# --- rendering -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Telegram message: HTML text and an optional inline keyboard."""
+
+    html: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def _units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Chunks under `limit`, cut at paragraph breaks, else at line breaks, else anywhere."""
+    if _units(text) <= limit:
+        return [text]
+    for separator in ("\n\n", "\n"):
+        parts = text.split(separator)
+        if len(parts) > 1:
+            chunks: list[str] = []
+            current = ""
+            for part in parts:
+                candidate = f"{current}{separator}{part}" if current else part
+                if _units(candidate) <= limit:
+                    current = candidate
+                    continue
+                if current:
+                    chunks.append(current)
+                current = part
+            if current:
+                chunks.append(current)
+            return [piece for chunk in chunks for piece in split_text(chunk, limit)]
+    pieces: list[str] = []
+    current = ""
+    for char in text:
+        if _units(current + char) > limit:
+            pieces.append(current)
+            current = ""
+        current += char
+    pieces.append(current)
+    return pieces
+
+
+def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """One button a row, so long Chinese titles stay readable on a phone."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in buttons:
+        if len(button.payload.encode()) > MAX_CALLBACK_BYTES:
+            # Payloads are built from intent ids, never from user text, so naming it is safe.
+            log.warning("button %r dropped: callback data over %d bytes", button.payload, MAX_CALLBACK_BYTES)
+            continue
+        rows.append([InlineKeyboardButton(button.label, callback_data=button.payload)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def render_telegram(replies: Sequence[Reply]) -> list[Outgoing]:
+    """Escaped HTML chunks; a reply's buttons go with its last chunk."""
+    messages: list[Outgoing] = []
+    for reply in replies:
+        chunks = [chunk for chunk in split_text(reply.text.strip()) if chunk.strip()] or [" "]
+        for chunk in chunks[:-1]:
+            messages.append(Outgoing(html.escape(chunk, quote=False)))
+        messages.append(Outgoing(html.escape(chunks[-1], quote=False), keyboard(reply.buttons)))
+    return messages
+
+
+def media_kind(message: Message) -> str | None:
+    """What the user sent instead of text; None for a text message."""
+    # Animations also carry a `document`, so they are checked first.
+    for kind in ("sticker", "animation", "photo", "video_note", "video", "voice", "audio", "document"):
+        if getattr(message, kind):
+            return kind
+    if message.venue or message.location:
+        return "location"
+    if message.contact:
+        return "contact"
+    return None
+
+
+def webhook_secret(services: Services) -> str:
+    """TELEGRAM_WEBHOOK_SECRET, or one derived from the pseudonym key so restarts keep the same value."""
+    configured = services.settings.telegram_webhook_secret
+    if configured is not None:
+        return configured.value
+    # Hex keeps to the characters Telegram allows in a secret token (A-Z, a-z, 0-9, _ and -).
+    return hmac.new(services.secret, b"anxin:telegram-webhook", hashlib.sha256).hexdigest()
+
+
+def _locale_of(language_code: str | None) -> Locale:
+    return "zh-Hans" if (language_code or "zh").lower().startswith("zh") else "en"
+
+
+def _quiet_library_logs() -> None:
+    # httpx logs every request URL at INFO, and the URL contains the bot token; PTB logs whole updates
+    # (with message text) at DEBUG. Neither may reach our logs.
+    for name, floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO)):
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), floor))
+
+
+# --- ordering --------------------------------------------------------------------------------------------
+
+
+class _ChatLock:
+    __slots__ = ("lock", "waiting")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.waiting = 0
+
+
+class PerChatOrder(BaseUpdateProcessor):
+    """Updates run concurrently across chats but one at a time, in arrival order, within a chat.
+
+    A user who taps a button and then types must get the answers in that order; other users must not
+    wait for them. asyncio.Lock wakes waiters first-in first-out, and PTB starts the tasks in arrival order.
+    """
+
+    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+        super().__init__(max_concurrent_updates)
+        # Chat ids live here only while an update of that chat is in flight.
+        self._chats: dict[int, _ChatLock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        entry = self._chats.setdefault(chat.id, _ChatLock())
+        entry.waiting += 1
+        try:
+            async with entry.lock:
+                await coroutine
+        finally:
+            entry.waiting -= 1
+            if entry.waiting == 0:
+                del self._chats[chat.id]
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+# --- the channel -----------------------------------------------------------------------------------------
+
+
+class TelegramChannel:
+    """`runner.Channel` for Telegram: polling, or a webhook route on the shared web app."""
+
+    name = CHANNEL
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        if settings.telegram_token is None:
+            raise ValueError("TelegramChannel needs TELEGRAM_BOT_TOKEN")
+        self.services = services
+        self.webhook_url = settings.telegram_webhook_url
+        self.secret_token = webhook_secret(services)
+        _quiet_library_logs()
+        self.application: Bot = build_application(
+            settings.telegram_token.value, settings.telegram_api_url, webhook=self.webhook_url is not None
+        )
+        self._add_handlers(self.application)
+
+    # --- lifecycle
+
+    def routes(self) -> list[BaseRoute]:
+        if self.webhook_url is None:
+            return []
+        return [Route(WEBHOOK_PATH, self.receive_webhook, methods=["POST"])]
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()  # getMe: fails fast on a wrong token or an unreachable API server
+        await self._set_commands()
+        await app.start()
+        if self.webhook_url is not None:
+            await app.bot.set_webhook(
+                self.webhook_url, secret_token=self.secret_token, allowed_updates=list(ALLOWED_UPDATES)
+            )
+            log.info("telegram webhook mode")
+        elif app.updater is not None:
+            await app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+            log.info("telegram polling mode")
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def _set_commands(self) -> None:
+        bot = self.application.bot
+        english = [BotCommand(name, en) for name, en, _ in COMMANDS]
+        chinese = [BotCommand(name, zh) for name, _, zh in COMMANDS]
+        try:
+            await bot.set_my_commands(english)
+            await bot.set_my_commands(english, language_code="en")
+            await bot.set_my_commands(chinese, language_code="zh")
+        except TelegramError as exc:
+            # The command menu is a convenience; answering people does not depend on it.
+            log.warning("telegram setMyCommands failed: %s", type(exc).__name__)
+
+    # --- webhook
+
+    async def receive_webhook(self, request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode("latin-1")
+        if not hmac.compare_digest(given, self.secret_token.encode()):
+            log.warning("telegram webhook: request without the right secret token refused")
+            return Response(status_code=403)
+        try:
+            data = json.loads(await request.body())
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            update = Update.de_json(data, self.application.bot)
+        except (ValueError, TypeError, KeyError) as exc:
+            # The body may hold user text: log only what kind of problem it was.
+            log.warning("telegram webhook: malformed update dropped (%s)", type(exc).__name__)
+            return Response(status_code=400)
+        await self.application.update_queue.put(update)
+        return Response(status_code=200)
+
+    # --- handlers
+
+    def _add_handlers(self, app: Bot) -> None:
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        app.add_handler(MessageHandler(private & (filters.TEXT | MEDIA_FILTER), self.on_private_message))
+        app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE, self.on_group_message))
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_error_handler(self.on_error)
+
+    def _incoming(self, user_id: int, text: str = "", button: str | None = None, media: str | None = None) -> Incoming:
+        return Incoming(CHANNEL, pseudonym(self.services.secret, CHANNEL, user_id), text, button, media)
+
+    async def on_private_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        text = message.text or ""
+        if text.startswith("/") and user.id in self.services.settings.telegram_admin_ids:
+            if await self._admin_command(message, text, _locale_of(user.language_code)):
+                return
+        kind = None if text else media_kind(message)
+        replies = await self.services.dialog.handle(self._incoming(user.id, text=text, media=kind))
+        await self.send(message.chat_id, replies)
+
+    async def on_group_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # With Telegram's default privacy mode a bot in a group only sees commands and mentions.
+        message = update.effective_message
+        if message is None or update.effective_user is None:
+            return
+        await message.reply_text(PRIVATE_ONLY)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None:
+            return
+        await query.answer()  # stops the spinner on the button, whatever happens next
+        chat = update.effective_chat
+        if chat is not None and chat.type != ChatType.PRIVATE:
+            return
+        replies = await self.services.dialog.handle(self._incoming(user.id, button=query.data or ""))
+        await self.send(chat.id if chat is not None else user.id, replies)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error(
+            "telegram update failed: %s",
+            type(error).__name__,
+            exc_info=(type(error), error, error.__traceback__) if error is not None else None,
+        )
+        if not isinstance(update, Update) or update.effective_user is None:
+            return
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return
+        try:
+            await context.bot.send_message(chat.id, APOLOGY[_locale_of(update.effective_user.language_code)])
+        except TelegramError as exc:
+            log.warning("telegram apology not delivered: %s", type(exc).__name__)
+
+    async def send(self, chat_id: int, replies: Sequence[Reply]) -> None:
+        bot = self.application.bot
+        for outgoing in render_telegram(replies):
+            await bot.send_message(
+                chat_id,
+                outgoing.html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=outgoing.keyboard,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+
+    # --- admin commands
+
+    async def _admin_command(self, message: Message, text: str, locale: Locale) -> bool:
+        """Handles /stats and /reload for admins; False for anything else, which goes to the dialog."""
+        name, _, argument = text[1:].partition(" ")
+        name = name.split("@", 1)[0].casefold()
+        if name == "reload":
+            await self._reload(message.chat_id, locale)
+            return True
+        if name == "stats":
+            await self._stats(message.chat_id, argument.strip(), locale)
+            return True
+        return False
+
+    async def _reload(self, chat_id: int, locale: Locale) -> None:
+        errors = await asyncio.to_thread(self.services.knowledge.reload)
+        if not errors:
+            count = len(self.services.knowledge.current.intents)
+            done = f"已重新加载:{count} 个意图。" if locale == "zh-Hans" else f"Reloaded: {count} intents."
+            await self.send(chat_id, [Reply(done)])
+            return
+        head = (
+            f"内容有 {len(errors)} 处问题,继续使用旧内容:"
+            if locale == "zh-Hans"
+            else f"{len(errors)} problem(s) in the content; still serving the previous version:"
+        )
+        lines = [str(error) for error in errors[:MAX_ERROR_LINES]]
+        if len(errors) > MAX_ERROR_LINES:
+            lines.append(f"… (+{len(errors) - MAX_ERROR_LINES}, anxin lint)")
+        await self.send(chat_id, [Reply(head + "\n" + "\n".join(lines))])
+
+    async def _stats(self, chat_id: int, argument: str, locale: Locale) -> None:
+        from .. import stats
+
+        days = int(argument) if argument.isdigit() and 0 < int(argument) <= 3650 else 30
+        report = await stats.collect(self.services.store, days)
+        await self.send(chat_id, [Reply(stats.render_text(report, locale))])
+        await self.application.bot.send_document(
+            chat_id, stats.render_html(report).encode("utf-8"), filename=f"anxin-stats-{days}d.html"
+        )
+
+
+def build_application(token: str, api_url: str, *, webhook: bool) -> Bot:
+    """The one place the PTB Application is put together."""
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(f"{api_url}/bot")
+        .base_file_url(f"{api_url}/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(PerChatOrder())
+    )
+    if webhook:
+        builder = builder.updater(None)  # updates arrive through our own route on the shared web app
+    app: Bot = builder.build()
+    return app
