@@ -30,6 +30,18 @@ MAX_TOPIC_BUTTONS = 10
 _OPTION_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.、)]?\s*$")
 
 
+def _encodable(text: str) -> str:
+    """Text with lone surrogates (from a malformed JSON escape such as "\\ud800") replaced by "?".
+
+    Such a string cannot be encoded as UTF-8, which OpenCC and SQLite both need.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 @dataclass(frozen=True)
 class _Outcome:
     replies: list[Reply]
@@ -53,17 +65,19 @@ class Dialog:
         self.keep_unanswered = keep_unanswered
         self.clock = clock
         self._store_failing = False
+        self._store_errors = 0  # grows with every failed store call; a message that adds none is healthy
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         kb = self.knowledge.current  # one knowledge base for the whole message, even if a reload happens
+        errors_before = self._store_errors
         session = await self._load(incoming.user)
-        text = (incoming.text or "").strip()
+        text = _encodable(incoming.text or "").strip()
         locale = self._locale(session, text)
         session = session.replace(locale=locale)
 
         outcome: _Outcome
         if incoming.button is not None:
-            outcome = self._on_button(kb, session, incoming.button, locale)
+            outcome = self._on_button(kb, session, _encodable(incoming.button), locale)
         elif text.startswith("/"):
             outcome = await self._on_command(kb, session, text, locale)
             if outcome.kind == "forget":
@@ -84,6 +98,10 @@ class Dialog:
                 incoming.user, incoming.channel, locale, outcome.kind, outcome.intent, outcome.score, self.clock()
             )
         )
+        if self._store_errors == errors_before:
+            # Only a message whose reads *and* writes all worked ends an outage: with a read-only
+            # database reads succeed and writes fail, which must not log once per message.
+            self._store_recovered()
         return outcome.replies
 
     # --- decisions -----------------------------------------------------------------------------------
@@ -232,7 +250,6 @@ class Dialog:
         except Exception:
             self._store_failed("read")
             return Session(user)
-        self._store_recovered()
         return found or Session(user)
 
     async def _save(self, session: Session) -> None:
@@ -255,6 +272,7 @@ class Dialog:
 
     def _store_failed(self, what: str) -> None:
         # Log once per outage, not once per message: a dead disk must not flood the log.
+        self._store_errors += 1
         if not self._store_failing:
             log.exception("store %s failed; answering without state until it recovers", what)
             self._store_failing = True

@@ -6,10 +6,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from bot.dialog import Dialog
 from bot.knowledge import KnowledgeBase, KnowledgeSource
 from bot.state import MemoryStore
+
+# Property tests: the same examples on every machine and every run, bounded in number and with no
+# example database written into the tree.
+settings.register_profile("anxin", derandomize=True, database=None, deadline=None, max_examples=150)
+settings.load_profile("anxin")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent

@@ -1,0 +1,240 @@
+"""Bad input and store faults never take the bot down: every message gets a bounded reply, logs stay quiet.
+
+Property tests feed the dialog engine arbitrary Unicode, huge messages, control characters, emoji,
+random commands, button payloads and media kinds. Store tests use a fake store whose disk can be made to
+fail (and, in `test_store_faults.py`, the real SQLite store).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.dialog import Dialog
+from bot.knowledge import KnowledgeSource
+from bot.messages import TOPICS
+from bot.models import LOCALES, Incoming, Locale, Reply
+from bot.state import MemoryStore, Session, UsageEvent
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).parent.parent
+USER = "f" * 64
+TELEGRAM_TEXT_LIMIT = 4096
+TELEGRAM_CALLBACK_BYTES = 64
+
+
+@pytest.fixture(scope="module")
+def source() -> KnowledgeSource:
+    return KnowledgeSource(FIXTURES / "kb")
+
+
+def assert_within_bounds(replies: Sequence[Reply]) -> None:
+    assert 1 <= len(replies) <= 3
+    for reply in replies:
+        assert reply.text.strip(), "a reply with no text"
+        assert len(reply.text) < TELEGRAM_TEXT_LIMIT
+        for button in reply.buttons:
+            assert button.label.strip()
+            assert 0 < len(button.payload.encode("utf-8")) <= TELEGRAM_CALLBACK_BYTES
+
+
+# --- Strategies ---------------------------------------------------------------------------------------
+
+FIXTURE_PHRASES = ["催收打电话给我妈妈合法吗", "爆通讯录", "半夜", "12378", "我不想活了", "you", "contacts", "1"]
+controls = st.text(st.characters(categories=["Cc", "Cf", "Zl", "Zp", "Zs"]), min_size=1)
+emoji = st.lists(
+    st.one_of(
+        st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF),
+        st.sampled_from(["\u200d", "\ufe0f", "\U0001f3fb", "🇨🇳", "❤️", "👨‍👩‍👧"]),
+    ),
+    min_size=1,
+).map("".join)
+# Lone surrogates reach us through JSON escapes ("\ud800") in a malformed update.
+surrogates = st.text(st.characters(categories=["Cs"]), min_size=1)
+mixed = st.lists(st.one_of(st.sampled_from(FIXTURE_PHRASES), st.text(max_size=5), controls, emoji)).map("".join)
+huge = st.builds(
+    lambda piece, extra: (piece * (10_000 // len(piece) + 1)) + extra,
+    st.one_of(st.text(min_size=1, max_size=20), st.sampled_from(FIXTURE_PHRASES)),
+    st.text(max_size=20),
+)
+any_text = st.one_of(st.text(), controls, emoji, surrogates, mixed, huge)
+commands = st.builds(lambda name, rest: f"/{name}{rest}", st.text(max_size=12), st.text(max_size=40))
+known_values = st.sampled_from(
+    ["legal.contact_contacts", "wellbeing.crisis", "oos.chitchat", "menu", "", "no.such_intent", *TOPICS, *LOCALES]
+)
+payloads = st.one_of(
+    st.text(max_size=100),
+    st.builds(lambda kind, value: f"{kind}:{value}", st.sampled_from("amtcnlx"), st.one_of(known_values, st.text())),
+)
+media_kinds = st.one_of(st.sampled_from(["sticker", "photo", "voice", "video", "location"]), st.text())
+
+
+def incoming(text: str = "", *, button: str | None = None, media: str | None = None) -> Incoming:
+    return Incoming("test", USER, text, button=button, media=media)
+
+
+actions = st.one_of(
+    any_text.map(incoming),
+    commands.map(incoming),
+    payloads.map(lambda payload: incoming(button=payload)),
+    media_kinds.map(lambda kind: incoming(media=kind)),
+    st.integers(0, 20).map(lambda number: incoming(str(number))),
+)
+
+
+# --- Bad input ----------------------------------------------------------------------------------------
+
+
+@given(text=any_text)
+async def test_any_text_gets_a_bounded_reply(source: KnowledgeSource, text: str) -> None:
+    assert_within_bounds(await Dialog(source, MemoryStore()).handle(incoming(text)))
+
+
+@given(text=huge)
+@settings(max_examples=30)
+async def test_huge_message_gets_a_bounded_reply(source: KnowledgeSource, text: str) -> None:
+    assert len(text) >= 10_000
+    assert_within_bounds(await Dialog(source, MemoryStore()).handle(incoming(text)))
+
+
+@given(text=emoji)
+async def test_emoji_only_message_gets_a_bounded_reply(source: KnowledgeSource, text: str) -> None:
+    assert_within_bounds(await Dialog(source, MemoryStore()).handle(incoming(text)))
+
+
+@given(text=controls)
+async def test_control_characters_get_a_bounded_reply(source: KnowledgeSource, text: str) -> None:
+    assert_within_bounds(await Dialog(source, MemoryStore()).handle(incoming(text)))
+
+
+@given(payload=payloads)
+async def test_random_button_payload_gets_a_bounded_reply(source: KnowledgeSource, payload: str) -> None:
+    assert_within_bounds(await Dialog(source, MemoryStore()).handle(incoming(button=payload)))
+
+
+@given(kind=media_kinds)
+async def test_any_media_kind_gets_a_bounded_reply(source: KnowledgeSource, kind: str) -> None:
+    assert_within_bounds(await Dialog(source, MemoryStore()).handle(incoming(media=kind)))
+
+
+@given(command=commands)
+async def test_any_command_gets_a_bounded_reply(source: KnowledgeSource, command: str) -> None:
+    assert_within_bounds(await Dialog(source, MemoryStore()).handle(incoming(command)))
+
+
+@given(conversation=st.lists(actions, min_size=1, max_size=12))
+@settings(max_examples=100)
+async def test_any_conversation_gets_bounded_replies(source: KnowledgeSource, conversation: list[Incoming]) -> None:
+    dialog = Dialog(source, MemoryStore())  # one user, so numbers and buttons act on earlier replies
+    for message in conversation:
+        assert_within_bounds(await dialog.handle(message))
+
+
+@pytest.fixture(scope="module")
+def bundled() -> KnowledgeSource:
+    return KnowledgeSource(REPO)
+
+
+@given(conversation=st.lists(actions, min_size=1, max_size=8))
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+async def test_any_conversation_on_the_bundled_content_gets_bounded_replies(
+    bundled: KnowledgeSource, conversation: list[Incoming]
+) -> None:
+    dialog = Dialog(bundled, MemoryStore())
+    for message in conversation:
+        assert_within_bounds(await dialog.handle(message))
+
+
+# --- Store faults, with a fake store ------------------------------------------------------------------
+
+
+class DiskError(OSError):
+    """What a dying disk raises (sqlite3 raises its own errors; the dialog must not care which)."""
+
+
+class FlakyStore(MemoryStore):
+    """A working in-memory store whose disk can fail: entirely, or for writes only (read-only file)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads_fail = False
+        self.writes_fail = False
+
+    def _check(self, write: bool) -> None:
+        if self.reads_fail or (write and self.writes_fail):
+            raise DiskError(28, "No space left on device")
+
+    async def get_session(self, user: str) -> Session | None:
+        self._check(write=False)
+        return await super().get_session(user)
+
+    async def put_session(self, session: Session) -> None:
+        self._check(write=True)
+        await super().put_session(session)
+
+    async def record_event(self, event: UsageEvent) -> None:
+        self._check(write=True)
+        await super().record_event(event)
+
+    async def record_unanswered(self, channel: str, locale: Locale, text: str, at: float) -> None:
+        self._check(write=True)
+        await super().record_unanswered(channel, locale, text, at)
+
+    async def forget(self, user: str) -> None:
+        self._check(write=True)
+        await super().forget(user)
+
+
+BURST = ["爆通讯录了怎么办", "1", "半夜打电话催收", "今天天气怎么样", "/start", "2", "完全无关的一句话"]
+
+
+def error_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("fault", ["everything fails", "writes fail"])
+async def test_store_outage_keeps_answering_logs_once_and_loses_nothing(
+    knowledge: KnowledgeSource, caplog: pytest.LogCaptureFixture, fault: str
+) -> None:
+    store = FlakyStore()
+    dialog = Dialog(knowledge, store)
+    await dialog.handle(incoming("爆通讯录了怎么办"))
+    sessions_before = dict(store.sessions)
+    events_before = list(store.events)
+    assert sessions_before and events_before
+
+    store.reads_fail = fault == "everything fails"
+    store.writes_fail = True
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        for text in BURST * 3:
+            replies = await dialog.handle(incoming(text))
+            assert_within_bounds(replies)
+        assert (await dialog.handle(incoming("爆通讯录了怎么办")))[0].text.startswith("不合法。")
+    assert len(error_records(caplog)) == 1
+    assert store.sessions == sessions_before
+    assert store.events == events_before
+
+    store.reads_fail = store.writes_fail = False
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        await dialog.handle(incoming("爆通讯录了怎么办"))
+    assert [record.getMessage() for record in caplog.records] == ["store recovered"]
+    assert len(store.events) == len(events_before) + 1
+
+
+async def test_forget_during_an_outage_says_so_and_keeps_the_records(
+    knowledge: KnowledgeSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = FlakyStore()
+    dialog = Dialog(knowledge, store)
+    await dialog.handle(incoming("爆通讯录了怎么办"))
+    store.writes_fail = True
+    with caplog.at_level(logging.ERROR, logger="bot"):
+        reply = (await dialog.handle(incoming("/forget")))[0]
+    assert "/forget" in reply.text  # "please send /forget again later", not a false "deleted"
+    assert USER in store.sessions
