@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import sys
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -21,6 +22,7 @@ from .dialog import Dialog
 from .knowledge import KnowledgeSource
 from .settings import Settings
 from .state import MemoryStore, Store
+from .store import SqliteStore, StoreError, purge_daily
 from .text import warm_up
 from .watch import start_live_reload
 
@@ -51,7 +53,12 @@ class Channel(Protocol):
 
 
 async def open_store(settings: Settings) -> Store:
-    return MemoryStore()
+    """The SQLite store; memory only when the database cannot be opened at all, so the bot still answers."""
+    try:
+        return await SqliteStore.from_settings(settings)
+    except (StoreError, OSError, sqlite3.Error) as exc:
+        log.error("cannot open the database, keeping state in memory until restart: %s", exc)
+        return MemoryStore()
 
 
 async def open_services(settings: Settings) -> Services:
@@ -100,6 +107,7 @@ async def run(settings: Settings) -> None:
         return
     _install_signals(services)
     live = start_live_reload(services.knowledge, watch_files=settings.watch)
+    retention = asyncio.create_task(purge_daily(services.store), name="retention")
     started: list[Channel] = []
     try:
         for channel in channels:
@@ -120,5 +128,8 @@ async def run(settings: Settings) -> None:
             except Exception:
                 log.exception("channel %s did not stop cleanly", channel.name)
         await live.stop()
+        retention.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retention
         await services.store.close()
         log.info("stopped")
