@@ -97,6 +97,56 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    from .stats import collect, render_html, render_table
+    from .store import StoreError, database_path
+
+    if args.days < 1:
+        sys.stderr.write("anxin stats: --days must be 1 or more\n")
+        return 2
+    try:
+        report = asyncio.run(collect(database_path(settings), args.days))
+    except StoreError as exc:
+        sys.stderr.write(f"anxin stats: {exc}\n")
+        return 2
+    if args.html:
+        try:
+            Path(args.html).write_text(render_html(report), encoding="utf-8")
+        except OSError as exc:
+            sys.stderr.write(f"anxin stats: cannot write {args.html}: {exc.strerror}\n")
+            return 2
+    if args.json:
+        _write(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        _write(render_table(report))
+    return 0
+
+
+async def _purge(settings: Settings) -> str:
+    from .store import SqliteStore
+
+    store = await SqliteStore.from_settings(settings)
+    try:
+        result = await store.purge()
+    finally:
+        await store.close()
+    return (
+        f"purged: {result.sessions} idle session(s), {result.event_links} per-user event link(s), "
+        f"{result.unanswered} unanswered question(s)"
+    )
+
+
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    from .store import StoreError
+
+    try:
+        _write(asyncio.run(_purge(settings)))
+    except StoreError as exc:
+        sys.stderr.write(f"anxin purge: {exc}\n")
+        return 2
+    return 0
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from .runner import run
 
@@ -122,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("file", nargs="?", help="labelled YAML (default: every intent's `tests`)")
     evaluation.add_argument("--json", action="store_true", help="machine-readable output")
     evaluation.set_defaults(handler=cmd_eval)
+    stats = commands.add_parser("stats", help="usage statistics for admins")
+    stats.add_argument("--days", type=int, default=30, help="how many days back, today included (default 30)")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with a daily chart")
+    stats.set_defaults(handler=cmd_stats)
+    commands.add_parser("purge", help="apply the retention policy now (BOT_*_DAYS)").set_defaults(handler=cmd_purge)
     return parser
 
 
