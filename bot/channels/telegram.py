@@ -14,6 +14,7 @@ import hmac
 import html
 import json
 import logging
+import os
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -185,7 +186,10 @@ def _locale_of(language_code: str | None) -> Locale:
     return "zh-Hans" if (language_code or "zh").lower().startswith("zh") else "en"
 
 
-def _quiet_library_logs() -> None:
+def _configure_library() -> None:
+    # PTB 22 warns on every 429 (RetryAfter) unless the process opts in to its v23 timedelta behaviour;
+    # nothing here reads those values as numbers, so opting in is safe and keeps flood control quiet.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     # httpx logs every request URL at INFO, and the URL contains the bot token; PTB logs whole updates
     # (with message text) at DEBUG. Neither may reach our logs.
     for name, floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO)):
@@ -253,7 +257,7 @@ class TelegramChannel:
         self.services = services
         self.webhook_url = settings.telegram_webhook_url
         self.secret_token = webhook_secret(services)
-        _quiet_library_logs()
+        _configure_library()
         self.application: Bot = build_application(
             settings.telegram_token.value, settings.telegram_api_url, webhook=self.webhook_url is not None
         )
