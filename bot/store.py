@@ -389,6 +389,9 @@ class SqliteStore:
         return self._conn
 
     async def _connect(self) -> aiosqlite.Connection:
+        # aiosqlite logs every call with its SQL parameters at DEBUG: user keys and question text must not
+        # reach the log even when BOT_LOG_LEVEL=DEBUG.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         created = await asyncio.to_thread(_prepare_directory, self.path)
         conn = await aiosqlite.connect(self.path, isolation_level=None)  # explicit transactions only
         try:
