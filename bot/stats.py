@@ -204,7 +204,7 @@ def build_report(snapshot: UsageSnapshot, days: int, first_day: str, last_day: s
         messages=sum(kinds.values()),
         questions=sum(kinds[kind] for kind in DECISIONS),
         user_days=sum(row.users for row in users),
-        kinds=tuple(Ranked(name, count) for name, count in kinds.most_common()),
+        kinds=_ranked(kinds, len(kinds)),
         rates=_rates(kinds),
         daily=tuple(daily),
         by_channel=tuple(
@@ -254,14 +254,20 @@ def _top_intents(events: Iterable[EventCount], limit: int) -> tuple[Ranked, ...]
     for event in events:
         if event.intent and event.kind in ("answer", "crisis"):
             counts[event.intent] += event.messages
-    return tuple(Ranked(name, count) for name, count in sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:limit])
+    return _ranked(counts, limit)
 
 
 def _top_unanswered(rows: Iterable[UnansweredCount], limit: int) -> tuple[Ranked, ...]:
     counts: Counter[str] = Counter()
     for row in rows:
         counts[row.text] += row.count
-    return tuple(Ranked(name, count) for name, count in sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:limit])
+    return _ranked(counts, limit)
+
+
+def _ranked(counts: Counter[str], limit: int) -> tuple[Ranked, ...]:
+    """Most frequent first; ties by name, so two runs over the same data read the same."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(Ranked(name, count) for name, count in ordered[:limit])
 
 
 def _slice(name: str, events: list[EventCount], unanswered: list[UnansweredCount], users: int | None) -> Slice:

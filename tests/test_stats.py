@@ -1,0 +1,243 @@
+"""Usage statistics: built from a real database filled by the real dialog, and `anxin stats`/`purge` as run."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bot.dialog import Dialog
+from bot.knowledge import KnowledgeSource
+from bot.models import Incoming
+from bot.privacy import pseudonym
+from bot.state import MemoryStore, Store
+from bot.stats import StatsReport, collect, render_html, render_table, render_text
+from bot.store import DAY, DB_FILE, SqliteStore, StoreError, day_of
+
+REPO = Path(__file__).parent.parent
+SECRET = b"test-secret"
+NOW = 1_780_000_000.0  # 2026-05-28 in China
+
+
+def anxin(*args: str, kb_dir: Path, data_dir: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BOT_CONTENT_DIR": str(kb_dir), "BOT_DATA_DIR": str(data_dir)}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    env.pop("WECHAT_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def converse(knowledge: KnowledgeSource, store: Store) -> None:
+    """Three days of traffic: two Telegram users, one WeChat user, one console user."""
+    clock = Clock(NOW - 2 * DAY)
+    dialog = Dialog(knowledge, store, clock=clock)
+    alice = pseudonym(SECRET, "telegram", 1)
+    bob = pseudonym(SECRET, "telegram", 2)
+    carol = pseudonym(SECRET, "wechat", "oAbC")
+    await dialog.handle(Incoming("telegram", alice, "催收打给我妈合法吗"))  # answer, day 1
+    await dialog.handle(Incoming("telegram", alice, "怎么投诉"))  # answer, day 1
+    clock.now = NOW
+    await dialog.handle(Incoming("telegram", bob, "collectors called my parents"))  # answer, en
+    await dialog.handle(Incoming("telegram", bob, "asdkjqwe zzz"))  # fallback, en
+    await dialog.handle(Incoming("wechat", carol, "我想死"))  # crisis
+    await dialog.handle(Incoming("wechat", carol, "<script>alert(1)</script> 我的号码13812345678"))  # fallback
+    await dialog.handle(Incoming("wechat", carol, "/start"))  # a command: a message, not a question
+
+
+@pytest.fixture
+async def filled(knowledge: KnowledgeSource, data_dir: Path) -> AsyncIterator[SqliteStore]:
+    store = await SqliteStore.open(data_dir / DB_FILE)
+    await converse(knowledge, store)
+    yield store
+    await store.close()
+
+
+async def test_report_counts_messages_users_and_rates(filled: SqliteStore) -> None:
+    report = await collect(filled, 3, now=NOW)
+    assert report.messages == 7
+    assert report.questions == 6
+    assert [(day.day, day.messages, day.users) for day in report.daily] == [
+        (day_of(NOW - 2 * DAY), 2, 1),
+        (day_of(NOW - DAY), 0, 0),
+        (day_of(NOW), 5, 2),
+    ]
+    assert report.rates.answered == pytest.approx(3 / 6)
+    assert report.rates.fallback == pytest.approx(2 / 6)
+    assert report.rates.crisis == pytest.approx(1 / 6)
+    assert report.top_intents[0].name in ("legal.contact_contacts", "report.regulator")
+    assert {item.name for item in report.top_intents} >= {"legal.contact_contacts", "report.regulator"}
+
+
+async def test_report_splits_by_channel_and_locale(filled: SqliteStore) -> None:
+    report = await collect(filled, 3, now=NOW)
+    channels = {part.name: part for part in report.by_channel}
+    assert (channels["telegram"].messages, channels["telegram"].users) == (4, 2)
+    assert (channels["wechat"].messages, channels["wechat"].questions) == (3, 2)
+    assert channels["wechat"].rates.crisis == pytest.approx(0.5)
+    locales = {part.name: part.messages for part in report.by_locale}
+    assert locales == {"zh-Hans": 5, "en": 2}
+    assert [item.name for item in channels["telegram"].top_unanswered] == ["asdkjqwe zzz"]
+
+
+async def test_unanswered_questions_are_listed_redacted(filled: SqliteStore) -> None:
+    report = await collect(filled, 3, now=NOW)
+    texts = [item.name for item in report.top_unanswered]
+    assert "asdkjqwe zzz" in texts
+    assert any("[手机号]" in text for text in texts)
+    assert not any("13812345678" in text for text in texts)
+
+
+async def test_days_limit_the_window(filled: SqliteStore) -> None:
+    report = await collect(filled, 1, now=NOW)
+    assert len(report.daily) == 1
+    assert report.messages == 5
+
+
+async def test_memory_store_gives_the_same_report(knowledge: KnowledgeSource, filled: SqliteStore) -> None:
+    memory = MemoryStore()
+    await converse(knowledge, memory)
+    assert await collect(memory, 3, now=NOW) == await collect(filled, 3, now=NOW)
+
+
+async def test_collect_opens_a_file_by_path_and_refuses_a_missing_one(filled: SqliteStore, data_dir: Path) -> None:
+    by_path = await collect(data_dir / DB_FILE, 3, now=NOW)
+    assert by_path == await collect(filled, 3, now=NOW)
+    with pytest.raises(StoreError, match="no database"):
+        await collect(data_dir / "elsewhere.sqlite3", 3)
+
+
+async def test_json_has_the_admin_fields(filled: SqliteStore) -> None:
+    data = json.loads(json.dumps((await collect(filled, 3, now=NOW)).as_json()))
+    assert data["messages"] == 7
+    assert set(data["rates"]) == {"answered", "clarified", "fallback", "crisis"}
+    assert len(data["daily"]) == 3
+    assert {part["name"] for part in data["by_channel"]} == {"telegram", "wechat"}
+    assert data["top_unanswered"][0].keys() == {"name", "count"}
+
+
+async def test_text_summary_fits_a_chat_message_in_the_admins_language(filled: SqliteStore) -> None:
+    report = await collect(filled, 3, now=NOW)
+    chinese = render_text(report, "zh-Hans")
+    assert "消息 7 条" in chinese
+    assert "已回答 50%" in chinese
+    assert "訊息 7 則" in render_text(report, "zh-Hant")
+    english = render_text(report, "en")
+    assert "7 messages" in english
+    assert len(chinese) < 4096  # one Telegram message
+    assert "2026" in render_table(report)
+
+
+class _Page(HTMLParser):
+    """Collects what matters for a self-contained page: tags, bars, every attribute value, text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.bars: list[dict[str, str | None]] = []
+        self.attribute_values: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        found = dict(attrs)
+        self.attribute_values.extend(value for value in found.values() if value)
+        if tag == "rect" and found.get("class") == "bar":
+            self.bars.append(found)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+async def test_html_page_is_self_contained_with_one_bar_per_day(filled: SqliteStore) -> None:
+    report: StatsReport = await collect(filled, 14, now=NOW)
+    page = render_html(report)
+    parsed = _Page()
+    parsed.feed(page)
+    parsed.close()
+
+    assert page.startswith("<!DOCTYPE html>")
+    assert parsed.tags.count("svg") == 1
+    assert [bar["data-day"] for bar in parsed.bars] == [day.day for day in report.daily]
+    assert len(parsed.bars) == 14
+    assert [int(bar["data-messages"] or 0) for bar in parsed.bars][-3:] == [2, 0, 5]
+    # Nothing is fetched from anywhere: no scripts, stylesheets, images or frames, no URLs at all.
+    assert not {"script", "link", "img", "iframe", "object", "embed"} & set(parsed.tags)
+    assert not [value for value in parsed.attribute_values if "//" in value or value.startswith("http")]
+    assert "http" not in page
+    # A user's "<script>" arrives as text, escaped.
+    assert any("<script>alert(1)</script>" in text for text in parsed.text)
+
+
+async def test_html_page_for_an_empty_period_still_has_a_chart() -> None:
+    report = await collect(MemoryStore(), 7, now=NOW)
+    parsed = _Page()
+    parsed.feed(render_html(report))
+    assert len(parsed.bars) == 7
+
+
+async def test_days_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="days"):
+        await collect(MemoryStore(), 0)
+
+
+def test_stats_command_prints_json_and_writes_html(kb_dir: Path, data_dir: Path) -> None:
+    chat = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin="催收打给我妈合法吗\nasdkjqwe zzz\n")
+    assert chat.returncode == 0, chat.stderr
+    page = data_dir / "stats.html"
+    result = anxin("stats", "--days", "7", "--json", "--html", str(page), kb_dir=kb_dir, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["messages"] == 2
+    assert data["kinds"] == {"answer": 1, "fallback": 1}
+    assert page.read_text(encoding="utf-8").count('class="bar"') == 7
+    table = anxin("stats", kb_dir=kb_dir, data_dir=data_dir)
+    assert table.returncode == 0, table.stderr
+    assert "2 messages" in table.stdout
+
+
+def test_stats_command_errors_are_one_line_with_exit_2(kb_dir: Path, data_dir: Path) -> None:
+    missing = anxin("stats", kb_dir=kb_dir, data_dir=data_dir / "nowhere")
+    assert missing.returncode == 2
+    assert missing.stderr.count("\n") == 1
+    assert "no database" in missing.stderr
+    zero = anxin("stats", "--days", "0", kb_dir=kb_dir, data_dir=data_dir)
+    assert zero.returncode == 2
+    assert "--days" in zero.stderr
+
+
+def test_purge_command_applies_retention(kb_dir: Path, data_dir: Path) -> None:
+    chat = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin="asdkjqwe zzz\n")
+    assert chat.returncode == 0, chat.stderr
+    conn = sqlite3.connect(data_dir / DB_FILE)
+    try:
+        with conn:  # make everything look two years old
+            conn.execute("UPDATE sessions SET updated_at = updated_at - 730 * 86400")
+            conn.execute("UPDATE unanswered SET at = at - 730 * 86400, day = '2024-01-01'")
+            conn.execute("UPDATE events SET day = '2024-01-01'")
+    finally:
+        conn.close()
+    result = anxin("purge", kb_dir=kb_dir, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ("purged: 1 idle session(s), 1 per-user event link(s), 1 unanswered question(s)")
