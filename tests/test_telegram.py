@@ -159,8 +159,18 @@ async def test_clarification_resolved_by_button(
     assert expected.text in text_of(answer)
 
 
-async def test_sticker_gets_please_type(bot_api: FakeBotApi, polling: TelegramChannel) -> None:
-    bot_api.push(fake.message(USER, sticker=fake.STICKER))
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"sticker": fake.STICKER},
+        {"photo": [{"file_id": "p1", "file_unique_id": "p1u", "width": 90, "height": 90}]},
+        {"voice": {"file_id": "v1", "file_unique_id": "v1u", "duration": 3}},
+        {"location": {"latitude": 31.2, "longitude": 121.5}},
+    ],
+    ids=["sticker", "photo", "voice", "location"],
+)
+async def test_media_gets_please_type(bot_api: FakeBotApi, polling: TelegramChannel, content: dict[str, Any]) -> None:
+    bot_api.push(fake.message(USER, **content))
     [reply] = await bot_api.replies(USER)
     assert text_of(reply) == say("media", "zh-Hans")
 
@@ -362,8 +372,9 @@ async def test_webhook_accepts_updates_only_with_the_secret_header(
         [reply] = await bot_api.replies(USER)
         assert text_of(reply) == say("menu", "zh-Hans")
 
-        bad = await client.post("/telegram", content=b"{not json", headers={SECRET_HEADER: channel.secret_token})
-        assert bad.status_code == 400
+        for body in (b"{not json", b"[1, 2]", b'{"update_id": 2, "message": "x"}', b'{"message": {"text": "hi"}}'):
+            bad = await client.post("/telegram", content=body, headers={SECRET_HEADER: channel.secret_token})
+            assert bad.status_code == 400
         assert (await client.get("/healthz")).text == "ok"
 
 

@@ -153,7 +153,11 @@ def render_telegram(replies: Sequence[Reply]) -> list[Outgoing]:
     """Escaped HTML chunks; a reply's buttons go with its last chunk."""
     messages: list[Outgoing] = []
     for reply in replies:
-        chunks = [chunk for chunk in split_text(reply.text.strip()) if chunk.strip()] or [" "]
+        chunks = [chunk for chunk in split_text(reply.text.strip()) if chunk.strip()]
+        if not chunks:
+            if not reply.buttons:
+                continue
+            chunks = ["…"]  # Telegram refuses a message without text, even one that only carries buttons
         for chunk in chunks[:-1]:
             messages.append(Outgoing(html.escape(chunk, quote=False)))
         messages.append(Outgoing(html.escape(chunks[-1], quote=False), keyboard(reply.buttons)))
@@ -316,7 +320,7 @@ class TelegramChannel:
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
             update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # what PTB raises on a wrong shape
             # The body may hold user text: log only what kind of problem it was.
             log.warning("telegram webhook: malformed update dropped (%s)", type(exc).__name__)
             return Response(status_code=400)
