@@ -42,6 +42,7 @@ from telegram.ext import (
     filters,
 )
 
+from .. import stats
 from ..models import Button, Incoming, Locale, Reply
 from ..privacy import pseudonym
 from ..runner import Services
@@ -429,8 +430,6 @@ class TelegramChannel:
         await self.send(chat_id, [Reply(head + "\n" + "\n".join(lines))])
 
     async def _stats(self, chat_id: int, argument: str, locale: Locale) -> None:
-        from .. import stats
-
         days = int(argument) if argument.isdigit() and 0 < int(argument) <= 3650 else 30
         report = await stats.collect(self.services.store, days)
         await self.send(chat_id, [Reply(stats.render_text(report, locale))])
