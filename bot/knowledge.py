@@ -21,6 +21,7 @@ from types import MappingProxyType
 
 import yaml
 
+from .lexicon import load_lexicon
 from .matcher import CRISIS_INTENT, Matcher
 from .models import LOCALES, Locale, Match
 from .safety import SafetyRules, load_safety
@@ -496,11 +497,12 @@ def load_knowledge(root: Path) -> Loaded:
     answers = {key: value for key, value in answers.items() if key[0] in final}
 
     safety = load_safety(root / "safety" / "crisis.yaml", errors)
+    lexicon = load_lexicon(root / "lexicon" / "aliases.yaml", errors)
     knowledge = KnowledgeBase(
         intents=MappingProxyType(final),
         answers=MappingProxyType(answers),
         safety=safety,
-        matcher=Matcher.build(list(final.values())),
+        matcher=Matcher.build(list(final.values()), lexicon=lexicon),
         root=root,
     )
     errors.sort(key=lambda e: (str(e.path), e.line))

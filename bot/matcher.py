@@ -18,11 +18,12 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from rapidfuzz import fuzz, process
 
+from .lexicon import Lexicon
 from .models import Candidate, Match
 from .text import has_cjk, normalise
 
@@ -103,17 +104,21 @@ class Matcher:
     postings: Mapping[str, tuple[tuple[int, float], ...]]  # feature → (example index, weight)
     centroids: Mapping[str, tuple[tuple[int, float], ...]]  # feature → (intent index, weight)
     keywords: tuple[tuple[str, int, float], ...]  # (normalised keyword, intent index, boost)
+    lexicon: Lexicon = field(default_factory=Lexicon)
     thresholds: Thresholds = Thresholds()
 
     @classmethod
-    def build(cls, intents: Sequence[Teachable], thresholds: Thresholds | None = None) -> Matcher:
+    def build(
+        cls, intents: Sequence[Teachable], thresholds: Thresholds | None = None, lexicon: Lexicon | None = None
+    ) -> Matcher:
+        lexicon = lexicon or Lexicon()
         ids = tuple(intent.id for intent in intents)
         intent_features: list[set[str]] = []
         example_rows: list[tuple[int, str, dict[str, float]]] = []
         for index, intent in enumerate(intents):
             seen: set[str] = set()
             for example in intent.examples:
-                text = normalise(example)
+                text = lexicon.apply(normalise(example))
                 if not text:
                     continue
                 raw = features(text)
@@ -143,7 +148,7 @@ class Matcher:
         keyword_owners: dict[str, set[int]] = defaultdict(set)
         for index, intent in enumerate(intents):
             for keyword in intent.keywords:
-                text = normalise(keyword)
+                text = lexicon.apply(normalise(keyword))
                 if text:
                     keyword_owners[text].add(index)
         keywords = tuple(
@@ -160,12 +165,13 @@ class Matcher:
             postings={key: tuple(value) for key, value in postings.items()},
             centroids={key: tuple(value) for key, value in centroids.items()},
             keywords=keywords,
+            lexicon=lexicon,
             thresholds=thresholds or Thresholds(),
         )
 
     def scores(self, text: str) -> list[Candidate]:
         """Every intent with a non-zero score, best first (0-100)."""
-        query = normalise(text)
+        query = self.lexicon.apply(normalise(text))
         if not query or not self.intents:
             return []
         vector = _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
@@ -190,8 +196,11 @@ class Matcher:
 
         boost: dict[int, float] = defaultdict(float)
         latin = f" {query} "
+        tested, found = "", False
         for keyword, index, value in self.keywords:
-            if (keyword in query) if has_cjk(keyword) else (f" {keyword} " in latin):
+            if keyword != tested:  # sorted by keyword, one entry per owner: test each keyword once
+                tested, found = keyword, (keyword in query) if has_cjk(keyword) else (f" {keyword} " in latin)
+            if found:
                 boost[index] = min(boost[index] + value, 15.0)
 
         results: list[Candidate] = []

@@ -157,3 +157,17 @@ def test_reload_refuses_broken_content_and_keeps_the_old(kb_dir: Path) -> None:
     )
     assert source.reload() == ()
     assert source.current is not before
+
+
+def test_aliases_rewrite_typos_before_matching(kb_dir: Path) -> None:
+    (kb_dir / "lexicon").mkdir()
+    (kb_dir / "lexicon" / "aliases.yaml").write_text("通讯录: [通讯路, 通信录]\n", encoding="utf-8")
+    loaded = load_knowledge(kb_dir)
+    assert loaded.errors == ()
+    assert loaded.knowledge.decide("爆通讯路了怎么办").intent == "legal.contact_contacts"
+
+
+def test_alias_under_two_words_is_reported(kb_dir: Path) -> None:
+    (kb_dir / "lexicon").mkdir()
+    (kb_dir / "lexicon" / "aliases.yaml").write_text("催收: [崔收]\n征信: [崔收]\n", encoding="utf-8")
+    assert "lexicon/aliases.yaml:2: `崔收` is already a variant of `催收` (line 1)" in problems(kb_dir)

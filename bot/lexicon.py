@@ -1,0 +1,95 @@
+"""Aliases: typos, homophones and synonyms that volunteers map to one canonical word before matching.
+
+`lexicon/aliases.yaml` maps a canonical word to its variants (崔收 → 催收, 通讯路 → 通讯录, 征性 → 征信).
+Both the examples and the user's message are rewritten the same way, so one example covers every spelling.
+Matching only: the safety check and the replies never see the rewritten text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import yaml
+
+from .text import has_cjk, normalise
+
+if TYPE_CHECKING:
+    from .knowledge import KnowledgeError
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    canonical: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    pattern: re.Pattern[str] | None = None
+
+    @classmethod
+    def build(cls, canonical: Mapping[str, str]) -> Lexicon:
+        if not canonical:
+            return cls()
+        # Longest variants first, so "借款app" wins over "借款"; Latin variants only as whole words.
+        pieces = []
+        for variant in sorted(canonical, key=len, reverse=True):
+            escaped = re.escape(variant)
+            pieces.append(escaped if has_cjk(variant) else rf"(?<![a-z0-9]){escaped}(?![a-z0-9])")
+        return cls(MappingProxyType(dict(canonical)), re.compile("|".join(pieces)))
+
+    def apply(self, normalised: str) -> str:
+        if self.pattern is None:
+            return normalised
+        return self.pattern.sub(lambda m: self.canonical[m.group(0)], normalised)
+
+
+def load_lexicon(path: Path, errors: list[KnowledgeError]) -> Lexicon:
+    """Read the aliases file; it is optional, and a broken one only costs the aliases."""
+    from .knowledge import KnowledgeError, _read_yaml
+
+    if not path.is_file():
+        return Lexicon()
+    root = _read_yaml(path, errors)
+    if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == "tag:yaml.org,2002:null"):
+        return Lexicon()
+    if not isinstance(root, yaml.MappingNode):
+        errors.append(KnowledgeError(path, 1, "the file must be `canonical word: [variant, variant]` lines"))
+        return Lexicon()
+    canonical: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    for key_node, value_node in root.value:
+        line = key_node.start_mark.line + 1
+        word = normalise(str(key_node.value))
+        if not word:
+            errors.append(KnowledgeError(path, line, "a canonical word is empty"))
+            continue
+        if not isinstance(value_node, yaml.SequenceNode):
+            errors.append(KnowledgeError(path, line, f"`{key_node.value}` needs a list of variants in [ ]"))
+            continue
+        for item in value_node.value:
+            item_line = item.start_mark.line + 1
+            variant = normalise(str(item.value)) if isinstance(item, yaml.ScalarNode) else ""
+            if not variant:
+                errors.append(KnowledgeError(path, item_line, f"an empty variant under `{key_node.value}`"))
+                continue
+            if variant == word:
+                continue
+            if variant in canonical and canonical[variant] != word:
+                errors.append(
+                    KnowledgeError(
+                        path,
+                        item_line,
+                        f"`{item.value}` is already a variant of `{canonical[variant]}` (line {first_line[variant]})",
+                    )
+                )
+                continue
+            canonical[variant] = word
+            first_line.setdefault(variant, item_line)
+    for variant, word in canonical.items():
+        if word in canonical:
+            errors.append(
+                KnowledgeError(path, first_line[variant], f"`{word}` is both a canonical word and a variant")
+            )
+            return Lexicon()
+    return Lexicon.build(canonical)
