@@ -160,11 +160,15 @@ def test_reload_refuses_broken_content_and_keeps_the_old(kb_dir: Path) -> None:
 
 
 def test_aliases_rewrite_typos_before_matching(kb_dir: Path) -> None:
+    typo = "爆通讯路了怎么办"
+    before = load_knowledge(kb_dir).knowledge.decide(typo)
     (kb_dir / "lexicon").mkdir()
     (kb_dir / "lexicon" / "aliases.yaml").write_text("通讯录: [通讯路, 通信录]\n", encoding="utf-8")
     loaded = load_knowledge(kb_dir)
     assert loaded.errors == ()
-    assert loaded.knowledge.decide("爆通讯路了怎么办").intent == "legal.contact_contacts"
+    after = loaded.knowledge.decide(typo)
+    assert after.intent == "legal.contact_contacts"
+    assert after.score == 100.0 > before.score  # the typo now reads as the example itself
 
 
 def test_alias_under_two_words_is_reported(kb_dir: Path) -> None:
