@@ -193,7 +193,12 @@ class SqliteStore:
                 row = await cursor.fetchone()
             if row is None:
                 return None
-            options = json.loads(row[3]) if row[3] else []
+            try:
+                options = json.loads(row[3]) if row[3] else []
+            except ValueError:
+                options = []  # a damaged row costs the user their pending options, not their answer
+            if not isinstance(options, list):
+                options = []
             return Session(
                 user,
                 locale=_locale(row[0]),
