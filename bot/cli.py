@@ -147,6 +147,19 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from .bench import BenchSize, render_table, run_bench
+
+    figures, details = run_bench(settings, BenchSize.quick() if args.quick else BenchSize())
+    if args.json:
+        report = {"figures": [figure.as_json() for figure in figures], "details": details}
+        _write(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        _write(render_table(figures))
+    # Exit 0 even when a target is missed: the bench reports, the tests gate.
+    return 0
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from .runner import run
 
@@ -178,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with a daily chart")
     stats.set_defaults(handler=cmd_stats)
     commands.add_parser("purge", help="apply the retention policy now (BOT_*_DAYS)").set_defaults(handler=cmd_purge)
+    bench = commands.add_parser("bench", help="speed and memory figures against their targets")
+    bench.add_argument("--json", action="store_true", help="machine-readable output")
+    bench.add_argument("--quick", action="store_true", help="a tiny run that only shows the bench works")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 
@@ -189,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         sys.stderr.write(f"anxin: {exc}\n")
         return 2
-    quiet = args.command in ("chat", "lint", "match", "eval") or (args.command == "run" and sys.stdin.isatty())
+    quiet = args.command in ("chat", "lint", "match", "eval", "bench") or (args.command == "run" and sys.stdin.isatty())
     logging.basicConfig(
         level=logging.WARNING if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

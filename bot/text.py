@@ -81,8 +81,12 @@ def normalise(text: str) -> str:
     return "".join(out)
 
 
+# The same ranges as `_is_cjk`, as one regular expression: has_cjk runs for every keyword of every message.
+_CJK_CHAR = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002ffff\uf900-\ufaff]")
+
+
 def has_cjk(text: str) -> bool:
-    return any(_is_cjk(char) for char in text)
+    return _CJK_CHAR.search(text) is not None
 
 
 def detect_locale(text: str) -> Locale | None:

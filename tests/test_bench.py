@@ -1,0 +1,100 @@
+"""The benchmark runs end to end at a tiny size (no timing assertions), and the matcher's speed-up keeps
+its decisions."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+from pathlib import Path
+
+import pytest
+
+from bot.bench import BenchSize, Figure, bundled_queries, percentile, render_table, run_bench, synthetic_intents
+from bot.cli import main
+from bot.knowledge import KnowledgeBase
+from bot.matcher import Matcher
+from bot.settings import Settings
+from bot.text import normalise
+
+
+def test_percentile_is_nearest_rank() -> None:
+    samples = [float(n) for n in range(1, 101)]
+    assert percentile(samples, 0.5) == 50.0
+    assert percentile(samples, 0.99) == 99.0
+    assert percentile([3.0], 0.99) == 3.0
+    assert percentile([], 0.5) == 0.0
+
+
+def test_synthetic_knowledge_base_is_deterministic_sized_and_without_duplicates(kb: KnowledgeBase) -> None:
+    intents = list(kb.intents.values())
+    first, queries = synthetic_intents(intents, count=30, examples_per_intent=6)
+    second, _ = synthetic_intents(intents, count=30, examples_per_intent=6)
+    assert first == second
+    assert len(first) == 30 and len({intent.id for intent in first}) == 30
+    examples = [normalise(example) for intent in first for example in intent.examples]
+    assert len(examples) >= 30 * 5
+    assert len(set(examples)) == len(examples)
+    assert queries and not set(map(normalise, queries)) & set(examples)
+
+
+def test_quick_bench_produces_every_figure(kb_dir: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", content_dir=kb_dir)
+    figures, details = run_bench(settings, BenchSize.quick())
+    names = " | ".join(figure.name for figure in figures)
+    for expected in ("match p99 (bundled", "match p99 (synthetic", "difflib", "end to end", "start-up", "RSS"):
+        assert expected in names
+    assert all(math.isfinite(figure.value) and figure.value > 0 for figure in figures)
+    assert details["dialog"]["store"] == "SqliteStore"  # type: ignore[index]
+    table = render_table(figures)
+    assert len(table.splitlines()) == len(figures) + 1
+    assert "PASS" in table or "MISS" in table
+    json.dumps(details)
+
+
+def test_figure_compares_in_the_right_direction() -> None:
+    assert Figure("latency", 1.5, "ms", 2.0).passed is True
+    assert Figure("latency", 2.5, "ms", 2.0).passed is False
+    assert Figure("speed", 150.0, "x", 100.0, higher_is_better=True).passed is True
+    assert Figure("context", 1.0, "ms").passed is None
+
+
+def test_bench_command_prints_json(
+    kb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BOT_CONTENT_DIR", str(kb_dir))
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
+    assert main(["bench", "--quick", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {figure["name"].split(" (")[0] for figure in report["figures"]} >= {"match p99", "start-up to first answer"}
+    assert all(set(figure) >= {"value", "target", "passed"} for figure in report["figures"])
+
+
+@pytest.mark.parametrize("size", ["fixture", "synthetic"])
+def test_testing_each_keyword_once_keeps_every_decision(kb: KnowledgeBase, size: str) -> None:
+    """The matcher tests a keyword once for all its owners (entries are sorted by keyword). Shuffled
+    entries defeat that shortcut; decisions and scores must be the same either way."""
+    if size == "fixture":
+        matcher, queries = kb.matcher, bundled_queries(kb)
+    else:
+        made, queries = synthetic_intents(list(kb.intents.values()), count=60, examples_per_intent=8)
+        matcher = Matcher.build(made)
+        queries = queries + [keyword for intent in made for keyword in intent.keywords]
+    shuffled = list(matcher.keywords)
+    random.Random(7).shuffle(shuffled)
+    reference = dataclasses.replace(matcher, keywords=tuple(shuffled))
+    assert any(keyword in query for keyword, _, _ in matcher.keywords for query in map(normalise, queries))
+    for query in queries:
+        ours, theirs = matcher.match(query), reference.match(query)
+        assert (ours.kind, ours.intent) == (theirs.kind, theirs.intent), query
+        assert [c.intent for c in ours.candidates] == [c.intent for c in theirs.candidates]
+        assert ours.score == pytest.approx(theirs.score, abs=1e-9)
+
+
+def test_fast_has_cjk_agrees_with_the_character_test_on_every_code_point() -> None:
+    from bot.text import _is_cjk, has_cjk
+
+    for code in range(0x110000):
+        char = chr(code)
+        assert has_cjk(char) == _is_cjk(char), hex(code)
