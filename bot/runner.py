@@ -76,6 +76,10 @@ def configured_channels(services: Services) -> list[Channel]:
         from .channels.telegram import TelegramChannel  # imported here: PTB loads only when configured
 
         channels.append(TelegramChannel(services))
+    if services.settings.wechat_token is not None:
+        from .channels.wechat import WeChatChannel
+
+        channels.append(WeChatChannel(services))
     return channels
 
 
