@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from bot.dialog import Dialog
 from bot.knowledge import KnowledgeBase, KnowledgeSource
 from bot.state import MemoryStore
 
 # Property tests: the same examples on every machine and every run, bounded in number and with no
-# example database written into the tree.
+# example database; Hypothesis's caches go to the temp dir, not into the checkout.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "anxin-hypothesis")
 settings.register_profile("anxin", derandomize=True, database=None, deadline=None, max_examples=150)
 settings.load_profile("anxin")
 

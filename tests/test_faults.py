@@ -2,13 +2,17 @@
 
 Property tests feed the dialog engine arbitrary Unicode, huge messages, control characters, emoji,
 random commands, button payloads and media kinds. Store tests use a fake store whose disk can be made to
-fail (and, in `test_store_faults.py`, the real SQLite store).
+fail, and the real SQLite store with its file deleted, its disk full or its database locked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+import resource
+import signal
+import sqlite3
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,7 @@ from bot.knowledge import KnowledgeSource
 from bot.messages import TOPICS
 from bot.models import LOCALES, Incoming, Locale, Reply
 from bot.state import MemoryStore, Session, UsageEvent
+from bot.store import SqliteStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
@@ -238,3 +243,119 @@ async def test_forget_during_an_outage_says_so_and_keeps_the_records(
         reply = (await dialog.handle(incoming("/forget")))[0]
     assert "/forget" in reply.text  # "please send /forget again later", not a false "deleted"
     assert USER in store.sessions
+
+
+# --- Store faults, on the real SQLite store -----------------------------------------------------------
+
+EARLIER = ["爆通讯录了怎么办", "半夜打电话催收", "今天天气怎么样"]
+
+
+def rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        return {
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+            for table in ("sessions", "events", "unanswered")
+        }
+
+
+def delete_database_files(data_dir: Path) -> None:
+    for leftover in data_dir.glob("anxin.sqlite3*"):
+        leftover.unlink()
+
+
+async def talk(dialog: Dialog, texts: list[str], user: str = "s" * 64) -> None:
+    for text in texts:
+        assert_within_bounds(await dialog.handle(Incoming("test", user, text)))
+
+
+@contextlib.contextmanager
+def disk_full_after(path: Path) -> Iterator[None]:
+    """No file may grow past the database's current size (EFBIG), as on a full disk.
+
+    The database's own size, not its log's: at a fault the store reopens, the log is checkpointed into
+    the database and restarts at offset 0, so a limit at the log's size would leave room to write.
+    """
+    limit = path.stat().st_size
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+async def test_full_disk_keeps_answering_logs_once_and_keeps_earlier_rows(
+    knowledge: KnowledgeSource, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = data_dir / "anxin.sqlite3"
+    store = await SqliteStore.open(path)
+    try:
+        dialog = Dialog(knowledge, store)
+        await talk(dialog, EARLIER)
+        before = rows(path)
+        assert before["sessions"] and len(before["events"]) == len(EARLIER)
+        with caplog.at_level(logging.WARNING, logger="bot"), disk_full_after(path):
+            await talk(dialog, BURST * 2, user="t" * 64)
+        assert len(error_records(caplog)) == 1, [r.getMessage() for r in error_records(caplog)]
+
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="bot"):
+            await talk(dialog, ["爆通讯录了怎么办"], user="u" * 64)  # space again: state is written once more
+        assert "store recovered" in caplog.text
+        assert not error_records(caplog)
+    finally:
+        await store.close()
+    after = rows(path)
+    for table, written in before.items():
+        assert set(written) <= set(after[table]), table
+    assert len(after["events"]) == len(EARLIER) + 1
+
+
+async def test_locked_database_keeps_answering_logs_once_and_keeps_earlier_rows(
+    knowledge: KnowledgeSource, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = data_dir / "anxin.sqlite3"
+    store = await SqliteStore.open(path, busy_timeout_ms=10)
+    try:
+        dialog = Dialog(knowledge, store)
+        await talk(dialog, EARLIER)
+        before = rows(path)
+        blocker = sqlite3.connect(path, isolation_level=None)
+        try:
+            blocker.execute("BEGIN EXCLUSIVE")  # another process holding the write lock for good
+            with caplog.at_level(logging.WARNING, logger="bot"):
+                await talk(dialog, BURST[:3], user="t" * 64)  # each write waits and retries: keep it short
+            assert len(error_records(caplog)) == 1, [r.getMessage() for r in error_records(caplog)]
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="bot"):
+            await talk(dialog, ["爆通讯录了怎么办"], user="u" * 64)
+        assert "store recovered" in caplog.text
+    finally:
+        await store.close()
+    after = rows(path)
+    for table, written in before.items():
+        assert set(written) <= set(after[table]), table
+
+
+async def test_deleted_database_file_is_recreated_and_the_bot_keeps_answering(
+    knowledge: KnowledgeSource, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = data_dir / "anxin.sqlite3"
+    store = await SqliteStore.open(path)
+    try:
+        dialog = Dialog(knowledge, store)
+        await talk(dialog, EARLIER)
+        delete_database_files(data_dir)  # an operator's `rm`, or a cleanup job, while the bot runs
+        with caplog.at_level(logging.WARNING, logger="bot"):
+            await talk(dialog, BURST * 2, user="t" * 64)
+        assert len(error_records(caplog)) <= 1
+    finally:
+        await store.close()
+    after = rows(path)  # a fresh, valid database holding what came after the deletion
+    assert after["sessions"] and len(after["events"]) >= len(BURST)
