@@ -57,6 +57,7 @@ _LATIN = re.compile(r"[a-z0-9]+")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 UNIGRAM_WEIGHT = 0.45
 PAIR_WEIGHT = 0.8
+EXAMPLE_WEIGHT = 0.6  # best single example vs the intent's centroid
 
 
 def _stem(word: str) -> str:
@@ -205,7 +206,7 @@ class Matcher:
 
         results: list[Candidate] = []
         for index in set(best_example) | set(centroid_dot) | set(near) | set(boost):
-            score = 100.0 * (0.6 * best_example.get(index, 0.0) + 0.4 * centroid_dot.get(index, 0.0))
+            score = 100.0 * (EXAMPLE_WEIGHT * best_example.get(index, 0.0) + (1 - EXAMPLE_WEIGHT) * centroid_dot.get(index, 0.0))
             if index in near:
                 # Near-duplicates of an example (typos, a missing word) score like the example itself.
                 score = max(score, near[index] - 8.0)
