@@ -206,7 +206,8 @@ class Matcher:
 
         results: list[Candidate] = []
         for index in set(best_example) | set(centroid_dot) | set(near) | set(boost):
-            score = 100.0 * (EXAMPLE_WEIGHT * best_example.get(index, 0.0) + (1 - EXAMPLE_WEIGHT) * centroid_dot.get(index, 0.0))
+            example, centroid = best_example.get(index, 0.0), centroid_dot.get(index, 0.0)
+            score = 100.0 * (EXAMPLE_WEIGHT * example + (1 - EXAMPLE_WEIGHT) * centroid)
             if index in near:
                 # Near-duplicates of an example (typos, a missing word) score like the example itself.
                 score = max(score, near[index] - 8.0)
