@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import resource
+import shutil
 import signal
 import sqlite3
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -23,6 +26,8 @@ from bot.dialog import Dialog
 from bot.knowledge import KnowledgeSource
 from bot.messages import TOPICS
 from bot.models import LOCALES, Incoming, Locale, Reply
+from bot.runner import open_store
+from bot.settings import Secret, Settings
 from bot.state import MemoryStore, Session, UsageEvent
 from bot.store import SqliteStore
 
@@ -359,3 +364,67 @@ async def test_deleted_database_file_is_recreated_and_the_bot_keeps_answering(
         await store.close()
     after = rows(path)  # a fresh, valid database holding what came after the deletion
     assert after["sessions"] and len(after["events"]) >= len(BURST)
+
+
+@contextlib.contextmanager
+def unprivileged() -> Iterator[None]:
+    """File permissions do not bind root: when tests run as root, act as `nobody` for the block."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+def world_readable_temp_dir() -> Path:
+    """Not under pytest's temp dir, which only its owner may enter."""
+    base = Path(tempfile.mkdtemp(prefix="anxin-readonly-"))
+    base.chmod(0o755)
+    return base
+
+
+def make_read_only(data_dir: Path) -> None:
+    for path in data_dir.iterdir():
+        path.chmod(0o444)
+    data_dir.chmod(0o555)
+
+
+def make_writable(data_dir: Path) -> None:
+    data_dir.chmod(0o755)
+    for path in data_dir.iterdir():
+        path.chmod(0o644)
+
+
+async def test_read_only_database_at_runtime_and_at_restart_keeps_answering_and_keeps_rows(
+    knowledge: KnowledgeSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = world_readable_temp_dir()
+    try:
+        settings = Settings(data_dir=base / "data", content_dir=knowledge.root, secret=Secret("test"))
+        store = await open_store(settings)
+        assert isinstance(store, SqliteStore)
+        await talk(Dialog(knowledge, store), EARLIER)
+        path = store.path
+        before = rows(path)
+        make_read_only(settings.data_dir)
+        with caplog.at_level(logging.WARNING, logger="bot"), unprivileged():
+            # The running bot holds its file open, so it may go on writing; it must not stop answering.
+            await talk(Dialog(knowledge, store), BURST, user="t" * 64)
+            await store.close()
+            # After a restart the file cannot be written: memory or a failing store, answers either way.
+            restarted = await open_store(settings)
+            try:
+                await talk(Dialog(knowledge, restarted), BURST * 2, user="u" * 64)
+            finally:
+                await restarted.close()
+        assert len(error_records(caplog)) == 1, [r.getMessage() for r in error_records(caplog)]
+        make_writable(settings.data_dir)
+        after = rows(path)
+        for table, written in before.items():
+            assert set(written) <= set(after[table]), table
+    finally:
+        make_writable(base / "data")
+        shutil.rmtree(base)
