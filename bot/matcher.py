@@ -47,10 +47,9 @@ class Teachable(Protocol):
 class Thresholds:
     """Score cut-offs on a 0-100 scale, tuned on the intents' held-out tests and out-of-scope phrases."""
 
-    answer: float = 52.0  # at or above: answer, if clearly ahead of the runner-up
-    margin: float = 6.0  # how far ahead the best must be to answer without asking
-    clarify: float = 38.0  # below: fallback; between clarify and answer: "did you mean …?"
-    near_duplicate: float = 90.0  # a rapidfuzz ratio this high is the example itself, typos aside
+    answer: float = 40.0  # at or above: answer, if clearly ahead of the runner-up
+    margin: float = 8.0  # how far ahead the best must be to answer without asking
+    clarify: float = 22.0  # below: fallback; between clarify and answer: "did you mean …?"
 
 
 _LATIN = re.compile(r"[a-z0-9]+")
@@ -58,6 +57,8 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 UNIGRAM_WEIGHT = 0.45
 PAIR_WEIGHT = 0.8
 EXAMPLE_WEIGHT = 0.6  # best single example vs the intent's centroid
+NEAR_CUTOFF = 88  # rapidfuzz ratio below which a message is not a near-copy of an example
+NEAR_DISCOUNT = 8.0
 
 
 def _stem(word: str) -> str:
@@ -80,6 +81,7 @@ def features(normalised: str) -> dict[str, float]:
             found["u" + char] = UNIGRAM_WEIGHT
             if index + 1 < len(run):
                 found["b" + run[index : index + 2]] = 1.0
+
     words = [_stem(word) for word in _LATIN.findall(normalised)]
     for index, word in enumerate(words):
         found["w" + word] = 1.0
@@ -191,7 +193,9 @@ class Matcher:
 
         near: dict[int, float] = {}
         scorer = fuzz.ratio if has_cjk(query) else fuzz.token_sort_ratio
-        for _, ratio, row in process.extract(query, self.example_text, scorer=scorer, limit=8, score_cutoff=70):
+        for _, ratio, row in process.extract(
+            query, self.example_text, scorer=scorer, limit=8, score_cutoff=NEAR_CUTOFF
+        ):
             index = self.example_intent[row]
             near[index] = max(near.get(index, 0.0), float(ratio))
 
@@ -210,7 +214,7 @@ class Matcher:
             score = 100.0 * (EXAMPLE_WEIGHT * example + (1 - EXAMPLE_WEIGHT) * centroid)
             if index in near:
                 # Near-duplicates of an example (typos, a missing word) score like the example itself.
-                score = max(score, near[index] - 8.0)
+                score = max(score, near[index] - NEAR_DISCOUNT)
             score = min(score + boost.get(index, 0.0), 100.0)
             if score > 0:
                 results.append(Candidate(self.intents[index], score))

@@ -1,8 +1,11 @@
-"""Threshold tuning for the matcher: ranking quality and a grid over (answer, margin, clarify).
+"""Threshold tuning for the matcher, on the intents' held-out tests plus any labelled files given.
 
-Usage: .venv/bin/python scripts/tune_matcher.py [labelled.yaml …]
-Prints top-1 ranking accuracy (thresholds aside), then the best thresholds for an objective that
-rewards correct answers, tolerates clarifications and punishes confident wrong answers hardest.
+Usage: .venv/bin/python scripts/tune_matcher.py eval/dev.yaml eval/sample.yaml
+
+1. The fallback line (`clarify` threshold) decides accuracy: below it, out of scope; above it, the best
+   in-scope intent (answered or offered first). The table shows accuracy per set for each value.
+2. The answer line and margin only decide *how* a right or wrong best guess is delivered: answered
+   outright or asked back. The second table shows confident-wrong and clarify rates for each pair.
 """
 
 from __future__ import annotations
@@ -12,57 +15,54 @@ from pathlib import Path
 
 from bot.evaluation import Labelled, held_out, load_labelled
 from bot.knowledge import load_knowledge
+from bot.models import Candidate
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
     kb = load_knowledge(REPO).knowledge
+    matcher = kb.matcher
     sets: dict[str, list[Labelled]] = {"tests": held_out(kb)}
     for name in sys.argv[1:]:
         sets[Path(name).stem] = load_labelled(Path(name))
-    matcher = kb.matcher
-    rows = []
-    for name, items in sets.items():
-        top1 = 0
-        for item in items:
-            ranked = matcher.scores(item.text)
-            best = ranked[0] if ranked else None
-            second = ranked[1].score if len(ranked) > 1 else 0.0
-            predicted = None if best is None or best.intent in matcher.out_of_scope else best.intent
-            top1 += predicted == item.expected
-            rows.append((name, item, best, second, ranked))
-        print(f"{name}: {len(items)} items, top-1 ranking accuracy {top1 / len(items):.1%}")
-    best_objective = None
-    for answer in range(30, 70, 2):
-        for margin in range(0, 16, 2):
-            for clarify in range(14, answer, 2):
-                score = correct = wrong = clar = 0
-                for _, item, best, second, ranked in rows:
-                    if best is None or best.intent in matcher.out_of_scope or best.score < clarify:
-                        got, kind = None, "fallback"
-                    elif best.score >= answer and best.score - second >= margin:
-                        got, kind = best.intent, "answer"
-                    else:
-                        in_scope = [c for c in ranked if c.intent not in matcher.out_of_scope]
-                        got, kind = (in_scope[0].intent if in_scope else None), "clarify"
-                    if got == item.expected:
-                        correct += 1
-                        score += 1.0 if kind != "clarify" else 0.8
-                    elif kind == "answer":
-                        wrong += 1
-                        score -= 1.5
-                    elif kind == "clarify":
-                        clar += 1
-                    if kind == "clarify":
-                        clar += 0
-                objective = (score, -wrong)
-                if best_objective is None or objective > best_objective[0]:
-                    best_objective = (objective, answer, margin, clarify, correct, wrong)
-    assert best_objective is not None
-    (objective, answer, margin, clarify, correct, wrong) = best_objective
-    print(f"best: answer={answer} margin={margin} clarify={clarify}  correct={correct}/{len(rows)} "
-          f"confident-wrong={wrong} objective={objective[0]:.1f}")
+    ranked: dict[str, list[tuple[Labelled, list[Candidate]]]] = {
+        name: [(item, matcher.scores(item.text)) for item in items] for name, items in sets.items()
+    }
+
+    def best(candidates: list[Candidate]) -> Candidate | None:
+        return candidates[0] if candidates else None
+
+    print("fallback line → accuracy per set (clarify counted as its first candidate)")
+    print("line  " + "  ".join(f"{name:>8}" for name in ranked))
+    for line in range(10, 60, 2):
+        cells = []
+        for rows in ranked.values():
+            correct = 0
+            for item, candidates in rows:
+                top = best(candidates)
+                got = None if top is None or top.intent in matcher.out_of_scope or top.score < line else top.intent
+                correct += got == item.expected
+            cells.append(f"{correct / len(rows):8.1%}")
+        print(f"{line:4}  " + "  ".join(cells))
+
+    fallback = matcher.thresholds.clarify
+    everything = [row for rows in ranked.values() for row in rows]
+    print(f"\nwith the fallback line at {fallback}: answer line, margin → confident wrong, clarify rate")
+    for answer in range(int(fallback), 80, 4):
+        for margin in (0, 4, 8, 12, 16):
+            wrong = clarified = 0
+            for item, candidates in everything:
+                top = best(candidates)
+                if top is None or top.intent in matcher.out_of_scope or top.score < fallback:
+                    continue
+                runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+                if top.score >= answer and top.score - runner_up >= margin:
+                    wrong += top.intent != item.expected
+                else:
+                    clarified += 1
+            total = len(everything)
+            print(f"answer {answer:3} margin {margin:2}: confident wrong {wrong / total:6.1%}  clarify {clarified / total:6.1%}")
 
 
 if __name__ == "__main__":

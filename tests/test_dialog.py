@@ -62,7 +62,7 @@ async def test_typing_a_number_picks_the_option_offered(dialog: Dialog) -> None:
 
 
 async def test_clarification_offers_candidates_and_a_way_out(dialog: Dialog) -> None:
-    reply = await say(dialog, "打电话")
+    reply = await say(dialog, "电话")
     assert reply.text.startswith("我不太确定")
     assert payloads(reply)[-1] == "n:"
     assert all(p.startswith("a:legal.") for p in payloads(reply)[:-1])
@@ -71,7 +71,7 @@ async def test_clarification_offers_candidates_and_a_way_out(dialog: Dialog) -> 
 
 
 async def test_crisis_inside_a_clarification_still_gets_the_crisis_reply(dialog: Dialog) -> None:
-    await say(dialog, "打电话")
+    await say(dialog, "电话")
     reply = await say(dialog, "我真的不想活了")
     assert "12356" in reply.text
 

@@ -33,7 +33,7 @@ def test_out_of_scope_and_gibberish_fall_back(kb: KnowledgeBase, text: str) -> N
 
 
 def test_vague_question_asks_instead_of_guessing(kb: KnowledgeBase) -> None:
-    decision = kb.decide("打电话")
+    decision = kb.decide("电话")
     assert decision.kind == "clarify"
     assert decision.intent is None
     assert decision.candidates and decision.candidates[0].intent.startswith("legal.")

@@ -62,7 +62,7 @@ async def converse(knowledge: KnowledgeSource, store: Store) -> None:
     await dialog.handle(Incoming("telegram", bob, "collectors called my parents"))  # answer, en
     await dialog.handle(Incoming("telegram", bob, "asdkjqwe zzz"))  # fallback, en
     await dialog.handle(Incoming("wechat", carol, "我想死"))  # crisis
-    await dialog.handle(Incoming("wechat", carol, "<script>alert(1)</script> 我的号码13812345678"))  # fallback
+    await dialog.handle(Incoming("wechat", carol, "<script>alert(1)</script> 明天天气怎么样 13812345678"))  # fallback
     await dialog.handle(Incoming("wechat", carol, "/start"))  # a command: a message, not a question
 
 

@@ -145,7 +145,7 @@ async def test_question_answered_then_related_button_pressed(bot_api: FakeBotApi
 async def test_clarification_resolved_by_button(
     bot_api: FakeBotApi, polling: TelegramChannel, knowledge: KnowledgeSource
 ) -> None:
-    question = "催收打电话"
+    question = "电话"
     assert knowledge.current.decide(question).kind == "clarify"  # the precondition this test relies on
     bot_api.push(fake.message(USER, question))
     [clarify] = await bot_api.replies(USER)

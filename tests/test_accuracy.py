@@ -1,0 +1,59 @@
+"""Accuracy floors on the bundled content: a content edit that breaks matching fails CI.
+
+Floors (issue 3): ≥ 95 % top-1 on the intents' own held-out `tests`; ≥ 90 % on eval/sample.yaml with
+every crisis item routed to crisis and every out-of-scope item falling back. eval/dev.yaml is an
+independent set written without looking at the examples; its floor guards against overfitting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.evaluation import evaluate, held_out, load_labelled
+from bot.knowledge import KnowledgeBase, load_knowledge
+
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="module")
+def bundled() -> KnowledgeBase:
+    loaded = load_knowledge(REPO)
+    assert [str(e) for e in loaded.errors] == []
+    return loaded.knowledge
+
+
+def test_catalogue_is_complete(bundled: KnowledgeBase) -> None:
+    answerable = bundled.answerable()
+    assert len(answerable) >= 45
+    for intent in answerable:
+        assert len(intent.examples) >= 15, intent.id
+        assert len(intent.tests) >= 4, intent.id
+        assert bundled.answers.get((intent.id, "zh-Hans")) is not None, intent.id
+        assert bundled.answers.get((intent.id, "en")) is not None, intent.id
+
+
+def test_held_out_tests_floor(bundled: KnowledgeBase) -> None:
+    report = evaluate(bundled, held_out(bundled))
+    assert report.total >= 45 * 4
+    assert report.correct / report.total >= 0.95, [m for m in report.errors]
+
+
+def test_sample_floor(bundled: KnowledgeBase) -> None:
+    items = load_labelled(REPO / "eval" / "sample.yaml")
+    report = evaluate(bundled, items)
+    assert report.correct / report.total >= 0.90, report.errors
+    for item in items:
+        decision = bundled.decide(item.text)
+        if item.expected == "wellbeing.crisis":
+            assert decision.kind == "crisis", item.text
+        if item.expected is None:
+            assert decision.kind == "fallback", item.text
+
+
+def test_dev_set_floor(bundled: KnowledgeBase) -> None:
+    report = evaluate(bundled, load_labelled(REPO / "eval" / "dev.yaml"))
+    assert report.correct / report.total >= 0.80, report.as_json()["accuracy"]
+    # The mistake that hurts most: a confident answer to the wrong question.
+    assert report.confident_wrong / report.total <= 0.08
