@@ -23,6 +23,9 @@ CRISIS = [
     "thinking about suicide",
     "I don't want to live anymore",
     "催收骂我让我去死,我真的想死",
+    "真想睡过去就别醒了",
+    "撑不下去了想解脱",
+    "I've been thinking of ending it",
 ]
 NOT_CRISIS = [
     "催收说要弄死我",
@@ -33,6 +36,7 @@ NOT_CRISIS = [
     "催收打电话给我妈妈合法吗",
     "the collector said he will kill me",
     "they told me to go die",
+    "催收发语音骂我 你这种人死了算了",
 ]
 
 
