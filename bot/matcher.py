@@ -59,6 +59,9 @@ PAIR_WEIGHT = 0.8
 EXAMPLE_WEIGHT = 0.6  # best single example vs the intent's centroid
 NEAR_CUTOFF = 88  # rapidfuzz ratio below which a message is not a near-copy of an example
 NEAR_DISCOUNT = 8.0
+PRUNE_FROM = 20  # with fewer intents, a share of them says little about a feature
+NEAR_POOL = 6  # intents whose examples are searched for near-duplicates
+COMMON_SHARE = 0.5  # features in more than this share of intents say nothing: dropped (and the loop is faster)
 
 
 def _stem(word: str) -> str:
@@ -104,9 +107,10 @@ class Matcher:
     idf: Mapping[str, float]
     example_intent: tuple[int, ...]  # example index → intent index
     example_text: tuple[str, ...]  # normalised examples, for rapidfuzz
+    intent_rows: tuple[range, ...]  # intent index → its examples' indexes (contiguous)
     postings: Mapping[str, tuple[tuple[int, float], ...]]  # feature → (example index, weight)
     centroids: Mapping[str, tuple[tuple[int, float], ...]]  # feature → (intent index, weight)
-    keywords: tuple[tuple[str, int, float], ...]  # (normalised keyword, intent index, boost)
+    keywords: tuple[tuple[str, bool, tuple[tuple[int, float], ...]], ...]  # keyword, is Chinese, (intent, boost)
     lexicon: Lexicon = field(default_factory=Lexicon)
     thresholds: Thresholds = Thresholds()
 
@@ -133,12 +137,16 @@ class Matcher:
         for seen in intent_features:
             for feature in seen:
                 document_frequency[feature] += 1
-        idf = {feature: math.log((count + 1) / (df + 0.5)) for feature, df in document_frequency.items()}
+        idf = {
+            feature: math.log((count + 1) / (df + 0.5))
+            for feature, df in document_frequency.items()
+            if count < PRUNE_FROM or df <= COMMON_SHARE * count
+        }
 
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         centroid_sums: list[dict[str, float]] = [defaultdict(float) for _ in intents]
         for row, (index, _, raw) in enumerate(example_rows):
-            vector = _unit({key: value * idf[key] for key, value in raw.items()})
+            vector = _unit({key: value * idf[key] for key, value in raw.items() if key in idf})
             for key, weight in vector.items():
                 postings[key].append((row, weight))
                 centroid_sums[index][key] += weight
@@ -155,16 +163,19 @@ class Matcher:
                 if text:
                     keyword_owners[text].add(index)
         keywords = tuple(
-            (text, index, 10.0 / len(owners))
+            (text, has_cjk(text), tuple((index, 10.0 / len(owners)) for index in sorted(owners)))
             for text, owners in sorted(keyword_owners.items())
-            for index in sorted(owners)
         )
+        rows_of: list[list[int]] = [[] for _ in intents]
+        for row, (index, _, _) in enumerate(example_rows):
+            rows_of[index].append(row)
         return cls(
             intents=ids,
             out_of_scope=frozenset(intent.id for intent in intents if intent.out_of_scope),
             idf=idf,
             example_intent=tuple(index for index, _, _ in example_rows),
             example_text=tuple(text for _, text, _ in example_rows),
+            intent_rows=tuple(range(rows[0], rows[-1] + 1) if rows else range(0) for rows in rows_of),
             postings={key: tuple(value) for key, value in postings.items()},
             centroids={key: tuple(value) for key, value in centroids.items()},
             keywords=keywords,
@@ -191,27 +202,30 @@ class Matcher:
             if dot > best_example.get(index, 0.0):
                 best_example[index] = dot
 
+        # Near-duplicates (typos, a missing word) are looked for only among the likeliest intents' examples:
+        # a near-copy of an example is always close to it in the vector space too.
+        rough = {
+            index: EXAMPLE_WEIGHT * best_example.get(index, 0.0) + (1 - EXAMPLE_WEIGHT) * centroid_dot.get(index, 0.0)
+            for index in set(best_example) | set(centroid_dot)
+        }
+        likely = sorted(rough, key=rough.__getitem__, reverse=True)[:NEAR_POOL]
+        choices = {row: self.example_text[row] for index in likely for row in self.intent_rows[index]}
         near: dict[int, float] = {}
         scorer = fuzz.ratio if has_cjk(query) else fuzz.token_sort_ratio
-        for _, ratio, row in process.extract(
-            query, self.example_text, scorer=scorer, limit=8, score_cutoff=NEAR_CUTOFF
-        ):
+        for _, ratio, row in process.extract(query, choices, scorer=scorer, limit=8, score_cutoff=NEAR_CUTOFF):
             index = self.example_intent[row]
             near[index] = max(near.get(index, 0.0), float(ratio))
 
         boost: dict[int, float] = defaultdict(float)
         latin = f" {query} "
-        tested, found = "", False
-        for keyword, index, value in self.keywords:
-            if keyword != tested:  # sorted by keyword, one entry per owner: test each keyword once
-                tested, found = keyword, (keyword in query) if has_cjk(keyword) else (f" {keyword} " in latin)
-            if found:
-                boost[index] = min(boost[index] + value, 15.0)
+        for keyword, chinese, owners in self.keywords:
+            if (keyword in query) if chinese else (f" {keyword} " in latin):
+                for index, value in owners:
+                    boost[index] = min(boost[index] + value, 15.0)
 
         results: list[Candidate] = []
-        for index in set(best_example) | set(centroid_dot) | set(near) | set(boost):
-            example, centroid = best_example.get(index, 0.0), centroid_dot.get(index, 0.0)
-            score = 100.0 * (EXAMPLE_WEIGHT * example + (1 - EXAMPLE_WEIGHT) * centroid)
+        for index in set(rough) | set(near) | set(boost):
+            score = 100.0 * rough.get(index, 0.0)
             if index in near:
                 # Near-duplicates of an example (typos, a missing word) score like the example itself.
                 score = max(score, near[index] - NEAR_DISCOUNT)
