@@ -13,42 +13,42 @@ from .text import to_traditional
 
 _TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
-        "zh-Hans": "你好,我是安心。被催收骚扰不是你的错,你也不是一个人。\n"
-        "我可以告诉你:催收这样做合法吗、怎么投诉举报、你有哪些权利。\n"
-        "直接打字提问,或选一个话题。我不保存你的名字、电话或账号。",
+        "zh-Hans": "你好，我是安心。被催收骚扰不是你的错，你也不是一个人。\n"
+        "我可以告诉你：催收这样做合法吗、怎么投诉举报、你有哪些权利。\n"
+        "直接打字提问，或选一个话题。我不保存你的名字、电话或账号。",
         "en": "Hi, I'm Anxin. Being harassed by debt collectors is not your fault, and you are not alone.\n"
         "I can tell you whether what they do is legal, how to report it, and what your rights are.\n"
         "Type your question or pick a topic. I don't store your name, number or account.",
     },
     "menu": {
-        "zh-Hans": "直接打字提问,或选一个话题:",
+        "zh-Hans": "直接打字提问，或选一个话题：",
         "en": "Type your question, or pick a topic:",
     },
     "topic": {
-        "zh-Hans": "这个话题下常见的问题:",
+        "zh-Hans": "这个话题下常见的问题：",
         "en": "Common questions on this topic:",
     },
     "clarify": {
-        "zh-Hans": "我不太确定你问的是哪个。是下面这些吗?",
+        "zh-Hans": "我不太确定你问的是哪个。是下面这些吗？",
         "en": "I'm not sure which of these you mean. Is it one of these?",
     },
     "fallback": {
-        "zh-Hans": "抱歉,这个问题我还回答不了。我能回答的是:催收这样做合法吗、怎么投诉举报、你有哪些权利。"
-        "请换个说法,或选一个话题:",
+        "zh-Hans": "抱歉，这个问题我还回答不了。我能回答的是：催收这样做合法吗、怎么投诉举报、你有哪些权利。"
+        "请换个说法，或选一个话题：",
         "en": "Sorry, I can't answer that one yet. I can help with: is what the collector does legal, "
         "how to report it, and what your rights are. Try other words, or pick a topic:",
     },
     "media": {
-        "zh-Hans": "我只能读文字。请把你的问题打出来,比如:“催收打电话给我家人合法吗?”",
+        "zh-Hans": "我只能读文字。请把你的问题打出来，比如：“催收打电话给我家人合法吗？”",
         "en": "I can only read text. Please type your question, for example: "
         '"Is it legal for collectors to call my family?"',
     },
     "empty": {
-        "zh-Hans": "请把你的问题打出来,比如:“催收天天打电话怎么办?”",
+        "zh-Hans": "请把你的问题打出来，比如：“催收天天打电话怎么办？”",
         "en": 'Please type your question, for example: "Collectors call me all day, what can I do?"',
     },
     "stale": {
-        "zh-Hans": "这个选项已经失效了。请重新提问,或选一个话题:",
+        "zh-Hans": "这个选项已经失效了。请重新提问，或选一个话题：",
         "en": "That option is no longer available. Ask again, or pick a topic:",
     },
     "forgotten": {
@@ -56,46 +56,46 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Done: everything linked to you has been deleted. The conversation starts afresh.",
     },
     "forget_failed": {
-        "zh-Hans": "抱歉,现在无法删除记录,请稍后再发一次 /forget。",
+        "zh-Hans": "抱歉，现在无法删除记录，请稍后再发一次 /forget。",
         "en": "Sorry, I could not delete your records right now. Please send /forget again later.",
     },
     "lang_choose": {
-        "zh-Hans": "请选择语言:",
+        "zh-Hans": "请选择语言：",
         "en": "Choose a language:",
     },
     "lang_set": {
-        "zh-Hans": "好的,之后用简体中文回复。",
+        "zh-Hans": "好的，之后用简体中文回复。",
         "en": "OK, I'll answer in English from now on.",
     },
     "unknown_command": {
-        "zh-Hans": "没有这个命令。可用命令:/help 话题菜单,/lang 语言,/privacy 隐私,/forget 删除记录。",
+        "zh-Hans": "没有这个命令。可用命令：/help 话题菜单，/lang 语言，/privacy 隐私，/forget 删除记录。",
         "en": "Unknown command. Try /help (topics), /lang (language), /privacy, /forget (delete my data).",
     },
     "privacy": {
-        "zh-Hans": "我不保存你的名字、电话或账号,只用一个无法反推的代号记住对话进度。"
-        "没能回答的问题会去掉电话、身份证、银行卡号后保留30天,帮助志愿者补充内容。发送 /forget 可立即删除全部记录。",
+        "zh-Hans": "我不保存你的名字、电话或账号，只用一个无法反推的代号记住对话进度。"
+        "没能回答的问题会去掉电话、身份证、银行卡号后保留30天，帮助志愿者补充内容。发送 /forget 可立即删除全部记录。",
         "en": "I don't store your name, number or account; a one-way code keeps track of the conversation. "
         "Questions I could not answer are kept for 30 days with phone, ID and card numbers removed, so "
         "volunteers can add answers. Send /forget to delete everything at once.",
     },
     "crisis": {
         # Used only if the crisis answer is missing from faq/: verified national lines from FACTS.md.
-        "zh-Hans": "听到你这样说,我很担心你。你现在不是一个人。\n"
+        "zh-Hans": "听到你这样说，我很担心你。你现在不是一个人。\n"
         "请马上拨打全国心理援助热线 12356,或希望24热线 400-161-9995(24小时)。\n"
-        "如果你有危险,请立刻拨打 110 或 120,并找一个人陪着你。债务可以慢慢解决,你的生命更重要。",
+        "如果你有危险，请立刻拨打 110 或 120,并找一个人陪着你。债务可以慢慢解决，你的生命更重要。",
         "en": "I'm worried about you, and you are not alone.\n"
         "Please call the national psychological assistance line 12356, or the Hope 24 line 400-161-9995 (24 h).\n"
         "If you are in danger, call 110 or 120 now and ask someone to stay with you. "
         "Debts can be dealt with; your life matters more.",
     },
-    "sources": {"zh-Hans": "依据:", "en": "Sources:"},
+    "sources": {"zh-Hans": "依据：", "en": "Sources:"},
     "more": {"zh-Hans": "详细说明", "en": "More details"},
     "none_of_these": {"zh-Hans": "都不是", "en": "None of these"},
     "topics": {"zh-Hans": "话题菜单", "en": "Topics"},
-    "topic.legal": {"zh-Hans": "催收这样做合法吗?", "en": "Is this legal?"},
-    "topic.report": {"zh-Hans": "怎么投诉举报?", "en": "How do I report it?"},
-    "topic.rights": {"zh-Hans": "我有哪些权利?", "en": "What are my rights?"},
-    "topic.consequence": {"zh-Hans": "逾期会怎样?", "en": "What happens if I'm overdue?"},
+    "topic.legal": {"zh-Hans": "催收这样做合法吗？", "en": "Is this legal?"},
+    "topic.report": {"zh-Hans": "怎么投诉举报？", "en": "How do I report it?"},
+    "topic.rights": {"zh-Hans": "我有哪些权利？", "en": "What are my rights?"},
+    "topic.consequence": {"zh-Hans": "逾期会怎样？", "en": "What happens if I'm overdue?"},
     "topic.scam": {"zh-Hans": "当心这些骗局", "en": "Scams to watch for"},
     "topic.platform": {"zh-Hans": "花呗、白条与平台", "en": "Huabei, Baitiao, lenders"},
     "topic.wellbeing": {"zh-Hans": "压力大、想找人说", "en": "Stress and family"},
@@ -115,5 +115,5 @@ def say(key: str, locale: Locale) -> str:
 
 def lang_set(locale: Locale) -> str:
     if locale == "zh-Hant":
-        return "好的,之後用繁體中文回覆。"
+        return "好的，之後用繁體中文回覆。"
     return say("lang_set", locale)

@@ -33,8 +33,12 @@ def to_simplified(text: str) -> str:
 
 
 def to_traditional(text: str) -> str:
-    """Simplified → Traditional with Taiwan phrasing, the most widely read Traditional standard."""
-    return _opencc("s2twp").convert(text)
+    """Simplified → Traditional characters (Taiwan standard forms), keeping mainland wording.
+
+    Not s2twp: its phrase conversion renames laws and documents (《个人信息保护法》 → 《個人資訊保護法》,
+    互联网金融 → 網際網路金融), and a cited source must keep its real name.
+    """
+    return _opencc("s2tw").convert(text)
 
 
 def warm_up() -> None:

@@ -41,8 +41,8 @@ def test_chat_answers_both_scripts_with_the_same_intent(kb_dir: Path, data_dir: 
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.count("不合法。催收只能找借款人本人。") == 2  # the same answer twice…
-    assert "依据:" in out and "[1] 详细说明" in out  # …once in Simplified
-    assert "依據:" in out and "[1] 詳細說明" in out  # …and once in Traditional
+    assert "依据：" in out and "[1] 详细说明" in out  # …once in Simplified
+    assert "依據：" in out and "[1] 詳細說明" in out  # …and once in Traditional
 
 
 def test_chat_numbers_pick_options(kb_dir: Path, data_dir: Path) -> None:

@@ -27,7 +27,7 @@ def payloads(reply: Reply) -> list[str]:
 async def test_question_gets_answer_with_sources_and_follow_up_buttons(dialog: Dialog) -> None:
     reply = await say(dialog, "催收打电话给我妈妈合法吗")
     assert reply.text.startswith("不合法。")
-    assert "依据:" in reply.text and "《民法典》第1033条" in reply.text
+    assert "依据：" in reply.text and "《民法典》第1033条" in reply.text
     assert payloads(reply) == ["m:legal.contact_contacts", "a:rights.family_liability", "a:report.regulator"]
 
 

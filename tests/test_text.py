@@ -44,3 +44,11 @@ def test_detect_locale(text: str, locale: str | None) -> None:
 
 def test_traditional_rendering_uses_traditional_characters() -> None:
     assert to_traditional("催收打电话给我妈妈合法吗") == "催收打電話給我媽媽合法嗎"
+
+
+def test_traditional_rendering_keeps_the_names_of_laws_and_documents() -> None:
+    # Phrase conversion (s2twp) would rename the law: 個人資訊保護法 is not its name.
+    assert to_traditional("《个人信息保护法》第47条") == "《個人信息保護法》第47條"
+    assert to_traditional("GB/T 45251—2025《互联网金融 个人网络消费信贷 贷后催收风控指引》").startswith(
+        "GB/T 45251—2025《互聯網金融"
+    )
