@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from .lexicon import Lexicon
@@ -53,6 +55,7 @@ class Thresholds:
 
 
 _LATIN = re.compile(r"[a-z0-9]+")
+_NOT_LATIN = re.compile(r"[^a-z0-9 ]+")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 UNIGRAM_WEIGHT = 0.45
 PAIR_WEIGHT = 0.8
@@ -93,6 +96,10 @@ def features(normalised: str) -> dict[str, float]:
     return found
 
 
+def _column(entries: list[tuple[int, float]]) -> tuple[Indexes, Weights]:
+    return np.array([index for index, _ in entries], dtype=np.intp), np.array([w for _, w in entries])
+
+
 def _unit(vector: dict[str, float]) -> dict[str, float]:
     norm = math.sqrt(sum(value * value for value in vector.values()))
     if norm == 0:
@@ -100,7 +107,11 @@ def _unit(vector: dict[str, float]) -> dict[str, float]:
     return {key: value / norm for key, value in vector.items()}
 
 
-@dataclass(frozen=True)
+Indexes = npt.NDArray[np.intp]
+Weights = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
 class Matcher:
     intents: tuple[str, ...]
     out_of_scope: frozenset[str]
@@ -108,8 +119,12 @@ class Matcher:
     example_intent: tuple[int, ...]  # example index → intent index
     example_text: tuple[str, ...]  # normalised examples, for rapidfuzz
     intent_rows: tuple[range, ...]  # intent index → its examples' indexes (contiguous)
-    postings: Mapping[str, tuple[tuple[int, float], ...]]  # feature → (example index, weight)
-    centroids: Mapping[str, tuple[tuple[int, float], ...]]  # feature → (intent index, weight)
+    # feature → (example indexes, weights) and (intent indexes, weights): sparse columns, summed with
+    # numpy so that the cost per message grows with the features it has, not with the examples we have.
+    postings: Mapping[str, tuple[Indexes, Weights]]
+    centroids: Mapping[str, tuple[Indexes, Weights]]
+    starts: Indexes  # first example index of each intent that has examples, for per-intent maxima
+    with_examples: Indexes  # the intents those starts belong to
     keywords: tuple[tuple[str, bool, tuple[tuple[int, float], ...]], ...]  # keyword, is Chinese, (intent, boost)
     lexicon: Lexicon = field(default_factory=Lexicon)
     thresholds: Thresholds = Thresholds()
@@ -169,6 +184,7 @@ class Matcher:
         rows_of: list[list[int]] = [[] for _ in intents]
         for row, (index, _, _) in enumerate(example_rows):
             rows_of[index].append(row)
+        starts = [rows.start for rows in (range(r[0], r[-1] + 1) for r in rows_of if r)]
         return cls(
             intents=ids,
             out_of_scope=frozenset(intent.id for intent in intents if intent.out_of_scope),
@@ -176,8 +192,10 @@ class Matcher:
             example_intent=tuple(index for index, _, _ in example_rows),
             example_text=tuple(text for _, text, _ in example_rows),
             intent_rows=tuple(range(rows[0], rows[-1] + 1) if rows else range(0) for rows in rows_of),
-            postings={key: tuple(value) for key, value in postings.items()},
-            centroids={key: tuple(value) for key, value in centroids.items()},
+            postings={key: _column(value) for key, value in postings.items()},
+            centroids={key: _column(value) for key, value in centroids.items()},
+            starts=np.array(starts, dtype=np.intp),
+            with_examples=np.array([index for index, rows in enumerate(rows_of) if rows], dtype=np.intp),
             keywords=keywords,
             lexicon=lexicon,
             thresholds=thresholds or Thresholds(),
@@ -189,25 +207,16 @@ class Matcher:
         if not query or not self.intents:
             return []
         vector = _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
-        best_example: dict[int, float] = {}
-        example_dot: dict[int, float] = defaultdict(float)
-        centroid_dot: dict[int, float] = defaultdict(float)
-        for key, weight in vector.items():
-            for row, value in self.postings.get(key, ()):
-                example_dot[row] += weight * value
-            for index, value in self.centroids.get(key, ()):
-                centroid_dot[index] += weight * value
-        for row, dot in example_dot.items():
-            index = self.example_intent[row]
-            if dot > best_example.get(index, 0.0):
-                best_example[index] = dot
+        example_dot = self._sum(self.postings, vector, len(self.example_text))
+        centroid_dot = self._sum(self.centroids, vector, len(self.intents))
+        best_example = np.zeros(len(self.intents))
+        if len(self.starts):
+            best_example[self.with_examples] = np.maximum.reduceat(example_dot, self.starts)
+        combined = EXAMPLE_WEIGHT * best_example + (1 - EXAMPLE_WEIGHT) * centroid_dot
+        rough = {int(index): float(combined[index]) for index in np.flatnonzero(combined > 0)}
 
         # Near-duplicates (typos, a missing word) are looked for only among the likeliest intents' examples:
         # a near-copy of an example is always close to it in the vector space too.
-        rough = {
-            index: EXAMPLE_WEIGHT * best_example.get(index, 0.0) + (1 - EXAMPLE_WEIGHT) * centroid_dot.get(index, 0.0)
-            for index in set(best_example) | set(centroid_dot)
-        }
         likely = sorted(rough, key=rough.__getitem__, reverse=True)[:NEAR_POOL]
         choices = {row: self.example_text[row] for index in likely for row in self.intent_rows[index]}
         near: dict[int, float] = {}
@@ -217,7 +226,8 @@ class Matcher:
             near[index] = max(near.get(index, 0.0), float(ratio))
 
         boost: dict[int, float] = defaultdict(float)
-        latin = f" {query} "
+        # Chinese characters end a Latin word too: "12348能帮我什么" contains the keyword "12348".
+        latin = f" {_NOT_LATIN.sub(' ', query)} "
         for keyword, chinese, owners in self.keywords:
             if (keyword in query) if chinese else (f" {keyword} " in latin):
                 for index, value in owners:
@@ -234,6 +244,16 @@ class Matcher:
                 results.append(Candidate(self.intents[index], score))
         results.sort(key=lambda c: (-c.score, c.intent))
         return results
+
+    @staticmethod
+    def _sum(columns: Mapping[str, tuple[Indexes, Weights]], vector: Mapping[str, float], size: int) -> Weights:
+        """Dot products of the query vector with every row of a sparse matrix stored by column."""
+        found = [(columns[key], weight) for key, weight in vector.items() if key in columns]
+        if not found:
+            return np.zeros(size)
+        rows = np.concatenate([indexes for (indexes, _), _ in found])
+        values = np.concatenate([weights * weight for (_, weights), weight in found])
+        return np.asarray(np.bincount(rows, weights=values, minlength=size), dtype=np.float64)
 
     def match(self, text: str) -> Match:
         ranked = self.scores(text)

@@ -83,3 +83,11 @@ def test_out_of_scope_intents_are_never_offered(kb: KnowledgeBase) -> None:
 def test_huge_message_is_matched_on_its_start(kb: KnowledgeBase) -> None:
     decision = kb.decide("爆通讯录了怎么办" + "啊" * 10_000)
     assert decision.intent == "legal.contact_contacts"
+
+
+def test_latin_keyword_fires_next_to_chinese_characters() -> None:
+    matcher = Matcher.build(
+        [_Intent("a.one", ("法律援助热线能帮我什么",), ("12348",)), _Intent("a.two", ("监管投诉热线能帮我什么",))]
+    )
+    scores = {c.intent: c.score for c in matcher.scores("12348能帮我什么")}
+    assert scores["a.one"] - scores.get("a.two", 0.0) >= 10.0  # the keyword's boost, not just the shared words
