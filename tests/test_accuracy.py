@@ -57,3 +57,24 @@ def test_dev_set_floor(bundled: KnowledgeBase) -> None:
     assert report.correct / report.total >= 0.80, report.as_json()["accuracy"]
     # The mistake that hurts most: a confident answer to the wrong question.
     assert report.confident_wrong / report.total <= 0.08
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "明天北京天气怎么样",
+        "what's the weather in Shanghai tomorrow",
+        "推荐一个下款快的网贷",
+        "哪个平台能借到钱",
+        "花呗额度怎么提升",
+        "京东怎么退货",
+        "白条怎么开通",
+        "asdfjkl qwerty",
+        "？？？",
+        "1234567",
+        "🙂🙂🙂",
+    ],
+)
+def test_out_of_scope_and_gibberish_fall_back(bundled: KnowledgeBase, text: str) -> None:
+    decision = bundled.decide(text)
+    assert decision.kind == "fallback", decision
