@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -57,3 +60,21 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+def anxin(
+    *args: str, kb_dir: Path, data_dir: Path, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot …` as a user would, on a given content folder and data dir, without messengers."""
+    environment = {**os.environ, "BOT_CONTENT_DIR": str(kb_dir), "BOT_DATA_DIR": str(data_dir), **(env or {})}
+    for name in ("TELEGRAM_BOT_TOKEN", "WECHAT_TOKEN", "BOT_SECRET"):
+        environment.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=REPO,
+        timeout=60,
+    )

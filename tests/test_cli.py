@@ -9,23 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import anxin
 
 REPO = Path(__file__).parent.parent
-
-
-def anxin(*args: str, kb_dir: Path, data_dir: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BOT_CONTENT_DIR": str(kb_dir), "BOT_DATA_DIR": str(data_dir)}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    env.pop("WECHAT_TOKEN", None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=60,
-    )
 
 
 def test_piped_chat_greets_and_exits_zero(kb_dir: Path, data_dir: Path) -> None:

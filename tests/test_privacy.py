@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import anxin
 
 from bot.dialog import Dialog
 from bot.knowledge import KnowledgeSource
@@ -23,21 +21,7 @@ ID_NUMBER = "110101199003071234"
 BANK_CARD = "6222 0212 3456 7890 123"
 TELEGRAM_ID = 5550001234
 WECHAT_OPENID = "oX3fK2-privacy-test-openid"
-
-
-def anxin(*args: str, kb_dir: Path, data_dir: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BOT_CONTENT_DIR": str(kb_dir), "BOT_DATA_DIR": str(data_dir), "BOT_LOG_LEVEL": "DEBUG"}
-    for name in ("TELEGRAM_BOT_TOKEN", "WECHAT_TOKEN", "BOT_SECRET"):
-        env.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=60,
-    )
+DEBUG_LOGS = {"BOT_LOG_LEVEL": "DEBUG"}  # the most talkative logs must still hold no number or id
 
 
 def database_bytes(data_dir: Path) -> dict[str, bytes]:
@@ -46,7 +30,8 @@ def database_bytes(data_dir: Path) -> dict[str, bytes]:
 
 
 def test_piped_console_session_stores_no_number_or_platform_id(kb_dir: Path, data_dir: Path) -> None:
-    session = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin=f"我电话是{PHONE},催收天天打\nasdkjqwe zzz\n")
+    stdin = f"我电话是{PHONE},催收天天打\nasdkjqwe zzz\n"
+    session = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin=stdin, env=DEBUG_LOGS)
     assert session.returncode == 0, session.stderr
 
     files = database_bytes(data_dir)
@@ -58,7 +43,7 @@ def test_piped_console_session_stores_no_number_or_platform_id(kb_dir: Path, dat
         assert secret not in content, name
     assert PHONE not in session.stderr
 
-    stats = anxin("stats", "--json", kb_dir=kb_dir, data_dir=data_dir)
+    stats = anxin("stats", "--json", kb_dir=kb_dir, data_dir=data_dir, env=DEBUG_LOGS)
     assert stats.returncode == 0, stats.stderr
     report = json.loads(stats.stdout)
     assert report["messages"] == 2

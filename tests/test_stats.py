@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import anxin
 
 from bot.dialog import Dialog
 from bot.knowledge import KnowledgeSource
@@ -24,21 +22,6 @@ from bot.store import DAY, DB_FILE, SqliteStore, StoreError, day_of
 REPO = Path(__file__).parent.parent
 SECRET = b"test-secret"
 NOW = 1_780_000_000.0  # 2026-05-28 in China
-
-
-def anxin(*args: str, kb_dir: Path, data_dir: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BOT_CONTENT_DIR": str(kb_dir), "BOT_DATA_DIR": str(data_dir)}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    env.pop("WECHAT_TOKEN", None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=60,
-    )
 
 
 class Clock:
