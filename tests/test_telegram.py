@@ -33,7 +33,8 @@ from bot.messages import say
 from bot.models import Button, Reply
 from bot.runner import Services, configured_channels
 from bot.settings import Secret, Settings
-from bot.state import MemoryStore
+from bot.state import MemoryStore, Store
+from bot.store import SqliteStore, StoreError, UsageSnapshot
 from bot.web import build_app, serve
 
 REPO = Path(__file__).parent.parent
@@ -49,7 +50,7 @@ async def bot_api() -> AsyncIterator[FakeBotApi]:
         yield api
 
 
-def make_services(bot_api: FakeBotApi, knowledge: KnowledgeSource, store: MemoryStore, **changes: Any) -> Services:
+def make_services(bot_api: FakeBotApi, knowledge: KnowledgeSource, store: Store, **changes: Any) -> Services:
     settings = Settings(
         content_dir=knowledge.root,
         secret=Secret("test-secret"),
@@ -307,6 +308,29 @@ async def test_admin_stats_sends_a_summary_and_the_html_report(bot_api: FakeBotA
     filename, content = document.files["document"]
     assert filename.endswith(".html")
     assert b"<html" in content.lower()
+
+
+class LockedStatsStore(SqliteStore):
+    """A real SQLite store whose statistics query meets a database that stays locked."""
+
+    async def usage(self, first_day: str) -> UsageSnapshot:
+        raise StoreError(Path("anxin.sqlite3"), "database is locked")
+
+
+async def test_admin_stats_when_the_database_is_unreadable_says_so(
+    bot_api: FakeBotApi, knowledge: KnowledgeSource, data_dir: Path
+) -> None:
+    store = await LockedStatsStore.open(data_dir / "anxin.sqlite3")
+    channel = TelegramChannel(make_services(bot_api, knowledge, store))
+    await channel.start()
+    try:
+        bot_api.push(fake.message(ADMIN, "/stats", language_code="en"))
+        [reply] = await bot_api.replies(ADMIN)
+        assert text_of(reply).startswith("Statistics are unavailable right now")
+        assert not bot_api.called("sendDocument")
+    finally:
+        await channel.stop()
+        await store.close()
 
 
 # --- webhook mode ----------------------------------------------------------------------------------------

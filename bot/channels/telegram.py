@@ -46,6 +46,7 @@ from .. import stats
 from ..models import Button, Incoming, Locale, Reply
 from ..privacy import pseudonym
 from ..runner import Services
+from ..store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -431,7 +432,17 @@ class TelegramChannel:
 
     async def _stats(self, chat_id: int, argument: str, locale: Locale) -> None:
         days = int(argument) if argument.isdigit() and 0 < int(argument) <= 3650 else 30
-        report = await stats.collect(self.services.store, days)
+        try:
+            report = await stats.collect(self.services.store, days)
+        except StoreError:
+            log.exception("stats: the database could not be read")
+            unavailable = (
+                "统计暂时读不到(数据库忙或不可用),请稍后再试。"
+                if locale != "en"
+                else ("Statistics are unavailable right now (the database is busy or missing); try again later.")
+            )
+            await self.send(chat_id, [Reply(unavailable)])
+            return
         await self.send(chat_id, [Reply(stats.render_text(report, locale))])
         await self.application.bot.send_document(
             chat_id, stats.render_html(report).encode("utf-8"), filename=f"anxin-stats-{days}d.html"
