@@ -437,7 +437,7 @@ class TelegramChannel:
         except StoreError:
             log.exception("stats: the database could not be read")
             unavailable = (
-                "统计暂时读不到(数据库忙或不可用),请稍后再试。"
+                "统计暂时读不到（数据库忙或不可用），请稍后再试。"
                 if locale != "en"
                 else ("Statistics are unavailable right now (the database is busy or missing); try again later.")
             )
