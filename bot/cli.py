@@ -151,11 +151,14 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from .bench import BenchSize, render_table, run_bench
 
     figures, details = run_bench(settings, BenchSize.quick() if args.quick else BenchSize())
+    report = {"figures": [figure.as_json() for figure in figures], "details": details}
     if args.json:
-        report = {"figures": [figure.as_json() for figure in figures], "details": details}
         _write(json.dumps(report, ensure_ascii=False, indent=2))
     else:
+        # People read the table; the JSON line after it is for keeping a record of the run.
         _write(render_table(figures))
+        _write("")
+        _write(json.dumps(report, ensure_ascii=False))
     # Exit 0 even when a target is missed: the bench reports, the tests gate.
     return 0
 

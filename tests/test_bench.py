@@ -3,18 +3,15 @@ its decisions."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-import random
 from pathlib import Path
 
 import pytest
 
-from bot.bench import BenchSize, Figure, bundled_queries, percentile, render_table, run_bench, synthetic_intents
+from bot.bench import BenchSize, Figure, percentile, render_table, run_bench, synthetic_intents
 from bot.cli import main
 from bot.knowledge import KnowledgeBase
-from bot.matcher import Matcher
 from bot.settings import Settings
 from bot.text import normalise
 
@@ -69,27 +66,6 @@ def test_bench_command_prints_json(
     report = json.loads(capsys.readouterr().out)
     assert {figure["name"].split(" (")[0] for figure in report["figures"]} >= {"match p99", "start-up to first answer"}
     assert all(set(figure) >= {"value", "target", "passed"} for figure in report["figures"])
-
-
-@pytest.mark.parametrize("size", ["fixture", "synthetic"])
-def test_testing_each_keyword_once_keeps_every_decision(kb: KnowledgeBase, size: str) -> None:
-    """The matcher tests a keyword once for all its owners (entries are sorted by keyword). Shuffled
-    entries defeat that shortcut; decisions and scores must be the same either way."""
-    if size == "fixture":
-        matcher, queries = kb.matcher, bundled_queries(kb)
-    else:
-        made, queries = synthetic_intents(list(kb.intents.values()), count=60, examples_per_intent=8)
-        matcher = Matcher.build(made)
-        queries = queries + [keyword for intent in made for keyword in intent.keywords]
-    shuffled = list(matcher.keywords)
-    random.Random(7).shuffle(shuffled)
-    reference = dataclasses.replace(matcher, keywords=tuple(shuffled))
-    assert any(keyword in query for keyword, _, _ in matcher.keywords for query in map(normalise, queries))
-    for query in queries:
-        ours, theirs = matcher.match(query), reference.match(query)
-        assert (ours.kind, ours.intent) == (theirs.kind, theirs.intent), query
-        assert [c.intent for c in ours.candidates] == [c.intent for c in theirs.candidates]
-        assert ours.score == pytest.approx(theirs.score, abs=1e-9)
 
 
 def test_fast_has_cjk_agrees_with_the_character_test_on_every_code_point() -> None:
