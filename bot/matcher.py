@@ -170,13 +170,25 @@ class Matcher:
             for key, weight in _unit(total).items():
                 centroids[key].append((index, weight))
 
-        # A keyword shared by several intents says less about each of them.
+        # A keyword shared by several intents says less about each of them; one that most intents' examples
+        # use anyway (a keyword that an alias turned into 催收, say) says nothing and is left out.
         keyword_owners: dict[str, set[int]] = defaultdict(set)
         for index, intent in enumerate(intents):
             for keyword in intent.keywords:
                 text = lexicon.apply(normalise(keyword))
                 if text:
                     keyword_owners[text].add(index)
+        if count >= PRUNE_FROM:
+            pools = [" ".join(text for owner, text, _ in example_rows if owner == index) for index in range(count)]
+            latin_pools = [f" {_NOT_LATIN.sub(' ', pool)} " for pool in pools]
+            for text in list(keyword_owners):
+                chinese = has_cjk(text)
+                used = sum(
+                    (text in pool) if chinese else (f" {text} " in latin)
+                    for pool, latin in zip(pools, latin_pools, strict=True)
+                )
+                if used > COMMON_SHARE * count:
+                    del keyword_owners[text]
         keywords = tuple(
             (text, has_cjk(text), tuple((index, 10.0 / len(owners)) for index in sorted(owners)))
             for text, owners in sorted(keyword_owners.items())

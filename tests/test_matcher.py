@@ -91,3 +91,18 @@ def test_latin_keyword_fires_next_to_chinese_characters() -> None:
     )
     scores = {c.intent: c.score for c in matcher.scores("12348能帮我什么")}
     assert scores["a.one"] - scores.get("a.two", 0.0) >= 10.0  # the keyword's boost, not just the shared words
+
+
+def test_keyword_that_most_intents_use_anyway_is_ignored() -> None:
+    # 25 intents that all talk about 催收; one lists 催收 as its keyword, which would boost it on every message.
+    topics = (
+        "家人 单位 半夜 辱骂 威胁 上门 曝光 律师 利息 外包 报警 监管 平台 "
+        "屏蔽 删帖 协会 援助 证据 模板 回复 隐私 协商 征信 录音 起诉"
+    )
+    intents = [
+        _Intent(f"t.n{number}", (f"催收{topic}怎么办", f"{topic}的问题"), ("催收",) if number == 0 else ())
+        for number, topic in enumerate(topics.split())
+    ]
+    matcher = Matcher.build(intents)
+    assert matcher.keywords == ()
+    assert matcher.match("催收半夜打电话").candidates[0].intent == "t.n2"

@@ -26,6 +26,9 @@ CRISIS = [
     "真想睡过去就别醒了",
     "撑不下去了想解脱",
     "I've been thinking of ending it",
+    "欠了这么多钱 我死了是不是就不用还了",
+    "现在站在天台上 不想再撑了",
+    "想从楼上跳下去算了",
 ]
 NOT_CRISIS = [
     "催收说要弄死我",
@@ -37,6 +40,7 @@ NOT_CRISIS = [
     "the collector said he will kill me",
     "they told me to go die",
     "催收发语音骂我 你这种人死了算了",
+    "他们说要让我活不下去",
 ]
 
 
