@@ -49,8 +49,8 @@ class Teachable(Protocol):
 class Thresholds:
     """Score cut-offs on a 0-100 scale, tuned on the intents' held-out tests and out-of-scope phrases."""
 
-    answer: float = 40.0  # at or above: answer, if clearly ahead of the runner-up
-    margin: float = 8.0  # how far ahead the best must be to answer without asking
+    answer: float = 38.0  # at or above: answer, if clearly ahead of the runner-up
+    margin: float = 12.0  # how far ahead the best must be to answer without asking
     clarify: float = 22.0  # below: fallback; between clarify and answer: "did you mean …?"
 
 
