@@ -88,11 +88,19 @@ async def run_console(settings: Settings, services: Services | None = None) -> N
 
     services = services or await open_services(settings)
     live = start_live_reload(services.knowledge, watch_files=settings.watch)
+    retention = asyncio.create_task(purge_daily(services.store), name="retention")
     try:
         await chat(services.dialog, services.secret, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
     finally:
         await live.stop()
+        await _stop(retention)
         await services.store.close()
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _install_signals(services: Services) -> None:
@@ -132,8 +140,6 @@ async def run(settings: Settings) -> None:
             except Exception:
                 log.exception("channel %s did not stop cleanly", channel.name)
         await live.stop()
-        retention.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retention
+        await _stop(retention)
         await services.store.close()
         log.info("stopped")
