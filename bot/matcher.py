@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -107,6 +107,54 @@ def _unit(vector: dict[str, float]) -> dict[str, float]:
     return {key: value / norm for key, value in vector.items()}
 
 
+Owners = tuple[tuple[int, float], ...]  # (intent index, boost) for every intent that lists a keyword
+
+
+@dataclass(frozen=True)
+class KeywordIndex:
+    """Every keyword a message contains, found by looking only at keywords that start where its words do."""
+
+    chinese: Mapping[str, tuple[tuple[str, Owners], ...]]  # first character → (keyword, owners)
+    latin: Mapping[tuple[str, ...], Owners]  # keyword as a tuple of words → owners
+    lengths: tuple[int, ...]  # the word counts that Latin keywords have
+
+    @classmethod
+    def build(cls, keywords: Iterable[tuple[str, Owners]]) -> KeywordIndex:
+        chinese: dict[str, list[tuple[str, Owners]]] = defaultdict(list)
+        latin: dict[tuple[str, ...], Owners] = {}
+        for text, owners in keywords:
+            if has_cjk(text):
+                chinese[text[0]].append((text, owners))
+            else:
+                latin[tuple(text.split())] = owners
+        return cls(
+            {first: tuple(entries) for first, entries in chinese.items()},
+            latin,
+            tuple(sorted({len(words) for words in latin})),
+        )
+
+    def find(self, query: str) -> Iterator[Owners]:
+        """Owners of each keyword in the normalised query, once per keyword."""
+        seen: set[str] = set()
+        for position, char in enumerate(query):
+            for keyword, owners in self.chinese.get(char, ()):
+                if keyword not in seen and query.startswith(keyword, position):
+                    seen.add(keyword)
+                    yield owners
+        # Chinese characters end a Latin word too: "12348能帮我什么" contains the keyword "12348".
+        words = _NOT_LATIN.sub(" ", query).split()
+        found: set[tuple[str, ...]] = set()
+        for length in self.lengths:
+            for start in range(len(words) - length + 1):
+                key = tuple(words[start : start + length])
+                if key in self.latin and key not in found:
+                    found.add(key)
+                    yield self.latin[key]
+
+    def __len__(self) -> int:
+        return sum(len(entries) for entries in self.chinese.values()) + len(self.latin)
+
+
 Indexes = npt.NDArray[np.intp]
 Weights = npt.NDArray[np.float64]
 
@@ -125,7 +173,7 @@ class Matcher:
     centroids: Mapping[str, tuple[Indexes, Weights]]
     starts: Indexes  # first example index of each intent that has examples, for per-intent maxima
     with_examples: Indexes  # the intents those starts belong to
-    keywords: tuple[tuple[str, bool, tuple[tuple[int, float], ...]], ...]  # keyword, is Chinese, (intent, boost)
+    keywords: KeywordIndex
     lexicon: Lexicon = field(default_factory=Lexicon)
     thresholds: Thresholds = Thresholds()
 
@@ -189,8 +237,8 @@ class Matcher:
                 )
                 if used > COMMON_SHARE * count:
                     del keyword_owners[text]
-        keywords = tuple(
-            (text, has_cjk(text), tuple((index, 10.0 / len(owners)) for index in sorted(owners)))
+        keywords = KeywordIndex.build(
+            (text, tuple((index, 10.0 / len(owners)) for index in sorted(owners)))
             for text, owners in sorted(keyword_owners.items())
         )
         rows_of: list[list[int]] = [[] for _ in intents]
@@ -238,12 +286,9 @@ class Matcher:
             near[index] = max(near.get(index, 0.0), float(ratio))
 
         boost: dict[int, float] = defaultdict(float)
-        # Chinese characters end a Latin word too: "12348能帮我什么" contains the keyword "12348".
-        latin = f" {_NOT_LATIN.sub(' ', query)} "
-        for keyword, chinese, owners in self.keywords:
-            if (keyword in query) if chinese else (f" {keyword} " in latin):
-                for index, value in owners:
-                    boost[index] = min(boost[index] + value, 15.0)
+        for owners in self.keywords.find(query):
+            for index, value in owners:
+                boost[index] = min(boost[index] + value, 15.0)
 
         results: list[Candidate] = []
         for index in set(rough) | set(near) | set(boost):
