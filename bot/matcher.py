@@ -278,11 +278,16 @@ class Matcher:
         # Near-duplicates (typos, a missing word) are looked for only among the likeliest intents' examples:
         # a near-copy of an example is always close to it in the vector space too.
         likely = sorted(rough, key=rough.__getitem__, reverse=True)[:NEAR_POOL]
-        choices = {row: self.example_text[row] for index in likely for row in self.intent_rows[index]}
+        choices: list[str] = []
+        owner_of: list[int] = []  # choice position → intent index
+        for index in likely:
+            rows = self.intent_rows[index]
+            choices.extend(self.example_text[rows.start : rows.stop])
+            owner_of.extend([index] * len(rows))
         near: dict[int, float] = {}
         scorer = fuzz.ratio if has_cjk(query) else fuzz.token_sort_ratio
-        for _, ratio, row in process.extract(query, choices, scorer=scorer, limit=8, score_cutoff=NEAR_CUTOFF):
-            index = self.example_intent[row]
+        for _, ratio, position in process.extract(query, choices, scorer=scorer, limit=8, score_cutoff=NEAR_CUTOFF):
+            index = owner_of[position]
             near[index] = max(near.get(index, 0.0), float(ratio))
 
         boost: dict[int, float] = defaultdict(float)

@@ -54,39 +54,20 @@ def _is_cjk(char: str) -> bool:
     )
 
 
-def _is_word_char(char: str) -> bool:
-    # Letters and digits of any script, without punctuation, symbols or emoji.
-    return unicodedata.category(char)[0] in ("L", "N")
-
-
-_SPACES = re.compile(r"\s+")
+_CJK_RANGES = "\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002ffff\uf900-\ufaff"
+_NOT_WORD = re.compile(r"[\W_]+")  # punctuation, symbols, emoji and spacing: letters and digits of any script stay
+_SPACE_BY_CJK = re.compile(f" (?=[{_CJK_RANGES}])|(?<=[{_CJK_RANGES}]) ")
 
 
 def normalise(text: str) -> str:
     """The canonical form used for matching: see the module docstring."""
     folded = to_simplified(unicodedata.normalize("NFKC", text).casefold())
-    pieces: list[str] = []
-    for char in folded:
-        if _is_cjk(char):
-            # Chinese has no spaces between words, so Chinese characters close a Latin word.
-            pieces.append(f" {char} ")
-        elif _is_word_char(char):
-            pieces.append(char)
-        else:
-            pieces.append(" ")
-    tokens = _SPACES.split("".join(pieces).strip())
-    out: list[str] = []
-    for token in tokens:
-        if not token:
-            continue
-        if out and not (_is_cjk(token[0]) or _is_cjk(out[-1][-1])):
-            out.append(" ")
-        out.append(token)
-    return "".join(out)
+    # Chinese has no spaces between words: a space next to a Chinese character carries nothing.
+    return _SPACE_BY_CJK.sub("", _NOT_WORD.sub(" ", folded)).strip()
 
 
 # The same ranges as `_is_cjk`, as one regular expression: has_cjk runs for every keyword of every message.
-_CJK_CHAR = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002ffff\uf900-\ufaff]")
+_CJK_CHAR = re.compile(f"[{_CJK_RANGES}]")
 
 
 def has_cjk(text: str) -> bool:
