@@ -78,3 +78,10 @@ def test_dev_set_floor(bundled: KnowledgeBase) -> None:
 def test_out_of_scope_and_gibberish_fall_back(bundled: KnowledgeBase, text: str) -> None:
     decision = bundled.decide(text)
     assert decision.kind == "fallback", decision
+
+
+def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
+    """eval/holdout.yaml is for reporting only: nothing was tuned on it, so this floor measures generalisation."""
+    report = evaluate(bundled, load_labelled(REPO / "eval" / "holdout.yaml"))
+    assert report.correct / report.total >= 0.92, report.as_json()["accuracy"]
+    assert report.confident_wrong / report.total <= 0.02
