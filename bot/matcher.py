@@ -167,10 +167,10 @@ class Matcher:
     example_intent: tuple[int, ...]  # example index → intent index
     example_text: tuple[str, ...]  # normalised examples, for rapidfuzz
     intent_rows: tuple[range, ...]  # intent index → its examples' indexes (contiguous)
-    # feature → (example indexes, weights) and (intent indexes, weights): sparse columns, summed with
-    # numpy so that the cost per message grows with the features it has, not with the examples we have.
-    postings: Mapping[str, tuple[Indexes, Weights]]
-    centroids: Mapping[str, tuple[Indexes, Weights]]
+    # feature → sparse column over the examples, then the intents' centroids (at len(example_text) + intent):
+    # one numpy sum per message gives both dot products, and its cost grows with the message's features,
+    # not with the number of examples.
+    columns: Mapping[str, tuple[Indexes, Weights]]
     starts: Indexes  # first example index of each intent that has examples, for per-intent maxima
     with_examples: Indexes  # the intents those starts belong to
     keywords: KeywordIndex
@@ -252,8 +252,10 @@ class Matcher:
             example_intent=tuple(index for index, _, _ in example_rows),
             example_text=tuple(text for _, text, _ in example_rows),
             intent_rows=tuple(range(rows[0], rows[-1] + 1) if rows else range(0) for rows in rows_of),
-            postings={key: _column(value) for key, value in postings.items()},
-            centroids={key: _column(value) for key, value in centroids.items()},
+            columns={
+                key: _column(postings.get(key, []) + [(len(example_rows) + i, w) for i, w in centroids.get(key, [])])
+                for key in postings.keys() | centroids.keys()
+            },
             starts=np.array(starts, dtype=np.intp),
             with_examples=np.array([index for index, rows in enumerate(rows_of) if rows], dtype=np.intp),
             keywords=keywords,
@@ -267,8 +269,9 @@ class Matcher:
         if not query or not self.intents:
             return []
         vector = _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
-        example_dot = self._sum(self.postings, vector, len(self.example_text))
-        centroid_dot = self._sum(self.centroids, vector, len(self.intents))
+        examples = len(self.example_text)
+        dots = self._sum(self.columns, vector, examples + len(self.intents))
+        example_dot, centroid_dot = dots[:examples], dots[examples:]
         best_example = np.zeros(len(self.intents))
         if len(self.starts):
             best_example[self.with_examples] = np.maximum.reduceat(example_dot, self.starts)
