@@ -164,7 +164,6 @@ class Matcher:
     intents: tuple[str, ...]
     out_of_scope: frozenset[str]
     idf: Mapping[str, float]
-    example_intent: tuple[int, ...]  # example index → intent index
     example_text: tuple[str, ...]  # normalised examples, for rapidfuzz
     intent_rows: tuple[range, ...]  # intent index → its examples' indexes (contiguous)
     # feature → sparse column over the examples, then the intents' centroids (at len(example_text) + intent):
@@ -249,7 +248,6 @@ class Matcher:
             intents=ids,
             out_of_scope=frozenset(intent.id for intent in intents if intent.out_of_scope),
             idf=idf,
-            example_intent=tuple(index for index, _, _ in example_rows),
             example_text=tuple(text for _, text, _ in example_rows),
             intent_rows=tuple(range(rows[0], rows[-1] + 1) if rows else range(0) for rows in rows_of),
             columns={

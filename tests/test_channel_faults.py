@@ -13,7 +13,7 @@ import pytest
 from fake_bot_api import FakeBotApi
 from starlette.requests import Request
 from starlette.responses import Response
-from test_telegram import USER, make_services, text_of
+from test_telegram import USER, started_channel, text_of
 
 from bot.channels.telegram import TelegramChannel
 from bot.knowledge import KnowledgeSource
@@ -72,12 +72,8 @@ async def faulty_api() -> AsyncIterator[FaultyBotApi]:
 async def channel(
     faulty_api: FaultyBotApi, knowledge: KnowledgeSource, memory_store: MemoryStore
 ) -> AsyncIterator[TelegramChannel]:
-    channel = TelegramChannel(make_services(faulty_api, knowledge, memory_store))
-    await channel.start()
-    try:
+    async with started_channel(faulty_api, knowledge, memory_store) as channel:
         yield channel
-    finally:
-        await channel.stop()
 
 
 async def test_polling_survives_server_errors_and_garbage_json(
@@ -115,7 +111,5 @@ async def test_a_send_that_times_out_does_not_stop_the_channel(
     faulty_api.push(fake.message(USER, QUESTION))
     await faulty_api.wait_for(lambda: ("sendMessage", "hang") in faulty_api.faults_served, within=10)
     faulty_api.push(fake.message(USER, "半夜打电话催收"))
-    await faulty_api.wait_for(
-        lambda: any("晚上十点" in text_of(call) for call in faulty_api.sent_to(USER)), within=30
-    )
+    await faulty_api.wait_for(lambda: any("晚上十点" in text_of(call) for call in faulty_api.sent_to(USER)), within=30)
     assert channel.application.running

@@ -62,16 +62,25 @@ def make_services(bot_api: FakeBotApi, knowledge: KnowledgeSource, store: Store,
     return Services(settings, knowledge, store, Dialog(knowledge, store), b"test-secret")
 
 
-@pytest.fixture
-async def polling(
-    bot_api: FakeBotApi, knowledge: KnowledgeSource, memory_store: MemoryStore
+@contextlib.asynccontextmanager
+async def started_channel(
+    bot_api: FakeBotApi, knowledge: KnowledgeSource, store: Store
 ) -> AsyncIterator[TelegramChannel]:
-    channel = TelegramChannel(make_services(bot_api, knowledge, memory_store))
+    """A polling Telegram channel talking to `bot_api`, stopped on the way out."""
+    channel = TelegramChannel(make_services(bot_api, knowledge, store))
     await channel.start()
     try:
         yield channel
     finally:
         await channel.stop()
+
+
+@pytest.fixture
+async def polling(
+    bot_api: FakeBotApi, knowledge: KnowledgeSource, memory_store: MemoryStore
+) -> AsyncIterator[TelegramChannel]:
+    async with started_channel(bot_api, knowledge, memory_store) as channel:
+        yield channel
 
 
 def text_of(call: fake.Call) -> str:
@@ -226,16 +235,12 @@ async def test_users_are_stored_by_pseudonym_and_logs_hold_no_text_or_ids(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    channel = TelegramChannel(make_services(bot_api, knowledge, memory_store))
-    await channel.start()
-    try:
+    async with started_channel(bot_api, knowledge, memory_store):
         bot_api.push(fake.message(987654321, "催收打电话给我妈妈合法吗"))
         await bot_api.replies(987654321)
         bot_api.fail_next("sendMessage", error_code=400, description="Bad Request: chat not found")
         bot_api.push(fake.message(987654321, "我的电话 13812345678"))
         await bot_api.replies(987654321)  # the apology after the failed send
-    finally:
-        await channel.stop()
     assert "987654321" not in "".join(memory_store.sessions)
     logged = caplog.text
     for secret in ("987654321", "13812345678", "催收打电话", TOKEN):
@@ -321,15 +326,13 @@ async def test_admin_stats_when_the_database_is_unreadable_says_so(
     bot_api: FakeBotApi, knowledge: KnowledgeSource, data_dir: Path
 ) -> None:
     store = await LockedStatsStore.open(data_dir / "anxin.sqlite3")
-    channel = TelegramChannel(make_services(bot_api, knowledge, store))
-    await channel.start()
     try:
-        bot_api.push(fake.message(ADMIN, "/stats", language_code="en"))
-        [reply] = await bot_api.replies(ADMIN)
-        assert text_of(reply).startswith("Statistics are unavailable right now")
-        assert not bot_api.called("sendDocument")
+        async with started_channel(bot_api, knowledge, store):
+            bot_api.push(fake.message(ADMIN, "/stats", language_code="en"))
+            [reply] = await bot_api.replies(ADMIN)
+            assert text_of(reply).startswith("Statistics are unavailable right now")
+            assert not bot_api.called("sendDocument")
     finally:
-        await channel.stop()
         await store.close()
 
 
@@ -464,4 +467,3 @@ async def test_anxin_run_answers_over_telegram_and_exits_cleanly_on_sigint(
         if process.returncode is None:
             process.kill()
             await process.wait()
-
