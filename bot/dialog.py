@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from .knowledge import KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
-from .messages import LANGUAGE_NAMES, TOPICS, lang_set, say
+from .messages import LANGUAGE_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
 from .models import LOCALES, Button, Incoming, Locale, Match, Reply
 from .privacy import redact
+from .region import REGIONS, Region, update_region
 from .state import Session, Store, UsageEvent
 from .text import detect_locale
 
@@ -49,6 +50,7 @@ class _Outcome:
     intent: str | None = None
     score: float = 0.0
     pin_locale: Locale | None = None  # the user chose a language with /lang
+    pin_region: Region | None = None  # the user chose a region with /region
 
 
 class Dialog:
@@ -74,6 +76,10 @@ class Dialog:
         text = _encodable(incoming.text or "").strip()
         locale = self._locale(session, text)
         session = session.replace(locale=locale)
+        if text and not text.startswith("/"):
+            simplified = detect_locale(text) == "zh-Hans"
+            region, pinned = update_region(session.region, session.region_pinned, text, simplified)
+            session = session.replace(region=region, region_pinned=pinned)
 
         outcome: _Outcome
         if incoming.button is not None:
@@ -90,6 +96,8 @@ class Dialog:
         if outcome.pin_locale is not None:
             locale = outcome.pin_locale
             session = session.replace(locale=locale, locale_pinned=True)
+        if outcome.pin_region is not None:
+            session = session.replace(region=outcome.pin_region, region_pinned=True)
         options = tuple(button.payload for reply in outcome.replies for button in reply.buttons)
         last_intent = outcome.intent if outcome.kind in ("answer", "crisis") else session.last_intent
         await self._save(session.replace(options=options, last_intent=last_intent, updated_at=self.clock()))
@@ -120,7 +128,7 @@ class Dialog:
         if decision.kind == "answer" and decision.intent is not None:
             return _Outcome(self._answer(kb, decision.intent, locale), "answer", decision.intent, decision.score)
         if self.keep_unanswered and (decision.kind == "fallback" or decision.score < kb.matcher.thresholds.answer):
-            await self._keep_unanswered(incoming.channel, locale, text)
+            await self._keep_unanswered(incoming.user, incoming.channel, locale, text)
         if decision.kind == "clarify":
             return _Outcome([self._clarify(kb, decision, locale)], "clarify", None, decision.score)
         return _Outcome([self._menu(kb, locale, say("fallback", locale))], "fallback", None, decision.score)
@@ -146,6 +154,11 @@ class Dialog:
             chosen = next((loc for loc in LOCALES if loc == value), None)
             if chosen is not None:
                 return _Outcome([Reply(lang_set(chosen))], "command", pin_locale=chosen)
+        if kind == "r":
+            region = next((r for r in REGIONS if r == value), None)
+            if region is not None:
+                reply = self._menu(kb, locale, say(f"region_set.{region}", locale))
+                return _Outcome([reply], "command", pin_region=region)
         return _Outcome([self._menu(kb, locale, say("stale", locale))], "button")
 
     async def _on_command(self, kb: KnowledgeBase, session: Session, text: str, locale: Locale) -> _Outcome:
@@ -160,6 +173,8 @@ class Dialog:
             return _Outcome([Reply(answer.text if answer else say("privacy", locale))], "command")
         if name == "lang":
             return self._on_lang(argument.strip(), locale)
+        if name == "region":
+            return self._on_region(kb, argument.strip(), locale)
         if name == "forget":
             try:
                 await self.store.forget(session.user)
@@ -190,6 +205,12 @@ class Dialog:
             return _Outcome([Reply(say("lang_choose", locale), buttons)], "command")
         chosen = next(loc for loc in LOCALES if loc == wanted)
         return _Outcome([Reply(lang_set(chosen))], "command", pin_locale=chosen)
+
+    def _on_region(self, kb: KnowledgeBase, argument: str, locale: Locale) -> _Outcome:
+        wanted = REGION_WORDS.get(argument.casefold())
+        if wanted is None:
+            return _Outcome([Reply(say("region_choose", locale), region_buttons(locale))], "command")
+        return _Outcome([self._menu(kb, locale, say(f"region_set.{wanted}", locale))], "command", pin_region=wanted)
 
     # --- replies --------------------------------------------------------------------------------------
 
@@ -264,9 +285,9 @@ class Dialog:
         except Exception:
             self._store_failed("record")
 
-    async def _keep_unanswered(self, channel: str, locale: Locale, text: str) -> None:
+    async def _keep_unanswered(self, user: str, channel: str, locale: Locale, text: str) -> None:
         try:
-            await self.store.record_unanswered(channel, locale, redact(text)[:MAX_UNANSWERED_CHARS], self.clock())
+            await self.store.record_unanswered(user, channel, locale, redact(text)[:MAX_UNANSWERED_CHARS], self.clock())
         except Exception:
             self._store_failed("record")
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from .models import Locale
+from .models import Button, Locale
+from .region import Region
 from .text import to_traditional
 
 _TEXTS: dict[str, dict[str, str]] = {
@@ -88,6 +89,30 @@ _TEXTS: dict[str, dict[str, str]] = {
         "If you are in danger, call 110 or 120 now and ask someone to stay with you. "
         "Debts can be dealt with; your life matters more.",
     },
+    "region_choose": {
+        "zh-Hans": "你现在在哪里？不同地方的法律、热线和报警电话不一样，我会按你的选择回答。",
+        "en": "Where are you? Laws, hotlines and emergency numbers differ, so I'll answer for where you are.",
+    },
+    "region_set.mainland": {
+        "zh-Hans": "好的，之后按中国大陆的规定回答。直接打字提问，或选一个话题：",
+        "en": "OK, I'll answer for mainland China. Type your question, or pick a topic:",
+    },
+    "region_set.hk": {
+        "zh-Hans": "好的，你在香港。我会尽量给香港的规定和求助渠道；只有大陆资料的地方会说明。紧急情况请拨打 999。",
+        "en": "OK, you're in Hong Kong. I'll give Hong Kong rules and help where I have them, and say so when "
+        "I only have mainland information. In an emergency call 999.",
+    },
+    "region_set.tw": {
+        "zh-Hans": "好的，你在台湾。我会尽量给台湾的规定和求助渠道；只有大陆资料的地方会说明。"
+        "紧急情况请拨打 110 或 119。",
+        "en": "OK, you're in Taiwan. I'll give Taiwan rules and help where I have them, and say so when I only "
+        "have mainland information. In an emergency call 110 or 119.",
+    },
+    "region_set.other": {
+        "zh-Hans": "好的。我的资料主要是中国大陆的规定，不一定适用于你所在的地方；紧急情况请拨打当地的报警电话。",
+        "en": "OK. My information is mainly about mainland China and may not apply where you are; in an "
+        "emergency call your local emergency number.",
+    },
     "sources": {"zh-Hans": "依据：", "en": "Sources:"},
     "more": {"zh-Hans": "详细说明", "en": "More details"},
     "none_of_these": {"zh-Hans": "都不是", "en": "None of these"},
@@ -100,6 +125,39 @@ _TEXTS: dict[str, dict[str, str]] = {
     "topic.platform": {"zh-Hans": "花呗、白条与平台", "en": "Huabei, Baitiao, lenders"},
     "topic.wellbeing": {"zh-Hans": "压力大、想找人说", "en": "Stress and family"},
 }
+
+REGION_NAMES: dict[Region, dict[str, str]] = {
+    "mainland": {"zh-Hans": "中国大陆", "zh-Hant": "中國大陸", "en": "Mainland China"},
+    "hk": {"zh-Hans": "香港", "zh-Hant": "香港", "en": "Hong Kong"},
+    "tw": {"zh-Hans": "台湾", "zh-Hant": "台灣", "en": "Taiwan"},
+    "other": {"zh-Hans": "其他地方", "zh-Hant": "其他地方", "en": "Somewhere else"},
+}
+# What people type after /region.
+REGION_WORDS: dict[str, Region] = {
+    "cn": "mainland",
+    "mainland": "mainland",
+    "china": "mainland",
+    "大陆": "mainland",
+    "大陸": "mainland",
+    "内地": "mainland",
+    "內地": "mainland",
+    "hk": "hk",
+    "hongkong": "hk",
+    "hong kong": "hk",
+    "香港": "hk",
+    "tw": "tw",
+    "taiwan": "tw",
+    "台湾": "tw",
+    "台灣": "tw",
+    "臺灣": "tw",
+    "other": "other",
+    "其他": "other",
+}
+
+
+def region_buttons(locale: Locale) -> tuple[Button, ...]:
+    return tuple(Button(names[locale], f"r:{region}") for region, names in REGION_NAMES.items())
+
 
 TOPICS: tuple[str, ...] = ("legal", "report", "rights", "consequence", "scam", "platform", "wellbeing")
 LANGUAGE_NAMES: dict[Locale, str] = {"zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "English"}

@@ -11,7 +11,8 @@ What the tables hold, and why nothing in them points to a person:
   bucket, never the text. `user` is kept only to count distinct users and is set to NULL after
   `BOT_EVENT_DAYS`; the anonymous row stays as the daily aggregate.
 - `daily_users`: distinct-user counts of days whose per-user links were removed.
-- `unanswered`: questions nothing answered, redacted, deleted after `BOT_UNANSWERED_DAYS`.
+- `unanswered`: questions nothing answered, redacted, deleted after `BOT_UNANSWERED_DAYS`; `user` (the
+  pseudonym) only so that `/forget` can delete them too.
 """
 
 from __future__ import annotations
@@ -73,6 +74,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX events_user ON events (user) WHERE user IS NOT NULL",
             "CREATE INDEX unanswered_at ON unanswered (at)",
             "CREATE INDEX sessions_updated ON sessions (updated_at)",
+        ),
+    ),
+    Migration(
+        3,
+        "remember the user's region and care mode across restarts; link unanswered questions to /forget",
+        (
+            "ALTER TABLE sessions ADD COLUMN region TEXT",
+            "ALTER TABLE sessions ADD COLUMN region_pinned INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE sessions ADD COLUMN care TEXT",
+            "ALTER TABLE unanswered ADD COLUMN user TEXT",
+            "CREATE INDEX unanswered_user ON unanswered (user) WHERE user IS NOT NULL",
         ),
     ),
 )

@@ -297,7 +297,7 @@ def _memory_snapshot(store: MemoryStore, first_day: str) -> UsageSnapshot:
         events[(day, event.channel, event.locale, event.kind, event.intent)] += 1
         users.setdefault((day, event.channel), set()).add(event.user)
     unanswered: Counter[tuple[str, str, str]] = Counter()
-    for channel, locale, text, at in store.unanswered:
+    for _, channel, locale, text, at in store.unanswered:
         if day_of(at) >= first_day:
             unanswered[(text, channel, locale)] += 1
     return UsageSnapshot(

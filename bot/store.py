@@ -31,9 +31,10 @@ import aiosqlite
 
 from .models import LOCALES, Locale
 from .privacy import redact
+from .region import REGIONS, Region
 from .schema import LATEST, MIGRATIONS, VERSION_TABLE
 from .settings import Settings
-from .state import Session, Store, UsageEvent
+from .state import CareState, Session, Store, UsageEvent
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,25 @@ def _locale(value: object) -> Locale | None:
     return next((locale for locale in LOCALES if locale == value), None)
 
 
+def _region(value: object) -> Region | None:
+    return next((region for region in REGIONS if region == value), None)
+
+
+def _json(text: object) -> object:
+    """A JSON column's value; a damaged one reads as None and costs the user that piece of state only."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _json_list(text: object) -> list[object]:
+    value = _json(text)
+    return value if isinstance(value, list) else []
+
+
 class SqliteStore:
     """A `Store` in one SQLite file. Build it with `await SqliteStore.open(path)`."""
 
@@ -188,24 +208,23 @@ class SqliteStore:
     async def get_session(self, user: str) -> Session | None:
         async def work(conn: aiosqlite.Connection) -> Session | None:
             async with conn.execute(
-                "SELECT locale, locale_pinned, last_intent, options, updated_at FROM sessions WHERE user = ?", (user,)
+                "SELECT locale, locale_pinned, last_intent, options, updated_at, region, region_pinned, care"
+                " FROM sessions WHERE user = ?",
+                (user,),
             ) as cursor:
                 row = await cursor.fetchone()
             if row is None:
                 return None
-            try:
-                options = json.loads(row[3]) if row[3] else []
-            except ValueError:
-                options = []  # a damaged row costs the user their pending options, not their answer
-            if not isinstance(options, list):
-                options = []
             return Session(
                 user,
                 locale=_locale(row[0]),
                 locale_pinned=bool(row[1]),
                 last_intent=row[2],
-                options=tuple(str(option) for option in options),
+                options=tuple(str(option) for option in _json_list(row[3])),
                 updated_at=float(row[4]),
+                region=_region(row[5]),
+                region_pinned=bool(row[6]),
+                care=CareState.from_json(_json(row[7])),
             )
 
         return await self._run("read session", work)
@@ -218,14 +237,18 @@ class SqliteStore:
             session.last_intent,
             json.dumps(list(session.options)),
             session.updated_at or self.clock(),
+            session.region,
+            int(session.region_pinned),
+            json.dumps(session.care.as_json()) if session.care is not None else None,
         )
 
         async def work(conn: aiosqlite.Connection) -> None:
             await conn.execute(
-                "INSERT INTO sessions (user, locale, locale_pinned, last_intent, options, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user) DO UPDATE SET locale = excluded.locale,"
-                " locale_pinned = excluded.locale_pinned, last_intent = excluded.last_intent,"
-                " options = excluded.options, updated_at = excluded.updated_at",
+                "INSERT INTO sessions (user, locale, locale_pinned, last_intent, options, updated_at, region,"
+                " region_pinned, care) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user) DO UPDATE SET"
+                " locale = excluded.locale, locale_pinned = excluded.locale_pinned,"
+                " last_intent = excluded.last_intent, options = excluded.options, updated_at = excluded.updated_at,"
+                " region = excluded.region, region_pinned = excluded.region_pinned, care = excluded.care",
                 values,
             )
 
@@ -250,7 +273,7 @@ class SqliteStore:
 
         await self._run("record event", work)
 
-    async def record_unanswered(self, channel: str, locale: Locale, text: str, at: float) -> None:
+    async def record_unanswered(self, user: str, channel: str, locale: Locale, text: str, at: float) -> None:
         if not self.keep_unanswered:
             return
         # The dialog redacts already; redacting again costs little and guards against a caller that forgot.
@@ -261,8 +284,8 @@ class SqliteStore:
 
         async def work(conn: aiosqlite.Connection) -> None:
             await conn.execute(
-                "INSERT INTO unanswered (at, day, channel, locale, text) VALUES (?, ?, ?, ?, ?)",
-                (at, day_of(at), channel, locale, clean),
+                "INSERT INTO unanswered (at, day, channel, locale, text, user) VALUES (?, ?, ?, ?, ?, ?)",
+                (at, day_of(at), channel, locale, clean, user),
             )
 
         await self._run("record unanswered", work)
@@ -273,7 +296,11 @@ class SqliteStore:
         async def work(conn: aiosqlite.Connection) -> None:
             await _transaction(
                 conn,
-                [("DELETE FROM sessions WHERE user = ?", (user,)), ("DELETE FROM events WHERE user = ?", (user,))],
+                [
+                    ("DELETE FROM sessions WHERE user = ?", (user,)),
+                    ("DELETE FROM events WHERE user = ?", (user,)),
+                    ("DELETE FROM unanswered WHERE user = ?", (user,)),
+                ],
             )
             await _truncate_log(conn)
 

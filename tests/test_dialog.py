@@ -86,12 +86,12 @@ async def test_fallback_offers_the_topic_menu(dialog: Dialog, memory_store: Memo
     reply = await say(dialog, "今天天气怎么样")
     assert reply.text.startswith("抱歉")
     assert payloads(reply) == ["t:legal", "t:report", "t:rights", "t:wellbeing"]
-    assert memory_store.unanswered[-1][2] == "今天天气怎么样"
+    assert memory_store.unanswered[-1][3] == "今天天气怎么样"
 
 
 async def test_unanswered_question_is_kept_only_after_redaction(dialog: Dialog, memory_store: MemoryStore) -> None:
     await say(dialog, "我电话是13812345678 明天天气")
-    assert memory_store.unanswered[-1][2] == "我电话是[手机号] 明天天气"
+    assert memory_store.unanswered[-1][3] == "我电话是[手机号] 明天天气"
 
 
 async def test_unanswered_questions_can_be_turned_off(knowledge: KnowledgeSource, memory_store: MemoryStore) -> None:

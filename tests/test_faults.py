@@ -191,9 +191,9 @@ class FlakyStore(MemoryStore):
         self._check(write=True)
         await super().record_event(event)
 
-    async def record_unanswered(self, channel: str, locale: Locale, text: str, at: float) -> None:
+    async def record_unanswered(self, user: str, channel: str, locale: Locale, text: str, at: float) -> None:
         self._check(write=True)
-        await super().record_unanswered(channel, locale, text, at)
+        await super().record_unanswered(user, channel, locale, text, at)
 
     async def forget(self, user: str) -> None:
         self._check(write=True)

@@ -19,7 +19,7 @@ from bot.privacy import pseudonym
 from bot.runner import open_store
 from bot.schema import LATEST
 from bot.settings import Settings
-from bot.state import MemoryStore, Session, UsageEvent
+from bot.state import CareState, MemoryStore, Session, UsageEvent
 from bot.stats import collect
 from bot.store import DAY, DB_FILE, Retention, SqliteStore, StoreError, day_of, purge_daily
 
@@ -91,10 +91,19 @@ async def test_database_is_created_on_first_start_in_wal_mode(db_path: Path) -> 
 
 
 async def test_session_round_trips_every_field(store: SqliteStore) -> None:
-    session = Session("u1", "zh-Hant", True, "legal.call_hours", ("a:legal.call_hours", "n:"), NOW)
+    care = CareState("crisis", NOW - 60, act=True, messages=3, used=("act", "no_answer"), pending="legal.threats")
+    session = Session("u1", "zh-Hant", True, "legal.call_hours", ("a:legal.call_hours", "n:"), NOW, "hk", True, care)
     await store.put_session(session)
     assert await store.get_session("u1") == session
     assert await store.get_session("someone else") is None
+
+
+async def test_damaged_care_state_reads_as_none_not_an_error(store: SqliteStore, db_path: Path) -> None:
+    await store.put_session(Session("u1", updated_at=NOW, care=CareState("concern", NOW)))
+    with raw(db_path) as conn:
+        conn.execute("UPDATE sessions SET care = '{not json' WHERE user = 'u1'")
+    found = await store.get_session("u1")
+    assert found is not None and found.care is None
 
 
 async def test_restart_keeps_a_pending_clarification(
@@ -129,11 +138,13 @@ async def test_forget_leaves_zero_rows_and_no_bytes_for_that_user(
     for user in (leaving, staying):
         await dialog.handle(Incoming("telegram", user, "催收打给我妈合法吗"))
         await dialog.handle(Incoming("telegram", user, "怎么投诉"))
-    assert count(db_path, "SELECT COUNT(*) FROM events WHERE user = ?", leaving) == 2
+        await dialog.handle(Incoming("telegram", user, "明天北京天气怎么样"))  # unanswered: kept, redacted
+    assert count(db_path, "SELECT COUNT(*) FROM events WHERE user = ?", leaving) == 3
+    assert count(db_path, "SELECT COUNT(*) FROM unanswered WHERE user = ?", leaving) == 1
 
     await dialog.handle(Incoming("telegram", leaving, "/forget"))
 
-    for table in ("sessions", "events"):
+    for table in ("sessions", "events", "unanswered"):
         assert count(db_path, f"SELECT COUNT(*) FROM {table} WHERE user = ?", leaving) == 0
         assert count(db_path, f"SELECT COUNT(*) FROM {table} WHERE user = ?", staying) >= 1
     # Deleted rows are overwritten and the write-ahead log truncated: the key is gone from the bytes too.
@@ -261,7 +272,7 @@ async def test_retention_with_an_injected_clock(db_path: Path) -> None:
     try:
         await store.put_session(Session("idle", updated_at=clock()))
         await store.record_event(event("idle", at=clock()))
-        await store.record_unanswered("telegram", "zh-Hans", "怎么办理个性化分期", clock())
+        await store.record_unanswered("idle", "telegram", "zh-Hans", "怎么办理个性化分期", clock())
 
         clock.advance(29)
         await store.put_session(Session("active", updated_at=clock()))
@@ -307,7 +318,7 @@ async def test_purge_runs_in_the_background_until_cancelled(db_path: Path) -> No
 async def test_unanswered_text_is_redacted_again_and_can_be_turned_off(db_path: Path) -> None:
     keeping = await SqliteStore.open(db_path)
     try:
-        await keeping.record_unanswered("telegram", "zh-Hans", "我电话是13812345678, mail a.b@qq.com", NOW)
+        await keeping.record_unanswered("u1", "telegram", "zh-Hans", "我电话是13812345678, mail a.b@qq.com", NOW)
     finally:
         await keeping.close()
     with raw(db_path) as conn:
@@ -315,7 +326,7 @@ async def test_unanswered_text_is_redacted_again_and_can_be_turned_off(db_path: 
 
     off = await SqliteStore.open(db_path, keep_unanswered=False)
     try:
-        await off.record_unanswered("telegram", "zh-Hans", "another question", NOW)
+        await off.record_unanswered("u1", "telegram", "zh-Hans", "another question", NOW)
     finally:
         await off.close()
     assert count(db_path, "SELECT COUNT(*) FROM unanswered") == 1
