@@ -8,6 +8,7 @@ logged once, not per message.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -44,6 +45,14 @@ def _encodable(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Turn:
+    """What the dialog made of one message: the replies, and the usage event to count (None after /forget)."""
+
+    replies: list[Reply]
+    event: UsageEvent | None
+
+
+@dataclass(frozen=True)
 class _Outcome:
     replies: list[Reply]
     kind: str
@@ -70,6 +79,15 @@ class Dialog:
         self._store_errors = 0  # grows with every failed store call; a message that adds none is healthy
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Decide, save the conversation state and count the message as delivered: for channels that
+        cannot tell whether their reply arrived (console, WeChat's passive replies)."""
+        turn = await self.respond(incoming)
+        await self.record(turn, delivered=True)
+        return turn.replies
+
+    async def respond(self, incoming: Incoming) -> Turn:
+        """The replies to one message, with the conversation state saved; the usage event is left to
+        `record`, so a channel can count it once it knows whether the reply was delivered."""
         kb = self.knowledge.current  # one knowledge base for the whole message, even if a reload happens
         errors_before = self._store_errors
         session = await self._load(incoming.user)
@@ -87,7 +105,7 @@ class Dialog:
         elif text.startswith("/"):
             outcome = await self._on_command(kb, session, text, locale)
             if outcome.kind == "forget":
-                return outcome.replies  # nothing may be written back for a user who just left
+                return Turn(outcome.replies, None)  # nothing may be written back for a user who just left
         elif not text:
             outcome = _Outcome([Reply(say("media" if incoming.media else "empty", locale))], "media")
         else:
@@ -101,16 +119,21 @@ class Dialog:
         options = tuple(button.payload for reply in outcome.replies for button in reply.buttons)
         last_intent = outcome.intent if outcome.kind in ("answer", "crisis") else session.last_intent
         await self._save(session.replace(options=options, last_intent=last_intent, updated_at=self.clock()))
-        await self._record(
-            UsageEvent(
-                incoming.user, incoming.channel, locale, outcome.kind, outcome.intent, outcome.score, self.clock()
-            )
+        event = UsageEvent(
+            incoming.user, incoming.channel, locale, outcome.kind, outcome.intent, outcome.score, self.clock()
         )
         if self._store_errors == errors_before:
             # Only a message whose reads *and* writes all worked ends an outage: with a read-only
             # database reads succeed and writes fail, which must not log once per message.
             self._store_recovered()
-        return outcome.replies
+        return Turn(outcome.replies, event)
+
+    async def record(self, turn: Turn, *, delivered: bool) -> None:
+        """Count the message; a reply that could not be delivered is counted as `failed`, not as answered."""
+        if turn.event is None:
+            return
+        event = turn.event if delivered else dataclasses.replace(turn.event, kind="failed")
+        await self._record(event)
 
     # --- decisions -----------------------------------------------------------------------------------
 
