@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .knowledge import KnowledgeBase, KnowledgeSource
+from .answers import answer_text, more_text
+from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
 from .messages import LANGUAGE_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
 from .models import LOCALES, Button, Incoming, Locale, Match, Reply
@@ -42,6 +43,19 @@ def _encodable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
     return text
+
+
+def _ask_region(session: Session, intent: str, locale: Locale) -> bool:
+    """Whether to ask a Traditional-script writer where they are: the rules, hotlines and emergency numbers
+    differ between mainland China, Hong Kong and Taiwan, and the script alone does not say which.
+
+    Asked with the first legal, report or rights answer; not again while the next questions stay on those
+    topics (`last_intent`), and never once the region is known or chosen.
+    """
+    if session.region is not None or locale != "zh-Hant" or intent.split(".", 1)[0] not in SOURCED_GROUPS:
+        return False
+    previous = session.last_intent.split(".", 1)[0] if session.last_intent else None
+    return previous not in SOURCED_GROUPS
 
 
 @dataclass(frozen=True)
@@ -149,7 +163,9 @@ class Dialog:
         if decision.kind == "crisis":
             return _Outcome([self._crisis(kb, locale)], "crisis", CRISIS_INTENT, decision.score)
         if decision.kind == "answer" and decision.intent is not None:
-            return _Outcome(self._answer(kb, decision.intent, locale), "answer", decision.intent, decision.score)
+            return _Outcome(
+                self._answer(kb, decision.intent, locale, session), "answer", decision.intent, decision.score
+            )
         if self.keep_unanswered and (decision.kind == "fallback" or decision.score < kb.matcher.thresholds.answer):
             await self._keep_unanswered(incoming.user, incoming.channel, locale, text)
         if decision.kind == "clarify":
@@ -161,12 +177,13 @@ class Dialog:
         if kind == "a" and value in kb.intents:
             if value == CRISIS_INTENT:
                 return _Outcome([self._crisis(kb, locale)], "crisis", value, 100.0)
-            return _Outcome(self._answer(kb, value, locale), "answer", value, 100.0)
+            return _Outcome(self._answer(kb, value, locale, session), "answer", value, 100.0)
         if kind == "m" and value in kb.intents:
-            answer = kb.answer(value, locale)
-            if answer is not None and answer.more:
+            answer = kb.answer(value, locale, session.region)
+            more = more_text(answer, locale, session.region) if answer is not None else None
+            if more:
                 buttons = self._related_buttons(kb, value, locale)
-                return _Outcome([Reply(answer.more, buttons)], "answer", value, 100.0)
+                return _Outcome([Reply(more, buttons)], "answer", value, 100.0)
         if kind == "t" and value in TOPICS:
             return _Outcome([self._topic(kb, value, locale)], "button")
         if kind == "c" and value == "menu":
@@ -237,17 +254,19 @@ class Dialog:
 
     # --- replies --------------------------------------------------------------------------------------
 
-    def _answer(self, kb: KnowledgeBase, intent: str, locale: Locale) -> list[Reply]:
-        answer = kb.answer(intent, locale)
+    def _answer(self, kb: KnowledgeBase, intent: str, locale: Locale, session: Session | None = None) -> list[Reply]:
+        region = session.region if session is not None else None
+        answer = kb.answer(intent, locale, region)
         if answer is None:
             return [self._menu(kb, locale, say("stale", locale))]
-        text = answer.text
-        if answer.sources:
-            text += "\n\n" + say("sources", locale) + "\n" + "\n".join(f"· {source}" for source in answer.sources)
+        text = answer_text(answer, locale, region)
         buttons: list[Button] = []
         if answer.more:
             buttons.append(Button(say("more", locale), f"m:{intent}"))
         buttons.extend(self._related_buttons(kb, intent, locale))
+        if session is not None and _ask_region(session, intent, locale):
+            text += "\n\n" + say("region_ask", locale)
+            buttons.extend(region_buttons(locale))
         return [Reply(text, tuple(buttons))]
 
     def _related_buttons(self, kb: KnowledgeBase, intent: str, locale: Locale) -> tuple[Button, ...]:
