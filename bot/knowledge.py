@@ -611,6 +611,7 @@ def load_knowledge(root: Path) -> Loaded:
 
     answers: dict[tuple[str, Locale], Answer] = {}
     regional: dict[tuple[str, Locale, Region], Answer] = {}
+    unreadable_answers = False
     faq_dir = root / "faq"
     if faq_dir.is_dir():
         for folder in sorted(p for p in faq_dir.iterdir() if p.is_dir()):
@@ -622,7 +623,10 @@ def load_knowledge(root: Path) -> Loaded:
             locale: Locale = next(loc for loc in LOCALES if loc == folder.name)
             first_line: dict[tuple[str, Region | None], tuple[Path, int]] = {}
             for path in _yaml_files(folder, errors):
-                for node in _entries(path, errors):
+                before = len(errors)
+                nodes = _entries(path, errors)
+                unreadable_answers = unreadable_answers or (not nodes and len(errors) > before)
+                for node in nodes:
                     loaded = _load_answer(node, path, locale, errors)
                     if loaded is None:
                         continue
@@ -652,7 +656,8 @@ def load_knowledge(root: Path) -> Loaded:
                         regional[(answer.intent, locale, answer.region)] = answer
     else:
         errors.append(KnowledgeError(faq_dir, 1, "the faq folder is missing"))
-    _pair_regional(regional, errors)
+    # A regional answer's counterpart may be in a file that cannot be read: that file's error is the news.
+    _pair_regional(regional, errors if not unreadable_answers else [])
 
     usable: dict[str, Intent] = {}
     for draft in drafts:
