@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import logging
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .evaluation import EvalFileError, Report, evaluate, held_out, load_labelled
-from .knowledge import KnowledgeBase, load_knowledge
+from .knowledge import KnowledgeBase, display_path, load_knowledge
 from .settings import Settings, SettingsError
 
 log = logging.getLogger("bot")
@@ -35,17 +36,50 @@ def _knowledge(settings: Settings) -> KnowledgeBase:
     return loaded.knowledge
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-29") from None
+
+
 def cmd_lint(settings: Settings, args: argparse.Namespace) -> int:
+    from .review import date_problems, today_in_china
+
     loaded = load_knowledge(settings.content_dir)
-    for error in loaded.errors:
-        _write(str(error))
     kb = loaded.knowledge
-    if loaded.errors:
-        _write(f"{len(loaded.errors)} problem(s) found")
+    expired, stale = date_problems(kb, args.today or today_in_china())
+    errors = sorted([*loaded.errors, *expired], key=lambda e: (str(e.path), e.line))
+    for error in errors:
+        _write(str(error))
+    for warning in stale:
+        _write(str(warning))
+    if errors:
+        _write(f"{len(errors)} problem(s) found")
         return 1
-    answers = sum(1 for _, locale in kb.answers if locale != "zh-Hant")
+    answers = len(kb.written())
     examples = sum(len(intent.examples) for intent in kb.intents.values())
-    _write(f"ok: {len(kb.intents)} intents, {examples} examples, {answers} answers")
+    warned = f"; {len(stale)} warning(s)" if stale else ""
+    _write(f"ok: {len(kb.intents)} intents, {examples} examples, {answers} answers{warned}")
+    return 0
+
+
+def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
+    from .review import REVIEW_DAYS, due_for_review, today_in_china
+
+    kb = _knowledge(settings)
+    due = due_for_review(kb, args.today or today_in_china())
+    if args.json:
+        _write(json.dumps([item.as_json() for item in due], ensure_ascii=False, indent=2))
+        return 0
+    if not due:
+        _write(f"nothing due: every answer was reviewed within {REVIEW_DAYS} days and none is near its valid_until")
+        return 0
+    for item in due:
+        a = item.answer
+        where = f"{display_path(a.path)}:{a.line}" if a.path else "faq"
+        _write(f"{where}  {a.intent}  {a.locale}  {a.region or 'mainland'}  {item.reason}")
+    _write(f"{len(due)} answer(s) due for review, oldest first")
     return 0
 
 
@@ -179,7 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("chat", help="chat on the console; reads one message a line from a pipe").set_defaults(
         handler=cmd_chat
     )
-    commands.add_parser("lint", help="check intents/ and faq/; exit 1 on any problem").set_defaults(handler=cmd_lint)
+    lint = commands.add_parser("lint", help="check intents/ and faq/; exit 1 on any problem")
+    lint.add_argument("--today", type=_date, help="check review dates as if today were this day (YYYY-MM-DD)")
+    lint.set_defaults(handler=cmd_lint)
+    review = commands.add_parser("review", help="answers due for review or past valid_until, oldest first")
+    review.add_argument("--json", action="store_true", help="machine-readable output")
+    review.add_argument("--today", type=_date, help="as if today were this day (YYYY-MM-DD)")
+    review.set_defaults(handler=cmd_review)
     match = commands.add_parser("match", help="show the decision for one message")
     match.add_argument("text")
     match.add_argument("--json", action="store_true", help="machine-readable output")
@@ -209,7 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         sys.stderr.write(f"anxin: {exc}\n")
         return 2
-    quiet = args.command in ("chat", "lint", "match", "eval", "bench") or (args.command == "run" and sys.stdin.isatty())
+    quiet = args.command in ("chat", "lint", "match", "eval", "bench", "review") or (
+        args.command == "run" and sys.stdin.isatty()
+    )
     logging.basicConfig(
         level=logging.WARNING if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -71,13 +71,13 @@ class KnowledgeError(Exception):
     """One problem in one content file, located for the volunteer who has to fix it."""
 
     def __init__(self, path: Path, line: int, message: str) -> None:
-        super().__init__(f"{_display(path)}:{line}: {message}")
+        super().__init__(f"{display_path(path)}:{line}: {message}")
         self.path = path
         self.line = line
         self.message = message
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -601,7 +601,7 @@ def load_knowledge(root: Path) -> Loaded:
                     KnowledgeError(
                         path,
                         draft.line,
-                        f"duplicate id `{draft.intent.id}` (first at {_display(first.path)}:{first.line})",
+                        f"duplicate id `{draft.intent.id}` (first at {display_path(first.path)}:{first.line})",
                     )
                 )
                 continue
@@ -645,7 +645,7 @@ def load_knowledge(root: Path) -> Loaded:
                                 path,
                                 line,
                                 f"second answer for `{answer.intent}` in {locale}{where} "
-                                f"(first at {_display(other_path)}:{other_line})",
+                                f"(first at {display_path(other_path)}:{other_line})",
                             )
                         )
                         continue
