@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from .evaluation import EvalFileError, Report, evaluate, held_out, load_labelled
 from .knowledge import KnowledgeBase, display_path, load_knowledge
+from .models import Reply
 from .settings import Settings, SettingsError
 
 log = logging.getLogger("bot")
@@ -124,6 +125,66 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _render(channel: str, replies: list[Reply]) -> list[str]:
+    """The replies as the channel would send them."""
+    if channel == "wechat":
+        from .channels.wechat import render_wechat
+
+        text = render_wechat(replies)
+        return [text, f"({len(text.encode('utf-8'))} of 2048 bytes)"]
+    if channel == "telegram":
+        from .channels.telegram import render_telegram
+
+        lines: list[str] = []
+        for message in render_telegram(replies):
+            lines.append(message.html)
+            if message.keyboard is not None:
+                lines.extend(f"  [{row[0].text}]" for row in message.keyboard.inline_keyboard)
+        return lines
+    from .channels.console import render_console
+
+    return [render_console(replies)]
+
+
+def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
+    from .dialog import Dialog
+    from .knowledge import KnowledgeSource
+    from .models import Incoming
+    from .state import MemoryStore, Session
+
+    source = KnowledgeSource(settings.content_dir)
+    kb = source.current
+    if args.intent not in kb.intents or kb.intents[args.intent].out_of_scope:
+        sys.stderr.write(f"anxin show: no answer for `{args.intent}` (see `anxin match`)\n")
+        return 2
+    region = None if args.region == "unknown" else args.region
+
+    async def press() -> list[Reply]:
+        # A user who chose this language and region, pressing the intent's button on this channel.
+        store = MemoryStore()
+        await store.put_session(
+            Session("show", locale=args.locale, locale_pinned=True, region=region, region_pinned=region is not None)
+        )
+        dialog = Dialog(source, store, keep_unanswered=False)
+        return await dialog.handle(Incoming(args.channel, "show", button=f"a:{args.intent}"))
+
+    for line in _render(args.channel, asyncio.run(press())):
+        _write(line)
+    answer = kb.answer(args.intent, args.locale, region)
+    if answer is None:
+        return 0
+    origin = f"{display_path(answer.path)}:{answer.line}" if answer.path else "faq"
+    how = "converted from the other Chinese script, " if answer.converted else ""
+    _write("")
+    _write(f"--- answer: {origin} ({how}written for {answer.region or 'mainland China'})")
+    _write(f"reviewed: {answer.reviewed or '-'}   valid_until: {answer.valid_until or '-'}")
+    if answer.sources:
+        _write("sources (full title → shown as):")
+        for item in answer.sources:
+            _write(f"  - {item.full}  →  {item.short}")
+    return 0
+
+
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from .runner import run_console
 
@@ -216,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="check intents/ and faq/; exit 1 on any problem")
     lint.add_argument("--today", type=_date, help="check review dates as if today were this day (YYYY-MM-DD)")
     lint.set_defaults(handler=cmd_lint)
+    show = commands.add_parser("show", help="an answer exactly as a channel renders it, then its full sources")
+    show.add_argument("intent")
+    show.add_argument("--locale", choices=["zh-Hans", "zh-Hant", "en"], default="zh-Hans")
+    show.add_argument(
+        "--region", choices=["mainland", "hk", "tw", "other", "unknown"], default="mainland", help="where the user is"
+    )
+    show.add_argument("--channel", choices=["console", "wechat", "telegram"], default="console")
+    show.set_defaults(handler=cmd_show)
     review = commands.add_parser("review", help="answers due for review or past valid_until, oldest first")
     review.add_argument("--json", action="store_true", help="machine-readable output")
     review.add_argument("--today", type=_date, help="as if today were this day (YYYY-MM-DD)")
@@ -249,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         sys.stderr.write(f"anxin: {exc}\n")
         return 2
-    quiet = args.command in ("chat", "lint", "match", "eval", "bench", "review") or (
+    quiet = args.command in ("chat", "lint", "match", "eval", "bench", "review", "show") or (
         args.command == "run" and sys.stdin.isatty()
     )
     logging.basicConfig(
