@@ -29,7 +29,7 @@ USER = "c" * 64
 @dataclass(frozen=True)
 class Rendered:
     intent: str
-    region: Region
+    region: Region | None
     locale: Locale
     answer: Reply
     more: Reply | None
@@ -44,8 +44,8 @@ def bundled() -> KnowledgeSource:
     return KnowledgeSource(REPO)
 
 
-async def render_all(bundled: KnowledgeSource, region: Region, locale: Locale) -> list[Rendered]:
-    """Every answerable intent as a user in `region` writing `locale` sees it: the answer and its details."""
+async def render_all(bundled: KnowledgeSource, region: Region | None, locale: Locale) -> list[Rendered]:
+    """Every answerable intent as a user in `region` (None: not known yet) writing `locale` sees it."""
     dialog = Dialog(bundled, MemoryStore())
 
     async def press(payload: str) -> Reply:
@@ -53,7 +53,8 @@ async def render_all(bundled: KnowledgeSource, region: Region, locale: Locale) -
         return reply
 
     await dialog.handle(Incoming("test", USER, f"/lang {locale}"))
-    await press(f"r:{region}")
+    if region is not None:
+        await press(f"r:{region}")
     rendered = []
     for intent in bundled.current.answerable():
         if intent.id == CRISIS_INTENT:
@@ -101,9 +102,9 @@ async def test_a_taiwan_user_is_told_110_and_119_in_danger_and_165_for_scams(
     assert not any(NUMBER_999.search(r.text) for r in rendered.values())
 
 
-@pytest.mark.parametrize(("region", "locale"), list(cases()))
+@pytest.mark.parametrize(("region", "locale"), [*cases(), (None, "zh-Hant")])  # None: asked where they are
 async def test_every_answer_is_filled_in_and_fits_one_wechat_message(
-    bundled: KnowledgeSource, region: Region, locale: Locale
+    bundled: KnowledgeSource, region: Region | None, locale: Locale
 ) -> None:
     for rendered in await render_all(bundled, region, locale):
         for reply in (rendered.answer, rendered.more):
@@ -160,3 +161,16 @@ async def test_credit_repair_deadline_is_written_as_past(bundled: KnowledgeSourc
     past = {"zh-Hans": "已经过了", "zh-Hant": "已經過了", "en": "has passed"}[locale]
     assert ("2026年3月31日" in text or "2026-03-31" in text) and past in text
     assert "一次性信用修复" in text or "一次性信用修復" in text or "one-time credit repair" in text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(
+    "intent", ["report.harassing_calls", "legal.call_frequency", "consequence.jail", "wellbeing.stress"]
+)
+async def test_answers_that_say_block_also_say_stay_reachable(
+    bundled: KnowledgeSource, locale: Locale, intent: str
+) -> None:
+    # For credit cards, changing one's number to dodge collection is a listed sign of intent to defraud.
+    [found] = [r for r in await render_all(bundled, "mainland", locale) if r.intent == intent]
+    stay = {"zh-Hans": "换号", "zh-Hant": "換號", "en": "number"}[locale]
+    assert stay in found.answer.text
