@@ -521,7 +521,7 @@ def load_knowledge(root: Path) -> Loaded:
     ordinary = [example for draft in drafts if draft.intent.id != CRISIS_INTENT for example in draft.intent.examples]
     safety = load_safety(root / "safety", errors, ordinary)
     care = load_care(root / "safety", None, errors)
-    lexicon = load_lexicon(root / "lexicon" / "aliases.yaml", errors)
+    lexicon = load_lexicon(sorted((root / "lexicon").glob("*.yaml")), errors)
     knowledge = KnowledgeBase(
         intents=MappingProxyType(final),
         answers=MappingProxyType(answers),
