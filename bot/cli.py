@@ -12,7 +12,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .evaluation import EvalFileError, Report, evaluate, held_out, load_labelled
+from .evaluation import (
+    EvalFileError,
+    Report,
+    SafetyReport,
+    evaluate,
+    evaluate_safety,
+    held_out,
+    load_labelled,
+    load_safety_items,
+)
 from .knowledge import KnowledgeBase, display_path, load_knowledge
 from .models import Reply
 from .settings import Settings, SettingsError
@@ -107,8 +116,32 @@ def _print_report(report: Report) -> None:
     )
 
 
+def _print_safety(report: SafetyReport) -> None:
+    data = report.as_json()
+    for text, kind in report.misses:
+        _write(f"MISS [{kind}] {text!r}")
+    for text, kind in report.false_alarms:
+        _write(f"FALSE ALARM [{kind}] {text!r}")
+    _write(
+        f"total {data['total']}  recall {data['recall']:.1%}  crisis recall {data['crisis_recall']:.1%}  "
+        f"false alarms {data['false_alarm_rate']:.1%}"
+    )
+
+
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     kb = _knowledge(settings)
+    if args.safety is not None:
+        try:
+            safety_items = load_safety_items(Path(args.safety))
+        except EvalFileError as exc:
+            sys.stderr.write(f"anxin eval: {exc}\n")
+            return 2
+        safety = evaluate_safety(kb, safety_items)
+        if args.json:
+            _write(json.dumps(safety.as_json(), ensure_ascii=False, indent=2))
+        else:
+            _print_safety(safety)
+        return 0
     if args.file is None:
         items = held_out(kb)
     else:
@@ -295,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     match.set_defaults(handler=cmd_match)
     evaluation = commands.add_parser("eval", help="accuracy on a labelled YAML file, or on the intents' tests")
     evaluation.add_argument("file", nargs="?", help="labelled YAML (default: every intent's `tests`)")
+    evaluation.add_argument(
+        "--safety", metavar="FILE", help="crisis detection on [{text, crisis: true|false}] instead of matching"
+    )
     evaluation.add_argument("--json", action="store_true", help="machine-readable output")
     evaluation.set_defaults(handler=cmd_eval)
     stats = commands.add_parser("stats", help="usage statistics for admins")

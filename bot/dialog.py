@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import care
 from .answers import answer_text, more_text
 from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
@@ -22,7 +23,8 @@ from .messages import LANGUAGE_NAMES, REGION_WORDS, TOPICS, lang_set, region_but
 from .models import LOCALES, Button, Incoming, Locale, Match, Reply
 from .privacy import redact
 from .region import REGIONS, Region, update_region
-from .state import Session, Store, UsageEvent
+from .safety import Assessment
+from .state import CareState, Session, Store, UsageEvent
 from .text import detect_locale
 
 log = logging.getLogger(__name__)
@@ -50,9 +52,12 @@ def _ask_region(session: Session, intent: str, locale: Locale) -> bool:
     differ between mainland China, Hong Kong and Taiwan, and the script alone does not say which.
 
     Asked with the first legal, report or rights answer; not again while the next questions stay on those
-    topics (`last_intent`), and never once the region is known or chosen.
+    topics (`last_intent`), never once the region is known or chosen, and not in care mode, where replies
+    stay short and calm.
     """
     if session.region is not None or locale != "zh-Hant" or intent.split(".", 1)[0] not in SOURCED_GROUPS:
+        return False
+    if session.care is not None:
         return False
     previous = session.last_intent.split(".", 1)[0] if session.last_intent else None
     return previous not in SOURCED_GROUPS
@@ -74,6 +79,13 @@ class _Outcome:
     score: float = 0.0
     pin_locale: Locale | None = None  # the user chose a language with /lang
     pin_region: Region | None = None  # the user chose a region with /region
+    care: CareState | None = None
+    care_set: bool = False  # True when `care` replaces the session's care state (None ends care mode)
+
+
+def _debt_question(intent: str) -> bool:
+    """A question about the debt itself, as opposed to small talk or the crisis intent."""
+    return intent != CRISIS_INTENT and intent.split(".", 1)[0] not in ("meta", "oos")
 
 
 class Dialog:
@@ -130,6 +142,8 @@ class Dialog:
             session = session.replace(locale=locale, locale_pinned=True)
         if outcome.pin_region is not None:
             session = session.replace(region=outcome.pin_region, region_pinned=True)
+        if outcome.care_set:
+            session = session.replace(care=outcome.care)
         options = tuple(button.payload for reply in outcome.replies for button in reply.buttons)
         last_intent = outcome.intent if outcome.kind in ("answer", "crisis") else session.last_intent
         await self._save(session.replace(options=options, last_intent=last_intent, updated_at=self.clock()))
@@ -159,9 +173,17 @@ class Dialog:
             number = int(picked.group(1))
             if 1 <= number <= len(session.options):
                 return self._on_button(kb, session, session.options[number - 1], locale)
-        decision = kb.decide(text)  # the safety check comes first inside
-        if decision.kind == "crisis":
-            return _Outcome([self._crisis(kb, locale)], "crisis", CRISIS_INTENT, decision.score)
+        now = self.clock()
+        in_care = care.active(session.care, now)
+        assessment = kb.assess(text)  # safety first, in every state
+        decision = kb.match(text)
+        if assessment.at_risk:
+            reply = care.start(kb.care, assessment, in_care, locale, session.region, now)
+            replies = [Reply(reply.text, reply.buttons)]
+            return _Outcome(replies, assessment.level, CRISIS_INTENT, 100.0, care=reply.state, care_set=True)
+        if in_care is not None:
+            # Message text in care mode is never kept, not even as an unanswered question.
+            return self._in_care(kb, session, in_care, text, decision, locale)
         if decision.kind == "answer" and decision.intent is not None:
             return _Outcome(
                 self._answer(kb, decision.intent, locale, session), "answer", decision.intent, decision.score
@@ -172,11 +194,57 @@ class Dialog:
             return _Outcome([self._clarify(kb, decision, locale)], "clarify", None, decision.score)
         return _Outcome([self._menu(kb, locale, say("fallback", locale))], "fallback", None, decision.score)
 
+    def _in_care(
+        self, kb: KnowledgeBase, session: Session, state: CareState, text: str, decision: Match, locale: Locale
+    ) -> _Outcome:
+        """A message while the bot is staying with someone: a follow-up, a debt question, or just talk."""
+        choice = kb.care.classify(kb.safety.canonical(text))
+        if choice is not None and choice != "thanks":
+            return self._care_choice(kb, session, state, choice, locale)
+        asked = decision.intent if decision.kind == "answer" else None
+        if decision.kind == "clarify" and decision.candidates:
+            asked = decision.candidates[0].intent  # in care mode, no "did you mean" menus: the likeliest one
+        if asked is not None and _debt_question(asked):
+            if not any(key.startswith("check:") for key in state.used):
+                # Before answering, one gentle check; "I'm OK, back to my question" then answers it.
+                pending = state.replace(pending=asked, messages=state.messages + 1)
+                reply = care.compose(kb.care, "check", pending, locale, session.region)
+                return _Outcome([Reply(reply.text, reply.buttons)], "care", care=reply.state, care_set=True)
+            footer = care.compose(kb.care, "footer", state.replace(messages=state.messages + 1), locale, session.region)
+            replies = self._answer(kb, asked, locale, session)
+            last = replies[-1]
+            replies[-1] = Reply(f"{last.text}\n\n{footer.text}", last.buttons)
+            return _Outcome(replies, "answer", asked, decision.score, care=footer.state, care_set=True)
+        kind = "thanks" if choice == "thanks" else "listen"
+        reply = care.compose(kb.care, kind, state.replace(messages=state.messages + 1), locale, session.region)
+        return _Outcome([Reply(reply.text, reply.buttons)], "care", care=reply.state, care_set=True)
+
+    def _care_choice(
+        self, kb: KnowledgeBase, session: Session, state: CareState, choice: str, locale: Locale
+    ) -> _Outcome:
+        reply = care.follow(kb.care, choice, state, locale, session.region)
+        if reply is not None:
+            return _Outcome([Reply(reply.text, reply.buttons)], "care", care=reply.state, care_set=True)
+        # Leaving care mode: say so with a line in view, then the question asked meanwhile, or the menu.
+        goodbye = care.goodbye(kb.care, state, locale, session.region)
+        if state.pending is not None and state.pending in kb.intents:
+            return _Outcome([Reply(goodbye), *self._answer(kb, state.pending, locale, session)], "care", care_set=True)
+        return _Outcome([self._menu(kb, locale, goodbye)], "care", care_set=True)
+
     def _on_button(self, kb: KnowledgeBase, session: Session, payload: str, locale: Locale) -> _Outcome:
         kind, _, value = payload.partition(":")
+        if kind == "k" and value in care.CHOICES:
+            state = care.active(session.care, self.clock()) or CareState("concern", self.clock())
+            return self._care_choice(kb, session, state, value, locale)
         if kind == "a" and value in kb.intents:
             if value == CRISIS_INTENT:
-                return _Outcome([self._crisis(kb, locale)], "crisis", value, 100.0)
+                now = self.clock()
+                started = care.start(
+                    kb.care, Assessment("crisis"), care.active(session.care, now), locale, session.region, now
+                )
+                return _Outcome(
+                    [Reply(started.text, started.buttons)], "crisis", value, 100.0, care=started.state, care_set=True
+                )
             return _Outcome(self._answer(kb, value, locale, session), "answer", value, 100.0)
         if kind == "m" and value in kb.intents:
             answer = kb.answer(value, locale, session.region)
@@ -274,10 +342,6 @@ class Dialog:
         if found is None:
             return ()
         return tuple(Button(kb.title(r, locale), f"a:{r}") for r in found.related[:MAX_RELATED_BUTTONS])
-
-    def _crisis(self, kb: KnowledgeBase, locale: Locale) -> Reply:
-        answer = kb.answer(CRISIS_INTENT, locale)
-        return Reply(answer.text if answer else say("crisis", locale))
 
     def _clarify(self, kb: KnowledgeBase, decision: Match, locale: Locale) -> Reply:
         buttons = [Button(kb.title(c.intent, locale), f"a:{c.intent}") for c in decision.candidates]

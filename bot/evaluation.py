@@ -1,7 +1,11 @@
-"""Accuracy on labelled questions: the format of shared/eval/sample.yaml, or the intents' own `tests`.
+"""Accuracy on labelled questions, and the safety layer's recall and false alarms.
 
-Scoring follows DESIGN.md: an answer or crisis counts as its intent, a clarification as its first
-candidate, a fallback as null (out of scope).
+Matching (`evaluate`): the format of shared/eval/sample.yaml, or the intents' own `tests`. Scoring follows
+DESIGN.md: an answer or crisis counts as its intent, a clarification or overview as its first candidate,
+a concern as `wellbeing.crisis`, a fallback as null (out of scope).
+
+Safety (`evaluate_safety`): `[{text, crisis: true|false}]`; recall counts crisis or concern on positives,
+crisis recall counts the crisis reply only, false alarms are crisis or concern on negatives.
 """
 
 from __future__ import annotations
@@ -62,16 +66,7 @@ class Report:
 
 
 def load_labelled(path: Path) -> list[Labelled]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EvalFileError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalFileError(f"{path}: cannot read ({exc})") from None
-    except yaml.YAMLError as exc:
-        raise EvalFileError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(data, list):
-        raise EvalFileError(f"{path}: expected a list of {{text, intent}} items")
+    data = _read(path)
     items: list[Labelled] = []
     for number, item in enumerate(data, 1):
         if not isinstance(item, dict) or not isinstance(item.get("text"), str) or "intent" not in item:
@@ -97,7 +92,7 @@ def evaluate(kb: KnowledgeBase, items: Sequence[Labelled]) -> Report:
     misses: list[Miss] = []
     for item in items:
         decision = kb.decide(item.text)
-        if decision.kind == "clarify":
+        if decision.kind in ("clarify", "overview"):
             clarified += 1
             got = decision.candidates[0].intent if decision.candidates else None
         else:
@@ -111,9 +106,88 @@ def evaluate(kb: KnowledgeBase, items: Sequence[Labelled]) -> Report:
             in_scope += 1
             in_scope_correct += hit
         if not hit:
-            if decision.kind in ("answer", "crisis"):
+            if decision.kind in ("answer", "crisis", "concern"):
                 confident_wrong += 1
             misses.append(Miss(item.text, item.expected, got, decision.kind))
     return Report(
         len(items), correct, in_scope, in_scope_correct, oos, oos_rejected, clarified, confident_wrong, tuple(misses)
     )
+
+
+@dataclass(frozen=True)
+class SafetyItem:
+    text: str
+    crisis: bool
+
+
+@dataclass(frozen=True)
+class SafetyReport:
+    total: int
+    positives: int
+    caught: int  # crisis or concern on a positive
+    crisis_caught: int  # the crisis reply on a positive
+    negatives: int
+    misses: tuple[tuple[str, str], ...]  # (text, kind) for positives that got no check-in
+    false_alarms: tuple[tuple[str, str], ...]
+
+    def as_json(self) -> dict[str, object]:
+        def ratio(part: int, whole: int) -> float:
+            return round(part / whole, 4) if whole else 1.0
+
+        return {
+            "total": self.total,
+            "recall": ratio(self.caught, self.positives),
+            "crisis_recall": ratio(self.crisis_caught, self.positives),
+            "false_alarm_rate": ratio(len(self.false_alarms), self.negatives),
+            "misses": [{"text": text, "kind": kind} for text, kind in self.misses],
+            "false_alarms": [{"text": text, "kind": kind} for text, kind in self.false_alarms],
+        }
+
+
+def load_safety_items(path: Path) -> list[SafetyItem]:
+    data = _read(path)
+    items: list[SafetyItem] = []
+    for number, item in enumerate(data, 1):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("text"), str)
+            or not isinstance(item.get("crisis"), bool)
+        ):
+            raise EvalFileError(f"{path}: item {number} needs `text` and `crisis: true|false`")
+        items.append(SafetyItem(item["text"], item["crisis"]))
+    return items
+
+
+def evaluate_safety(kb: KnowledgeBase, items: Sequence[SafetyItem]) -> SafetyReport:
+    """What the bot would do first for each message: check in (concern), crisis reply, or nothing."""
+    caught = crisis_caught = 0
+    misses: list[tuple[str, str]] = []
+    false_alarms: list[tuple[str, str]] = []
+    for item in items:
+        kind = kb.decide(item.text).kind
+        flagged = kind in ("crisis", "concern")
+        if item.crisis:
+            caught += flagged
+            crisis_caught += kind == "crisis"
+            if not flagged:
+                misses.append((item.text, kind))
+        elif flagged:
+            false_alarms.append((item.text, kind))
+    positives = sum(item.crisis for item in items)
+    return SafetyReport(
+        len(items), positives, caught, crisis_caught, len(items) - positives, tuple(misses), tuple(false_alarms)
+    )
+
+
+def _read(path: Path) -> list[object]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EvalFileError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalFileError(f"{path}: cannot read ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise EvalFileError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, list):
+        raise EvalFileError(f"{path}: expected a list of items")
+    return data

@@ -1,6 +1,7 @@
-"""Aliases: typos, homophones and synonyms that volunteers map to one canonical word before matching.
+"""Aliases: typos, homophones, synonyms and dialect words that volunteers map to one word before matching.
 
-`lexicon/aliases.yaml` maps a canonical word to its variants (崔收 → 催收, 通讯路 → 通讯录, 征性 → 征信).
+`lexicon/aliases.yaml` maps a canonical word to its variants (崔收 → 催收, 通讯路 → 通讯录, 征性 → 征信);
+`lexicon/dialects.yaml` does the same for Cantonese and Taiwan wording (佢哋 → 他们, 追數 → 催收).
 Both the examples and the user's message are rewritten the same way, so one example covers every spelling.
 Matching only: the safety check and the replies never see the rewritten text.
 """
@@ -8,7 +9,7 @@ Matching only: the safety check and the replies never see the rewritten text.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -44,20 +45,36 @@ class Lexicon:
         return self.pattern.sub(lambda m: self.canonical[m.group(0)], normalised)
 
 
-def load_lexicon(path: Path, errors: list[KnowledgeError]) -> Lexicon:
-    """Read the aliases file; it is optional, and a broken one only costs the aliases."""
+def load_lexicon(paths: Sequence[Path], errors: list[KnowledgeError]) -> Lexicon:
+    """Read every lexicon file (`aliases.yaml`, `dialects.yaml`, …) into one mapping; the files are optional,
+    and a broken one only costs its own words."""
+    from .knowledge import KnowledgeError
+
+    canonical: dict[str, str] = {}
+    first_seen: dict[str, tuple[Path, int]] = {}
+    for path in paths:
+        _read_into(path, canonical, first_seen, errors)
+    for variant, word in canonical.items():
+        if word in canonical:
+            where, line = first_seen[variant]
+            errors.append(KnowledgeError(where, line, f"`{word}` is both a canonical word and a variant"))
+            return Lexicon()
+    return Lexicon.build(canonical)
+
+
+def _read_into(
+    path: Path, canonical: dict[str, str], first_seen: dict[str, tuple[Path, int]], errors: list[KnowledgeError]
+) -> None:
     from .knowledge import KnowledgeError, _read_yaml
 
     if not path.is_file():
-        return Lexicon()
+        return
     root = _read_yaml(path, errors)
     if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == "tag:yaml.org,2002:null"):
-        return Lexicon()
+        return
     if not isinstance(root, yaml.MappingNode):
         errors.append(KnowledgeError(path, 1, "the file must be `canonical word: [variant, variant]` lines"))
-        return Lexicon()
-    canonical: dict[str, str] = {}
-    first_line: dict[str, int] = {}
+        return
     for key_node, value_node in root.value:
         line = key_node.start_mark.line + 1
         word = normalise(str(key_node.value))
@@ -76,20 +93,13 @@ def load_lexicon(path: Path, errors: list[KnowledgeError]) -> Lexicon:
             if variant == word:
                 continue
             if variant in canonical and canonical[variant] != word:
+                where, first = first_seen[variant]
+                place = f"line {first}" if where == path else f"{where.name}:{first}"
                 errors.append(
                     KnowledgeError(
-                        path,
-                        item_line,
-                        f"`{item.value}` is already a variant of `{canonical[variant]}` (line {first_line[variant]})",
+                        path, item_line, f"`{item.value}` is already a variant of `{canonical[variant]}` ({place})"
                     )
                 )
                 continue
             canonical[variant] = word
-            first_line.setdefault(variant, item_line)
-    for variant, word in canonical.items():
-        if word in canonical:
-            errors.append(
-                KnowledgeError(path, first_line[variant], f"`{word}` is both a canonical word and a variant")
-            )
-            return Lexicon()
-    return Lexicon.build(canonical)
+            first_seen.setdefault(variant, (path, item_line))

@@ -7,7 +7,7 @@ from typing import Literal
 
 Locale = Literal["zh-Hans", "zh-Hant", "en"]
 LOCALES: tuple[Locale, ...] = ("zh-Hans", "zh-Hant", "en")
-DecisionKind = Literal["answer", "clarify", "fallback", "crisis"]
+DecisionKind = Literal["answer", "clarify", "fallback", "crisis", "concern", "overview"]
 
 
 @dataclass(frozen=True)

@@ -1,100 +1,483 @@
-"""The safety layer: recognise self-harm signals before any matching, in any conversation state.
+"""The safety layer: recognise risk of self-harm before any matching, in any conversation state.
 
-Signals are regular expressions in `safety/crisis.yaml`, matched against normalised text (Simplified,
-lower case, no punctuation). `not_crisis` patterns describe other people's threats ("催收说要弄死我"):
-the text they cover is removed before the signals are looked for, so "说要弄死我" is a threat while
-"他说要弄死我,我也不想活了" is still a crisis. If the file is broken, a small built-in list keeps working:
-this check must never be switched off by a typo.
+    assess(text) → Assessment(level, act, other, reasons)
+
+    level   "crisis"  clear risk: intent, a plan or a time, means at hand, an act under way, a method
+                      question, farewell; or someone else at risk right now
+            "concern" indirect or ambiguous signals: hopelessness, being a burden, wanting to disappear,
+                      "if I die are my debts gone?": the bot checks in gently
+            "none"
+    act     an act is under way or a method is asked about: the emergency number comes first
+    other   the person at risk is someone else (a husband on a roof): the reply helps the writer help them
+
+The rules are content (`safety/signals.yaml`), checked by `lint`, in four steps over the message in a
+canonical form (Simplified, lower case, no punctuation or emoji, one space between English words):
+
+1. `rewrite`: spellings that dodge filters (紫砂, zs, 想si, kms, unalive), Cantonese (唔想, 食咗) and
+   Taiwan wording become the plain word, so one signal covers them all;
+2. `exclude`: text that is not the writer's own risk is cut out — a collector's words quoted by the user
+   ("催收说要弄死我", "told me to go die"), idioms (累死, 笑死, 跳楼价, "killing me lol"), news about
+   someone else, a relative who has died;
+3. `crisis` and `concern`: named groups of patterns; `{name}` in a pattern stands for a word list under
+   `words` ({means}, {high_place}, {farewell}…), so cue families combine ("{time}.{0,6}{die}").
+   Groups named `act` or `method` set `act`; groups named `other` set `other`.
+
+If the file is broken, a small built-in rule set keeps working: this check must never be switched off
+by a typo, and a broken edit is reported by `lint` with its line.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+import numpy.typing as npt
 import yaml
+
+from .text import normalise
 
 if TYPE_CHECKING:
     from .knowledge import KnowledgeError
 
-# Used only when safety/crisis.yaml cannot be read; kept deliberately small and unambiguous.
-BUILT_IN_SIGNALS = (
-    r"自杀",
-    r"轻生",
-    r"想死",
-    r"不想活",
-    r"活不下去",
-    r"结束(自己的)?生命",
-    r"suicid",
-    r"kill my ?self",
-    r"end (my|it) (life|all)",
-)
+Level = Literal["crisis", "concern", "none"]
+ACT_GROUPS = frozenset({"act", "method"})
+OTHER_GROUPS = frozenset({"other"})
+_REFERENCE = re.compile(r"\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: Level
+    act: bool = False
+    other: bool = False
+    reasons: tuple[str, ...] = ()  # "crisis/direct", "exclude/idiom"…: for `match --explain` and eval output
+
+    @property
+    def at_risk(self) -> bool:
+        return self.level != "none"
+
+
+NONE = Assessment("none")
+
+
+@dataclass(frozen=True)
+class Signal:
+    level: Literal["crisis", "concern"]
+    group: str
+    pattern: re.Pattern[str]
+
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"[a-z0-9]+")
+NET_ITERATIONS = 300
+NET_L2 = 0.001
+NET_STEP = 2.5
+
+
+def net_features(canonical: str, families: Sequence[tuple[str, re.Pattern[str]]]) -> set[str]:
+    """What the safety net looks at: character 1-3-grams, English words and pairs, the cue families present
+    (and every pair of them), and whether something was cut out. Families let it recognise a combination
+    it has never seen spelled that way."""
+    found: set[str] = set()
+    for run in _CJK_RUN.findall(canonical):
+        for index in range(len(run)):
+            found.add("u" + run[index])
+            if index + 1 < len(run):
+                found.add("b" + run[index : index + 2])
+            if index + 2 < len(run):
+                found.add("t" + run[index : index + 3])
+    words = _LATIN_WORD.findall(canonical)
+    for index, word in enumerate(words):
+        found.add("w" + word)
+        if index + 1 < len(words):
+            found.add("p" + word + " " + words[index + 1])
+    hits = sorted(name for name, pattern in families if pattern.search(canonical))
+    found.update("F" + name for name in hits)
+    found.update(f"FF{a}+{b}" for i, a in enumerate(hits) for b in hits[i + 1 :])
+    if "※" in canonical:
+        found.add("CUT")
+    return found
+
+
+@dataclass(frozen=True, eq=False)
+class SafetyNet:
+    """A logistic regression over `net_features`, learnt at load time from `safety/examples.yaml`.
+
+    A backstop behind the rules: when no rule fires and the net's probability reaches `threshold`, the
+    bot checks in (concern). It never decides crisis on its own. Deterministic: plain gradient descent
+    from zero weights, a fixed number of steps.
+    """
+
+    vocabulary: Mapping[str, int]
+    weights: npt.NDArray[np.float64]
+    bias: float
+    threshold: float
+    families: tuple[tuple[str, re.Pattern[str]], ...]
+
+    def probability(self, canonical: str) -> float:
+        indexes = [self.vocabulary[f] for f in net_features(canonical, self.families) if f in self.vocabulary]
+        z = float(self.weights[indexes].sum()) + self.bias if indexes else self.bias
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    @classmethod
+    def train(
+        cls,
+        examples: Sequence[tuple[str, bool]],
+        families: Sequence[tuple[str, re.Pattern[str]]],
+        threshold: float,
+    ) -> SafetyNet:
+        vocabulary: dict[str, int] = {}
+        rows: list[int] = []
+        columns: list[int] = []
+        for row, (canonical, _) in enumerate(examples):
+            for feature in sorted(net_features(canonical, families)):
+                rows.append(row)
+                columns.append(vocabulary.setdefault(feature, len(vocabulary)))
+        row_index = np.array(rows, dtype=np.intp)
+        column_index = np.array(columns, dtype=np.intp)
+        count, size = len(examples), len(vocabulary)
+        labels = np.array([1.0 if risky else 0.0 for _, risky in examples])
+        # Classes weigh the same in total: ordinary questions far outnumber the risk examples, and the
+        # threshold was chosen (by testing on writers left out) for balanced classes.
+        positives = max(float(labels.sum()), 1.0)
+        sample = np.where(labels > 0, (count - positives) / positives, 1.0)
+        sample *= count / float(sample.sum())
+        weights = np.zeros(size)
+        bias = 0.0
+        for _ in range(NET_ITERATIONS):
+            z = np.bincount(row_index, weights=weights[column_index], minlength=count) + bias
+            error = (1.0 / (1.0 + np.exp(-z)) - labels) * sample
+            gradient = np.bincount(column_index, weights=error[row_index], minlength=size) / count
+            weights -= NET_STEP * (gradient + NET_L2 * weights)
+            bias -= 0.5 * float(error.mean())
+        return cls(MappingProxyType(vocabulary), weights, bias, threshold, tuple(families))
 
 
 @dataclass(frozen=True)
 class SafetyRules:
-    signals: tuple[re.Pattern[str], ...]
-    exclusions: tuple[re.Pattern[str], ...] = ()
+    rewrites: tuple[tuple[re.Pattern[str], str], ...]
+    emoji: tuple[tuple[str, str], ...]  # emoji → word, before normalisation drops them
+    exclusions: tuple[tuple[str, re.Pattern[str]], ...]
+    signals: tuple[Signal, ...]
+    quiet: tuple[tuple[str, frozenset[str]], ...] = ()  # signal group → exclusion groups that silence it
+    families: tuple[tuple[str, re.Pattern[str]], ...] = ()  # the `words` lists, for the safety net
+    net: SafetyNet | None = None
+    built_in: bool = False  # True when the content file could not be used
 
-    def is_crisis(self, normalised: str) -> bool:
-        text = normalised
-        for pattern in self.exclusions:
-            text = pattern.sub(" ", text)
-        return any(pattern.search(text) for pattern in self.signals)
+    def canonical(self, text: str) -> str:
+        """The message as the rules see it: normalised, rewritten, with other people's words cut out."""
+        return self._cut(self._rewritten(text))[0]
+
+    def assess(self, text: str) -> Assessment:
+        cut, excluded = self._cut(self._rewritten(text))
+        silenced = {group for group, by in self.quiet if by & excluded}
+        crisis: list[Signal] = []
+        concern: list[Signal] = []
+        for signal in self.signals:
+            if signal.group not in silenced and signal.pattern.search(cut):
+                (crisis if signal.level == "crisis" else concern).append(signal)
+        fired = crisis or concern
+        if not fired:
+            if self.net is not None:
+                probability = self.net.probability(cut)
+                if probability >= self.net.threshold:
+                    return Assessment("concern", reasons=(f"concern/net {probability:.2f}",))
+            return NONE
+        groups = {signal.group for signal in fired}
+        return Assessment(
+            "crisis" if crisis else "concern",
+            act=bool(groups & ACT_GROUPS),
+            other=bool(groups & OTHER_GROUPS),
+            reasons=tuple(sorted({f"{s.level}/{s.group}" for s in fired} | {f"exclude/{g}" for g in excluded})),
+        )
+
+    def _rewritten(self, text: str) -> str:
+        folded = unicodedata.normalize("NFKC", text)
+        for emoji, word in self.emoji:
+            if emoji in folded:
+                folded = folded.replace(emoji, f" {word} ")
+        canonical = normalise(folded)
+        for pattern, replacement in self.rewrites:
+            canonical = pattern.sub(replacement, canonical)
+        return canonical
+
+    def _cut(self, text: str) -> tuple[str, set[str]]:
+        excluded: set[str] = set()
+        for group, pattern in self.exclusions:
+            text, count = pattern.subn(" ※ ", text)
+            if count:
+                excluded.add(group)
+        return text, excluded
+
+
+# --- the built-in rules: used only when safety/signals.yaml cannot be read ---------------------------------
+
+BUILT_IN_CRISIS = (
+    r"自杀",
+    r"轻生",
+    r"(?<!不)想死",
+    r"不想活",
+    r"活不下去",
+    r"结束(自己的)?生命",
+    r"遗书",
+    r"跳楼",
+    r"安眠药",
+    r"烧炭",
+    r"割腕",
+    r"suicid",
+    r"kill my ?self",
+    r"end (my|it) (life|all)",
+    r"want to die",
+)
+BUILT_IN_EXCLUDE = (
+    r"(让|叫|骂|咒|说)(我|你)(去)?死",
+    r"(弄死|打死|杀了|砍死)(我|你)",
+    r"(told|tell) me to (go )?(die|kill my ?self)",
+)
 
 
 def built_in_rules() -> SafetyRules:
-    return SafetyRules(tuple(re.compile(p) for p in BUILT_IN_SIGNALS))
+    return SafetyRules(
+        rewrites=(),
+        emoji=(),
+        exclusions=tuple(("built_in", re.compile(p)) for p in BUILT_IN_EXCLUDE),
+        signals=tuple(Signal("crisis", "built_in", re.compile(p)) for p in BUILT_IN_CRISIS),
+        built_in=True,
+    )
 
 
-def _patterns(node: yaml.Node | None, key: str, path: Path, errors: list[KnowledgeError]) -> list[re.Pattern[str]]:
-    from .knowledge import KnowledgeError
+# --- loading -------------------------------------------------------------------------------------------
 
-    if node is None:
-        return []
-    if not isinstance(node, yaml.SequenceNode):
-        errors.append(KnowledgeError(path, node.start_mark.line + 1, f"`{key}` must be a list of patterns"))
-        return []
-    compiled: list[re.Pattern[str]] = []
-    for item in node.value:
-        line = item.start_mark.line + 1
-        value = str(item.value).strip() if isinstance(item, yaml.ScalarNode) else ""
-        if not value:
-            errors.append(KnowledgeError(path, line, f"an item of `{key}` is empty"))
-            continue
+SECTIONS = ("words", "emoji", "rewrite", "exclude", "quiet", "crisis", "concern")
+
+
+class _Reader:
+    """Turns the YAML node tree into rules, reporting every problem with its line."""
+
+    def __init__(self, path: Path, errors: list[KnowledgeError]) -> None:
+        self.path = path
+        self.errors = errors
+        self.words: dict[str, str] = {}
+
+    def error(self, node: yaml.Node, message: str) -> None:
+        from .knowledge import KnowledgeError
+
+        self.errors.append(KnowledgeError(self.path, node.start_mark.line + 1, message))
+
+    def texts(self, node: yaml.Node, what: str) -> Iterable[tuple[str, yaml.Node]]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, f"{what} must be a list (lines starting with -)")
+            return
+        for item in node.value:
+            if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
+                self.error(item, f"an item of {what} is empty or not text")
+                continue
+            yield str(item.value).strip(), item
+
+    def groups(self, node: yaml.Node, section: str) -> Iterable[tuple[str, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"`{section}` must be named groups: `group_name:` followed by a list of patterns")
+            return
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                self.error(key, f"group name `{name}` must be lower case letters, digits and _")
+                continue
+            if name in seen:
+                self.error(key, f"group `{name}` appears twice in `{section}`; merge the two lists")
+                continue
+            seen.add(name)
+            yield name, value
+
+    def compile(self, source: str, node: yaml.Node) -> re.Pattern[str] | None:
+        unknown = [name for name in _REFERENCE.findall(source) if name not in self.words]
+        if unknown:
+            known = ", ".join(sorted(self.words)) or "none yet"
+            self.error(node, f"`{{{unknown[0]}}}` is not a word list under `words` (known: {known})")
+            return None
+        expanded = _REFERENCE.sub(lambda m: f"(?:{self.words[m.group(1)]})", source)
         try:
-            compiled.append(re.compile(value))
+            return re.compile(expanded)
         except re.error as exc:
-            errors.append(KnowledgeError(path, line, f"pattern {value!r} is not a valid regular expression: {exc}"))
-    return compiled
+            self.error(node, f"pattern {source!r} is not a valid regular expression: {exc}")
+            return None
+
+    def read_quiet(self, node: yaml.Node, exclusions: set[str], signals: set[str]) -> list[tuple[str, frozenset[str]]]:
+        found: list[tuple[str, frozenset[str]]] = []
+        for group, value in self.groups(node, "quiet"):
+            if group not in signals:
+                self.error(node, f"`quiet` names `{group}`, which is not a group under `crisis` or `concern`")
+                continue
+            by: set[str] = set()
+            for name, item in self.texts(value, f"`quiet` → `{group}`"):
+                if name not in exclusions:
+                    self.error(item, f"`{name}` is not a group under `exclude`")
+                    continue
+                by.add(name)
+            if by:
+                found.append((group, frozenset(by)))
+        return found
+
+    def read_emoji(self, node: yaml.Node) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, "`emoji` must be `emoji: word` lines")
+            return found
+        for key, value in node.value:
+            emoji, word = str(key.value).strip(), str(value.value).strip() if isinstance(value, yaml.ScalarNode) else ""
+            if not emoji or not word:
+                self.error(key, "each `emoji` line needs an emoji and the word it stands for")
+                continue
+            found.append((unicodedata.normalize("NFKC", emoji), word))
+        return found
+
+    def read_words(self, node: yaml.Node) -> None:
+        for name, value in self.groups(node, "words"):
+            if not isinstance(value, yaml.ScalarNode) or not str(value.value).strip():
+                self.error(value, f"word list `{name}` must be one line of words separated by |")
+                continue
+            text = str(value.value).strip()
+            try:
+                re.compile(text)
+            except re.error as exc:
+                self.error(value, f"word list `{name}` is not a valid regular expression: {exc}")
+                continue
+            self.words[name] = text
+
+    def read_rewrites(self, node: yaml.Node) -> list[tuple[re.Pattern[str], str]]:
+        rewrites: list[tuple[re.Pattern[str], str]] = []
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, "`rewrite` must be `word: [spelling, spelling]` lines")
+            return rewrites
+        for key, value in node.value:
+            word = str(key.value)
+            for source, item in self.texts(value, f"`rewrite` → `{word}`"):
+                pattern = self.compile(source, item)
+                if pattern is not None:
+                    rewrites.append((pattern, word))
+        return rewrites
+
+    def read_patterns(self, node: yaml.Node, section: str) -> list[tuple[str, re.Pattern[str]]]:
+        found: list[tuple[str, re.Pattern[str]]] = []
+        for group, value in self.groups(node, section):
+            for source, item in self.texts(value, f"`{section}` → `{group}`"):
+                pattern = self.compile(source, item)
+                if pattern is None:
+                    continue
+                if section != "exclude" and pattern.search("") is not None:
+                    self.error(item, f"pattern {source!r} matches an empty message; it would flag every message")
+                    continue
+                found.append((group, pattern))
+        return found
 
 
-def load_safety(path: Path, errors: list[KnowledgeError]) -> SafetyRules:
+SIGNALS_FILE = "signals.yaml"
+EXAMPLES_FILE = "examples.yaml"
+DEFAULT_NET_THRESHOLD = 0.8
+
+
+def load_safety(folder: Path, errors: list[KnowledgeError], ordinary: Sequence[str] = ()) -> SafetyRules:
+    """Rules from `safety/signals.yaml` and the net from `safety/examples.yaml`.
+
+    `ordinary` are more messages that are not a risk: the examples of every intent the bot answers
+    (except the self-harm one), so the net learns what everyday questions look like, which are most of
+    what people send. The built-in rules when the signals file is missing, broken beyond use or has no
+    signals; a broken examples file only costs the net (reported by `lint`).
+    """
     from .knowledge import KnowledgeError, _read_yaml
 
+    path = folder / SIGNALS_FILE
     if not path.is_file():
-        errors.append(KnowledgeError(path, 1, "the crisis signals file is missing; using the built-in list"))
+        errors.append(KnowledgeError(path, 1, "the safety signals file is missing; using the built-in rules"))
         return built_in_rules()
+    before = len(errors)
     root = _read_yaml(path, errors)
     if root is None:
         return built_in_rules()
     if not isinstance(root, yaml.MappingNode):
-        errors.append(KnowledgeError(path, 1, "the file must have `crisis:` and `not_crisis:` lists"))
+        errors.append(KnowledgeError(path, 1, f"the file must have the sections {', '.join(SECTIONS)}"))
         return built_in_rules()
-    nodes: dict[str, yaml.Node] = {}
-    for key_node, value_node in root.value:
-        key = str(key_node.value)
-        if key not in ("crisis", "not_crisis"):
-            errors.append(
-                KnowledgeError(path, key_node.start_mark.line + 1, f"unknown key `{key}`; use crisis or not_crisis")
-            )
+    reader = _Reader(path, errors)
+    sections: dict[str, yaml.Node] = {}
+    for key, value in root.value:
+        name = str(key.value)
+        if name not in SECTIONS:
+            reader.error(key, f"unknown section `{name}`; the sections are {', '.join(SECTIONS)}")
             continue
-        nodes[key] = value_node
-    signals = _patterns(nodes.get("crisis"), "crisis", path, errors)
+        sections[name] = value
+    if "words" in sections:
+        reader.read_words(sections["words"])
+    emoji = reader.read_emoji(sections["emoji"]) if "emoji" in sections else []
+    rewrites = reader.read_rewrites(sections["rewrite"]) if "rewrite" in sections else []
+    exclusions = reader.read_patterns(sections["exclude"], "exclude") if "exclude" in sections else []
+    signals = [
+        Signal("crisis" if level == "crisis" else "concern", group, pattern)
+        for level in ("crisis", "concern")
+        if level in sections
+        for group, pattern in reader.read_patterns(sections[level], level)
+    ]
+    quiet = (
+        reader.read_quiet(sections["quiet"], {group for group, _ in exclusions}, {s.group for s in signals})
+        if "quiet" in sections
+        else []
+    )
     if not signals:
-        errors.append(KnowledgeError(path, 1, "no crisis patterns; using the built-in list"))
+        errors.append(KnowledgeError(path, 1, "no crisis patterns; using the built-in rules"))
         return built_in_rules()
-    return SafetyRules(tuple(signals), tuple(_patterns(nodes.get("not_crisis"), "not_crisis", path, errors)))
+    families = tuple((name, re.compile(f"(?:{words})")) for name, words in reader.words.items())
+    if len(errors) > before:
+        # Every valid rule still counts (far more than the built-in list catches), and the built-in
+        # signals are added as a floor in case the broken line was an important one.
+        merged = tuple(signals) + built_in_rules().signals
+        rules = SafetyRules(
+            tuple(rewrites), tuple(emoji), tuple(exclusions), merged, tuple(quiet), families, None, True
+        )
+    else:
+        rules = SafetyRules(tuple(rewrites), tuple(emoji), tuple(exclusions), tuple(signals), tuple(quiet), families)
+    return _with_net(rules, folder / EXAMPLES_FILE, errors, ordinary)
 
+
+def _with_net(rules: SafetyRules, path: Path, errors: list[KnowledgeError], ordinary: Sequence[str]) -> SafetyRules:
+    from .knowledge import KnowledgeError, _read_yaml
+
+    if not path.is_file():
+        return rules  # the net is optional: the rules work alone
+    root = _read_yaml(path, errors)
+    if root is None:
+        return rules
+    if not isinstance(root, yaml.MappingNode):
+        errors.append(KnowledgeError(path, 1, "the file must have `threshold:`, `risk:` and `safe:`"))
+        return rules
+    reader = _Reader(path, errors)
+    threshold = DEFAULT_NET_THRESHOLD
+    lists: dict[str, list[str]] = {"risk": [], "safe": []}
+    for key, value in root.value:
+        name = str(key.value)
+        if name == "threshold":
+            try:
+                threshold = float(str(value.value)) if isinstance(value, yaml.ScalarNode) else -1.0
+            except ValueError:
+                threshold = -1.0
+            if not 0.5 <= threshold < 1.0:
+                reader.error(value, "`threshold` must be a number from 0.5 to 0.99 (higher: fewer check-ins)")
+                threshold = DEFAULT_NET_THRESHOLD
+        elif name in lists:
+            lists[name] = [text for text, _ in reader.texts(value, f"`{name}`")]
+        else:
+            reader.error(key, f"unknown key `{name}`; use threshold, risk and safe")
+    if min(len(lists["risk"]), len(lists["safe"])) < 20:
+        errors.append(KnowledgeError(path, 1, "the net needs at least 20 `risk` and 20 `safe` examples"))
+        return rules
+    examples = [(rules.canonical(text), True) for text in lists["risk"]]
+    examples += [(rules.canonical(text), False) for text in (*lists["safe"], *ordinary)]
+    net = SafetyNet.train(examples, rules.families, threshold)
+    return dataclasses.replace(rules, net=net)

@@ -2,7 +2,8 @@
 
 `collect()` reads aggregated rows from a store (no user keys, no text except redacted unanswered questions)
 and builds a `StatsReport`; `render_text()`, `render_table()` and `render_html()` present it.
-Rates are shares of *questions* (messages the matcher decided on: answer, clarify, fallback, crisis);
+Rates are shares of *questions* (messages decided on: answer, clarify, fallback, crisis or a concern check-in,
+the last two shown together as "crisis");
 commands, button presses that open menus and media count as messages but not as questions.
 """
 
@@ -31,7 +32,7 @@ from .store import (
     day_of,
 )
 
-DECISIONS = ("answer", "clarify", "fallback", "crisis")
+DECISIONS = ("answer", "clarify", "fallback", "crisis", "concern")
 TOP = 10
 SLICE_TOP = 5
 
@@ -190,7 +191,7 @@ def build_report(snapshot: UsageSnapshot, days: int, first_day: str, last_day: s
                 answered=kinds["answer"],
                 clarified=kinds["clarify"],
                 fallback=kinds["fallback"],
-                crisis=kinds["crisis"],
+                crisis=kinds["crisis"] + kinds["concern"],
             )
         )
 
@@ -245,14 +246,14 @@ def _rates(kinds: Counter[str]) -> Rates:
         kinds["answer"] / questions,
         kinds["clarify"] / questions,
         kinds["fallback"] / questions,
-        kinds["crisis"] / questions,
+        (kinds["crisis"] + kinds["concern"]) / questions,  # the crisis reply or a safety check-in
     )
 
 
 def _top_intents(events: Iterable[EventCount], limit: int) -> tuple[Ranked, ...]:
     counts: Counter[str] = Counter()
     for event in events:
-        if event.intent and event.kind in ("answer", "crisis"):
+        if event.intent and event.kind in ("answer", "crisis", "concern"):
             counts[event.intent] += event.messages
     return _ranked(counts, limit)
 

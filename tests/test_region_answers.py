@@ -137,3 +137,13 @@ async def test_answer_shows_when_it_was_checked_in_the_users_script(dialog: Dial
     assert "\n核對於 2026-11" in hant.text
     english = await send(dialog, "they call me fifty times a day")
     assert english.text.endswith("\n\nSources: GB/T 45251—2025\nChecked 2026-11")
+
+
+async def test_a_debt_question_in_care_mode_gets_the_users_regional_answer(dialog: Dialog) -> None:
+    await send(dialog, button="r:hk")
+    await send(dialog, "我不想活了")  # care mode starts
+    await send(dialog, "催收打電話給我媽媽合法嗎")  # first a gentle check
+    answered = await send(dialog, "催收打電話給我媽媽合法嗎")
+    assert answered.text.startswith(HK_ANSWER)
+    regulator = await send(dialog, button="a:report.regulator")
+    assert "999" in regulator.text and "110" not in regulator.text

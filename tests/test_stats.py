@@ -44,8 +44,8 @@ async def converse(knowledge: KnowledgeSource, store: Store) -> None:
     clock.now = NOW
     await dialog.handle(Incoming("telegram", bob, "collectors called my parents"))  # answer, en
     await dialog.handle(Incoming("telegram", bob, "asdkjqwe zzz"))  # fallback, en
-    await dialog.handle(Incoming("wechat", carol, "我想死"))  # crisis
     await dialog.handle(Incoming("wechat", carol, "<script>alert(1)</script> 明天天气怎么样 13812345678"))  # fallback
+    await dialog.handle(Incoming("wechat", carol, "我想死"))  # crisis (what follows it is care mode)
     await dialog.handle(Incoming("wechat", carol, "/start"))  # a command: a message, not a question
 
 

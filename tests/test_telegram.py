@@ -467,3 +467,18 @@ async def test_anxin_run_answers_over_telegram_and_exits_cleanly_on_sigint(
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_care_mode_over_telegram_buttons_lead_to_the_next_line(
+    bot_api: FakeBotApi, polling: TelegramChannel
+) -> None:
+    bot_api.push(fake.message(USER, "我真的不想活了"))
+    [crisis] = await bot_api.replies(USER)
+    assert "12356" in text_of(crisis)
+    assert [payload for _, payload in buttons_of(crisis)] == ["k:no_answer", "k:no_phone", "k:safe_now"]
+    bot_api.push(fake.button_press(USER, "k:no_answer"))
+    [next_line] = await bot_api.replies(USER)
+    assert "400-161-9995" in text_of(next_line)
+    bot_api.push(fake.message(USER, "还是打不通"))
+    [again] = await bot_api.replies(USER)
+    assert "010-82951332" in text_of(again)

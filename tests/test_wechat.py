@@ -616,3 +616,13 @@ async def test_real_uvicorn_server_verifies_answers_and_refuses_a_huge_body(chan
     finally:
         stop.set()
         await asyncio.wait_for(server, 5)
+
+
+async def test_care_mode_over_wechat_numbers_pick_care_choices(client: Client, memory_store: MemoryStore) -> None:
+    crisis = reply_content(await post_plain(client, message_xml(Content="我真的不想活了", msg_id="3001")))
+    assert "12356" in crisis and crisis.endswith("回复 1 / 2 / 3")
+    assert "1. 电话没人接" in crisis
+    next_line = reply_content(await post_plain(client, message_xml(Content="1", msg_id="3002")))
+    assert "400-161-9995" in next_line
+    assert [event.kind for event in memory_store.events] == ["crisis", "care"]
+    assert memory_store.unanswered == []

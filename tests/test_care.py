@@ -1,0 +1,286 @@
+"""Care mode through the dialog, on the bundled content: staying with a person after a crisis or concern."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.care import CARE_SECONDS, built_in_care, load_care
+from bot.channels.console import render_console
+from bot.channels.telegram import render_telegram
+from bot.channels.wechat import render_wechat
+from bot.dialog import Dialog
+from bot.knowledge import KnowledgeError, KnowledgeSource
+from bot.models import Incoming, Reply
+from bot.state import MemoryStore
+from bot.store import SqliteStore
+
+REPO = Path(__file__).parent.parent
+USER = "c" * 64
+MAINLAND_LINES = ("12356", "400-161-9995", "010-82951332")
+HK_LINES = ("18111", "2389 2222", "2896 0000", "2382 0000")
+TW_LINES = ("1925", "1995", "1980")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_780_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def knowledge() -> KnowledgeSource:
+    return KnowledgeSource(REPO)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def dialog(knowledge: KnowledgeSource, store: MemoryStore, clock: Clock) -> Dialog:
+    return Dialog(knowledge, store, clock=clock)
+
+
+async def say(dialog: Dialog, text: str = "", *, button: str | None = None) -> list[Reply]:
+    return await dialog.handle(Incoming("test", USER, text, button=button))
+
+
+def text_of(replies: list[Reply]) -> str:
+    return "\n".join(reply.text for reply in replies)
+
+
+def payloads(replies: list[Reply]) -> list[str]:
+    return [button.payload for reply in replies for button in reply.buttons]
+
+
+def shows_a_line(text: str, lines: tuple[str, ...]) -> bool:
+    return any(number in text for number in lines)
+
+
+async def test_crisis_reply_lists_the_lines_and_offers_next_steps(dialog: Dialog) -> None:
+    replies = await say(dialog, "债这辈子都还不完了，我不想活了")
+    assert all(number in text_of(replies) for number in MAINLAND_LINES)
+    assert "110" in text_of(replies)
+    assert payloads(replies) == ["k:no_answer", "k:no_phone", "k:safe_now"]
+
+
+async def test_the_line_did_not_answer_offers_another_line_never_a_clarification(dialog: Dialog) -> None:
+    await say(dialog, "我不想活了")
+    first = text_of(await say(dialog, "电话没人接"))
+    second = text_of(await say(dialog, "还是打不通"))
+    assert "400-161-9995" in first
+    assert "010-82951332" in second
+    assert first != second
+    for text in (first, second):
+        assert "是下面这些吗" not in text and "出了点问题" not in text
+
+
+async def test_an_act_under_way_puts_the_emergency_number_first_even_mid_conversation(dialog: Dialog) -> None:
+    await say(dialog, "活着太累了")  # concern first
+    reply = text_of(await say(dialog, "我现在就站在楼顶"))
+    assert reply.startswith("请现在就拨打 110")
+    later = text_of(await say(dialog, "我不知道"))
+    assert later.startswith("有危险请马上拨打 110"), later
+    assert shows_a_line(later, MAINLAND_LINES)
+
+
+async def test_follow_ups_move_forward_and_every_reply_keeps_a_line_in_view(dialog: Dialog) -> None:
+    seen: list[str] = []
+    for text in ("我不想活了", "嗯", "我也不知道该说什么", "谢谢你", "没人可以说", "我不想打电话"):
+        reply = text_of(await say(dialog, text))
+        assert shows_a_line(reply, MAINLAND_LINES), reply
+        assert reply not in seen, f"repeated word for word: {reply}"
+        seen.append(reply)
+
+
+async def test_concern_checks_in_and_going_back_answers_the_question_asked_meanwhile(dialog: Dialog) -> None:
+    replies = await say(dialog, "如果我死了，网贷是不是就不用还了")
+    assert "你现在安全吗" in text_of(replies)
+    assert payloads(replies) == ["k:danger", "k:unsafe", "k:ok"]
+    check = await say(dialog, "催收天天打电话给我爸妈，合法吗")
+    assert "这个问题我可以回答你" in text_of(check) and "k:ok" in payloads(check)
+    back = await say(dialog, button="k:ok")
+    assert "放心" in back[0].text and shows_a_line(back[0].text, MAINLAND_LINES)
+    assert "法律上" in text_of(back[1:]) or "依据" in text_of(back[1:])
+    after = await say(dialog, "催收半夜打电话合法吗")  # care mode is over: a normal answer
+    assert "依据" in text_of(after) and "你现在安全吗" not in text_of(after)
+
+
+async def test_in_danger_now_button_gives_the_emergency_first(dialog: Dialog) -> None:
+    await say(dialog, "我是全家的拖累")
+    reply = text_of(await say(dialog, button="k:danger"))
+    assert reply.startswith("请现在就拨打 110")
+
+
+async def test_a_number_picks_a_care_choice_as_on_wechat(dialog: Dialog) -> None:
+    await say(dialog, "我不想活了")
+    reply = text_of(await say(dialog, "1"))  # [1] the line didn't answer
+    assert "400-161-9995" in reply
+
+
+async def test_saying_you_are_safe_leaves_care_mode_and_a_debt_question_gets_a_normal_answer(dialog: Dialog) -> None:
+    await say(dialog, "我不想活了")
+    bye = await say(dialog, "我现在没事了，放心吧")
+    assert "放心" in bye[0].text
+    answer = text_of(await say(dialog, "催收半夜打电话合法吗"))
+    assert "依据" in answer and "如果又难受了" not in answer
+
+
+async def test_care_mode_ends_after_thirty_minutes_without_a_signal(dialog: Dialog, clock: Clock) -> None:
+    await say(dialog, "我不想活了")
+    clock.now += CARE_SECONDS + 1
+    answer = text_of(await say(dialog, "催收半夜打电话合法吗"))
+    assert "依据" in answer and "我在听" not in answer
+
+
+async def test_a_debt_question_in_care_mode_is_answered_with_a_line_under_it_after_the_check(dialog: Dialog) -> None:
+    await say(dialog, "活着没意思")
+    await say(dialog, "催收打给我领导合法吗")  # the one gentle check
+    await say(dialog, button="k:unsafe")
+    answer = text_of(await say(dialog, "那催收半夜打电话合法吗"))
+    assert "依据" in answer and "如果又难受了" in answer and shows_a_line(answer, MAINLAND_LINES)
+
+
+async def test_someone_writing_about_another_person_is_helped_to_help_them(dialog: Dialog) -> None:
+    replies = await say(dialog, "我老公说今晚要去跳河，现在电话打不通")
+    assert "TA" in text_of(replies) and "110" in text_of(replies)
+    assert payloads(replies)[0] == "k:other_help"
+
+
+# --- regions ----------------------------------------------------------------------------------------------
+
+
+async def test_hong_kong_user_in_danger_gets_999_and_never_110(dialog: Dialog) -> None:
+    first = text_of(await say(dialog, "我喺香港，財務公司日日打嚟，我諗住今晚喺屋企燒炭"))
+    later = text_of(await say(dialog, "打唔通"))
+    for text in (first, later):
+        assert "999" in text and "110" not in text and "12356" not in text
+        assert shows_a_line(text, HK_LINES)
+
+
+async def test_taiwan_user_gets_110_or_119_and_taiwan_lines(dialog: Dialog) -> None:
+    text = text_of(await say(dialog, "我在台北，卡債還不完，真的不想活了"))
+    assert "110" in text and "119" in text and "1925" in text and "12356" not in text
+
+
+async def test_unknown_region_lists_mainland_first_then_hong_kong_and_taiwan(dialog: Dialog) -> None:
+    text = text_of(await say(dialog, "我真的不想活了，已經撐不下去"))  # Traditional, no place named
+    assert text.index("12356") < text.index("18111") < text.index("1925")
+    assert "999" in text
+
+
+async def test_english_writer_gets_english_care(dialog: Dialog) -> None:
+    text = text_of(await say(dialog, "I want to end my life"))
+    assert text.startswith("I'm really worried about you") and "12356" in text
+
+
+# --- state survives a restart; nothing of the text is kept ---------------------------------------------
+
+
+async def test_care_mode_survives_a_restart_in_the_middle(knowledge: KnowledgeSource, tmp_path: Path) -> None:
+    path = tmp_path / "anxin.sqlite3"
+    store = await SqliteStore.open(path)
+    try:
+        await Dialog(knowledge, store).handle(Incoming("telegram", USER, "我不想活了"))
+    finally:
+        await store.close()
+    reopened = await SqliteStore.open(path)  # a new process
+    try:
+        replies = await Dialog(knowledge, reopened).handle(Incoming("telegram", USER, "电话没人接"))
+    finally:
+        await reopened.close()
+    assert "400-161-9995" in text_of(replies)
+
+
+async def test_crisis_and_concern_messages_are_never_stored_as_text(knowledge: KnowledgeSource, tmp_path: Path) -> None:
+    path = tmp_path / "anxin.sqlite3"
+    store = await SqliteStore.open(path)
+    messages = ["我不想活了绳子准备好了", "我今天去了江边坐了很久", "我家猫不知道以后谁来喂", "今天天气怎么样"]
+    try:
+        dialog = Dialog(knowledge, store)
+        for text in messages:
+            await dialog.handle(Incoming("telegram", USER, text))
+    finally:
+        await store.close()
+    data = await asyncio.to_thread(lambda: b"".join(f.read_bytes() for f in tmp_path.glob("anxin.sqlite3*")))
+    for text in messages:
+        assert text.encode() not in data
+    with_events = await SqliteStore.open(path)
+    try:
+        stats = await with_events.usage("2000-01-01")
+    finally:
+        await with_events.close()
+    assert {e.kind for e in stats.events} >= {"crisis"} and stats.unanswered == ()
+
+
+# --- channels render care replies like any other -------------------------------------------------------------
+
+
+async def test_care_choices_render_as_buttons_numbers_and_numbered_lines(dialog: Dialog) -> None:
+    replies = await say(dialog, "我不想活了")
+    telegram = render_telegram(replies)
+    assert [b.callback_data for row in telegram[-1].keyboard.inline_keyboard for b in row] == [  # type: ignore[union-attr]
+        "k:no_answer",
+        "k:no_phone",
+        "k:safe_now",
+    ]
+    wechat = render_wechat(replies)
+    assert re.search(r"1\. 电话没人接\n2\. 我不想打电话\n3\. 我现在安全了\n回复 1 / 2 / 3$", wechat)
+    assert "12356" in wechat and len(wechat.encode()) <= 2048
+    assert "[1] 电话没人接" in render_console(replies)
+
+
+# --- broken care content falls back, and lint says where ----------------------------------------------------
+
+
+@pytest.fixture
+def care_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "safety"
+    folder.mkdir()
+    for name in ("care.yaml", "lines.yaml"):
+        (folder / name).write_text((REPO / "safety" / name).read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
+def test_a_reply_without_a_line_is_reported_at_its_line(care_dir: Path) -> None:
+    path = care_dir / "care.yaml"
+    listening = "我在听。你愿意多说一点现在的情况吗？{line} 也一直都在。"
+    text = path.read_text(encoding="utf-8").replace(listening, "我在听。")
+    path.write_text(text, encoding="utf-8")
+    errors: list[KnowledgeError] = []
+    load_care(care_dir, None, errors)
+    assert len(errors) == 1 and "must show a line" in errors[0].message
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row.strip() == "- zh-Hans: 我在听。")
+    assert errors[0].line == line
+
+
+def test_an_unverifiable_number_shape_is_refused(care_dir: Path) -> None:
+    path = care_dir / "lines.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace('number: "1995"', "number: call me"), encoding="utf-8")
+    errors: list[KnowledgeError] = []
+    content = load_care(care_dir, None, errors)
+    assert any("`number`" in e.message for e in errors)
+    assert [line.number for line in content.regions["tw"].lines] == ["1925", "1980"]
+
+
+def test_broken_care_files_fall_back_to_built_in_replies_with_verified_lines(tmp_path: Path) -> None:
+    folder = tmp_path / "safety"
+    folder.mkdir()
+    (folder / "care.yaml").write_text("replies: [\n", encoding="utf-8")
+    errors: list[KnowledgeError] = []
+    content = load_care(folder, None, errors)
+    assert content.built_in and errors
+    assert content.regions["hk"].lines[0].number == "18111"
+    assert built_in_care().replies["crisis"].variants
