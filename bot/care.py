@@ -99,10 +99,18 @@ class CareContent:
     followups: tuple[tuple[str, re.Pattern[str]], ...]
     labels: Mapping[str, Mapping[str, str]]
     built_in: bool = False
+    distress: re.Pattern[str] | None = None  # messages that match nothing but sound upset
 
     def classify(self, canonical: str) -> str | None:
         """Which follow-up a message in care mode is ("no_answer", "safe", …), or None."""
         return next((name for name, pattern in self.followups if pattern.search(canonical)), None)
+
+    def distressed(self, text: str) -> bool:
+        """Whether a message that matched nothing sounds upset (words or emoji), for a warmer reply."""
+        return self.distress is not None and self.distress.search(text.casefold()) is not None
+
+    def buttons_label(self, name: str, locale: Locale) -> str:
+        return _localised(self.labels[name], locale)
 
     def buttons(self, kind: str, locale: Locale) -> tuple[Button, ...]:
         found = self.replies.get(kind)
@@ -471,7 +479,7 @@ def load_care(folder: Path, canonical: re.Pattern[str] | None, errors: list[Know
         return CareContent(regions, fallback.replies, fallback.followups, fallback.labels, built_in=True)
     sections = {str(k.value): (k, v) for k, v in root.value}
     for name, (key, _) in sections.items():
-        if name not in ("replies", "followups", "buttons"):
+        if name not in ("replies", "followups", "buttons", "distress"):
             errors.append(KnowledgeError(path, key.start_mark.line + 1, f"unknown section `{name}`"))
     labels = dict(fallback.labels)
     if "buttons" in sections:
@@ -509,7 +517,17 @@ def load_care(folder: Path, canonical: re.Pattern[str] | None, errors: list[Know
                 followups.append((name, re.compile(text)))
             except re.error as exc:
                 errors.append(KnowledgeError(path, value.start_mark.line + 1, f"not a valid regular expression: {exc}"))
-    return CareContent(regions, MappingProxyType(replies), tuple(followups), MappingProxyType(labels))
+    distress: re.Pattern[str] | None = None
+    if "distress" in sections:
+        key, value = sections["distress"]
+        text = str(value.value).strip() if isinstance(value, yaml.ScalarNode) else ""
+        try:
+            distress = re.compile(text) if text else None
+        except re.error as exc:
+            errors.append(KnowledgeError(path, value.start_mark.line + 1, f"not a valid regular expression: {exc}"))
+    return CareContent(
+        regions, MappingProxyType(replies), tuple(followups), MappingProxyType(labels), distress=distress
+    )
 
 
 def _read_reply(key: yaml.Node, value: yaml.Node, path: Path, errors: list[KnowledgeError]) -> ReplyKind | None:

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import care
-from .answers import answer_text, more_text
+from .answers import answer_text, fill, more_text
+from .choices import OutOfRange, Pick, pick
 from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
-from .messages import LANGUAGE_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
+from .messages import LANGUAGE_NAMES, REGION_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
 from .models import LOCALES, Button, Incoming, Locale, Match, Reply
 from .privacy import redact
 from .region import REGIONS, Region, update_region
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 MAX_UNANSWERED_CHARS = 300
 MAX_RELATED_BUTTONS = 3
 MAX_TOPIC_BUTTONS = 10
-_OPTION_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.、)]?\s*$")
 
 
 def _encodable(text: str) -> str:
@@ -81,6 +81,15 @@ class _Outcome:
     pin_region: Region | None = None  # the user chose a region with /region
     care: CareState | None = None
     care_set: bool = False  # True when `care` replaces the session's care state (None ends care mode)
+
+
+# A message that builds on the last answer ("那具体怎么做", "what else can I do"), as opposed to the same
+# question sent again (after a failed delivery, say), which should get the same answer again.
+_FOLLOW_UP = re.compile(
+    r"^(那|然后|还有|還有|另外|但是|可是|如果|那么|那麼)|具体|具體|接下来|接下來|下一步|然后呢|然後呢|还能|還能|还可以|還可以|"
+    r"\b(what else|then what|and then|what next|what now|more detail|anything else)\b",
+    re.IGNORECASE,
+)
 
 
 def _debt_question(intent: str) -> bool:
@@ -168,11 +177,16 @@ class Dialog:
     async def _on_text(
         self, kb: KnowledgeBase, session: Session, incoming: Incoming, text: str, locale: Locale
     ) -> _Outcome:
-        picked = _OPTION_NUMBER.match(text)  # a bare number is never a crisis signal
-        if picked and session.options:
-            number = int(picked.group(1))
-            if 1 <= number <= len(session.options):
-                return self._on_button(kb, session, session.options[number - 1], locale)
+        if session.options:
+            # "2", "第二个", "the second one" or an option's own text picks what was offered last.
+            chosen = pick(text, [self._label(kb, payload, locale) for payload in session.options])
+            if isinstance(chosen, Pick):
+                return self._on_button(kb, session, session.options[chosen.index], locale)
+            if isinstance(chosen, OutOfRange):
+                labels = [Button(self._label(kb, p, locale), p) for p in session.options]
+                return _Outcome(
+                    [Reply(say("out_of_range", locale).format(count=chosen.count), tuple(labels))], "button"
+                )
         now = self.clock()
         in_care = care.active(session.care, now)
         assessment = kb.assess(text)  # safety first, in every state
@@ -185,14 +199,20 @@ class Dialog:
             # Message text in care mode is never kept, not even as an unanswered question.
             return self._in_care(kb, session, in_care, text, decision, locale)
         if decision.kind == "answer" and decision.intent is not None:
-            return _Outcome(
-                self._answer(kb, decision.intent, locale, session), "answer", decision.intent, decision.score
-            )
+            if decision.intent == session.last_intent and _FOLLOW_UP.search(text):
+                return self._again(kb, session, decision.intent, locale, decision.score)
+            replies = self._answer(kb, decision.intent, locale, session)
+            if not decision.sure:
+                last = replies[-1]
+                replies[-1] = Reply(last.text, (*last.buttons, Button(say("not_this", locale), "n:")))
+            return _Outcome(replies, "answer", decision.intent, decision.score)
+        if decision.kind == "overview":
+            return _Outcome([self._overview(kb, session, decision, locale)], "overview", None, decision.score)
         if self.keep_unanswered and (decision.kind == "fallback" or decision.score < kb.matcher.thresholds.answer):
             await self._keep_unanswered(incoming.user, incoming.channel, locale, text)
         if decision.kind == "clarify":
             return _Outcome([self._clarify(kb, decision, locale)], "clarify", None, decision.score)
-        return _Outcome([self._menu(kb, locale, say("fallback", locale))], "fallback", None, decision.score)
+        return _Outcome([self._fallback(kb, session, decision, text, locale)], "fallback", None, decision.score)
 
     def _in_care(
         self, kb: KnowledgeBase, session: Session, state: CareState, text: str, decision: Match, locale: Locale
@@ -336,6 +356,59 @@ class Dialog:
             text += "\n\n" + say("region_ask", locale)
             buttons.extend(region_buttons(locale))
         return [Reply(text, tuple(buttons))]
+
+    def _again(self, kb: KnowledgeBase, session: Session, intent: str, locale: Locale, score: float) -> _Outcome:
+        """A follow-up that matches the answer just given: the details, or the next questions, not a repeat."""
+        answer = kb.answer(intent, locale, session.region)
+        related = self._related_buttons(kb, intent, locale)
+        more = more_text(answer, locale, session.region) if answer is not None else None
+        if more:
+            return _Outcome([Reply(more, related)], "answer", intent, score)
+        return _Outcome(
+            [Reply(say("next_question", locale), (*related, Button(say("topics", locale), "c:menu")))],
+            "answer",
+            intent,
+            score,
+        )
+
+    def _overview(self, kb: KnowledgeBase, session: Session, decision: Match, locale: Locale) -> Reply:
+        """Several problems in one message: one line on each, and a button to each full answer."""
+        lines = [say("overview", locale)]
+        buttons: list[Button] = []
+        for number, candidate in enumerate(decision.candidates, 1):
+            # The first line of the answer for the user's region, with {emergency} filled in.
+            answer = kb.answer(candidate.intent, locale, session.region)
+            first = answer.text.strip().split("\n", 1)[0] if answer is not None else ""
+            summary = fill(first, locale, session.region)
+            lines.append(f"{number}. {kb.title(candidate.intent, locale)}\n{summary}")
+            buttons.append(Button(kb.title(candidate.intent, locale), f"a:{candidate.intent}"))
+        return Reply("\n\n".join(lines), tuple(buttons))
+
+    def _fallback(self, kb: KnowledgeBase, session: Session, decision: Match, text: str, locale: Locale) -> Reply:
+        """Nothing to answer: what Anxin is for, said kindly to someone upset, or about the topic they raised."""
+        if decision.topic is not None:
+            answer = kb.answer(decision.topic, locale, session.region)
+            if answer is not None:
+                return self._menu(kb, locale, fill(answer.text, locale, session.region))
+        if kb.care.distressed(text):
+            line = care.fill(kb.care, "{line}", locale, session.region, 1)
+            return self._menu(kb, locale, say("distress", locale).format(line=line))
+        return self._menu(kb, locale, say("fallback", locale))
+
+    def _label(self, kb: KnowledgeBase, payload: str, locale: Locale) -> str:
+        """The label a button with this payload was shown with: typed text can pick it."""
+        kind, _, value = payload.partition(":")
+        if kind == "a":
+            return kb.title(value, locale)
+        if kind == "t" and value in TOPICS:
+            return say(f"topic.{value}", locale)
+        if kind == "k" and value in kb.care.labels:
+            return kb.care.buttons_label(value, locale)
+        if kind == "r" and value in REGION_NAMES:
+            return REGION_NAMES[value][locale]  # typing "香港" answers "where are you?"
+        return {"m": say("more", locale), "c": say("topics", locale), "n": say("none_of_these", locale)}.get(
+            kind, value
+        )
 
     def _related_buttons(self, kb: KnowledgeBase, intent: str, locale: Locale) -> tuple[Button, ...]:
         found = kb.intents.get(intent)

@@ -48,6 +48,7 @@ class Report:
     clarified: int
     confident_wrong: int  # answered (not asked) with the wrong intent: the mistake that matters most
     errors: tuple[Miss, ...]
+    per_intent: tuple[tuple[str, int, int], ...] = ()  # (expected intent or "null", total, correct)
 
     @staticmethod
     def _ratio(part: int, whole: int) -> float:
@@ -62,6 +63,10 @@ class Report:
             "clarify_rate": self._ratio(self.clarified, self.total),
             "confident_wrong": self.confident_wrong,
             "errors": [{"text": m.text, "expected": m.expected, "got": m.got, "kind": m.kind} for m in self.errors],
+            "per_intent": {
+                intent: {"total": total, "correct": correct, "accuracy": self._ratio(correct, total)}
+                for intent, total, correct in self.per_intent
+            },
         }
 
 
@@ -90,6 +95,7 @@ def held_out(kb: KnowledgeBase) -> list[Labelled]:
 def evaluate(kb: KnowledgeBase, items: Sequence[Labelled]) -> Report:
     correct = in_scope = in_scope_correct = oos = oos_rejected = clarified = confident_wrong = 0
     misses: list[Miss] = []
+    per_intent: dict[str, list[int]] = {}
     for item in items:
         decision = kb.decide(item.text)
         if decision.kind in ("clarify", "overview"):
@@ -97,8 +103,13 @@ def evaluate(kb: KnowledgeBase, items: Sequence[Labelled]) -> Report:
             got = decision.candidates[0].intent if decision.candidates else None
         else:
             got = decision.intent
+        if decision.kind == "fallback":
+            got = None
         hit = got == item.expected
         correct += hit
+        tally = per_intent.setdefault(item.expected or "null", [0, 0])
+        tally[0] += 1
+        tally[1] += hit
         if item.expected is None:
             oos += 1
             oos_rejected += got is None
@@ -110,7 +121,16 @@ def evaluate(kb: KnowledgeBase, items: Sequence[Labelled]) -> Report:
                 confident_wrong += 1
             misses.append(Miss(item.text, item.expected, got, decision.kind))
     return Report(
-        len(items), correct, in_scope, in_scope_correct, oos, oos_rejected, clarified, confident_wrong, tuple(misses)
+        len(items),
+        correct,
+        in_scope,
+        in_scope_correct,
+        oos,
+        oos_rejected,
+        clarified,
+        confident_wrong,
+        tuple(misses),
+        tuple((intent, total, hits) for intent, (total, hits) in sorted(per_intent.items())),
     )
 
 

@@ -47,14 +47,30 @@ class Teachable(Protocol):
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Score cut-offs on a 0-100 scale, tuned on the intents' held-out tests and out-of-scope phrases."""
+    """Score cut-offs on a 0-100 scale, tuned with scripts/tune_matcher.py on the realistic dev sets."""
 
     answer: float = 38.0  # at or above: answer, if clearly ahead of the runner-up
     margin: float = 12.0  # how far ahead the best must be to answer without asking
     clarify: float = 22.0  # below: fallback; between clarify and answer: "did you mean …?"
+    alone: float = 30.0  # at or above, with no real rival: answer, offering "not what you meant?"
+    rival: float = 8.0  # a candidate this close to the best is a real option worth asking about
+    overview: float = 40.0  # a clause's best intent at or above this counts as one of several problems
 
 
 _LATIN = re.compile(r"[a-z0-9]+")
+_BREAK = re.compile(r"[。！？!?；;\n…]+|\.\s+")
+_SOFT_BREAK = re.compile(r"[，,、]+")
+# Words that make a clause a question: the part of a long message that says what the person wants to know.
+_ASKS = re.compile(
+    r"吗|嗎|么|麼|呢|怎么|怎麼|怎样|怎樣|如何|能不能|能否|可不可以|可以吗|是不是|是否|合法|违法|違法|犯法|咩|點|点样|"
+    r"哪里|哪裡|多少|几时|幾時|\?|？|\b(how|what|can|could|should|is it|is that|are they|do i|may i|legal|allowed|"
+    r"where|who|which|will|does)\b",
+    re.IGNORECASE,
+)
+MIN_CLAUSE_CHARS = 4  # a clause shorter than this (normalised) says too little to score alone
+LONG_MESSAGE = 30  # normalised characters: an unpunctuated message this long is also scored on its tail
+TAIL_CHARS = 24
+CONTEXT_WEIGHT = 0.85  # a story clause counts a little less than the whole message or its question
 _NOT_LATIN = re.compile(r"[^a-z0-9 ]+")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 UNIGRAM_WEIGHT = 0.45
@@ -263,9 +279,38 @@ class Matcher:
 
     def scores(self, text: str) -> list[Candidate]:
         """Every intent with a non-zero score, best first (0-100)."""
+        return list(self.analyse(text).ranked)
+
+    def analyse(self, text: str) -> Analysis:
+        """Scores for the whole message and for each clause of a longer one.
+
+        People tell a story before they ask: the whole message is scored, and so is every sentence, the
+        question sentences at full weight and the story at `CONTEXT_WEIGHT`; an intent keeps its best.
+        Each clause's own winner is kept too, so a message naming several problems can get an overview.
+        """
+        whole = self._score(text)
+        combined = dict(whole)
+        winners: list[tuple[int, float, bool]] = []
+        for clause, asks in clauses(text):
+            found = self._score(clause)
+            if not found:
+                continue
+            best = max(found, key=lambda index: (found[index], -index))
+            winners.append((best, found[best], asks))
+            weight = 1.0 if asks else CONTEXT_WEIGHT
+            for index, score in found.items():
+                combined[index] = max(combined.get(index, 0.0), score * weight)
+        ranked = [Candidate(self.intents[index], score) for index, score in combined.items() if score > 0]
+        ranked.sort(key=lambda c: (-c.score, c.intent))
+        clause_winners = tuple(Candidate(self.intents[index], score) for index, score, _ in winners)
+        asked = tuple(asks for _, _, asks in winners)
+        return Analysis(tuple(ranked), clause_winners, asked)
+
+    def _score(self, text: str) -> dict[int, float]:
+        """Scores of one text, by intent index."""
         query = self.lexicon.apply(normalise(text))
         if not query or not self.intents:
-            return []
+            return {}
         vector = _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
         examples = len(self.example_text)
         dots = self._sum(self.columns, vector, examples + len(self.intents))
@@ -296,7 +341,7 @@ class Matcher:
             for index, value in owners:
                 boost[index] = min(boost[index] + value, 15.0)
 
-        results: list[Candidate] = []
+        results: dict[int, float] = {}
         for index in set(rough) | set(near) | set(boost):
             score = 100.0 * rough.get(index, 0.0)
             if index in near:
@@ -304,8 +349,7 @@ class Matcher:
                 score = max(score, near[index] - NEAR_DISCOUNT)
             score = min(score + boost.get(index, 0.0), 100.0)
             if score > 0:
-                results.append(Candidate(self.intents[index], score))
-        results.sort(key=lambda c: (-c.score, c.intent))
+                results[index] = score
         return results
 
     @staticmethod
@@ -319,7 +363,11 @@ class Matcher:
         return np.asarray(np.bincount(rows, weights=values, minlength=size), dtype=np.float64)
 
     def match(self, text: str) -> Match:
-        ranked = self.scores(text)
+        return self.decide(self.analyse(text))
+
+    def decide(self, analysis: Analysis) -> Match:
+        """Answer, overview, clarify or fall back: a pure function of the scores and the thresholds."""
+        ranked = list(analysis.ranked)
         limits = self.thresholds
         if not ranked:
             return Match("fallback", None, 0.0, ())
@@ -327,12 +375,57 @@ class Matcher:
         in_scope = [c for c in ranked if c.intent not in self.out_of_scope]
         shown = tuple(in_scope[:3])
         if top.intent in self.out_of_scope or top.score < limits.clarify:
-            return Match("fallback", None, top.score, shown)
+            topic = top.intent if top.intent in self.out_of_scope else None
+            return Match("fallback", None, top.score, shown, topic=topic)
         if top.intent == CRISIS_INTENT:
-            # Safety first: a fair match on a self-harm phrasing is answered with the crisis reply.
+            # A fair match on the self-harm intent's examples; the knowledge base decides what that means.
             return Match("crisis", top.intent, top.score, shown)
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        problems = self._problems(analysis)
+        if len(problems) >= 2 and not (top.score >= limits.answer and top.score - runner_up >= limits.margin):
+            return Match("overview", None, top.score, problems)
         if top.score >= limits.answer and top.score - runner_up >= limits.margin:
             return Match("answer", top.intent, top.score, shown)
-        options = tuple(c for c in shown if c.score >= limits.clarify and top.score - c.score < 15.0)
-        return Match("clarify", None, top.score, options or (top,))
+        rivals = tuple(c for c in shown if c.score >= limits.clarify and top.score - c.score < limits.rival)
+        if top.score >= limits.alone and len(rivals) <= 1:
+            # Clearly the likeliest, with nothing else close: answer, and let the person say it was not it.
+            return Match("answer", top.intent, top.score, shown, sure=False)
+        return Match("clarify", None, top.score, rivals or (top,))
+
+    def _problems(self, analysis: Analysis) -> tuple[Candidate, ...]:
+        """The distinct in-scope problems that separate clauses name clearly, in the order they were told."""
+        found: list[Candidate] = []
+        for candidate in analysis.clauses:
+            if (
+                candidate.score >= self.thresholds.overview
+                and candidate.intent not in self.out_of_scope
+                and candidate.intent != CRISIS_INTENT
+                and candidate.intent not in {c.intent for c in found}
+            ):
+                found.append(candidate)
+        return tuple(found[:3])
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the matcher saw in one message: every intent's score, and each clause's best intent."""
+
+    ranked: tuple[Candidate, ...]
+    clauses: tuple[Candidate, ...] = ()
+    asked: tuple[bool, ...] = ()  # per clause: whether it asks something
+
+
+def clauses(text: str) -> list[tuple[str, bool]]:
+    """The sentences of a longer message, each with whether it asks something; [] for a one-clause message.
+
+    An unpunctuated message (voice input) is cut at commas if it has any, and its last words are scored
+    as a clause of their own: that is where people put the question.
+    """
+    pieces = [piece for piece in _BREAK.split(text) if piece.strip()]
+    if len(pieces) == 1:
+        pieces = [piece for piece in _SOFT_BREAK.split(text) if piece.strip()]
+    found = [(piece, bool(_ASKS.search(piece))) for piece in pieces if len(normalise(piece)) >= MIN_CLAUSE_CHARS]
+    if len(found) <= 1 and len(normalise(text)) > LONG_MESSAGE:
+        tail = text.strip()[-TAIL_CHARS:]
+        found.append((tail, bool(_ASKS.search(tail))))
+    return found if len(found) > 1 else []

@@ -137,6 +137,25 @@ _TEXTS: dict[str, dict[str, str]] = {
     "local_emergency": {"zh-Hans": "当地的紧急电话", "en": "your local emergency number"},
     "sources": {"zh-Hans": "依据：", "en": "Sources: "},
     "checked": {"zh-Hans": "核对于", "en": "Checked"},
+    "out_of_range": {
+        "zh-Hans": "只有 {count} 个选项，请回复其中一个数字，或直接打字提问：",
+        "en": "There are only {count} options: reply with one of their numbers, or type your question:",
+    },
+    "not_this": {"zh-Hans": "不是我想问的", "en": "Not what I meant"},
+    "next_question": {
+        "zh-Hans": "这个问题刚才已经回答了。接下来想了解哪一个？",
+        "en": "I've just answered that one. What would you like to know next?",
+    },
+    "overview": {
+        "zh-Hans": "你提到了几件事，我分开说，点一个看完整的回答：",
+        "en": "You mentioned several things. In short, and tap one for the full answer:",
+    },
+    "distress": {
+        "zh-Hans": "听起来你现在很难受。这不是你的错，你也不是一个人。\n"
+        "你可以慢慢说，我在这里；想找人说话，可以打 {line}。\n也可以从下面选一个话题：",
+        "en": "It sounds like things are really hard right now. This is not your fault, and you're not alone.\n"
+        "Take your time, I'm here; if you'd like to talk to someone, you can call {line}.\nOr pick a topic:",
+    },
     "more": {"zh-Hans": "详细说明", "en": "More details"},
     "none_of_these": {"zh-Hans": "都不是", "en": "None of these"},
     "topics": {"zh-Hans": "话题菜单", "en": "Topics"},

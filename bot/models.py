@@ -51,6 +51,8 @@ class Match:
     intent: str | None
     score: float
     candidates: tuple[Candidate, ...] = field(default=())
+    sure: bool = True  # False: answered as the only plausible intent, with a "not what you meant?" button
+    topic: str | None = None  # for a fallback: the out-of-scope intent that made it one, if any
 
     def as_json(self) -> dict[str, object]:
         return {

@@ -199,3 +199,50 @@ async def test_a_failing_store_degrades_without_silence(
             reply = await say(dialog, "爆通讯录了怎么办")
             assert reply.text.startswith("不合法。")
     assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
+
+
+# --- typed choices, overviews, follow-ups, fallbacks (issue: understanding real messages) -------------------
+
+
+@pytest.mark.parametrize("typed", ["2", "第二个", "选2", "2号", "the second one", "option two", "家人要替我還錢嗎"])
+async def test_a_choice_can_be_typed_as_a_number_an_ordinal_or_the_option_text(dialog: Dialog, typed: str) -> None:
+    await say(dialog, "爆通讯录了怎么办")  # offers [more, 家人要替我还钱吗, 怎么向监管部门投诉]
+    reply = await say(dialog, typed)
+    assert "1064" in reply.text  # the family-liability answer, in the script the choice was typed in
+
+
+async def test_a_number_beyond_the_options_says_how_many_there_are_and_shows_them_again(dialog: Dialog) -> None:
+    first = await say(dialog, "爆通讯录了怎么办")
+    reply = await say(dialog, "7")
+    assert "3" in reply.text and "选项" in reply.text
+    assert payloads(reply) == payloads(first)
+
+
+async def test_an_ordinal_inside_a_sentence_is_a_question_not_a_choice(dialog: Dialog) -> None:
+    await say(dialog, "爆通讯录了怎么办")
+    reply = await say(dialog, "第二个月他们还在打我妈电话")
+    assert not reply.text.startswith("家人没有替你还钱的义务。")
+
+
+async def test_several_problems_in_one_message_get_an_overview_not_a_choice(dialog: Dialog) -> None:
+    reply = await say(dialog, "催收一天打几十个电话。半夜打电话催收。他们还打给紧急联系人")
+    assert reply.text.startswith("你提到了几件事")
+    assert set(payloads(reply)) >= {"a:legal.call_frequency", "a:legal.call_hours"}
+
+
+async def test_asking_the_same_thing_again_gets_the_details_not_a_repeat(dialog: Dialog) -> None:
+    first = await say(dialog, "催收打电话给我妈妈合法吗")
+    again = await say(dialog, "那催收联系我的家人我还能怎么办")
+    assert again.text != first.text
+    assert again.text == "保留通话录音和截图。"  # the answer's `more`
+
+
+async def test_upset_message_that_matches_nothing_gets_a_warm_reply_with_a_line(dialog: Dialog) -> None:
+    reply = await say(dialog, "😭😭😭")
+    assert reply.text.startswith("听起来你现在很难受") and "12356" in reply.text
+    assert "t:legal" in payloads(reply)
+
+
+async def test_plain_unmatched_question_still_gets_the_fallback_menu(dialog: Dialog) -> None:
+    reply = await say(dialog, "今天天气怎么样")
+    assert reply.text.startswith("抱歉")

@@ -147,3 +147,17 @@ async def test_a_debt_question_in_care_mode_gets_the_users_regional_answer(dialo
     assert answered.text.startswith(HK_ANSWER)
     regulator = await send(dialog, button="a:report.regulator")
     assert "999" in regulator.text and "110" not in regulator.text
+
+
+async def test_typing_the_place_answers_where_are_you(dialog: Dialog) -> None:
+    await send(dialog, "催收打電話給我媽媽合法嗎")  # asked where they are
+    await send(dialog, "香港")
+    reply = await send(dialog, "催收打電話給我媽媽合法嗎")
+    assert reply.text.startswith(HK_ANSWER)
+
+
+async def test_a_follow_up_gets_the_details_with_the_same_preface(dialog: Dialog) -> None:
+    await send(dialog, button="r:tw")
+    await send(dialog, "催收打电话给我妈妈合法吗")
+    details = await send(dialog, "那爆通讯录了怎么办")
+    assert details.text == say("preface.tw", "zh-Hans") + "\n保留通话录音和截图。"
