@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import logging
 import sys
@@ -21,7 +22,8 @@ from .evaluation import (
     load_labelled,
     load_safety_items,
 )
-from .knowledge import KnowledgeBase, load_knowledge
+from .knowledge import KnowledgeBase, display_path, load_knowledge
+from .models import Reply
 from .settings import Settings, SettingsError
 
 log = logging.getLogger("bot")
@@ -44,17 +46,50 @@ def _knowledge(settings: Settings) -> KnowledgeBase:
     return loaded.knowledge
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-29") from None
+
+
 def cmd_lint(settings: Settings, args: argparse.Namespace) -> int:
+    from .review import date_problems, today_in_china
+
     loaded = load_knowledge(settings.content_dir)
-    for error in loaded.errors:
-        _write(str(error))
     kb = loaded.knowledge
-    if loaded.errors:
-        _write(f"{len(loaded.errors)} problem(s) found")
+    expired, stale = date_problems(kb, args.today or today_in_china())
+    errors = sorted([*loaded.errors, *expired], key=lambda e: (str(e.path), e.line))
+    for error in errors:
+        _write(str(error))
+    for warning in stale:
+        _write(str(warning))
+    if errors:
+        _write(f"{len(errors)} problem(s) found")
         return 1
-    answers = sum(1 for _, locale in kb.answers if locale != "zh-Hant")
+    answers = len(kb.written())
     examples = sum(len(intent.examples) for intent in kb.intents.values())
-    _write(f"ok: {len(kb.intents)} intents, {examples} examples, {answers} answers")
+    warned = f"; {len(stale)} warning(s)" if stale else ""
+    _write(f"ok: {len(kb.intents)} intents, {examples} examples, {answers} answers{warned}")
+    return 0
+
+
+def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
+    from .review import REVIEW_DAYS, due_for_review, today_in_china
+
+    kb = _knowledge(settings)
+    due = due_for_review(kb, args.today or today_in_china())
+    if args.json:
+        _write(json.dumps([item.as_json() for item in due], ensure_ascii=False, indent=2))
+        return 0
+    if not due:
+        _write(f"nothing due: every answer was reviewed within {REVIEW_DAYS} days and none is near its valid_until")
+        return 0
+    for item in due:
+        a = item.answer
+        where = f"{display_path(a.path)}:{a.line}" if a.path else "faq"
+        _write(f"{where}  {a.intent}  {a.locale}  {a.region or 'mainland'}  {item.reason}")
+    _write(f"{len(due)} answer(s) due for review, oldest first")
     return 0
 
 
@@ -120,6 +155,66 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         _write(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     else:
         _print_report(report)
+    return 0
+
+
+def _render(channel: str, replies: list[Reply]) -> list[str]:
+    """The replies as the channel would send them."""
+    if channel == "wechat":
+        from .channels.wechat import render_wechat
+
+        text = render_wechat(replies)
+        return [text, f"({len(text.encode('utf-8'))} of 2048 bytes)"]
+    if channel == "telegram":
+        from .channels.telegram import render_telegram
+
+        lines: list[str] = []
+        for message in render_telegram(replies):
+            lines.append(message.html)
+            if message.keyboard is not None:
+                lines.extend(f"  [{row[0].text}]" for row in message.keyboard.inline_keyboard)
+        return lines
+    from .channels.console import render_console
+
+    return [render_console(replies)]
+
+
+def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
+    from .dialog import Dialog
+    from .knowledge import KnowledgeSource
+    from .models import Incoming
+    from .state import MemoryStore, Session
+
+    source = KnowledgeSource(settings.content_dir)
+    kb = source.current
+    if args.intent not in kb.intents or kb.intents[args.intent].out_of_scope:
+        sys.stderr.write(f"anxin show: no answer for `{args.intent}` (see `anxin match`)\n")
+        return 2
+    region = None if args.region == "unknown" else args.region
+
+    async def press() -> list[Reply]:
+        # A user who chose this language and region, pressing the intent's button on this channel.
+        store = MemoryStore()
+        await store.put_session(
+            Session("show", locale=args.locale, locale_pinned=True, region=region, region_pinned=region is not None)
+        )
+        dialog = Dialog(source, store, keep_unanswered=False)
+        return await dialog.handle(Incoming(args.channel, "show", button=f"a:{args.intent}"))
+
+    for line in _render(args.channel, asyncio.run(press())):
+        _write(line)
+    answer = kb.answer(args.intent, args.locale, region)
+    if answer is None:
+        return 0
+    origin = f"{display_path(answer.path)}:{answer.line}" if answer.path else "faq"
+    how = "converted from the other Chinese script, " if answer.converted else ""
+    _write("")
+    _write(f"--- answer: {origin} ({how}written for {answer.region or 'mainland China'})")
+    _write(f"reviewed: {answer.reviewed or '-'}   valid_until: {answer.valid_until or '-'}")
+    if answer.sources:
+        _write("sources (full title → shown as):")
+        for item in answer.sources:
+            _write(f"  - {item.full}  →  {item.short}")
     return 0
 
 
@@ -212,7 +307,21 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("chat", help="chat on the console; reads one message a line from a pipe").set_defaults(
         handler=cmd_chat
     )
-    commands.add_parser("lint", help="check intents/ and faq/; exit 1 on any problem").set_defaults(handler=cmd_lint)
+    lint = commands.add_parser("lint", help="check intents/ and faq/; exit 1 on any problem")
+    lint.add_argument("--today", type=_date, help="check review dates as if today were this day (YYYY-MM-DD)")
+    lint.set_defaults(handler=cmd_lint)
+    show = commands.add_parser("show", help="an answer exactly as a channel renders it, then its full sources")
+    show.add_argument("intent")
+    show.add_argument("--locale", choices=["zh-Hans", "zh-Hant", "en"], default="zh-Hans")
+    show.add_argument(
+        "--region", choices=["mainland", "hk", "tw", "other", "unknown"], default="mainland", help="where the user is"
+    )
+    show.add_argument("--channel", choices=["console", "wechat", "telegram"], default="console")
+    show.set_defaults(handler=cmd_show)
+    review = commands.add_parser("review", help="answers due for review or past valid_until, oldest first")
+    review.add_argument("--json", action="store_true", help="machine-readable output")
+    review.add_argument("--today", type=_date, help="as if today were this day (YYYY-MM-DD)")
+    review.set_defaults(handler=cmd_review)
     match = commands.add_parser("match", help="show the decision for one message")
     match.add_argument("text")
     match.add_argument("--json", action="store_true", help="machine-readable output")
@@ -245,7 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         sys.stderr.write(f"anxin: {exc}\n")
         return 2
-    quiet = args.command in ("chat", "lint", "match", "eval", "bench") or (args.command == "run" and sys.stdin.isatty())
+    quiet = args.command in ("chat", "lint", "match", "eval", "bench", "review", "show") or (
+        args.command == "run" and sys.stdin.isatty()
+    )
     logging.basicConfig(
         level=logging.WARNING if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

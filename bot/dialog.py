@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import care
+from .answers import answer_text, fill, more_text
 from .choices import OutOfRange, Pick, pick
-from .knowledge import KnowledgeBase, KnowledgeSource
+from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
-from .messages import LANGUAGE_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
+from .messages import LANGUAGE_NAMES, REGION_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
 from .models import LOCALES, Button, Incoming, Locale, Match, Reply
 from .privacy import redact
 from .region import REGIONS, Region, update_region
@@ -44,6 +45,22 @@ def _encodable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
     return text
+
+
+def _ask_region(session: Session, intent: str, locale: Locale) -> bool:
+    """Whether to ask a Traditional-script writer where they are: the rules, hotlines and emergency numbers
+    differ between mainland China, Hong Kong and Taiwan, and the script alone does not say which.
+
+    Asked with the first legal, report or rights answer; not again while the next questions stay on those
+    topics (`last_intent`), never once the region is known or chosen, and not in care mode, where replies
+    stay short and calm.
+    """
+    if session.region is not None or locale != "zh-Hant" or intent.split(".", 1)[0] not in SOURCED_GROUPS:
+        return False
+    if session.care is not None:
+        return False
+    previous = session.last_intent.split(".", 1)[0] if session.last_intent else None
+    return previous not in SOURCED_GROUPS
 
 
 @dataclass(frozen=True)
@@ -183,14 +200,14 @@ class Dialog:
             return self._in_care(kb, session, in_care, text, decision, locale)
         if decision.kind == "answer" and decision.intent is not None:
             if decision.intent == session.last_intent and _FOLLOW_UP.search(text):
-                return self._again(kb, decision.intent, locale, decision.score)
-            replies = self._answer(kb, decision.intent, locale)
+                return self._again(kb, session, decision.intent, locale, decision.score)
+            replies = self._answer(kb, decision.intent, locale, session)
             if not decision.sure:
                 last = replies[-1]
                 replies[-1] = Reply(last.text, (*last.buttons, Button(say("not_this", locale), "n:")))
             return _Outcome(replies, "answer", decision.intent, decision.score)
         if decision.kind == "overview":
-            return _Outcome([self._overview(kb, decision, locale)], "overview", None, decision.score)
+            return _Outcome([self._overview(kb, session, decision, locale)], "overview", None, decision.score)
         if self.keep_unanswered and (decision.kind == "fallback" or decision.score < kb.matcher.thresholds.answer):
             await self._keep_unanswered(incoming.user, incoming.channel, locale, text)
         if decision.kind == "clarify":
@@ -214,7 +231,7 @@ class Dialog:
                 reply = care.compose(kb.care, "check", pending, locale, session.region)
                 return _Outcome([Reply(reply.text, reply.buttons)], "care", care=reply.state, care_set=True)
             footer = care.compose(kb.care, "footer", state.replace(messages=state.messages + 1), locale, session.region)
-            replies = self._answer(kb, asked, locale)
+            replies = self._answer(kb, asked, locale, session)
             last = replies[-1]
             replies[-1] = Reply(f"{last.text}\n\n{footer.text}", last.buttons)
             return _Outcome(replies, "answer", asked, decision.score, care=footer.state, care_set=True)
@@ -231,7 +248,7 @@ class Dialog:
         # Leaving care mode: say so with a line in view, then the question asked meanwhile, or the menu.
         goodbye = care.goodbye(kb.care, state, locale, session.region)
         if state.pending is not None and state.pending in kb.intents:
-            return _Outcome([Reply(goodbye), *self._answer(kb, state.pending, locale)], "care", care_set=True)
+            return _Outcome([Reply(goodbye), *self._answer(kb, state.pending, locale, session)], "care", care_set=True)
         return _Outcome([self._menu(kb, locale, goodbye)], "care", care_set=True)
 
     def _on_button(self, kb: KnowledgeBase, session: Session, payload: str, locale: Locale) -> _Outcome:
@@ -248,12 +265,13 @@ class Dialog:
                 return _Outcome(
                     [Reply(started.text, started.buttons)], "crisis", value, 100.0, care=started.state, care_set=True
                 )
-            return _Outcome(self._answer(kb, value, locale), "answer", value, 100.0)
+            return _Outcome(self._answer(kb, value, locale, session), "answer", value, 100.0)
         if kind == "m" and value in kb.intents:
-            answer = kb.answer(value, locale)
-            if answer is not None and answer.more:
+            answer = kb.answer(value, locale, session.region)
+            more = more_text(answer, locale, session.region) if answer is not None else None
+            if more:
                 buttons = self._related_buttons(kb, value, locale)
-                return _Outcome([Reply(answer.more, buttons)], "answer", value, 100.0)
+                return _Outcome([Reply(more, buttons)], "answer", value, 100.0)
         if kind == "t" and value in TOPICS:
             return _Outcome([self._topic(kb, value, locale)], "button")
         if kind == "c" and value == "menu":
@@ -324,25 +342,28 @@ class Dialog:
 
     # --- replies --------------------------------------------------------------------------------------
 
-    def _answer(self, kb: KnowledgeBase, intent: str, locale: Locale) -> list[Reply]:
-        answer = kb.answer(intent, locale)
+    def _answer(self, kb: KnowledgeBase, intent: str, locale: Locale, session: Session | None = None) -> list[Reply]:
+        region = session.region if session is not None else None
+        answer = kb.answer(intent, locale, region)
         if answer is None:
             return [self._menu(kb, locale, say("stale", locale))]
-        text = answer.text
-        if answer.sources:
-            text += "\n\n" + say("sources", locale) + "\n" + "\n".join(f"· {source}" for source in answer.sources)
+        text = answer_text(answer, locale, region)
         buttons: list[Button] = []
         if answer.more:
             buttons.append(Button(say("more", locale), f"m:{intent}"))
         buttons.extend(self._related_buttons(kb, intent, locale))
+        if session is not None and _ask_region(session, intent, locale):
+            text += "\n\n" + say("region_ask", locale)
+            buttons.extend(region_buttons(locale))
         return [Reply(text, tuple(buttons))]
 
-    def _again(self, kb: KnowledgeBase, intent: str, locale: Locale, score: float) -> _Outcome:
+    def _again(self, kb: KnowledgeBase, session: Session, intent: str, locale: Locale, score: float) -> _Outcome:
         """A follow-up that matches the answer just given: the details, or the next questions, not a repeat."""
-        answer = kb.answer(intent, locale)
+        answer = kb.answer(intent, locale, session.region)
         related = self._related_buttons(kb, intent, locale)
-        if answer is not None and answer.more:
-            return _Outcome([Reply(answer.more, related)], "answer", intent, score)
+        more = more_text(answer, locale, session.region) if answer is not None else None
+        if more:
+            return _Outcome([Reply(more, related)], "answer", intent, score)
         return _Outcome(
             [Reply(say("next_question", locale), (*related, Button(say("topics", locale), "c:menu")))],
             "answer",
@@ -350,13 +371,15 @@ class Dialog:
             score,
         )
 
-    def _overview(self, kb: KnowledgeBase, decision: Match, locale: Locale) -> Reply:
+    def _overview(self, kb: KnowledgeBase, session: Session, decision: Match, locale: Locale) -> Reply:
         """Several problems in one message: one line on each, and a button to each full answer."""
         lines = [say("overview", locale)]
         buttons: list[Button] = []
         for number, candidate in enumerate(decision.candidates, 1):
-            answer = kb.answer(candidate.intent, locale)
-            summary = answer.text.strip().split("\n", 1)[0] if answer is not None else ""
+            # The first line of the answer for the user's region, with {emergency} filled in.
+            answer = kb.answer(candidate.intent, locale, session.region)
+            first = answer.text.strip().split("\n", 1)[0] if answer is not None else ""
+            summary = fill(first, locale, session.region)
             lines.append(f"{number}. {kb.title(candidate.intent, locale)}\n{summary}")
             buttons.append(Button(kb.title(candidate.intent, locale), f"a:{candidate.intent}"))
         return Reply("\n\n".join(lines), tuple(buttons))
@@ -364,9 +387,9 @@ class Dialog:
     def _fallback(self, kb: KnowledgeBase, session: Session, decision: Match, text: str, locale: Locale) -> Reply:
         """Nothing to answer: what Anxin is for, said kindly to someone upset, or about the topic they raised."""
         if decision.topic is not None:
-            answer = kb.answer(decision.topic, locale)
+            answer = kb.answer(decision.topic, locale, session.region)
             if answer is not None:
-                return self._menu(kb, locale, answer.text)
+                return self._menu(kb, locale, fill(answer.text, locale, session.region))
         if kb.care.distressed(text):
             line = care.fill(kb.care, "{line}", locale, session.region, 1)
             return self._menu(kb, locale, say("distress", locale).format(line=line))
@@ -381,6 +404,8 @@ class Dialog:
             return say(f"topic.{value}", locale)
         if kind == "k" and value in kb.care.labels:
             return kb.care.buttons_label(value, locale)
+        if kind == "r" and value in REGION_NAMES:
+            return REGION_NAMES[value][locale]  # typing "香港" answers "where are you?"
         return {"m": say("more", locale), "c": say("topics", locale), "n": say("none_of_these", locale)}.get(
             kind, value
         )

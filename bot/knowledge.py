@@ -4,12 +4,16 @@
     load_knowledge(root)    → Loaded(knowledge, errors): everything valid, plus every problem found
     KnowledgeSource         holds the current KnowledgeBase; `reload()` swaps it only when the files are clean
 
+An answer is written for mainland China unless it carries `region: hk` or `region: tw`; `KnowledgeBase.answer`
+picks the user's region first and falls back to the mainland answer (see docs/content-format.md).
+
 Loading never raises on bad content: a broken entry is left out and reported, so one volunteer's typo
 cannot take the bot down, and `lint` can show every problem at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -25,8 +29,9 @@ from .care import CareContent, load_care
 from .lexicon import load_lexicon
 from .matcher import CRISIS_INTENT, Matcher
 from .models import LOCALES, Locale, Match
+from .region import Region
 from .safety import Assessment, SafetyRules, load_safety
-from .text import normalise, to_traditional
+from .text import normalise, to_simplified, to_traditional
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +48,38 @@ MAX_SAFETY_CHARS = 4000
 STRESS_INTENT = "wellbeing.stress"  # but a crisis signal anywhere in a long message must still be seen
 
 INTENT_KEYS = frozenset({"id", "title", "examples", "tests", "keywords", "related"})
-ANSWER_KEYS = frozenset({"intent", "answer", "more", "sources", "reviewed"})
+ANSWER_KEYS = frozenset({"intent", "region", "answer", "more", "sources", "reviewed", "valid_until"})
+SOURCE_KEYS = frozenset({"full", "short"})
+# Regions an answer may be written for; an answer without `region` is for mainland China.
+ANSWER_REGIONS: tuple[Region, ...] = ("hk", "tw")
+CHINESE_LOCALES: tuple[Locale, ...] = ("zh-Hans", "zh-Hant")
+# The compact sources line under an answer, in display columns (a Chinese character counts two): at most
+# five lines on a phone, usually two. Longer sources need a `short:` form.
+MAX_SOURCES_COLUMNS = 200
+# Words an answer may contain in braces; the bot fills them in for the user's region (see `bot.answers`).
+PLACEHOLDERS = frozenset({"emergency"})
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_NUMBER_110 = re.compile(r"(?<![\d-])110(?![\d-])")
+# 法律上 / "The law:" up to the end of its clause (。；; or a full stop before a new sentence): standards and
+# association rules must not appear there.
+_LAW_CLAUSE = re.compile(r"(?:法律上|The law|Legal basis)[:：]?((?:[^。；;\n.]|\.(?!\s+[A-Z]))*)", re.IGNORECASE)
+_NOT_LAW = re.compile(
+    r"GB/T|国家标准|國家標準|推荐性|推薦性|协会|協會|公约|公約|指引|standard|association|convention|guideline",
+    re.IGNORECASE,
+)
 
 
 class KnowledgeError(Exception):
     """One problem in one content file, located for the volunteer who has to fix it."""
 
     def __init__(self, path: Path, line: int, message: str) -> None:
-        super().__init__(f"{_display(path)}:{line}: {message}")
+        super().__init__(f"{display_path(path)}:{line}: {message}")
         self.path = path
         self.line = line
         self.message = message
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -82,13 +105,26 @@ class Intent:
 
 
 @dataclass(frozen=True)
+class Source:
+    """One source of an answer: the full title (YAML, `anxin show`, docs) and the short form under the answer."""
+
+    full: str
+    short: str
+
+
+@dataclass(frozen=True)
 class Answer:
     intent: str
     locale: Locale
     text: str
     more: str | None = None
-    sources: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
     reviewed: dt.date | None = None
+    valid_until: dt.date | None = None  # a time-bound fact in it (a deadline, the LPR cap) needs checking by then
+    region: Region | None = None  # None: written for mainland China
+    path: Path | None = None  # where a volunteer wrote it
+    line: int = 0
+    converted: bool = False  # made from the other Chinese script by OpenCC, not written by anyone
 
 
 @dataclass(frozen=True)
@@ -96,14 +132,26 @@ class KnowledgeBase:
     """Immutable: reload builds a new one and swaps the reference."""
 
     intents: Mapping[str, Intent]
-    answers: Mapping[tuple[str, Locale], Answer]
+    answers: Mapping[tuple[str, Locale], Answer]  # the mainland China answers, in every script
     safety: SafetyRules
     care: CareContent
     matcher: Matcher
     root: Path = field(default=Path("."))
+    regional: Mapping[tuple[str, Locale, Region], Answer] = field(default_factory=lambda: MappingProxyType({}))
 
-    def answer(self, intent: str, locale: Locale) -> Answer | None:
+    def answer(self, intent: str, locale: Locale, region: Region | None = None) -> Answer | None:
+        """The answer for a user in `region`: one written for that region (in either Chinese script, converted
+        when needed), else the mainland answer; `Answer.region` says which it is."""
+        if region is not None:
+            found = self.regional.get((intent, locale, region))
+            if found is not None:
+                return found
         return self.answers.get((intent, locale)) or self.answers.get((intent, "zh-Hans"))
+
+    def written(self) -> list[Answer]:
+        """Every answer a volunteer wrote (not the script conversions), in file order."""
+        every = [*self.answers.values(), *self.regional.values()]
+        return sorted((a for a in every if not a.converted), key=lambda a: (str(a.path), a.line))
 
     def title(self, intent: str, locale: Locale) -> str:
         found = self.intents.get(intent)
@@ -360,6 +408,131 @@ def _check_examples(drafts: list[_IntentDraft], errors: list[KnowledgeError]) ->
 # --- Answers -----------------------------------------------------------------------------------------
 
 
+def _date(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeError]) -> dt.date | None:
+    raw = _text(node, path, key, errors)
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        errors.append(KnowledgeError(path, _line(node), f"`{key}` must be a date like 2026-11-29"))
+        return None
+
+
+def _width(text: str) -> int:
+    """Display columns: a Chinese character (or full-width mark) takes two."""
+    return sum(2 if ord(char) > 0x2E7F else 1 for char in text)
+
+
+def short_form(full: str) -> str:
+    """A source's short form when it has no `short:`: the text without book-title marks (《民法典》第1033条 →
+    民法典第1033条)."""
+    return full.replace("《", "").replace("》", "").strip()
+
+
+def _sources(node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> tuple[Source, ...]:
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+        errors.append(KnowledgeError(path, _line(node), "`sources` is empty; give a list of lines starting with -"))
+        return ()
+    if not isinstance(node, yaml.SequenceNode):
+        errors.append(KnowledgeError(path, _line(node), "`sources` must be a list (lines starting with -)"))
+        return ()
+    found: list[Source] = []
+    for item in node.value:
+        if isinstance(item, yaml.MappingNode):
+            fields = _mapping(item, path, SOURCE_KEYS, "source", errors)
+            if fields is None:
+                continue
+            if "full" not in fields or "short" not in fields:
+                errors.append(
+                    KnowledgeError(path, _line(item), "a source written as a set needs both `full:` and `short:`")
+                )
+                continue
+            full = _text(fields["full"], path, "full", errors)
+            short = _text(fields["short"], path, "short", errors)
+            if full and short:
+                found.append(Source(full, short))
+            continue
+        if not isinstance(item, yaml.ScalarNode) or item.tag == "tag:yaml.org,2002:null":
+            errors.append(KnowledgeError(path, _line(item), "an item of `sources` is empty or not text"))
+            continue
+        text = str(item.value).strip()
+        if not text:
+            errors.append(KnowledgeError(path, _line(item), "an item of `sources` is empty"))
+            continue
+        found.append(Source(text, short_form(text)))
+    return tuple(found)
+
+
+# Claims that were wrong and must not come back (see docs/sources.md, "Never repeat"). Each: where it is
+# wrong (None: everywhere; "mainland": in answers without `region`), the pattern, and what to write instead.
+_WRONG_CLAIMS: tuple[tuple[str | None, re.Pattern[str], str], ...] = (
+    (
+        None,
+        re.compile(r"13\.8\s*%"),
+        "13.8% is not the current cap: 4 × the one-year LPR is 12% for contracts since May 2025",
+    ),
+    (
+        "mainland",
+        re.compile(r"(?<![\d.])(?:24|36)\s*%"),
+        "the 24%/36% rule of 2015 was replaced in 2020: courts cap interest at 4 × the one-year LPR",
+    ),
+    (
+        None,
+        re.compile(r"(?:债务清理|債務清理)条?條?例第\s*17\s*[条條]"),
+        "Taiwan's 消債條例 art. 17 sets no collection hours: that claim is fabricated",
+    ),
+    (
+        None,
+        re.compile(r"最多(?:拨打|撥打|打)?\s*6\s*次|at most 6 (?:unanswered )?(?:call )?attempts"),
+        "the banking association guideline says 每天不宜超过6次 (should not exceed): a soft limit, not a maximum",
+    ),
+)
+
+
+def _content_checks(answer: Answer, node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> None:
+    """Mistakes a reviewer found once and a volunteer could make again: each reported at the answer's line."""
+    line = _line(node)
+    text = answer.text + "\n" + (answer.more or "")
+    for name in sorted(set(_PLACEHOLDER.findall(text))):
+        if name not in PLACEHOLDERS:
+            known = ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
+            errors.append(KnowledgeError(path, line, f"unknown placeholder `{{{name}}}`; known: {known}"))
+    if _NUMBER_110.search(text) and answer.intent != CRISIS_INTENT:
+        if answer.region is None:
+            errors.append(
+                KnowledgeError(
+                    path,
+                    line,
+                    f"`{answer.intent}` says 110: write {{emergency}} instead, so that a user in Hong Kong "
+                    "reads 999 and one elsewhere their local emergency number",
+                )
+            )
+        elif answer.region == "hk":
+            errors.append(KnowledgeError(path, line, "Hong Kong's emergency number is 999, never 110"))
+    if any(_NOT_LAW.search(clause) for clause in _LAW_CLAUSE.findall(text)):
+        errors.append(
+            KnowledgeError(
+                path,
+                line,
+                "GB/T 45251—2025 is a recommended standard and the association documents are "
+                "self-regulation: not law. Write 国家推荐性标准要求… / 行业规范要求… outside 法律上",
+            )
+        )
+    for where, pattern, message in _WRONG_CLAIMS:
+        if (where is None or answer.region is None) and pattern.search(text):
+            errors.append(KnowledgeError(path, line, message))
+    if answer.sources:
+        columns = _width("；".join(source.short for source in answer.sources))
+        if columns > MAX_SOURCES_COLUMNS:
+            errors.append(
+                KnowledgeError(
+                    path,
+                    line,
+                    f"the sources line under `{answer.intent}` is too long for a phone ({columns} columns, "
+                    f"at most {MAX_SOURCES_COLUMNS}); give long sources a `short:` form",
+                )
+            )
+
+
 def _load_answer(
     node: yaml.Node, path: Path, locale: Locale, errors: list[KnowledgeError]
 ) -> tuple[Answer, int] | None:
@@ -372,6 +545,21 @@ def _load_answer(
     intent = _text(fields["intent"], path, "intent", errors)
     if intent is None:
         return None
+    region: Region | None = None
+    if "region" in fields:
+        raw_region = _text(fields["region"], path, "region", errors)
+        if raw_region is None:
+            return None
+        region = next((r for r in ANSWER_REGIONS if r == raw_region), None)
+        if region is None:
+            errors.append(
+                KnowledgeError(
+                    path,
+                    _line(fields["region"]),
+                    f"unknown region `{raw_region}`; use hk or tw (leave `region` out for mainland China)",
+                )
+            )
+            return None
     if "answer" not in fields:
         errors.append(KnowledgeError(path, _line(node), f"`{intent}` has no `answer` text"))
         return None
@@ -387,23 +575,24 @@ def _load_answer(
             )
         )
     more = _text(fields["more"], path, "more", errors) if "more" in fields else None
-    sources = (
-        tuple(text for text, _ in _texts(fields["sources"], path, "sources", errors)) if "sources" in fields else ()
-    )
+    sources = _sources(fields["sources"], path, errors) if "sources" in fields else ()
     if not sources and intent.split(".", 1)[0] in SOURCED_GROUPS:
         errors.append(
             KnowledgeError(path, _line(node), f"`{intent}` makes legal claims but has no `sources` (law and article)")
         )
     reviewed: dt.date | None = None
     if "reviewed" in fields:
-        raw = _text(fields["reviewed"], path, "reviewed", errors)
-        try:
-            reviewed = dt.date.fromisoformat(raw) if raw else None
-        except ValueError:
-            errors.append(KnowledgeError(path, _line(fields["reviewed"]), "`reviewed` must be a date like 2026-11-29"))
+        reviewed = _date(fields["reviewed"], path, "reviewed", errors)
     else:
         errors.append(KnowledgeError(path, _line(node), f"`{intent}` has no `reviewed` date"))
-    return Answer(intent, locale, text, more, sources, reviewed), _line(node)
+    valid_until = _date(fields["valid_until"], path, "valid_until", errors) if "valid_until" in fields else None
+    if reviewed and valid_until and valid_until < reviewed:
+        errors.append(
+            KnowledgeError(path, _line(fields["valid_until"]), "`valid_until` is before `reviewed`; check both dates")
+        )
+    answer = Answer(intent, locale, text, more, sources, reviewed, valid_until, region, path, _line(node))
+    _content_checks(answer, node, path, errors)
+    return answer, _line(node)
 
 
 # --- Putting it together ---------------------------------------------------------------------------
@@ -434,7 +623,7 @@ def load_knowledge(root: Path) -> Loaded:
                     KnowledgeError(
                         path,
                         draft.line,
-                        f"duplicate id `{draft.intent.id}` (first at {_display(first.path)}:{first.line})",
+                        f"duplicate id `{draft.intent.id}` (first at {display_path(first.path)}:{first.line})",
                     )
                 )
                 continue
@@ -443,6 +632,8 @@ def load_knowledge(root: Path) -> Loaded:
     _check_examples(drafts, errors)
 
     answers: dict[tuple[str, Locale], Answer] = {}
+    regional: dict[tuple[str, Locale, Region], Answer] = {}
+    unreadable_answers = False
     faq_dir = root / "faq"
     if faq_dir.is_dir():
         for folder in sorted(p for p in faq_dir.iterdir() if p.is_dir()):
@@ -452,9 +643,12 @@ def load_knowledge(root: Path) -> Loaded:
                 )
                 continue
             locale: Locale = next(loc for loc in LOCALES if loc == folder.name)
-            first_line: dict[str, tuple[Path, int]] = {}
+            first_line: dict[tuple[str, Region | None], tuple[Path, int]] = {}
             for path in _yaml_files(folder, errors):
-                for node in _entries(path, errors):
+                before = len(errors)
+                nodes = _entries(path, errors)
+                unreadable_answers = unreadable_answers or (not nodes and len(errors) > before)
+                for node in nodes:
                     loaded = _load_answer(node, path, locale, errors)
                     if loaded is None:
                         continue
@@ -464,21 +658,28 @@ def load_knowledge(root: Path) -> Loaded:
                             continue
                         errors.append(KnowledgeError(path, line, f"answer for unknown intent `{answer.intent}`"))
                         continue
-                    if answer.intent in first_line:
-                        other_path, other_line = first_line[answer.intent]
+                    key = (answer.intent, answer.region)
+                    if key in first_line:
+                        other_path, other_line = first_line[key]
+                        where = f" for {answer.region}" if answer.region else ""
                         errors.append(
                             KnowledgeError(
                                 path,
                                 line,
-                                f"second answer for `{answer.intent}` in {locale} "
-                                f"(first at {_display(other_path)}:{other_line})",
+                                f"second answer for `{answer.intent}` in {locale}{where} "
+                                f"(first at {display_path(other_path)}:{other_line})",
                             )
                         )
                         continue
-                    first_line[answer.intent] = (path, line)
-                    answers[(answer.intent, locale)] = answer
+                    first_line[key] = (path, line)
+                    if answer.region is None:
+                        answers[(answer.intent, locale)] = answer
+                    else:
+                        regional[(answer.intent, locale, answer.region)] = answer
     else:
         errors.append(KnowledgeError(faq_dir, 1, "the faq folder is missing"))
+    # A regional answer's counterpart may be in a file that cannot be read: that file's error is the news.
+    _pair_regional(regional, errors if not unreadable_answers else [])
 
     usable: dict[str, Intent] = {}
     for draft in drafts:
@@ -508,15 +709,9 @@ def load_knowledge(root: Path) -> Loaded:
     for intent_id in list(final):
         hans = answers.get((intent_id, "zh-Hans"))
         if hans is not None and (intent_id, "zh-Hant") not in answers:
-            answers[(intent_id, "zh-Hant")] = Answer(
-                intent_id,
-                "zh-Hant",
-                to_traditional(hans.text),
-                to_traditional(hans.more) if hans.more else None,
-                tuple(to_traditional(source) for source in hans.sources),
-                hans.reviewed,
-            )
+            answers[(intent_id, "zh-Hant")] = _converted(hans, "zh-Hant")
     answers = {key: value for key, value in answers.items() if key[0] in final}
+    regional = {key: value for key, value in regional.items() if key[0] in final}
 
     ordinary = [example for draft in drafts if draft.intent.id != CRISIS_INTENT for example in draft.intent.examples]
     safety = load_safety(root / "safety", errors, ordinary)
@@ -529,9 +724,55 @@ def load_knowledge(root: Path) -> Loaded:
         care=care,
         matcher=Matcher.build(list(final.values()), lexicon=lexicon),
         root=root,
+        regional=MappingProxyType(regional),
     )
     errors.sort(key=lambda e: (str(e.path), e.line))
     return Loaded(knowledge, tuple(errors))
+
+
+def _converted(answer: Answer, locale: Locale) -> Answer:
+    """`answer` in the other Chinese script, by OpenCC: Simplified → Traditional or back."""
+    convert = to_traditional if locale == "zh-Hant" else to_simplified
+    return dataclasses.replace(
+        answer,
+        locale=locale,
+        text=convert(answer.text),
+        more=convert(answer.more) if answer.more else None,
+        sources=tuple(Source(convert(s.full), convert(s.short)) for s in answer.sources),
+        converted=True,
+    )
+
+
+def _pair_regional(regional: dict[tuple[str, Locale, Region], Answer], errors: list[KnowledgeError]) -> None:
+    """A regional answer is written in Chinese and in English; the other Chinese script is converted."""
+    written = list(regional.values())
+    for answer in written:
+        key = (answer.intent, answer.region)
+        has = {a.locale for a in written if (a.intent, a.region) == key}
+        if answer.locale != "en" and "en" not in has and answer.locale == min(has & set(CHINESE_LOCALES)):
+            errors.append(
+                KnowledgeError(
+                    answer.path or Path("faq"),
+                    answer.line,
+                    f"`{answer.intent}` has a {answer.region} answer in {answer.locale} but none in English; "
+                    f"add one to faq/en/ with `region: {answer.region}`",
+                )
+            )
+        if answer.locale == "en" and not has & set(CHINESE_LOCALES):
+            errors.append(
+                KnowledgeError(
+                    answer.path or Path("faq"),
+                    answer.line,
+                    f"`{answer.intent}` has a {answer.region} answer in English but none in Chinese; "
+                    f"add one to faq/zh-Hant/ with `region: {answer.region}`",
+                )
+            )
+    for answer in written:
+        if answer.locale == "en" or answer.region is None:
+            continue
+        other: Locale = "zh-Hans" if answer.locale == "zh-Hant" else "zh-Hant"
+        if (answer.intent, other, answer.region) not in regional:
+            regional[(answer.intent, other, answer.region)] = _converted(answer, other)
 
 
 def _replace_related(intent: Intent, related: tuple[str, ...]) -> Intent:

@@ -113,6 +113,30 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "OK. My information is mainly about mainland China and may not apply where you are; in an "
         "emergency call your local emergency number.",
     },
+    "region_ask": {
+        "zh-Hans": "以上是中国大陆的规定。你在哪里？香港、台湾的法律和报警电话不一样，选一下，我按你所在的地方回答：",
+        "en": "That describes mainland China. Where are you? Laws and emergency numbers differ in Hong Kong and "
+        "Taiwan; pick one and I'll answer for where you are:",
+    },
+    # One line above a mainland answer shown to a user elsewhere: what it is, and where local help is.
+    "preface.hk": {
+        "zh-Hans": "（以下是中国大陆的规定，香港不一定适用。在香港有危险请打999，也可以向香港警方求助。）",
+        "en": "(This describes mainland China's rules, which may not apply in Hong Kong. In Hong Kong call 999 "
+        "in an emergency, or go to the police.)",
+    },
+    "preface.tw": {
+        "zh-Hans": "（以下是中国大陆的规定，台湾不一定适用。在台湾有危险请打110或119，遇到诈骗可打165。）",
+        "en": "(This describes mainland China's rules, which may not apply in Taiwan. In Taiwan call 110 or 119 "
+        "in an emergency, 165 about scams.)",
+    },
+    "preface.other": {
+        "zh-Hans": "（以下是中国大陆的规定，你所在的地方不一定适用。有危险请打当地的紧急电话。）",
+        "en": "(This describes mainland China's rules, which may not apply where you are. In an emergency call "
+        "your local emergency number.)",
+    },
+    "local_emergency": {"zh-Hans": "当地的紧急电话", "en": "your local emergency number"},
+    "sources": {"zh-Hans": "依据：", "en": "Sources: "},
+    "checked": {"zh-Hans": "核对于", "en": "Checked"},
     "out_of_range": {
         "zh-Hans": "只有 {count} 个选项，请回复其中一个数字，或直接打字提问：",
         "en": "There are only {count} options: reply with one of their numbers, or type your question:",
@@ -132,7 +156,6 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "It sounds like things are really hard right now. This is not your fault, and you're not alone.\n"
         "Take your time, I'm here; if you'd like to talk to someone, you can call {line}.\nOr pick a topic:",
     },
-    "sources": {"zh-Hans": "依据：", "en": "Sources:"},
     "more": {"zh-Hans": "详细说明", "en": "More details"},
     "none_of_these": {"zh-Hans": "都不是", "en": "None of these"},
     "topics": {"zh-Hans": "话题菜单", "en": "Topics"},

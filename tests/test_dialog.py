@@ -27,7 +27,8 @@ def payloads(reply: Reply) -> list[str]:
 async def test_question_gets_answer_with_sources_and_follow_up_buttons(dialog: Dialog) -> None:
     reply = await say(dialog, "催收打电话给我妈妈合法吗")
     assert reply.text.startswith("不合法。")
-    assert "依据：" in reply.text and "《民法典》第1033条" in reply.text
+    # The sources as one line of short names, then the month the answer was last checked.
+    assert reply.text.endswith("\n\n依据：民法典第1033条；GB/T 45251—2025（推荐性国家标准）\n核对于 2026-11")
     assert payloads(reply) == ["m:legal.contact_contacts", "a:rights.family_liability", "a:report.regulator"]
 
 

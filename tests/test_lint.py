@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import KnowledgeSource, load_knowledge
+from bot.knowledge import KnowledgeBase, KnowledgeSource, load_knowledge
 
 INTENTS = Path("intents/main.yaml")
 ANSWERS = Path("faq/zh-Hans/main.yaml")
@@ -175,3 +175,76 @@ def test_alias_under_two_words_is_reported(kb_dir: Path) -> None:
     (kb_dir / "lexicon").mkdir()
     (kb_dir / "lexicon" / "aliases.yaml").write_text("催收: [崔收]\n征信: [崔收]\n", encoding="utf-8")
     assert "lexicon/aliases.yaml:2: `崔收` is already a variant of `催收` (line 1)" in problems(kb_dir)
+
+
+def regional(intent: str, region: str, answer: str = "x", sources: str = "[a]") -> str:
+    return f"- intent: {intent}\n  region: {region}\n  answer: {answer}\n  sources: {sources}\n  reviewed: 2026-11-29\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            regional("legal.call_hours", "macau"),
+            "unknown region `macau`; use hk or tw (leave `region` out for mainland China)",
+        ),
+        (regional("legal.nope", "hk"), "answer for unknown intent `legal.nope`"),
+        (
+            regional("legal.call_hours", "tw"),
+            "`legal.call_hours` has a tw answer in zh-Hant but none in English; add one to faq/en/ with `region: tw`",
+        ),
+        (
+            regional("legal.contact_contacts", "hk"),
+            "second answer for `legal.contact_contacts` in zh-Hant for hk (first at",
+        ),
+        (regional("legal.call_hours", "hk", "有危險打110"), "Hong Kong's emergency number is 999, never 110"),
+        (regional("legal.call_hours", "tw", "請打{police}"), "unknown placeholder `{police}`; known: {emergency}"),
+        (
+            regional("legal.call_hours", "tw", sources="\n    - full: a"),
+            "a source written as a set needs both `full:` and `short:`",
+        ),
+    ],
+)
+def test_regional_answer_mistakes(kb_dir: Path, content: str, message: str) -> None:
+    # Named to sort after hk.yaml, so that a duplicate is reported here rather than at the first one.
+    (kb_dir / "faq" / "zh-Hant" / "zz.yaml").write_text(content, encoding="utf-8")
+    found = problems(kb_dir)
+    assert any(message in p and p.startswith("faq/zh-Hant/zz.yaml:") for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("可以拨打12378投诉。", "危险时打110。", "`report.regulator` says 110: write {emergency} instead"),
+        (
+            "频繁电话轰炸属于骚扰。",
+            "法律上：国家标准要求每天不超过3次。",
+            "GB/T 45251—2025 is a recommended standard and the association documents are self-regulation",
+        ),
+        ("频繁电话轰炸属于骚扰。", "银行业协会规定每天最多拨打6次。", "每天不宜超过6次"),
+        ("家人没有替你还钱的义务。", "利率超过24%的部分是自然债务。", "the 24%/36% rule of 2015 was replaced in 2020"),
+        ("家人没有替你还钱的义务。", "上限是LPR四倍即13.8%。", "13.8% is not the current cap"),
+    ],
+)
+def test_claims_found_wrong_once_are_reported(kb_dir: Path, old: str, new: str, message: str) -> None:
+    edit(kb_dir, ANSWERS, old, new)
+    found = problems(kb_dir)
+    assert any(p.startswith("faq/zh-Hans/main.yaml:") and message in p for p in found), found
+
+
+def test_sources_line_too_long_for_a_phone(kb_dir: Path) -> None:
+    long_source = "《" + "很长的文件名" * 20 + "》第1条"
+    edit(
+        kb_dir,
+        ANSWERS,
+        "  sources: [GB/T 45251—2025]\n  reviewed: 2026-11-29\n- intent: legal.call_hours",
+        f"  sources: [{long_source}]\n  reviewed: 2026-11-29\n- intent: legal.call_hours",
+    )
+    found = problems(kb_dir)
+    assert any("the sources line under `legal.call_frequency` is too long for a phone" in p for p in found), found
+
+
+def test_a_plain_source_is_shown_without_book_title_marks(kb: KnowledgeBase) -> None:
+    answer = kb.answer("rights.family_liability", "zh-Hans")
+    assert answer is not None
+    assert [(s.full, s.short) for s in answer.sources] == [("《民法典》第1064条", "民法典第1064条")]

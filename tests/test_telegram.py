@@ -142,13 +142,13 @@ async def test_start_registers_commands_and_welcomes_with_topic_buttons(
 async def test_question_answered_then_related_button_pressed(bot_api: FakeBotApi, polling: TelegramChannel) -> None:
     bot_api.push(fake.message(USER, "催收打电话给我妈妈合法吗"))
     [answer] = await bot_api.replies(USER)
-    assert "《民法典》第1033条" in text_of(answer)
+    assert "依据：民法典第1033条" in text_of(answer)
     payloads = [payload for _, payload in buttons_of(answer)]
     assert "a:rights.family_liability" in payloads
 
     bot_api.push(fake.button_press(USER, "a:rights.family_liability"))
     [followup] = await bot_api.replies(USER)
-    assert "《民法典》第1064条" in text_of(followup)
+    assert "依据：民法典第1064条" in text_of(followup)
     assert len(bot_api.called("answerCallbackQuery")) == 1
 
 
@@ -212,7 +212,7 @@ async def test_updates_from_one_chat_are_answered_in_order(bot_api: FakeBotApi, 
     bot_api.push(fake.message(USER, "催收打电话给我妈妈合法吗"))
     _, second, third = await bot_api.replies(USER, count=3)
     assert text_of(second) == say("menu", "zh-Hans")
-    assert "《民法典》第1033条" in text_of(third)
+    assert "依据：民法典第1033条" in text_of(third)
 
 
 async def test_forget_deletes_the_users_records(
@@ -289,7 +289,7 @@ async def test_admin_reload_of_broken_content_keeps_the_old_base_and_lists_error
     assert "main.yaml:" in text_of(reply)
     bot_api.push(fake.message(USER, "催收打电话给我妈妈合法吗"))
     [answer] = await bot_api.replies(USER)
-    assert "《民法典》第1033条" in text_of(answer)
+    assert "依据：民法典第1033条" in text_of(answer)
 
 
 @pytest.mark.parametrize("command", ["/reload", "/stats"])
@@ -454,7 +454,7 @@ async def test_anxin_run_answers_over_telegram_and_exits_cleanly_on_sigint(
         await bot_api.wait_for(lambda: bool(bot_api.called("getUpdates")), within=30)
         bot_api.push(fake.message(USER, "催收打电话给我妈妈合法吗"))
         [answer] = await bot_api.replies(USER, within=10)
-        assert "《民法典》第1033条" in text_of(answer)
+        assert "依据：民法典第1033条" in text_of(answer)
 
         process.send_signal(signal.SIGINT)
         started = time.monotonic()

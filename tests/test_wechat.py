@@ -201,7 +201,7 @@ async def test_text_question_gets_a_passive_text_answer_with_numbered_options(
 ) -> None:
     content = reply_content(await post_plain(client, message_xml(Content=QUESTION)))
     assert content.startswith("不合法。催收只能找借款人本人。")
-    assert "《民法典》第1033条" in content
+    assert "依据：民法典第1033条" in content
     assert "1. " in content and "2. 家人要替我还钱吗" in content and "3. 怎么向监管部门投诉" in content
     assert content.endswith("回复 1 / 2 / 3")
     assert [event.intent for event in memory_store.events] == ["legal.contact_contacts"]
@@ -221,7 +221,8 @@ async def test_a_number_picks_the_option_offered_before(client: Client) -> None:
 
 async def test_traditional_question_gets_traditional_reply_hint(client: Client) -> None:
     content = reply_content(await post_plain(client, message_xml(Content="催收打電話給我媽媽合法嗎")))
-    assert "回覆 1 / 2 / 3" in content
+    # Three follow-ups, then the four regions: a Traditional writer is asked where they are.
+    assert content.endswith("\n回覆 1–7")
     assert "回复" not in content
 
 
