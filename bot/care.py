@@ -16,18 +16,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import yaml
 
+from .content import KnowledgeError, read_yaml
 from .models import LOCALES, Button, Locale
 from .region import REGIONS, Region
 from .safety import Assessment
 from .state import CareLevel, CareState
 from .text import to_simplified, to_traditional
-
-if TYPE_CHECKING:
-    from .knowledge import KnowledgeError
 
 CARE_SECONDS = 30 * 60
 CARE_MESSAGES = 10
@@ -387,7 +384,6 @@ def goodbye(content: CareContent, state: CareState, locale: Locale, region: Regi
 
 
 def _names(node: yaml.Node, path: Path, what: str, errors: list[KnowledgeError]) -> dict[str, str]:
-    from .knowledge import KnowledgeError
 
     found: dict[str, str] = {}
     if not isinstance(node, yaml.MappingNode):
@@ -407,12 +403,11 @@ def _names(node: yaml.Node, path: Path, what: str, errors: list[KnowledgeError])
 
 
 def load_lines(path: Path, errors: list[KnowledgeError]) -> Mapping[str, RegionLines]:
-    from .knowledge import KnowledgeError, _read_yaml
 
     if not path.is_file():
         errors.append(KnowledgeError(path, 1, "the crisis lines file is missing; using the built-in lines"))
         return BUILT_IN_REGIONS
-    root = _read_yaml(path, errors)
+    root = read_yaml(path, errors)
     if not isinstance(root, yaml.MappingNode):
         if root is not None:
             errors.append(KnowledgeError(path, 1, "the file must have `mainland:`, `hk:` and `tw:` sections"))
@@ -464,7 +459,6 @@ def load_care(folder: Path, canonical: re.Pattern[str] | None, errors: list[Know
 
     `canonical` is unused for now: follow-up patterns are written in the canonical form of safety/signals.yaml.
     """
-    from .knowledge import KnowledgeError, _read_yaml
 
     regions = load_lines(folder / LINES_FILE, errors)
     path = folder / CARE_FILE
@@ -472,7 +466,7 @@ def load_care(folder: Path, canonical: re.Pattern[str] | None, errors: list[Know
     if not path.is_file():
         errors.append(KnowledgeError(path, 1, "the care mode file is missing; using the built-in replies"))
         return CareContent(regions, fallback.replies, fallback.followups, fallback.labels, built_in=True)
-    root = _read_yaml(path, errors)
+    root = read_yaml(path, errors)
     if not isinstance(root, yaml.MappingNode):
         if root is not None:
             errors.append(KnowledgeError(path, 1, "the file must have `replies:`, `followups:` and `buttons:`"))
@@ -531,7 +525,6 @@ def load_care(folder: Path, canonical: re.Pattern[str] | None, errors: list[Know
 
 
 def _read_reply(key: yaml.Node, value: yaml.Node, path: Path, errors: list[KnowledgeError]) -> ReplyKind | None:
-    from .knowledge import KnowledgeError
 
     name = str(key.value)
     line = key.start_mark.line + 1

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from .content import display_path
 from .evaluation import (
     EvalFileError,
     Report,
@@ -22,7 +23,7 @@ from .evaluation import (
     load_labelled,
     load_safety_items,
 )
-from .knowledge import KnowledgeBase, display_path, load_knowledge
+from .knowledge import KnowledgeBase, load_knowledge
 from .models import Reply
 from .settings import Settings, SettingsError
 

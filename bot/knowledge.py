@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -26,6 +26,31 @@ from types import MappingProxyType
 import yaml
 
 from .care import CareContent, load_care
+from .content import (
+    KnowledgeError,
+    display_path,
+)
+from .content import (
+    date_of as _date,
+)
+from .content import (
+    entries as _entries,
+)
+from .content import (
+    line_of as _line,
+)
+from .content import (
+    mapping as _mapping,
+)
+from .content import (
+    text_of as _text,
+)
+from .content import (
+    texts_of as _texts,
+)
+from .content import (
+    yaml_files as _yaml_files,
+)
 from .lexicon import load_lexicon
 from .matcher import CRISIS_INTENT, Matcher
 from .models import LOCALES, Locale, Match
@@ -67,23 +92,6 @@ _NOT_LAW = re.compile(
     r"GB/T|国家标准|國家標準|推荐性|推薦性|协会|協會|公约|公約|指引|standard|association|convention|guideline",
     re.IGNORECASE,
 )
-
-
-class KnowledgeError(Exception):
-    """One problem in one content file, located for the volunteer who has to fix it."""
-
-    def __init__(self, path: Path, line: int, message: str) -> None:
-        super().__init__(f"{display_path(path)}:{line}: {message}")
-        self.path = path
-        self.line = line
-        self.message = message
-
-
-def display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 @dataclass(frozen=True)
@@ -194,111 +202,6 @@ class Loaded:
     errors: tuple[KnowledgeError, ...]
 
 
-# --- YAML reading with line numbers ------------------------------------------------------------------
-
-
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
-
-
-def _read_yaml(path: Path, errors: list[KnowledgeError]) -> yaml.Node | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        errors.append(KnowledgeError(path, 1, "the file is not UTF-8 text; save it as UTF-8"))
-        return None
-    except OSError as exc:
-        errors.append(KnowledgeError(path, 1, f"cannot read the file ({exc.strerror})"))
-        return None
-    tabbed = [n for n, line in enumerate(text.splitlines(), 1) if "\t" in line[: len(line) - len(line.lstrip())]]
-    for number in tabbed:
-        errors.append(KnowledgeError(path, number, "a tab is used for indentation; indent with spaces"))
-    if tabbed:
-        return None
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = exc.problem or "invalid YAML"
-        errors.append(
-            KnowledgeError(path, line, f"YAML syntax error: {problem} (check indentation, colons and quotes)")
-        )
-    except yaml.YAMLError as exc:
-        errors.append(KnowledgeError(path, 1, f"YAML syntax error: {exc}"))
-    return None
-
-
-def _mapping(
-    node: yaml.Node, path: Path, allowed: frozenset[str], what: str, errors: list[KnowledgeError]
-) -> dict[str, yaml.Node] | None:
-    if not isinstance(node, yaml.MappingNode):
-        errors.append(KnowledgeError(path, _line(node), f"each {what} must be a set of `key: value` lines"))
-        return None
-    fields: dict[str, yaml.Node] = {}
-    for key_node, value_node in node.value:
-        key = str(key_node.value)
-        if key in fields:
-            errors.append(KnowledgeError(path, _line(key_node), f"`{key}` appears twice in this {what}"))
-            continue
-        if key not in allowed:
-            known = ", ".join(sorted(allowed))
-            errors.append(KnowledgeError(path, _line(key_node), f"unknown key `{key}`; known keys: {known}"))
-            continue
-        fields[key] = value_node
-    return fields
-
-
-def _text(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeError]) -> str | None:
-    if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-        errors.append(KnowledgeError(path, _line(node), f"`{key}` must be text"))
-        return None
-    value = str(node.value).strip()
-    if not value:
-        errors.append(KnowledgeError(path, _line(node), f"`{key}` is empty"))
-        return None
-    return value
-
-
-def _texts(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeError]) -> Iterator[tuple[str, int]]:
-    """Items of a list of texts, with their lines; empty or non-text items are reported and skipped."""
-    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
-        errors.append(KnowledgeError(path, _line(node), f"`{key}` is empty; give a list of lines starting with -"))
-        return
-    if not isinstance(node, yaml.SequenceNode):
-        errors.append(KnowledgeError(path, _line(node), f"`{key}` must be a list (lines starting with -)"))
-        return
-    for item in node.value:
-        if not isinstance(item, yaml.ScalarNode) or item.tag == "tag:yaml.org,2002:null":
-            errors.append(KnowledgeError(path, _line(item), f"an item of `{key}` is empty or not text"))
-            continue
-        value = str(item.value).strip()
-        if not value:
-            errors.append(KnowledgeError(path, _line(item), f"an item of `{key}` is empty"))
-            continue
-        yield value, _line(item)
-
-
-def _entries(path: Path, errors: list[KnowledgeError]) -> list[yaml.Node]:
-    root = _read_yaml(path, errors)
-    if root is None:
-        return []
-    if not isinstance(root, yaml.SequenceNode):
-        if isinstance(root, yaml.ScalarNode) and root.tag == "tag:yaml.org,2002:null":
-            return []  # an empty file is allowed: a volunteer may be starting one
-        errors.append(KnowledgeError(path, _line(root), "the file must be a list of entries starting with -"))
-        return []
-    return list(root.value)
-
-
-def _yaml_files(folder: Path, errors: list[KnowledgeError]) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    for stray in sorted(folder.glob("*.yml")):
-        errors.append(KnowledgeError(stray, 1, "rename this file to end in .yaml, or it is ignored"))
-    return sorted(folder.glob("*.yaml"))
-
-
 # --- Intents -----------------------------------------------------------------------------------------
 
 
@@ -406,15 +309,6 @@ def _check_examples(drafts: list[_IntentDraft], errors: list[KnowledgeError]) ->
 
 
 # --- Answers -----------------------------------------------------------------------------------------
-
-
-def _date(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeError]) -> dt.date | None:
-    raw = _text(node, path, key, errors)
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        errors.append(KnowledgeError(path, _line(node), f"`{key}` must be a date like 2026-11-29"))
-        return None
 
 
 def _width(text: str) -> int:

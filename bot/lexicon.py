@@ -13,14 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import yaml
 
+from .content import KnowledgeError, read_yaml
 from .text import has_cjk, normalise
-
-if TYPE_CHECKING:
-    from .knowledge import KnowledgeError
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,6 @@ class Lexicon:
 def load_lexicon(paths: Sequence[Path], errors: list[KnowledgeError]) -> Lexicon:
     """Read every lexicon file (`aliases.yaml`, `dialects.yaml`, …) into one mapping; the files are optional,
     and a broken one only costs its own words."""
-    from .knowledge import KnowledgeError
 
     canonical: dict[str, str] = {}
     first_seen: dict[str, tuple[Path, int]] = {}
@@ -65,11 +61,10 @@ def load_lexicon(paths: Sequence[Path], errors: list[KnowledgeError]) -> Lexicon
 def _read_into(
     path: Path, canonical: dict[str, str], first_seen: dict[str, tuple[Path, int]], errors: list[KnowledgeError]
 ) -> None:
-    from .knowledge import KnowledgeError, _read_yaml
 
     if not path.is_file():
         return
-    root = _read_yaml(path, errors)
+    root = read_yaml(path, errors)
     if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == "tag:yaml.org,2002:null"):
         return
     if not isinstance(root, yaml.MappingNode):

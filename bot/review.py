@@ -14,7 +14,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from .knowledge import Answer, KnowledgeBase, KnowledgeError, display_path
+from .content import KnowledgeError, display_path
+from .knowledge import Answer, KnowledgeBase
 
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")  # the project counts days in China Standard Time
 REVIEW_DAYS = 180  # laws, hotlines and regulator documents change: look at every answer twice a year

@@ -36,16 +36,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import yaml
 
+from .content import KnowledgeError, read_yaml
 from .text import normalise
-
-if TYPE_CHECKING:
-    from .knowledge import KnowledgeError
 
 Level = Literal["crisis", "concern", "none"]
 ACT_GROUPS = frozenset({"act", "method"})
@@ -268,7 +266,6 @@ class _Reader:
         self.words: dict[str, str] = {}
 
     def error(self, node: yaml.Node, message: str) -> None:
-        from .knowledge import KnowledgeError
 
         self.errors.append(KnowledgeError(self.path, node.start_mark.line + 1, message))
 
@@ -393,14 +390,13 @@ def load_safety(folder: Path, errors: list[KnowledgeError], ordinary: Sequence[s
     what people send. The built-in rules when the signals file is missing, broken beyond use or has no
     signals; a broken examples file only costs the net (reported by `lint`).
     """
-    from .knowledge import KnowledgeError, _read_yaml
 
     path = folder / SIGNALS_FILE
     if not path.is_file():
         errors.append(KnowledgeError(path, 1, "the safety signals file is missing; using the built-in rules"))
         return built_in_rules()
     before = len(errors)
-    root = _read_yaml(path, errors)
+    root = read_yaml(path, errors)
     if root is None:
         return built_in_rules()
     if not isinstance(root, yaml.MappingNode):
@@ -447,11 +443,10 @@ def load_safety(folder: Path, errors: list[KnowledgeError], ordinary: Sequence[s
 
 
 def _with_net(rules: SafetyRules, path: Path, errors: list[KnowledgeError], ordinary: Sequence[str]) -> SafetyRules:
-    from .knowledge import KnowledgeError, _read_yaml
 
     if not path.is_file():
         return rules  # the net is optional: the rules work alone
-    root = _read_yaml(path, errors)
+    root = read_yaml(path, errors)
     if root is None:
         return rules
     if not isinstance(root, yaml.MappingNode):

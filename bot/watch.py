@@ -13,7 +13,8 @@ import signal
 from collections.abc import Coroutine
 from pathlib import Path
 
-from .knowledge import KnowledgeError, KnowledgeSource
+from .content import KnowledgeError
+from .knowledge import KnowledgeSource
 
 log = logging.getLogger(__name__)
 

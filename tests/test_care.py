@@ -12,8 +12,9 @@ from bot.care import CARE_SECONDS, built_in_care, load_care
 from bot.channels.console import render_console
 from bot.channels.telegram import render_telegram
 from bot.channels.wechat import render_wechat
+from bot.content import KnowledgeError
 from bot.dialog import Dialog
-from bot.knowledge import KnowledgeError, KnowledgeSource
+from bot.knowledge import KnowledgeSource
 from bot.models import Incoming, Reply
 from bot.state import MemoryStore
 from bot.store import SqliteStore

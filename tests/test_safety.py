@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.content import KnowledgeError
 from bot.evaluation import evaluate_safety, load_safety_items
-from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
+from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.safety import SafetyRules, built_in_rules, load_safety
 
 REPO = Path(__file__).parent.parent
