@@ -19,6 +19,7 @@ from types import MappingProxyType
 
 import yaml
 
+from .actions import Action
 from .content import KnowledgeError, read_yaml
 from .models import LOCALES, Button, Locale
 from .region import REGIONS, Region
@@ -113,7 +114,7 @@ class CareContent:
         found = self.replies.get(kind)
         if found is None:
             return ()
-        return tuple(Button(_localised(self.labels[name], locale), f"k:{name}") for name in found.buttons)
+        return tuple(Action("care", name).button(_localised(self.labels[name], locale)) for name in found.buttons)
 
 
 def _localised(texts: Mapping[str, str], locale: Locale) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import care
+from .actions import Action, payloads
 from .answers import answer_text, fill, more_text
 from .choices import OutOfRange, Pick, pick
 from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
@@ -153,7 +154,7 @@ class Dialog:
             session = session.replace(region=outcome.pin_region, region_pinned=True)
         if outcome.care_set:
             session = session.replace(care=outcome.care)
-        options = tuple(button.payload for reply in outcome.replies for button in reply.buttons)
+        options = payloads(outcome.replies)
         last_intent = outcome.intent if outcome.kind in ("answer", "crisis") else session.last_intent
         await self._save(session.replace(options=options, last_intent=last_intent, updated_at=self.clock()))
         event = UsageEvent(
@@ -204,7 +205,7 @@ class Dialog:
             replies = self._answer(kb, decision.intent, locale, session)
             if not decision.sure:
                 last = replies[-1]
-                replies[-1] = Reply(last.text, (*last.buttons, Button(say("not_this", locale), "n:")))
+                replies[-1] = Reply(last.text, (*last.buttons, Action("none").button(say("not_this", locale))))
             return _Outcome(replies, "answer", decision.intent, decision.score)
         if decision.kind == "overview":
             return _Outcome([self._overview(kb, session, decision, locale)], "overview", None, decision.score)
@@ -252,11 +253,14 @@ class Dialog:
         return _Outcome([self._menu(kb, locale, goodbye)], "care", care_set=True)
 
     def _on_button(self, kb: KnowledgeBase, session: Session, payload: str, locale: Locale) -> _Outcome:
-        kind, _, value = payload.partition(":")
-        if kind == "k" and value in care.CHOICES:
+        action = Action.decode(payload)
+        if action is None:
+            return _Outcome([self._menu(kb, locale, say("stale", locale))], "button")
+        kind, value = action.kind, action.value
+        if kind == "care" and value in care.CHOICES:
             state = care.active(session.care, self.clock()) or CareState("concern", self.clock())
             return self._care_choice(kb, session, state, value, locale)
-        if kind == "a" and value in kb.intents:
+        if kind == "answer" and value in kb.intents:
             if value == CRISIS_INTENT:
                 now = self.clock()
                 started = care.start(
@@ -266,23 +270,23 @@ class Dialog:
                     [Reply(started.text, started.buttons)], "crisis", value, 100.0, care=started.state, care_set=True
                 )
             return _Outcome(self._answer(kb, value, locale, session), "answer", value, 100.0)
-        if kind == "m" and value in kb.intents:
+        if kind == "more" and value in kb.intents:
             answer = kb.answer(value, locale, session.region)
             more = more_text(answer, locale, session.region) if answer is not None else None
             if more:
                 buttons = self._related_buttons(kb, value, locale)
                 return _Outcome([Reply(more, buttons)], "answer", value, 100.0)
-        if kind == "t" and value in TOPICS:
+        if kind == "topic" and value in TOPICS:
             return _Outcome([self._topic(kb, value, locale)], "button")
-        if kind == "c" and value == "menu":
+        if kind == "menu":
             return _Outcome([self._menu(kb, locale, say("menu", locale))], "button")
-        if kind == "n":
+        if kind == "none":
             return _Outcome([self._menu(kb, locale, say("fallback", locale))], "fallback")
-        if kind == "l":
+        if kind == "lang":
             chosen = next((loc for loc in LOCALES if loc == value), None)
             if chosen is not None:
                 return _Outcome([Reply(lang_set(chosen))], "command", pin_locale=chosen)
-        if kind == "r":
+        if kind == "region":
             region = next((r for r in REGIONS if r == value), None)
             if region is not None:
                 reply = self._menu(kb, locale, say(f"region_set.{region}", locale))
@@ -329,7 +333,7 @@ class Dialog:
             "english": "en",
         }.get(argument.casefold())
         if wanted is None:
-            buttons = tuple(Button(name, f"l:{code}") for code, name in LANGUAGE_NAMES.items())
+            buttons = tuple(Action("lang", code).button(name) for code, name in LANGUAGE_NAMES.items())
             return _Outcome([Reply(say("lang_choose", locale), buttons)], "command")
         chosen = next(loc for loc in LOCALES if loc == wanted)
         return _Outcome([Reply(lang_set(chosen))], "command", pin_locale=chosen)
@@ -350,7 +354,7 @@ class Dialog:
         text = answer_text(answer, locale, region)
         buttons: list[Button] = []
         if answer.more:
-            buttons.append(Button(say("more", locale), f"m:{intent}"))
+            buttons.append(Action("more", intent).button(say("more", locale)))
         buttons.extend(self._related_buttons(kb, intent, locale))
         if session is not None and _ask_region(session, intent, locale):
             text += "\n\n" + say("region_ask", locale)
@@ -365,7 +369,7 @@ class Dialog:
         if more:
             return _Outcome([Reply(more, related)], "answer", intent, score)
         return _Outcome(
-            [Reply(say("next_question", locale), (*related, Button(say("topics", locale), "c:menu")))],
+            [Reply(say("next_question", locale), (*related, Action("menu").button(say("topics", locale))))],
             "answer",
             intent,
             score,
@@ -381,7 +385,7 @@ class Dialog:
             first = answer.text.strip().split("\n", 1)[0] if answer is not None else ""
             summary = fill(first, locale, session.region)
             lines.append(f"{number}. {kb.title(candidate.intent, locale)}\n{summary}")
-            buttons.append(Button(kb.title(candidate.intent, locale), f"a:{candidate.intent}"))
+            buttons.append(Action("answer", candidate.intent).button(kb.title(candidate.intent, locale)))
         return Reply("\n\n".join(lines), tuple(buttons))
 
     def _fallback(self, kb: KnowledgeBase, session: Session, decision: Match, text: str, locale: Locale) -> Reply:
@@ -397,16 +401,21 @@ class Dialog:
 
     def _label(self, kb: KnowledgeBase, payload: str, locale: Locale) -> str:
         """The label a button with this payload was shown with: typed text can pick it."""
-        kind, _, value = payload.partition(":")
-        if kind == "a":
+        action = Action.decode(payload)
+        if action is None:
+            return ""
+        kind, value = action.kind, action.value
+        if kind == "answer":
             return kb.title(value, locale)
-        if kind == "t" and value in TOPICS:
+        if kind == "topic" and value in TOPICS:
             return say(f"topic.{value}", locale)
-        if kind == "k" and value in kb.care.labels:
+        if kind == "care" and value in kb.care.labels:
             return kb.care.buttons_label(value, locale)
-        if kind == "r" and value in REGION_NAMES:
+        if kind == "region" and value in REGION_NAMES:
             return REGION_NAMES[value][locale]  # typing "香港" answers "where are you?"
-        return {"m": say("more", locale), "c": say("topics", locale), "n": say("none_of_these", locale)}.get(
+        if kind == "lang":
+            return next((name for code, name in LANGUAGE_NAMES.items() if code == value), value)
+        return {"more": say("more", locale), "menu": say("topics", locale), "none": say("none_of_these", locale)}.get(
             kind, value
         )
 
@@ -414,22 +423,24 @@ class Dialog:
         found = kb.intents.get(intent)
         if found is None:
             return ()
-        return tuple(Button(kb.title(r, locale), f"a:{r}") for r in found.related[:MAX_RELATED_BUTTONS])
+        return tuple(Action("answer", r).button(kb.title(r, locale)) for r in found.related[:MAX_RELATED_BUTTONS])
 
     def _clarify(self, kb: KnowledgeBase, decision: Match, locale: Locale) -> Reply:
-        buttons = [Button(kb.title(c.intent, locale), f"a:{c.intent}") for c in decision.candidates]
-        buttons.append(Button(say("none_of_these", locale), "n:"))
+        buttons = [Action("answer", c.intent).button(kb.title(c.intent, locale)) for c in decision.candidates]
+        buttons.append(Action("none").button(say("none_of_these", locale)))
         return Reply(say("clarify", locale), tuple(buttons))
 
     def _menu(self, kb: KnowledgeBase, locale: Locale, text: str) -> Reply:
         groups = {intent.group for intent in kb.answerable()}
-        buttons = tuple(Button(say(f"topic.{topic}", locale), f"t:{topic}") for topic in TOPICS if topic in groups)
+        buttons = tuple(
+            Action("topic", topic).button(say(f"topic.{topic}", locale)) for topic in TOPICS if topic in groups
+        )
         return Reply(text, buttons)
 
     def _topic(self, kb: KnowledgeBase, topic: str, locale: Locale) -> Reply:
         intents = [intent for intent in kb.answerable() if intent.group == topic][:MAX_TOPIC_BUTTONS]
-        buttons = [Button(kb.title(intent.id, locale), f"a:{intent.id}") for intent in intents]
-        buttons.append(Button(say("topics", locale), "c:menu"))
+        buttons = [Action("answer", intent.id).button(kb.title(intent.id, locale)) for intent in intents]
+        buttons.append(Action("menu").button(say("topics", locale)))
         return Reply(say("topic", locale), tuple(buttons))
 
     def _welcome(self, kb: KnowledgeBase, locale: Locale) -> str:

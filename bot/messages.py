@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from .actions import Action
 from .models import Button, Locale
 from .region import Region
 from .text import to_traditional
@@ -198,7 +199,7 @@ REGION_WORDS: dict[str, Region] = {
 
 
 def region_buttons(locale: Locale) -> tuple[Button, ...]:
-    return tuple(Button(names[locale], f"r:{region}") for region, names in REGION_NAMES.items())
+    return tuple(Action("region", region).button(names[locale]) for region, names in REGION_NAMES.items())
 
 
 TOPICS: tuple[str, ...] = ("legal", "report", "rights", "consequence", "scam", "platform", "wellbeing")

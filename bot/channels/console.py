@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TextIO
 
+from ..actions import numbered
 from ..dialog import Dialog
 from ..models import Incoming, Reply
 from ..privacy import pseudonym
@@ -13,11 +14,12 @@ CHANNEL = "console"
 
 
 def render_console(replies: list[Reply]) -> str:
-    """Text with numbered options: the user answers with the number, as on WeChat."""
+    """Text with numbered options, numbered across the whole turn as on WeChat (`bot.actions.numbered`)."""
+    numbers = {id(button): number for number, button in numbered(replies)}
     blocks: list[str] = []
     for reply in replies:
         lines = [reply.text]
-        lines.extend(f"  [{number}] {button.label}" for number, button in enumerate(reply.buttons, 1))
+        lines.extend(f"  [{numbers[id(button)]}] {button.label}" for button in reply.buttons)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
