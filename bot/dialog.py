@@ -8,21 +8,22 @@ logged once, not per message.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from . import care
+from . import care, commands, stats
 from .actions import Action, payloads
 from .answers import answer_text, fill, more_text
 from .choices import OutOfRange, Pick, pick
 from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
 from .messages import LANGUAGE_NAMES, REGION_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
-from .models import LOCALES, Button, Incoming, Locale, Match, Reply
+from .models import LOCALES, Attachment, Button, Incoming, Locale, Match, Reply
 from .privacy import redact
 from .region import REGIONS, Region, update_region
 from .safety import Assessment
@@ -98,6 +99,10 @@ def _debt_question(intent: str) -> bool:
     return intent != CRISIS_INTENT and intent.split(".", 1)[0] not in ("meta", "oos")
 
 
+CommandHandler = Callable[[KnowledgeBase, Session, str, Locale], Awaitable["_Outcome"]]
+MAX_RELOAD_ERRORS = 20  # /reload shows this many content problems; `anxin lint` shows them all
+
+
 class Dialog:
     def __init__(
         self,
@@ -111,6 +116,17 @@ class Dialog:
         self.store = store
         self.keep_unanswered = keep_unanswered
         self.clock = clock
+        self._commands: dict[str, CommandHandler] = {
+            "start": self._cmd_start,
+            "help": self._cmd_help,
+            "lang": self._cmd_lang,
+            "region": self._cmd_region,
+            "privacy": self._cmd_privacy,
+            "forget": self._cmd_forget,
+            "cancel": self._cmd_cancel,
+            "stats": self._cmd_stats,
+            "reload": self._cmd_reload,
+        }
         self._store_failing = False
         self._store_errors = 0  # grows with every failed store call; a message that adds none is healthy
 
@@ -139,7 +155,7 @@ class Dialog:
         if incoming.button is not None:
             outcome = self._on_button(kb, session, _encodable(incoming.button), locale)
         elif text.startswith("/"):
-            outcome = await self._on_command(kb, session, text, locale)
+            outcome = await self._on_command(kb, session, incoming, text, locale)
             if outcome.kind == "forget":
                 return Turn(outcome.replies, None)  # nothing may be written back for a user who just left
         elif not text:
@@ -293,28 +309,66 @@ class Dialog:
                 return _Outcome([reply], "command", pin_region=region)
         return _Outcome([self._menu(kb, locale, say("stale", locale))], "button")
 
-    async def _on_command(self, kb: KnowledgeBase, session: Session, text: str, locale: Locale) -> _Outcome:
-        name, _, argument = text[1:].partition(" ")
-        name = name.split("@", 1)[0].casefold()  # Telegram adds @botname in groups and menus
-        if name == "start":
-            return _Outcome([self._menu(kb, locale, self._welcome(kb, locale))], "command")
-        if name in ("help", "menu"):
-            return _Outcome([self._menu(kb, locale, say("menu", locale))], "command")
-        if name == "privacy":
-            answer = kb.answer("meta.privacy", locale)
-            return _Outcome([Reply(answer.text if answer else say("privacy", locale))], "command")
-        if name == "lang":
-            return self._on_lang(argument.strip(), locale)
-        if name == "region":
-            return self._on_region(kb, argument.strip(), locale)
-        if name == "forget":
-            try:
-                await self.store.forget(session.user)
-            except Exception:
-                log.exception("forget failed")
-                return _Outcome([Reply(say("forget_failed", locale))], "command")
-            return _Outcome([Reply(say("forgotten", locale))], "forget")
-        return _Outcome([Reply(say("unknown_command", locale))], "command")
+    async def _on_command(
+        self, kb: KnowledgeBase, session: Session, incoming: Incoming, text: str, locale: Locale
+    ) -> _Outcome:
+        parsed = commands.parse(text)
+        command = commands.find(parsed[0]) if parsed else None
+        admin = incoming.role == "admin"
+        if parsed is None or command is None or (command.admin_only and not admin):
+            # An admin command answers like an unknown one for everyone else.
+            return _Outcome([Reply(say("unknown_command", locale) + "\n" + commands.help_text(locale))], "command")
+        handler = self._commands[command.name]
+        return await handler(kb, session, parsed[1], locale)
+
+    async def _cmd_start(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        return _Outcome([self._menu(kb, locale, self._welcome(kb, locale))], "command")
+
+    async def _cmd_help(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        return _Outcome([self._menu(kb, locale, say("menu", locale))], "command")
+
+    async def _cmd_privacy(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        answer = kb.answer("meta.privacy", locale)
+        return _Outcome([Reply(answer.text if answer else say("privacy", locale))], "command")
+
+    async def _cmd_lang(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        return self._on_lang(argument, locale)
+
+    async def _cmd_region(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        return self._on_region(kb, argument, locale)
+
+    async def _cmd_forget(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        try:
+            await self.store.forget(session.user)
+        except Exception:
+            log.exception("forget failed")
+            return _Outcome([Reply(say("forget_failed", locale))], "command")
+        return _Outcome([Reply(say("forgotten", locale))], "forget")
+
+    async def _cmd_cancel(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        return _Outcome([self._menu(kb, locale, say("nothing_to_cancel", locale))], "command")
+
+    async def _cmd_stats(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        # "/stats ²": str.isdigit() accepts superscripts; only ASCII digits are a number of days.
+        days = int(argument) if argument.isascii() and argument.isdigit() and 0 < int(argument) <= 3650 else 30
+        try:
+            report = await stats.collect(self.store, days)
+        except Exception:
+            log.exception("stats: the store could not be read")
+            return _Outcome([Reply(say("stats_unavailable", locale))], "command")
+        page = Attachment(f"anxin-stats-{days}d.html", stats.render_html(report).encode("utf-8"))
+        return _Outcome([Reply(stats.render_text(report, locale), attachment=page)], "command")
+
+    async def _cmd_reload(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        errors = await asyncio.to_thread(self.knowledge.reload)
+        if not errors:
+            count = len(self.knowledge.current.intents)
+            return _Outcome([Reply(say("reloaded", locale).format(count=count))], "command")
+        lines = [str(error) for error in errors[:MAX_RELOAD_ERRORS]]
+        if len(errors) > MAX_RELOAD_ERRORS:
+            lines.append(f"… (+{len(errors) - MAX_RELOAD_ERRORS}, anxin lint)")
+        head = say("reload_refused", locale).format(count=len(errors))
+        return _Outcome([Reply(head + "\n" + "\n".join(lines))], "command")
 
     def _on_lang(self, argument: str, locale: Locale) -> _Outcome:
         wanted = {

@@ -69,9 +69,19 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh-Hans": "好的，之后用简体中文回复。",
         "en": "OK, I'll answer in English from now on.",
     },
-    "unknown_command": {
-        "zh-Hans": "没有这个命令。可用命令：/help 话题菜单，/lang 语言，/privacy 隐私，/forget 删除记录。",
-        "en": "Unknown command. Try /help (topics), /lang (language), /privacy, /forget (delete my data).",
+    "unknown_command": {"zh-Hans": "没有这个命令。可用的命令：", "en": "Unknown command. These are the commands:"},
+    "nothing_to_cancel": {
+        "zh-Hans": "现在没有进行中的步骤。直接打字提问，或选一个话题：",
+        "en": "Nothing to cancel. Type your question, or pick a topic:",
+    },
+    "stats_unavailable": {
+        "zh-Hans": "统计暂时读不到（数据库忙或不可用），请稍后再试。",
+        "en": "Statistics are unavailable right now (the database is busy or missing); try again later.",
+    },
+    "reloaded": {"zh-Hans": "已重新加载：{count} 个意图。", "en": "Reloaded: {count} intents."},
+    "reload_refused": {
+        "zh-Hans": "内容有 {count} 处问题，继续使用旧内容：",
+        "en": "{count} problem(s) in the content; still serving the previous version:",
     },
     "privacy": {
         "zh-Hans": "我不保存你的名字、电话或账号，只用一个无法反推的代号记住对话进度。"

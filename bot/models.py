@@ -7,6 +7,7 @@ from typing import Literal
 
 Locale = Literal["zh-Hans", "zh-Hant", "en"]
 LOCALES: tuple[Locale, ...] = ("zh-Hans", "zh-Hant", "en")
+Role = Literal["user", "admin"]
 DecisionKind = Literal["answer", "clarify", "fallback", "crisis", "concern", "overview"]
 
 
@@ -23,6 +24,7 @@ class Incoming:
     text: str = ""
     button: str | None = None
     media: str | None = None  # "sticker", "photo", "voice", … when the user sent no text
+    role: Role = "user"  # "admin" when the channel's own configuration says so; never stored
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,13 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
+    attachment: Attachment | None = None  # a file for channels that can send one (the stats page)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)

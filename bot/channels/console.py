@@ -32,7 +32,7 @@ async def chat(dialog: Dialog, secret: bytes, stdin: TextIO, stdout: TextIO, *, 
         stdout.flush()
 
     if interactive:
-        show(await dialog.handle(Incoming(CHANNEL, user, "/start")))
+        show(await dialog.handle(Incoming(CHANNEL, user, "/start", role="admin")))
     while True:
         if interactive:
             stdout.write("> ")
@@ -45,4 +45,5 @@ async def chat(dialog: Dialog, secret: bytes, stdin: TextIO, stdout: TextIO, *, 
             continue
         if interactive and text.strip() in ("/quit", "/exit"):
             break
-        show(await dialog.handle(Incoming(CHANNEL, user, text)))
+        # Whoever types at the console runs the bot: the admin commands (/stats, /reload) are theirs.
+        show(await dialog.handle(Incoming(CHANNEL, user, text, role="admin")))
