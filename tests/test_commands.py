@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import anxin
 
 from bot import commands
 from bot.dialog import Dialog
 from bot.models import Incoming
-
-from conftest import anxin
 
 USER = "m" * 64
 
