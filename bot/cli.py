@@ -10,7 +10,10 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from .stats import StatsReport
 
 from .content import display_path
 from .evaluation import (
@@ -26,6 +29,7 @@ from .evaluation import (
 from .knowledge import KnowledgeBase, load_knowledge
 from .models import Reply
 from .settings import Settings, SettingsError
+from .state import StoreError
 
 log = logging.getLogger("bot")
 
@@ -226,15 +230,28 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _collect(path: Path, days: int) -> StatsReport:
+    from .stats import collect
+    from .store import SqliteStore
+
+    if not await asyncio.to_thread(path.is_file):
+        raise StoreError(path, "no database here yet (has the bot run with this BOT_DATA_DIR?)")
+    store = await SqliteStore.open(path)
+    try:
+        return await collect(store, days)
+    finally:
+        await store.close()
+
+
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
-    from .stats import collect, render_html, render_table
-    from .store import StoreError, database_path
+    from .stats import render_html, render_table
+    from .store import database_path
 
     if args.days < 1:
         sys.stderr.write("anxin stats: --days must be 1 or more\n")
         return 2
     try:
-        report = asyncio.run(collect(database_path(settings), args.days))
+        report = asyncio.run(_collect(database_path(settings), args.days))
     except StoreError as exc:
         sys.stderr.write(f"anxin stats: {exc}\n")
         return 2
@@ -266,7 +283,6 @@ async def _purge(settings: Settings) -> str:
 
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
-    from .store import StoreError
 
     try:
         _write(asyncio.run(_purge(settings)))

@@ -21,8 +21,8 @@ from starlette.routing import BaseRoute
 from .dialog import Dialog
 from .knowledge import KnowledgeSource
 from .settings import Settings
-from .state import MemoryStore, Store
-from .store import SqliteStore, StoreError, purge_daily
+from .state import MemoryStore, Store, StoreError
+from .store import SqliteStore, purge_daily
 from .text import warm_up
 from .watch import start_live_reload
 

@@ -1,19 +1,38 @@
-"""Conversation state and usage records: the interface the dialog engine uses, and an in-memory store.
+"""Conversation state and usage records: the `Store` protocol every backend implements, and an in-memory one.
 
-The SQLite store (`bot.store`) implements the same `Store` protocol. Everything is keyed by the
-pseudonymous user key; nothing here ever sees a raw platform id.
+The protocol covers what the dialog writes and what statistics, retention and `/forget` read, so nothing
+outside a backend ever needs to know which one it is. The SQLite store (`bot.store`) implements it, and one
+contract test suite (`tests/test_store_contract.py`) runs against every implementation. Everything is keyed
+by the pseudonymous user key; nothing here ever sees a raw platform id.
+
+Exceptions:
+    StoreError          the store cannot be used, even after retrying (`path` names it, `reason` says why)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol
 
 from .models import DecisionKind, Locale
 from .region import Region
+from .usage import DAY, DayUsers, EventCount, PurgeResult, Retention, UnansweredCount, UsageSnapshot, day_of
 
 CareLevel = Literal["crisis", "concern"]
+
+
+class StoreError(Exception):
+    """The database at `path` could not be used; `reason` says why (never user data)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -110,17 +129,28 @@ class Store(Protocol):
     async def record_unanswered(self, user: str, channel: str, locale: Locale, text: str, at: float) -> None:
         """`text` is already redacted by the caller; `user` (the pseudonym) lets /forget remove it."""
 
-    async def forget(self, user: str) -> None: ...
+    async def forget(self, user: str) -> None:
+        """Delete every row keyed to `user`: session, events and unanswered questions."""
+
+    async def purge(self, now: float | None = None) -> PurgeResult:
+        """Apply the retention policy: idle sessions, old per-user event links, old unanswered questions."""
+
+    async def usage(self, first_day: str) -> UsageSnapshot:
+        """Aggregated usage from `first_day` (YYYY-MM-DD, China time) on; no user keys leave the store."""
+
     async def close(self) -> None: ...
 
 
 class MemoryStore:
-    """A `Store` that lives in memory: for tests, `match`, and when no database can be opened."""
+    """A `Store` that lives in memory: for tests, `chat`, and when no database can be opened."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, retention: Retention | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.retention = retention or Retention()
+        self.clock = clock
         self.sessions: dict[str, Session] = {}
-        self.events: list[UsageEvent] = []
+        self.events: list[UsageEvent] = []  # an event whose user is "" has lost its link to the user
         self.unanswered: list[tuple[str, str, Locale, str, float]] = []
+        self.daily_users: Counter[tuple[str, str]] = Counter()  # (day, channel) counts of unlinked days
 
     async def get_session(self, user: str) -> Session | None:
         return self.sessions.get(user)
@@ -138,6 +168,51 @@ class MemoryStore:
         self.sessions.pop(user, None)
         self.events = [event for event in self.events if event.user != user]
         self.unanswered = [row for row in self.unanswered if row[0] != user]
+
+    async def purge(self, now: float | None = None) -> PurgeResult:
+        now = self.clock() if now is None else now
+        keep = self.retention
+        session_cutoff = now - max(keep.session_days, 0) * DAY
+        unanswered_cutoff = now - max(keep.unanswered_days, 0) * DAY
+        link_cutoff = day_of(now - max(keep.event_days, 0) * DAY)
+        idle = [user for user, session in self.sessions.items() if session.updated_at < session_cutoff]
+        for user in idle:
+            del self.sessions[user]
+        old = len(self.unanswered)
+        self.unanswered = [row for row in self.unanswered if row[4] >= unanswered_cutoff]
+        linked: dict[tuple[str, str], set[str]] = {}
+        unlinked = 0
+        for index, event in enumerate(self.events):
+            day = day_of(event.at)
+            if event.user and day < link_cutoff:
+                linked.setdefault((day, event.channel), set()).add(event.user)
+                self.events[index] = dataclasses.replace(event, user="")
+                unlinked += 1
+        for key, users in linked.items():
+            self.daily_users[key] += len(users)
+        return PurgeResult(sessions=len(idle), event_links=unlinked, unanswered=old - len(self.unanswered))
+
+    async def usage(self, first_day: str) -> UsageSnapshot:
+        events: Counter[tuple[str, str, str, str, str | None]] = Counter()
+        users: dict[tuple[str, str], set[str]] = {}
+        for event in self.events:
+            day = day_of(event.at)
+            if day < first_day:
+                continue
+            events[(day, event.channel, event.locale, event.kind, event.intent)] += 1
+            if event.user:
+                users.setdefault((day, event.channel), set()).add(event.user)
+        counts: Counter[tuple[str, str]] = Counter({key: len(keys) for key, keys in users.items()})
+        counts.update({key: n for key, n in self.daily_users.items() if key[0] >= first_day})
+        unanswered: Counter[tuple[str, str, str]] = Counter()
+        for _, channel, locale, text, at in self.unanswered:
+            if day_of(at) >= first_day:
+                unanswered[(text, channel, locale)] += 1
+        return UsageSnapshot(
+            events=tuple(EventCount(*key, count) for key, count in events.items()),
+            users=tuple(DayUsers(day, channel, count) for (day, channel), count in counts.items()),
+            unanswered=tuple(UnansweredCount(*key, count) for key, count in unanswered.most_common()),
+        )
 
     async def close(self) -> None:
         return None

@@ -9,28 +9,16 @@ commands, button presses that open menus and media count as messages but not as 
 
 from __future__ import annotations
 
-import asyncio
 import html
-import os
 import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 from .models import Locale
-from .state import MemoryStore, Store
-from .store import (
-    DAY,
-    DayUsers,
-    EventCount,
-    SqliteStore,
-    StoreError,
-    UnansweredCount,
-    UsageSnapshot,
-    day_of,
-)
+from .state import Store
+from .usage import DAY, EventCount, UnansweredCount, UsageSnapshot, day_of
 
 DECISIONS = ("answer", "clarify", "fallback", "crisis", "concern")
 TOP = 10
@@ -143,30 +131,13 @@ class StatsReport:
         }
 
 
-async def collect(source: Store | str | os.PathLike[str], days: int, *, now: float | None = None) -> StatsReport:
-    """Statistics for the last `days` days (today included, CST) from a store or a database file.
-
-    A path is opened (and migrated if older), read and closed; `StoreError` if there is no database there.
-    """
+async def collect(store: Store, days: int, *, now: float | None = None) -> StatsReport:
+    """Statistics for the last `days` days (today included, China time) from any store."""
     if days < 1:
         raise ValueError("days must be 1 or more")
     now = time.time() if now is None else now
     first_day = day_of(now - (days - 1) * DAY)
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not await asyncio.to_thread(path.is_file):
-            raise StoreError(path, "no database here yet (has the bot run with this BOT_DATA_DIR?)")
-        store = await SqliteStore.open(path)
-        try:
-            snapshot = await store.usage(first_day)
-        finally:
-            await store.close()
-    elif isinstance(source, SqliteStore):
-        snapshot = await source.usage(first_day)
-    elif isinstance(source, MemoryStore):
-        snapshot = _memory_snapshot(source, first_day)
-    else:
-        raise TypeError(f"{type(source).__name__} keeps no statistics")
+    snapshot = await store.usage(first_day)
     return build_report(snapshot, days, first_day, day_of(now))
 
 
@@ -286,26 +257,6 @@ def _slice(name: str, events: list[EventCount], unanswered: list[UnansweredCount
 
 def _ranked_json(items: tuple[Ranked, ...]) -> list[dict[str, object]]:
     return [{"name": item.name, "count": item.count} for item in items]
-
-
-def _memory_snapshot(store: MemoryStore, first_day: str) -> UsageSnapshot:
-    events: Counter[tuple[str, str, str, str, str | None]] = Counter()
-    users: dict[tuple[str, str], set[str]] = {}
-    for event in store.events:
-        day = day_of(event.at)
-        if day < first_day:
-            continue
-        events[(day, event.channel, event.locale, event.kind, event.intent)] += 1
-        users.setdefault((day, event.channel), set()).add(event.user)
-    unanswered: Counter[tuple[str, str, str]] = Counter()
-    for _, channel, locale, text, at in store.unanswered:
-        if day_of(at) >= first_day:
-            unanswered[(text, channel, locale)] += 1
-    return UsageSnapshot(
-        events=tuple(EventCount(*key, count) for key, count in events.items()),
-        users=tuple(DayUsers(day, channel, len(keys)) for (day, channel), keys in users.items()),
-        unanswered=tuple(UnansweredCount(*key, count) for key, count in unanswered.most_common()),
-    )
 
 
 # --- presentation ---------------------------------------------------------------------------------------

@@ -22,8 +22,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,14 +33,22 @@ from .region import REGIONS, Region
 from .schema import LATEST, MIGRATIONS, VERSION_TABLE
 from .settings import Settings
 from .state import CareState, Session, Store, UsageEvent
+from .state import StoreError as StoreError  # raised by this backend; re-exported for its callers
+from .usage import (
+    DAY,
+    DayUsers,
+    EventCount,
+    PurgeResult,
+    Retention,
+    UnansweredCount,
+    UsageSnapshot,
+    day_of,
+    score_bucket,
+)
 
 log = logging.getLogger(__name__)
 
 DB_FILE = "anxin.sqlite3"
-DAY = 86400.0
-# Days are counted in China Standard Time: the people who use and run the bot live there, and "today"
-# in the statistics must be their today.
-CST = timezone(timedelta(hours=8), "CST")
 BUSY_TIMEOUT_MS = 3000
 ATTEMPTS = 4
 MAX_UNANSWERED_CHARS = 300
@@ -50,82 +56,8 @@ MAX_UNANSWERED_CHARS = 300
 T = TypeVar("T")
 
 
-class StoreError(Exception):
-    """The database at `path` could not be used; `reason` says why (never user data)."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Retention:
-    """How long things are kept, in days (`BOT_SESSION_DAYS`, `BOT_EVENT_DAYS`, `BOT_UNANSWERED_DAYS`)."""
-
-    session_days: int = 30
-    event_days: int = 90
-    unanswered_days: int = 30
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Retention:
-        return cls(settings.session_days, settings.event_days, settings.unanswered_days)
-
-
-@dataclass(frozen=True)
-class PurgeResult:
-    sessions: int
-    event_links: int
-    unanswered: int
-
-
-@dataclass(frozen=True)
-class EventCount:
-    """How many events share one day, channel, locale, kind and intent."""
-
-    day: str
-    channel: str
-    locale: str
-    kind: str
-    intent: str | None
-    messages: int
-
-
-@dataclass(frozen=True)
-class DayUsers:
-    day: str
-    channel: str
-    users: int
-
-
-@dataclass(frozen=True)
-class UnansweredCount:
-    text: str
-    channel: str
-    locale: str
-    count: int
-
-
-@dataclass(frozen=True)
-class UsageSnapshot:
-    """Everything statistics need from `first_day` on, already aggregated: no user keys leave the store."""
-
-    events: tuple[EventCount, ...]
-    users: tuple[DayUsers, ...]
-    unanswered: tuple[UnansweredCount, ...]
-
-
 def database_path(settings: Settings) -> Path:
     return settings.data_dir / DB_FILE
-
-
-def day_of(at: float) -> str:
-    return datetime.fromtimestamp(at, CST).date().isoformat()
-
-
-def score_bucket(score: float) -> int:
-    """The score rounded down to tens (0, 10, … 100): enough to tune thresholds, too coarse to fingerprint."""
-    return int(min(max(score, 0.0), 100.0) // 10 * 10)
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -200,7 +132,7 @@ class SqliteStore:
         return await cls.open(
             database_path(settings),
             keep_unanswered=settings.keep_unanswered,
-            retention=Retention.from_settings(settings),
+            retention=Retention(settings.session_days, settings.event_days, settings.unanswered_days),
         )
 
     # --- the Store protocol -----------------------------------------------------------------------------
@@ -453,8 +385,6 @@ class SqliteStore:
 
 async def purge_daily(store: Store, interval: float = DAY) -> None:
     """The retention policy inside `anxin run`: once at start, then every `interval` seconds until cancelled."""
-    if not isinstance(store, SqliteStore):
-        return  # an in-memory store forgets everything at exit anyway
     while True:
         try:
             result = await store.purge()

@@ -17,7 +17,7 @@ from bot.models import Incoming
 from bot.privacy import pseudonym
 from bot.state import MemoryStore, Store
 from bot.stats import StatsReport, collect, render_html, render_table, render_text
-from bot.store import DAY, DB_FILE, SqliteStore, StoreError, day_of
+from bot.store import DAY, DB_FILE, SqliteStore, day_of
 
 REPO = Path(__file__).parent.parent
 SECRET = b"test-secret"
@@ -102,13 +102,6 @@ async def test_memory_store_gives_the_same_report(knowledge: KnowledgeSource, fi
     memory = MemoryStore()
     await converse(knowledge, memory)
     assert await collect(memory, 3, now=NOW) == await collect(filled, 3, now=NOW)
-
-
-async def test_collect_opens_a_file_by_path_and_refuses_a_missing_one(filled: SqliteStore, data_dir: Path) -> None:
-    by_path = await collect(data_dir / DB_FILE, 3, now=NOW)
-    assert by_path == await collect(filled, 3, now=NOW)
-    with pytest.raises(StoreError, match="no database"):
-        await collect(data_dir / "elsewhere.sqlite3", 3)
 
 
 async def test_json_has_the_admin_fields(filled: SqliteStore) -> None:
