@@ -146,6 +146,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "your local emergency number.)",
     },
     "local_emergency": {"zh-Hans": "当地的紧急电话", "en": "your local emergency number"},
+    "apology": {
+        "zh-Hans": "抱歉，出了点问题。请稍后再发一次。",
+        "en": "Sorry, something went wrong. Please send that again in a moment.",
+    },
     "sources": {"zh-Hans": "依据：", "en": "Sources: "},
     "checked": {"zh-Hans": "核对于", "en": "Checked"},
     "out_of_range": {

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
+from .conversation import Conversation
 from .dialog import Dialog
 from .knowledge import KnowledgeSource
 from .settings import Settings
@@ -39,6 +40,10 @@ class Services:
     dialog: Dialog
     secret: bytes
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    conversation: Conversation = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.conversation = Conversation(self.dialog)
 
 
 class Channel(Protocol):
@@ -90,7 +95,7 @@ async def run_console(settings: Settings, services: Services | None = None) -> N
     live = start_live_reload(services.knowledge, watch_files=settings.watch)
     retention = asyncio.create_task(purge_daily(services.store), name="retention")
     try:
-        await chat(services.dialog, services.secret, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+        await chat(services.conversation.handle, services.secret, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
     finally:
         await live.stop()
         await _stop(retention)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from ..actions import numbered
-from ..dialog import Dialog
 from ..models import Incoming, Reply
 from ..privacy import pseudonym
 
 CHANNEL = "console"
+Handle = Callable[[Incoming], Awaitable[list[Reply]]]
 
 
 def render_console(replies: list[Reply]) -> str:
@@ -24,7 +25,8 @@ def render_console(replies: list[Reply]) -> str:
     return "\n\n".join(blocks)
 
 
-async def chat(dialog: Dialog, secret: bytes, stdin: TextIO, stdout: TextIO, *, interactive: bool) -> None:
+async def chat(handle: Handle, secret: bytes, stdin: TextIO, stdout: TextIO, *, interactive: bool) -> None:
+    """The console chat; `handle` is `Conversation.handle` (the channel needs nothing else of the bot)."""
     user = pseudonym(secret, CHANNEL, "local")
 
     def show(replies: list[Reply]) -> None:
@@ -32,7 +34,7 @@ async def chat(dialog: Dialog, secret: bytes, stdin: TextIO, stdout: TextIO, *, 
         stdout.flush()
 
     if interactive:
-        show(await dialog.handle(Incoming(CHANNEL, user, "/start", role="admin")))
+        show(await handle(Incoming(CHANNEL, user, "/start", role="admin")))
     while True:
         if interactive:
             stdout.write("> ")
@@ -46,4 +48,4 @@ async def chat(dialog: Dialog, secret: bytes, stdin: TextIO, stdout: TextIO, *, 
         if interactive and text.strip() in ("/quit", "/exit"):
             break
         # Whoever types at the console runs the bot: the admin commands (/stats, /reload) are theirs.
-        show(await dialog.handle(Incoming(CHANNEL, user, text, role="admin")))
+        show(await handle(Incoming(CHANNEL, user, text, role="admin")))

@@ -1,0 +1,83 @@
+"""The one entry point every channel calls: `Conversation.respond(incoming)`, then `record(turn, delivered=…)`.
+
+It owns the rules that hold on every channel, so adapters only translate:
+
+- per-user order: one person's messages are handled one at a time, in arrival order, while other people's
+  run concurrently ("a question and /forget sent together" can never leave rows behind after the reply
+  said everything was deleted). Keyed by pseudonym; an entry lives only while that person has a message
+  in flight, so memory stays bounded by the messages in flight;
+- the error boundary: whatever fails inside, the person gets a short apology in their language and the
+  failure is logged without their text;
+- commands, admin rights, typed actions and the safety layer, by way of `bot.dialog.Dialog`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from .dialog import Dialog, Turn
+from .messages import say
+from .models import Incoming, Reply
+from .text import detect_locale
+
+log = logging.getLogger(__name__)
+
+
+class _UserLock:
+    __slots__ = ("lock", "waiting")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.waiting = 0
+
+
+class UserOrder:
+    """Runs one person's turns one at a time, first come first served (asyncio.Lock wakes waiters in order)."""
+
+    def __init__(self) -> None:
+        self._users: dict[str, _UserLock] = {}
+
+    def __len__(self) -> int:
+        """People with a message in flight right now."""
+        return len(self._users)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, user: str) -> AsyncIterator[None]:
+        entry = self._users.setdefault(user, _UserLock())
+        entry.waiting += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.waiting -= 1
+            if entry.waiting == 0:
+                del self._users[user]
+
+
+class Conversation:
+    def __init__(self, dialog: Dialog) -> None:
+        self.dialog = dialog
+        self.order = UserOrder()
+
+    async def respond(self, incoming: Incoming) -> Turn:
+        """The replies to one message, after this person's earlier messages; never raises."""
+        async with self.order.turn(incoming.user):
+            try:
+                return await self.dialog.respond(incoming)
+            except Exception:
+                # The message text may be personal: log where it failed, never what was said.
+                log.exception("a %s message could not be handled; the user got an apology", incoming.channel)
+                locale = detect_locale(incoming.text or "") or "zh-Hans"
+                return Turn([Reply(say("apology", locale))], None)
+
+    async def record(self, turn: Turn, *, delivered: bool) -> None:
+        await self.dialog.record(turn, delivered=delivered)
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Respond and count the message as delivered: for channels that cannot tell (console, passive replies)."""
+        turn = await self.respond(incoming)
+        await self.record(turn, delivered=True)
+        return turn.replies
