@@ -1,14 +1,16 @@
 """Loan cost: the independent phrasings of tests/data/rates.yaml, the issue's reference points, the IRR and
-numeral properties, and the wording rules of FACTS.md."""
+numeral properties, the wording rules of FACTS.md, and `anxin rate` as volunteers run it."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from conftest import anxin
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -372,3 +374,33 @@ def test_compute_never_raises_on_impossible_terms() -> None:
         LoanTerms(),
     ):
         assert isinstance(compute(terms), Absurd)
+
+
+# ---------------------------------------------------------------------------------------------- the command line
+
+
+def test_rate_command_prints_the_figures_as_json(kb_dir: Path, data_dir: Path) -> None:
+    result = anxin("rate", "借1万到手8500分12期每期1000", "--json", kb_dir=kb_dir, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["terms"] == {"borrowed": 10000, "received": 8500, "periods": 12, "period": "month", "payment": 1000}
+    assert data["apr"] == pytest.approx(0.690, abs=5e-4) and data["effective"] == pytest.approx(0.956, abs=5e-4)
+    assert (data["total_cost"], data["deducted_up_front"]) == (3500, 1500)
+    assert data["cost_ratio"] == pytest.approx(3500 / 8500)
+    assert "砍头息" in data["explanation"][-1] and "一年期LPR四倍" in data["meaning"][0]
+
+
+def test_rate_command_asks_for_what_is_missing(kb_dir: Path, data_dir: Path) -> None:
+    result = anxin("rate", "is 12 installments too many?", "--json", kb_dir=kb_dir, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["missing"] == ["amount", "received_or_payment"]
+    assert data["question"].startswith("How much did you borrow and actually receive")
+
+
+def test_rate_command_refuses_an_absurd_rate_and_rejects_bad_arguments(kb_dir: Path, data_dir: Path) -> None:
+    result = anxin("rate", "日息50%", "--json", kb_dir=kb_dir, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["absurd"] == "rate_too_high"
+    assert anxin("rate", kb_dir=kb_dir, data_dir=data_dir).returncode == 2
+    assert anxin("rate", "x", "--locale", "fr", kb_dir=kb_dir, data_dir=data_dir).returncode == 2
