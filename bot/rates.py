@@ -425,6 +425,9 @@ _EN_COUNT = re.compile(
 )
 
 
+_EN_ONE_SPAN = re.compile(r"\b(for|in|over|after|within)\s+an?\s+(day|week|month|year)\b")
+
+
 def _fold(text: str) -> str:
     """NFKC, Simplified, case-folded, Cantonese in Mandarin, thousands commas gone, 1w7 and two weeks in digits."""
     text = _THOUSANDS.sub(lambda m: m.group().replace(",", ""), text)  # before NFKC: a full-width ， is a pause
@@ -432,6 +435,7 @@ def _fold(text: str) -> str:
     for dialect, mandarin in _DIALECT:
         folded = folded.replace(dialect, mandarin)
     folded = _EN_COUNT.sub(lambda m: str(_EN_NUMBERS[m[1]]), folded)  # two weeks, twelve monthly payments
+    folded = _EN_ONE_SPAN.sub(r"\1 1 \2", folded)  # for a year, after a month
     return _SHORTHAND_UNIT.sub(lambda m: "万" if m.group() == "w" else "千", folded)  # 1w7 = 1万7, 2k5 = 2千5
 
 
@@ -475,12 +479,14 @@ def _tokenise(text: str) -> tuple[str, list[_Token]]:
 # ---------------------------------------------------------------------------------------------- reading terms
 
 
-_SLOTS = frozenset("abceo")  # the names `_n` gives number slots in the patterns below
-
-
 def _n(name: str) -> str:
-    """A number slot in a pattern, captured as `name`."""
-    return rf"⟨(?P<{name}>\d+)⟩"
+    """A number slot in a pattern: `_Reader.take(match, name)` reads it."""
+    return rf"⟨(?P<n_{name}>\d+)⟩"
+
+
+def _filled(match: re.Match[str], *names: str) -> str:
+    """The first of the number slots `names` that the match filled ("" if none)."""
+    return next((name for name in names if match.groupdict().get(f"n_{name}")), "")
 
 
 # What follows a count or a span rather than an amount: 三个月, 12期, 3 days.
@@ -548,11 +554,17 @@ _BORROW_WORDS = (
     r"|loan amount|loan of|a loan for|borrowed|borrowing|borrow|borowed|took out|principal|lent me|loaned me|loan:?"
 )
 _BORROW = _rx(rf"(?:{_BORROW_WORDS})\s*{_FILL}{_n('a')}{_AMOUNT_END}")
+# 借咗財務公司8萬, 借了朋友5000: the lender named between 借 and the amount.
+_BORROW_FROM = _rx(
+    r"借了?\s*[\u4e00-\u9fffa-z]{0,6}?(?:公司|银行|平台|财仔|朋友|亲戚|同事|当铺|网贷|app)"
+    rf"\s*{_FILL}{_n('a')}{_AMOUNT_END}"
+)
 _BORROW_AFTER = _rx(
     rf"{_n('a')}\s*(?:的)?\s*(?:personal |payday |cash |online |car |bank )?(?:loan|借款|贷款)(?!\s*(?:app|company))"
 )
 _RECEIVE_WORDS = (
-    r"实际到手|实际到账|实际拿到|实际收到|实际放款|到手|到首|到账|实拿|实收|实得|拿到手|拿到|放款|下款|打款|入账|收到|得到"
+    r"实际到手|实际到账|实际拿到|实际收到|实际放款|实际给了?我?|给了我|到手|到首|到账|实拿|实收|实得|拿到手|拿到|放款|下款|打款"
+    r"|入账|收到|得到"
     r"|actually got|got|get|received|receive|recieved|rcvd|deposited|disbursed|paid out|credited|cash in hand"
 )
 _RECEIVE = _rx(rf"(?:{_RECEIVE_WORDS})\s*{_FILL}{_n('a')}{_AMOUNT_END}")
@@ -629,9 +641,11 @@ _TOTAL = _rx(
     r"|total(?: repaid| repayment| to repay| payable| due)?(?: of| is| was| =)?:?)"
     rf"\s*{_n('b')}{_AMOUNT_END}"
     rf"|{_n('c')}\s*(?:in total|total)\b"
+    rf"|\bwants?\s+{_n('g')}\s+back\b"
 )
 _TOTAL_ONCE = _rx(
-    rf"(?:后|以后|之后|到期|到时候?|一次性?)\s*(?:要|需要|需|得|就|再)?\s*(?:一次性?)?\s*(?:还款|还本付息|还|付|缴|交|给|归还)"
+    r"(?:后|以后|之后|到期|到时候?|一次性?)\s*(?:要|需要|需|得|就|再|应|应该)?\s*(?:一次性?)?"
+    r"\s*(?:还款|还本付息|还本息|还|付|缴|交|给|归还)(?:本息|本金和利息)?"
     rf"\s*(?:是|为|:)?\s*{_n('a')}{_AMOUNT_END}"
 )
 _TOTAL_PLAIN = _rx(
@@ -688,16 +702,16 @@ class _Reader:
     def matches(self, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
         """Matches whose numbers are all still unused."""
         for match in pattern.finditer(self.text):
-            slots = [int(value) for name, value in match.groupdict().items() if value and name in _SLOTS]
+            slots = [int(value) for name, value in match.groupdict().items() if value and name.startswith("n_")]
             if not any(slot in self.used for slot in slots):
                 yield match
 
     def token(self, match: re.Match[str], name: str) -> _Token:
-        return self.tokens[int(match[name])]
+        return self.tokens[int(match[f"n_{name}"])]
 
     def take(self, match: re.Match[str], name: str) -> float:
         """Use the number in slot `name`; a negative or endless number is recorded as the problem."""
-        index = int(match[name])
+        index = int(match[f"n_{name}"])
         self.used.add(index)
         token = self.tokens[index]
         if token.value is None:
@@ -748,14 +762,12 @@ class _Reader:
     def _rates(self) -> None:
         found = self.found
         for match in self.matches(_INTEREST_PER):
-            groups = match.groupdict()
-            one = groups.get("o") or groups.get("e")
-            slot = next(name for name in "acb" if groups.get(name))
-            if (one and self.tokens[int(one)].value != 1) or self.token(match, slot).percent:
+            one, slot = _filled(match, "o", "e"), _filled(match, "a", "c", "b")
+            if (one and self.token(match, one).value != 1) or self.token(match, slot).percent:
                 continue
             if one:
-                self.used.add(int(one))
-            unit = _UNITS[groups.get("u") or groups.get("v") or groups.get("w") or "天"]
+                self.take(match, one)
+            unit = _UNITS[match["u"] or match["v"] or match["w"] or "天"]
             found.interest_per = found.interest_per or (self.take(match, slot), unit)
         for match in self.matches(_RATE_TRAIL):
             if not self.token(match, "a").percent:
@@ -777,7 +789,8 @@ class _Reader:
             if token.percent:
                 rate = value
             elif match["fen"]:
-                tenth = self.take(match, "b") / 10 if match["b"] and (self.token(match, "b").value or 10) < 10 else 0.0
+                small = _filled(match, "b") and (self.token(match, "b").value or 10) < 10
+                tenth = self.take(match, "b") / 10 if small else 0.0
                 rate = (value + tenth) * base
             elif match["li"]:
                 rate = value * base / 10
@@ -794,7 +807,7 @@ class _Reader:
 
     def _folk_rate(self) -> None:
         for match in self.matches(_RATE_FOLK):
-            slot = "a" if match["a"] else "b"
+            slot = _filled(match, "a", "b")
             if self.found.monthly_rate is None and not self.token(match, slot).percent:
                 self.found.monthly_rate = self.take(match, slot) / 100
 
@@ -806,7 +819,7 @@ class _Reader:
         return None
 
     def _amounts(self) -> None:
-        self.found.borrowed = self._first_amount(_BORROW, _BORROW_AFTER)
+        self.found.borrowed = self._first_amount(_BORROW, _BORROW_FROM, _BORROW_AFTER)
         self.found.received = self._first_amount(_RECEIVE, _RECEIVE_AFTER)
 
     def _fees(self) -> None:
@@ -855,22 +868,22 @@ class _Reader:
         found = self.found
         for pattern in (_COUNT_SPLIT, _COUNT_PAY, _COUNT_BARE, _COUNT_EN):
             for match in self.matches(pattern):
-                slot = "a" if match["a"] else "b"
+                slot = _filled(match, "a", "b")
                 token = self.token(match, slot)
                 if found.count is not None or token.percent or token.currency:
                     continue
                 found.count = self.take(match, slot)
                 found.count_unit = _UNITS.get(match.groupdict().get("u") or "", "")
-                if pattern is _COUNT_EN and match["b"] and found.payment is None:
+                if pattern is _COUNT_EN and _filled(match, "b") and found.payment is None:
                     found.payment = self.take(match, "b")
                     found.payment_unit = found.count_unit
 
     def _payments(self) -> None:
         found = self.found
         for match in self.matches(_FREQUENCY):
-            if match["o"] and self.token(match, "o").value != 1:
+            if _filled(match, "o") and self.token(match, "o").value != 1:
                 continue
-            if match["o"]:
+            if _filled(match, "o"):
                 self.take(match, "o")
             found.frequency = _UNITS[match["u"] or match["v"]]
             break
@@ -879,16 +892,17 @@ class _Reader:
                 if found.payment is not None:
                     return
                 groups = match.groupdict()
-                if groups.get("o") and self.token(match, "o").value != 1:
+                one = _filled(match, "o")
+                if one and self.token(match, one).value != 1:
                     continue
-                name = next(n for n in "abce" if groups.get(n))
+                name = _filled(match, "a", "b", "c", "e")
                 if self.token(match, name).percent:
                     continue
                 found.payment = self.take(match, name)
                 unit = groups.get("u") or groups.get("v") or groups.get("w") or ""
                 found.payment_unit = _UNITS.get(unit, "")
-                if groups.get("o"):
-                    self.take(match, "o")
+                if one:
+                    self.take(match, one)
 
     def _spans(self) -> None:
         found = self.found
@@ -924,7 +938,7 @@ class _Reader:
                 found.once = True
         for pattern in (_TOTAL, _TOTAL_PLAIN):
             for match in self.matches(pattern):
-                name = next(n for n in "abc" if match.groupdict().get(n))
+                name = _filled(match, "a", "b", "c", "g")
                 if found.total is None and not self.token(match, name).percent:
                     found.total = self.take(match, name)
         for match in self.matches(_INTEREST):

@@ -203,6 +203,14 @@ def test_one_question_asks_for_everything_missing() -> None:
         ("I took a $5000 payday loan and owe $5750 in two weeks", {"total_repaid": 5750, "days": 14}),
         ("my loan is 30,000 at 1.2% per month flat, 24 months", {"monthly_fee_rate": 0.012, "repayment": "flat"}),
         ("borrowed 20k, repaying 1,050 monthly for 24 months, with a 1,000 fee off the top", {"received": 19000}),
+        ("借咗財務公司8萬 每月供3,800 供24期 手續費扣咗2,000", {"borrowed": 80000, "received": 78000}),
+        ("借条上写借款2万 实际给了我1万8 每月还2000 还12个月", {"received": 18000, "periods": 12}),
+        (
+            "借款本金10000元，借款期限30天，到期应还本息12000元，服务费800元已从放款金额中扣除",
+            {"received": 9200, "total_repaid": 12000, "days": 30},
+        ),
+        ("i borrowed 3000 and they want 3900 back after one month", {"total_repaid": 3900, "months": 1}),
+        ("took out a 12k loan, 1,100 a month for a year", {"borrowed": 12000, "periods": 12}),
     ],
 )
 def test_other_everyday_phrasings_are_read(text: str, expected: dict[str, object]) -> None:
