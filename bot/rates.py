@@ -1588,21 +1588,23 @@ def meaning(cost: Cost, locale: Locale, region: Region | None = None) -> list[st
         ),
         _localised(
             "银行、消费金融公司、小贷公司等持牌机构受金融监管规定约束，不适用这条线，所以不能据此说借款违法；"
-            "但贷款方必须以年化利率明示全部借款成本，包括各种费用（中国人民银行公告〔2021〕第3号）。",
+            "但贷款方必须以年化利率明示全部借款成本，包括与借款直接相关的费用（中国人民银行公告〔2021〕第3号）。",
             "Banks, consumer-finance and small-loan companies and other licensed lenders fall under financial "
             "regulation instead, so this alone does not make the loan illegal; but every lender must show the "
-            "annualised rate of the whole cost, fees included (PBoC Announcement No. 3 of 2021).",
+            "annualised rate of the whole cost, fees directly related to the loan included (PBoC Announcement "
+            "No. 3 of 2021).",
             locale,
         ),
     ]
     if above:
         lines.append(
             _localised(
-                "觉得收费过高：先向对方要费用明细、协商；银行和消费金融公司可以打12378投诉，要法律意见可以打12348。"
-                "超出的部分法院一般不支持，但不要因此直接不还。",
+                "觉得收费过高：先向对方要费用明细、协商；银行和消费金融公司可以打12378投诉，小贷公司向它注册地的地方金融管理局投诉，"
+                "要法律意见可以打12348。超出的部分法院一般不支持，但不要因此直接不还。",
                 "If the charges look too high, ask the lender for a statement of every fee and negotiate; complain "
-                "about banks and consumer-finance companies on 12378, and call 12348 for legal advice. A court "
-                "would not support the excess, but do not simply stop paying.",
+                "about banks and consumer-finance companies on 12378 and about small-loan companies to the local "
+                "financial regulator where they are registered; call 12348 for legal advice. A court would not "
+                "support the excess, but do not simply stop paying.",
                 locale,
             )
         )
