@@ -27,9 +27,12 @@ from .evaluation import (
     load_safety_items,
 )
 from .knowledge import KnowledgeBase, load_knowledge
-from .models import Reply
+from .models import LOCALES, Locale, Reply
+from .rates import Absurd, Cost, LoanTerms, Missing, absurd_message, compute, explain, meaning, parse, question_for
+from .region import REGIONS, Region, infer_region
 from .settings import Settings, SettingsError
 from .state import StoreError
+from .text import detect_locale
 
 log = logging.getLogger("bot")
 
@@ -223,6 +226,57 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _rate_json(result: Cost | Missing | Absurd, locale: Locale, region: Region | None) -> dict[str, object]:
+    if isinstance(result, Missing):
+        return {"missing": list(result.fields), "question": question_for(result, locale)}
+    if isinstance(result, Absurd):
+        return {"absurd": result.reason, "message": absurd_message(result, locale)}
+    return {
+        **result.as_json(),
+        "explanation": explain(result, locale, region),
+        "meaning": meaning(result, locale, region),
+    }
+
+
+def _terms_line(terms: LoanTerms) -> str:
+    return "terms: " + ", ".join(
+        f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}" for key, value in terms.as_json().items()
+    )
+
+
+def cmd_rate(settings: Settings, args: argparse.Namespace) -> int:
+    """The real annual cost of a loan described in words, for volunteers checking what the bot would say."""
+    text: str = args.text
+    locale: Locale = args.locale or detect_locale(text) or "zh-Hans"
+    guess = infer_region(text)
+    region: Region | None = args.region or (guess.region if guess is not None else None)
+    parsed = parse(text)
+    result = compute(parsed) if isinstance(parsed, LoanTerms) else parsed
+    if args.json:
+        _write(json.dumps(_rate_json(result, locale, region), ensure_ascii=False, indent=2))
+        return 0
+    if isinstance(result, Missing):
+        _write(f"missing: {', '.join(result.fields)}")
+        _write(question_for(result, locale))
+        return 0
+    if isinstance(result, Absurd):
+        _write(f"absurd: {result.reason}" + (f" ({result.detail})" if result.detail else ""))
+        _write(absurd_message(result, locale))
+        return 0
+    _write(_terms_line(result.terms))
+    figures = f"apr {result.apr:.2%}"
+    if result.effective is not None:
+        figures += f"  effective {result.effective:.2%}"
+    if result.total_cost is not None and result.cost_ratio is not None:
+        figures += f"  total cost {result.total_cost:,.2f} ({result.cost_ratio:.0%} of the money received)"
+    if result.deducted_up_front:
+        figures += f"  deducted up front {result.deducted_up_front:,.2f}"
+    _write(f"{figures}  [{result.method}]")
+    for line in [*explain(result, locale, region), *meaning(result, locale, region)]:
+        _write(line)
+    return 0
+
+
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from .runner import run_console
 
@@ -350,6 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluation.add_argument("--json", action="store_true", help="machine-readable output")
     evaluation.set_defaults(handler=cmd_eval)
+    rate = commands.add_parser("rate", help="the real annual cost of a loan described in words")
+    rate.add_argument("text", help='e.g. "借1万到手8500分12期每期1000"')
+    rate.add_argument("--json", action="store_true", help="machine-readable output")
+    rate.add_argument("--locale", choices=LOCALES, help="language of the explanation (default: the text's)")
+    rate.add_argument("--region", choices=REGIONS, help="whose rules frame the figure (default: guessed)")
+    rate.set_defaults(handler=cmd_rate)
     stats = commands.add_parser("stats", help="usage statistics for admins")
     stats.add_argument("--days", type=int, default=30, help="how many days back, today included (default 30)")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
@@ -371,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         sys.stderr.write(f"anxin: {exc}\n")
         return 2
-    quiet = args.command in ("chat", "lint", "match", "eval", "bench", "review", "show") or (
+    quiet = args.command in ("chat", "lint", "match", "eval", "bench", "review", "show", "rate") or (
         args.command == "run" and sys.stdin.isatty()
     )
     logging.basicConfig(
