@@ -10,7 +10,8 @@ a tab, a bad indent or a file that is not UTF-8 is reported the same way everywh
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import yaml
@@ -41,32 +42,133 @@ def line_of(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
-def read_yaml(path: Path, errors: list[KnowledgeError]) -> yaml.Node | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        errors.append(KnowledgeError(path, 1, "the file is not UTF-8 text; save it as UTF-8"))
-        return None
-    except OSError as exc:
-        errors.append(KnowledgeError(path, 1, f"cannot read the file ({exc.strerror})"))
-        return None
-    tabbed = [n for n, line in enumerate(text.splitlines(), 1) if "\t" in line[: len(line) - len(line.lstrip())]]
+def read_yaml(path: Path, errors: list[KnowledgeError], texts: Mapping[Path, str] | None = None) -> yaml.Node | None:
+    """The file's nodes, or None after one plain-words problem at the line to fix.
+
+    `texts` may stand in for files on disk (the last good version of a broken file, see `bot.knowledge`).
+    """
+    if texts is not None and path in texts:
+        text = texts[path]
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            errors.append(KnowledgeError(path, 1, "the file is not UTF-8 text; save it as UTF-8"))
+            return None
+        except OSError as exc:
+            errors.append(KnowledgeError(path, 1, f"cannot read the file ({exc.strerror})"))
+            return None
+    lines = text.splitlines()
+    tabbed = [n for n, line in enumerate(lines, 1) if "\t" in line[: len(line) - len(line.lstrip())]]
     for number in tabbed:
         errors.append(KnowledgeError(path, number, "a tab is used for indentation; indent with spaces"))
     if tabbed:
         return None
+    merged = _merged_item(lines)
     try:
-        return yaml.compose(text, Loader=_LOADER)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = exc.problem or "invalid YAML"
-        errors.append(
-            KnowledgeError(path, line, f"YAML syntax error: {problem} (check indentation, colons and quotes)")
-        )
+        found = mark.line + 1 if mark else 1
+        slip = merged or _indentation_slip(lines, found)
+        if slip is not None:
+            errors.append(KnowledgeError(path, *slip))
+        else:
+            errors.append(KnowledgeError(path, found, _plain(exc.problem or "")))
+        return None
     except yaml.YAMLError as exc:
-        errors.append(KnowledgeError(path, 1, f"YAML syntax error: {exc}"))
+        errors.append(KnowledgeError(path, 1, f"the file cannot be read as YAML ({exc})"))
+        return None
+    if merged is not None:
+        # YAML reads it without complaint (as one item containing " - "): the volunteer still needs to know.
+        errors.append(KnowledgeError(path, *merged))
+    return root
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _significant(lines: Sequence[str]) -> Iterator[tuple[int, str]]:
+    """(line number, line) of every line that is not blank, not a comment, not inside a `|` block."""
+    block: int | None = None  # the indentation of a key whose `|` text is running
+    for number, line in enumerate(lines, 1):
+        body = line.strip()
+        if not body or body.startswith("#"):
+            continue
+        if block is not None:
+            if _indent(line) > block:
+                continue
+            block = None
+        if re.search(r":\s*[|>][-+]?\s*(#.*)?$", body):
+            block = _indent(line)
+        yield number, line
+
+
+def _merged_item(lines: Sequence[str]) -> tuple[int, str] | None:
+    """A `- ` line indented further than the `- text` line above it: YAML joins the two into one item."""
+    previous: str | None = None
+    for number, line in _significant(lines):
+        body = line.strip()
+        if (
+            previous is not None
+            and body.startswith("- ")
+            and previous.strip().startswith("- ")
+            and _indent(line) > _indent(previous)
+            and not re.search(r":(\s|$)", previous.strip()[2:])
+        ):
+            return number, (
+                "this `-` line is indented further than the one above it, so the two are read as ONE item; "
+                "line up its `-` with the `-` above"
+            )
+        previous = line
     return None
+
+
+def _indentation_slip(lines: Sequence[str], up_to: int) -> tuple[int, str] | None:
+    """The first line (up to where the parser gave up) whose indentation matches nothing above it."""
+    seen: set[int] = {0}
+    previous: str | None = None
+    for number, line in _significant(lines):
+        if number > up_to:
+            break
+        depth = _indent(line)
+        opens = previous is not None and re.search(r":\s*([|>][-+]?)?\s*(#.*)?$", previous.strip()) is not None
+        child = previous is not None and depth > _indent(previous) and (opens or previous.strip().startswith("- "))
+        if depth not in seen and not child:
+            above = _indent(previous) if previous is not None else 0
+            return number, (
+                f"this line is indented {depth} spaces, which lines up with nothing above it (the line above has "
+                f"{above}): the keys of one entry line up with each other, and so do the `-` items of one list"
+            )
+        seen.add(depth)
+        previous = line
+    return None
+
+
+_PLAIN: tuple[tuple[str, str], ...] = (
+    (
+        "mapping values are not allowed",
+        "a `: ` inside a text makes YAML read it as `key: value`; put the text in quotes, or write `answer: |` "
+        "and the text on the lines below",
+    ),
+    ("could not find expected ':'", "a line is missing its `:`, or a quote opened on it is never closed"),
+    ("found unexpected end of stream", "a quote or a bracket is opened and never closed"),
+    ("did not find expected key", "a line here does not fit the entry above it: check its indentation"),
+    ("did not find expected '-' indicator", "a line here does not fit the list above it: check its indentation"),
+    ("found undefined alias", "`*` at the start of a text means something to YAML; put the text in quotes"),
+    (
+        "found character that cannot start any token",
+        "a line starts with a character YAML reserves; put the text in quotes",
+    ),
+)
+
+
+def _plain(problem: str) -> str:
+    for jargon, plain in _PLAIN:
+        if jargon in problem:
+            return plain
+    return f"the file cannot be read as YAML here ({problem or 'invalid YAML'}); check indentation, colons and quotes"
 
 
 def mapping(
@@ -91,13 +193,25 @@ def mapping(
 
 def text_of(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeError]) -> str | None:
     if not isinstance(node, yaml.ScalarNode) or node.tag == NULL_TAG:
-        errors.append(KnowledgeError(path, line_of(node), f"`{key}` must be text"))
+        errors.append(KnowledgeError(path, line_of(node), _colon_hint(node) or f"`{key}` must be text"))
         return None
     value = str(node.value).strip()
     if not value:
         errors.append(KnowledgeError(path, line_of(node), f"`{key}` is empty"))
         return None
     return value
+
+
+def _colon_hint(node: yaml.Node) -> str | None:
+    """A text with `: ` in it that YAML read as `key: value`: what to do about it."""
+    if isinstance(node, yaml.MappingNode) and len(node.value) == 1:
+        key, value = node.value[0]
+        if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode):
+            return (
+                f"the `: ` after `{key.value}` makes YAML read this text as `key: value`; "
+                "put the whole text in quotes, or use a full-width colon `：`"
+            )
+    return None
 
 
 def texts_of(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeError]) -> Iterator[tuple[str, int]]:
@@ -110,7 +224,8 @@ def texts_of(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeError]
         return
     for item in node.value:
         if not isinstance(item, yaml.ScalarNode) or item.tag == NULL_TAG:
-            errors.append(KnowledgeError(path, line_of(item), f"an item of `{key}` is empty or not text"))
+            message = _colon_hint(item) or f"an item of `{key}` is empty or not text"
+            errors.append(KnowledgeError(path, line_of(item), message))
             continue
         value = str(item.value).strip()
         if not value:

@@ -40,10 +40,32 @@ def test_tab_indentation_is_reported_on_its_line(kb_dir: Path) -> None:
     assert f"intents/main.yaml:{line}: a tab is used for indentation; indent with spaces" in problems(kb_dir)
 
 
-def test_bad_indentation_is_a_yaml_syntax_error_with_a_line(kb_dir: Path) -> None:
+def test_bad_indentation_names_the_line_that_slipped(kb_dir: Path) -> None:
     edit(kb_dir, INTENTS, "  keywords: [轰炸, 不停]", "   keywords: [轰炸, 不停]")
+    line = line_of(kb_dir, INTENTS, "keywords: [轰炸, 不停]")
     found = problems(kb_dir)
-    assert any(p.startswith("intents/main.yaml:") and "YAML syntax error" in p for p in found), found
+    assert any(
+        p.startswith(f"intents/main.yaml:{line}: this line is indented 3 spaces, which lines up with nothing above")
+        for p in found
+    ), found
+
+
+def test_an_over_indented_dash_is_reported_although_yaml_accepts_it(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "    - 爆通讯录了怎么办", "      - 爆通讯录了怎么办")
+    line = line_of(kb_dir, INTENTS, "爆通讯录了怎么办")
+    found = problems(kb_dir)
+    assert any(p.startswith(f"intents/main.yaml:{line}: this `-` line is indented further") for p in found), found
+
+
+def test_a_colon_inside_a_text_gets_plain_advice(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "    - 爆通讯录了怎么办", "    - 问题: 爆通讯录了怎么办")
+    found = problems(kb_dir)
+    line = line_of(kb_dir, INTENTS, "问题: 爆通讯录了怎么办")
+    expected = (
+        f"intents/main.yaml:{line}: the `: ` after `问题` makes YAML read this text as `key: value`; "
+        "put the whole text in quotes, or use a full-width colon `：`"
+    )
+    assert expected in found, found
 
 
 def test_unknown_key_names_the_known_ones(kb_dir: Path) -> None:
