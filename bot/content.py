@@ -2,6 +2,7 @@
 
     KnowledgeError      one problem in one content file
     read_yaml(path)     the file's node tree (every node knows its line), or None after reporting why not
+    reading(stand_ins)  a block in which given files are read from stand-in texts, and every text read is noted
 
 Every loader of volunteer-edited content (`intents/`, `faq/`, `safety/`, `lexicon/`) reads through here, so
 a tab, a bad indent or a file that is not UTF-8 is reported the same way everywhere.
@@ -12,6 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -42,13 +46,38 @@ def line_of(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
-def read_yaml(path: Path, errors: list[KnowledgeError], texts: Mapping[Path, str] | None = None) -> yaml.Node | None:
-    """The file's nodes, or None after one plain-words problem at the line to fix.
+@dataclass
+class Reading:
+    """What one load read: the text of every file, and the files it was told to read from a stand-in."""
 
-    `texts` may stand in for files on disk (the last good version of a broken file, see `bot.knowledge`).
+    stand_ins: Mapping[Path, str]
+    texts: dict[Path, str] = field(default_factory=dict)
+    stood_in: set[Path] = field(default_factory=set)
+
+
+_READING: ContextVar[Reading | None] = ContextVar("anxin_content_reading", default=None)
+
+
+@contextmanager
+def reading(stand_ins: Mapping[Path, str] | None = None) -> Iterator[Reading]:
+    """Within the block, `read_yaml` reads `stand_ins[path]` instead of the file, and notes every text it read.
+
+    `bot.knowledge` uses it to serve a broken file's last good version while every other file is read fresh.
     """
-    if texts is not None and path in texts:
-        text = texts[path]
+    current = Reading(dict(stand_ins or {}))
+    token = _READING.set(current)
+    try:
+        yield current
+    finally:
+        _READING.reset(token)
+
+
+def read_yaml(path: Path, errors: list[KnowledgeError]) -> yaml.Node | None:
+    """The file's nodes, or None after one plain-words problem at the line to fix."""
+    current = _READING.get()
+    if current is not None and path in current.stand_ins:
+        text = current.stand_ins[path]
+        current.stood_in.add(path)
     else:
         try:
             text = path.read_text(encoding="utf-8")
@@ -58,6 +87,8 @@ def read_yaml(path: Path, errors: list[KnowledgeError], texts: Mapping[Path, str
         except OSError as exc:
             errors.append(KnowledgeError(path, 1, f"cannot read the file ({exc.strerror})"))
             return None
+        if current is not None:
+            current.texts[path] = text
     lines = text.splitlines()
     tabbed = [n for n, line in enumerate(lines, 1) if "\t" in line[: len(line) - len(line.lstrip())]]
     for number in tabbed:

@@ -20,6 +20,7 @@ from . import care, commands, stats
 from .actions import Action, payloads
 from .answers import answer_text, fill, more_text
 from .choices import OutOfRange, Pick, pick
+from .content import display_path
 from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
 from .messages import LANGUAGE_NAMES, REGION_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
@@ -367,7 +368,12 @@ class Dialog:
         lines = [str(error) for error in errors[:MAX_RELOAD_ERRORS]]
         if len(errors) > MAX_RELOAD_ERRORS:
             lines.append(f"… (+{len(errors) - MAX_RELOAD_ERRORS}, anxin lint)")
-        head = say("reload_refused", locale).format(count=len(errors))
+        kept = self.knowledge.stood_in
+        if kept:
+            files = ", ".join(display_path(path) for path in kept)
+            head = say("reload_kept", locale).format(count=len(errors), files=files)
+        else:
+            head = say("reload_left_out", locale).format(count=len(errors))
         return _Outcome([Reply(head + "\n" + "\n".join(lines))], "command")
 
     def _on_lang(self, argument: str, locale: Locale) -> _Outcome:

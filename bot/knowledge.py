@@ -2,7 +2,7 @@
 
     KnowledgeError          one problem in one file, as `path:line: message` for volunteers
     load_knowledge(root)    → Loaded(knowledge, errors): everything valid, plus every problem found
-    KnowledgeSource         holds the current KnowledgeBase; `reload()` swaps it only when the files are clean
+    KnowledgeSource         holds the current KnowledgeBase; a file with problems serves its last good version
 
 An answer is written for mainland China unless it carries `region: hk` or `region: tw`; `KnowledgeBase.answer`
 picks the user's region first and falls back to the mainland answer (see docs/content-format.md).
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
+import os
 import re
 import threading
 from collections.abc import Mapping
@@ -29,6 +31,7 @@ from .care import CareContent, load_care
 from .content import (
     KnowledgeError,
     display_path,
+    reading,
 )
 from .content import (
     date_of as _date,
@@ -528,6 +531,7 @@ def load_knowledge(root: Path) -> Loaded:
     answers: dict[tuple[str, Locale], Answer] = {}
     regional: dict[tuple[str, Locale, Region], Answer] = {}
     unreadable_answers = False
+    unreadable_locales: set[Locale] = set()  # a missing answer there is not news: the unreadable file is
     faq_dir = root / "faq"
     if faq_dir.is_dir():
         for folder in sorted(p for p in faq_dir.iterdir() if p.is_dir()):
@@ -541,7 +545,9 @@ def load_knowledge(root: Path) -> Loaded:
             for path in _yaml_files(folder, errors):
                 before = len(errors)
                 nodes = _entries(path, errors)
-                unreadable_answers = unreadable_answers or (not nodes and len(errors) > before)
+                if not nodes and len(errors) > before:
+                    unreadable_answers = True
+                    unreadable_locales.add(locale)
                 for node in nodes:
                     loaded = _load_answer(node, path, locale, errors)
                     if loaded is None:
@@ -583,7 +589,8 @@ def load_knowledge(root: Path) -> Loaded:
             continue
         missing = [locale for locale in REQUIRED_LOCALES if (intent.id, locale) not in answers]
         for locale in missing:
-            errors.append(KnowledgeError(draft.path, draft.line, f"`{intent.id}` has no answer in faq/{locale}/"))
+            if locale not in unreadable_locales:
+                errors.append(KnowledgeError(draft.path, draft.line, f"`{intent.id}` has no answer in faq/{locale}/"))
         if "zh-Hans" in missing:
             continue  # nothing to say: leave the intent out rather than match it
         usable[intent.id] = intent
@@ -673,34 +680,91 @@ def _replace_related(intent: Intent, related: tuple[str, ...]) -> Intent:
     return Intent(intent.id, intent.titles, intent.examples, intent.tests, intent.keywords, related)
 
 
-class KnowledgeSource:
-    """The knowledge base currently served. `reload()` swaps in a new one only when it loads cleanly."""
+LAST_GOOD_FILE = "content-last-good.json"
 
-    def __init__(self, root: Path) -> None:
+
+class KnowledgeSource:
+    """The knowledge base currently served, rebuilt by `reload()` one file at a time.
+
+    Every file that loads without a problem is taken as it is and remembered as that file's last good
+    version (in `keep_dir`, when given, so a restart remembers it too). A file with a problem is served
+    from its last good version instead, so one volunteer's slip hides nothing that worked before; the
+    problems are still reported, and `stood_in` names the files being served from the past.
+    """
+
+    def __init__(self, root: Path, keep_dir: Path | None = None) -> None:
         self.root = root
-        loaded = load_knowledge(root)
-        for error in loaded.errors:
-            log.error("content problem: %s", error)
-        self._current = loaded.knowledge
+        self._keep = keep_dir / LAST_GOOD_FILE if keep_dir is not None else None
+        self._good: dict[Path, str] = self._read_kept()
+        self.stood_in: tuple[Path, ...] = ()
         # SIGHUP, the file watcher and an admin's /reload may overlap; one reload at a time, so an
         # older read of the files can never replace a newer one. Readers never take this lock.
         self._reloading = threading.Lock()
+        knowledge, errors = self._load()
+        for error in errors:
+            log.error("content problem: %s", error)
+        self._current = knowledge
 
     @property
     def current(self) -> KnowledgeBase:
         return self._current
 
     def reload(self) -> tuple[KnowledgeError, ...]:
-        """Re-read the files; on any error keep serving the previous knowledge base.
+        """Re-read the files; a file with problems keeps serving its last good version. Returns the problems.
 
         Blocking (file reading, matcher building): call it in a thread from async code.
         """
         with self._reloading:
+            knowledge, errors = self._load()
+            self._current = knowledge
+        for error in errors:
+            log.error("content problem: %s", error)
+        if self.stood_in:
+            kept = ", ".join(display_path(path) for path in self.stood_in)
+            log.warning("reload: %d problem(s); last good version kept for %s", len(errors), kept)
+        log.info("knowledge reloaded: %d intents", len(knowledge.intents))
+        return errors
+
+    def _load(self) -> tuple[KnowledgeBase, tuple[KnowledgeError, ...]]:
+        with reading() as fresh:
             loaded = load_knowledge(self.root)
-            if loaded.errors:
-                for error in loaded.errors:
-                    log.error("reload refused: %s", error)
-                return loaded.errors
-            self._current = loaded.knowledge
-        log.info("knowledge reloaded: %d intents", len(loaded.knowledge.intents))
-        return ()
+        troubled = {error.path for error in loaded.errors}
+        good = {path: text for path, text in self._good.items() if path.exists() or path in fresh.texts}
+        good.update((path, text) for path, text in fresh.texts.items() if path not in troubled)
+        if good != self._good:
+            self._good = good
+            self._write_kept()
+        stand_ins = {path: good[path] for path in troubled if path in good and fresh.texts.get(path) != good[path]}
+        if not stand_ins:
+            self.stood_in = ()
+            return loaded.knowledge, loaded.errors
+        with reading(stand_ins) as past:
+            patched = load_knowledge(self.root)
+        self.stood_in = tuple(sorted(past.stood_in))
+        return patched.knowledge, loaded.errors
+
+    def _read_kept(self) -> dict[Path, str]:
+        if self._keep is None:
+            return {}
+        try:
+            raw = json.loads(self._keep.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("last good content versions unreadable (%s); starting without them", exc)
+            return {}
+        if not isinstance(raw, dict):
+            return {}
+        return {self.root / key: text for key, text in raw.items() if isinstance(text, str)}
+
+    def _write_kept(self) -> None:
+        if self._keep is None:
+            return
+        payload = {str(path.relative_to(self.root)): text for path, text in sorted(self._good.items())}
+        temporary = self._keep.with_suffix(".tmp")
+        try:
+            self._keep.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(payload, ensure_ascii=False, indent=0), encoding="utf-8")
+            os.replace(temporary, self._keep)
+        except OSError as exc:
+            log.warning("cannot keep the last good content versions in %s (%s)", self._keep, exc)

@@ -79,9 +79,14 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Statistics are unavailable right now (the database is busy or missing); try again later.",
     },
     "reloaded": {"zh-Hans": "已重新加载：{count} 个意图。", "en": "Reloaded: {count} intents."},
-    "reload_refused": {
-        "zh-Hans": "内容有 {count} 处问题，继续使用旧内容：",
-        "en": "{count} problem(s) in the content; still serving the previous version:",
+    "reload_kept": {
+        "zh-Hans": "已重新加载，但内容有 {count} 处问题。这些文件继续使用上一个正确的版本：{files}",
+        "en": "Reloaded, but the content has {count} problem(s). These files keep serving their last good "
+        "version: {files}",
+    },
+    "reload_left_out": {
+        "zh-Hans": "已重新加载，但内容有 {count} 处问题；有问题的条目在修好之前不会上线：",
+        "en": "Reloaded, but the content has {count} problem(s); entries with problems stay offline until fixed:",
     },
     "privacy": {
         "zh-Hans": "我不保存你的名字、电话或账号，只用一个无法反推的代号记住对话进度。"

@@ -69,7 +69,7 @@ async def open_store(settings: Settings) -> Store:
 async def open_services(settings: Settings) -> Services:
     # OpenCC dictionaries and the knowledge base load before the first user arrives.
     await asyncio.to_thread(warm_up)
-    knowledge = await asyncio.to_thread(KnowledgeSource, settings.content_dir)
+    knowledge = await asyncio.to_thread(KnowledgeSource, settings.content_dir, settings.data_dir)
     store = await open_store(settings)
     dialog = Dialog(knowledge, store, keep_unanswered=settings.keep_unanswered)
     return Services(settings, knowledge, store, dialog, settings.secret_key())

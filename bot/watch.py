@@ -2,7 +2,7 @@
 
 The watcher polls file sizes and modification times (standard library only, no inotify) because it
 must work the same on a laptop, in a container and on a network share. Both paths end in
-`KnowledgeSource.reload()`, which keeps the previous knowledge base when the files have errors.
+`KnowledgeSource.reload()`, which serves a file with problems from its last good version.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ async def reload_knowledge(source: KnowledgeSource, reason: str) -> tuple[Knowle
         log.exception("reload (%s) failed; the previous content keeps serving", reason)
         return ()
     if errors:
-        log.error("reload (%s) refused: %d content problem(s); the previous content keeps serving", reason, len(errors))
+        log.error("reload (%s): %d content problem(s); `anxin lint` lists them", reason, len(errors))
     return errors
 
 
@@ -71,7 +71,7 @@ async def watch(
                 break
             now = again
         seen = now
-        # A refused reload is not retried until the files change again: the volunteer is still editing.
+        # A reload with problems is not retried until the files change again: the volunteer is still editing.
         await reload_knowledge(source, "content changed")
 
 

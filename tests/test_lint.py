@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,7 @@ def test_bad_indentation_names_the_line_that_slipped(kb_dir: Path) -> None:
         p.startswith(f"intents/main.yaml:{line}: this line is indented 3 spaces, which lines up with nothing above")
         for p in found
     ), found
+    assert len(found) == 1, found  # nothing follows on from it: the other files' checks do not pile up
 
 
 def test_an_over_indented_dash_is_reported_although_yaml_accepts_it(kb_dir: Path) -> None:
@@ -55,6 +57,7 @@ def test_an_over_indented_dash_is_reported_although_yaml_accepts_it(kb_dir: Path
     line = line_of(kb_dir, INTENTS, "爆通讯录了怎么办")
     found = problems(kb_dir)
     assert any(p.startswith(f"intents/main.yaml:{line}: this `-` line is indented further") for p in found), found
+    assert len(found) == 1, found
 
 
 def test_a_colon_inside_a_text_gets_plain_advice(kb_dir: Path) -> None:
@@ -165,12 +168,15 @@ def test_broken_file_keeps_the_rest_serving(kb_dir: Path) -> None:
     assert loaded.knowledge.decide("爆通讯录了怎么办").intent == "legal.contact_contacts"
 
 
-def test_reload_refuses_broken_content_and_keeps_the_old(kb_dir: Path) -> None:
+def test_reload_serves_a_broken_file_from_its_last_good_version(kb_dir: Path) -> None:
     source = KnowledgeSource(kb_dir)
     before = source.current
     edit(kb_dir, INTENTS, "- id: legal.call_hours", "- id: legal.call_frequency")
     errors = source.reload()
-    assert errors and source.current is before
+    assert any("duplicate id `legal.call_frequency`" in str(error) for error in errors), errors
+    assert source.stood_in == (kb_dir / INTENTS,)
+    assert set(source.current.intents) == set(before.intents)  # legal.call_hours is still there
+    assert source.current.answer("legal.call_hours", "zh-Hans") is not None
     edit(
         kb_dir,
         INTENTS,
@@ -178,6 +184,7 @@ def test_reload_refuses_broken_content_and_keeps_the_old(kb_dir: Path) -> None:
         "- id: legal.call_hours\n  title:\n    zh-Hans: 半夜",
     )
     assert source.reload() == ()
+    assert source.stood_in == ()
     assert source.current is not before
 
 
@@ -270,3 +277,26 @@ def test_a_plain_source_is_shown_without_book_title_marks(kb: KnowledgeBase) -> 
     answer = kb.answer("rights.family_liability", "zh-Hans")
     assert answer is not None
     assert [(s.full, s.short) for s in answer.sources] == [("《民法典》第1064条", "民法典第1064条")]
+
+
+def test_a_restart_with_a_broken_file_serves_its_last_good_version_from_the_data_dir(
+    kb_dir: Path, tmp_path: Path
+) -> None:
+    keep = tmp_path / "data"
+    KnowledgeSource(kb_dir, keep)  # the bot ran once with clean files
+    (kb_dir / INTENTS).write_text("- id: legal.contact_contacts\n  examples: [oops\n", encoding="utf-8")
+
+    without = KnowledgeSource(kb_dir)  # no memory of the past: the broken file's intents are gone
+    assert "legal.contact_contacts" not in without.current.intents
+    restarted = KnowledgeSource(kb_dir, keep)
+    assert restarted.stood_in == (kb_dir / INTENTS,)
+    assert restarted.current.decide("爆通讯录了怎么办").intent == "legal.contact_contacts"
+
+
+def test_unreadable_memory_of_last_good_versions_is_not_fatal(kb_dir: Path, tmp_path: Path) -> None:
+    keep = tmp_path / "data"
+    keep.mkdir()
+    (keep / "content-last-good.json").write_text("{not json", encoding="utf-8")
+    source = KnowledgeSource(kb_dir, keep)
+    assert "legal.contact_contacts" in source.current.intents
+    assert json.loads((keep / "content-last-good.json").read_text(encoding="utf-8"))["intents/main.yaml"]

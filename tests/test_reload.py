@@ -73,9 +73,15 @@ async def test_broken_edit_keeps_old_answer_and_fixed_edit_is_served_without_res
 
         caplog.set_level(logging.ERROR, logger="bot")
         rewrite_answer(kb_dir, NEW_ANSWER, break_with=break_with)
-        await eventually(lambda: any("refused" in r.getMessage() for r in caplog.records))
+        await eventually(lambda: any("content problem(s)" in r.getMessage() for r in caplog.records))
         reply = await ask(dialog, QUESTION)
-        assert reply.text.startswith(OLD_ANSWER)  # the last good knowledge base keeps serving
+        if break_with == "tab":  # the broken answers file: its last good version keeps serving
+            assert reply.text.startswith(OLD_ANSWER)
+            assert source.stood_in == (answers_file(kb_dir),)
+        else:  # the broken intents file serves its last good version; the clean answers file is live
+            assert reply.text.startswith(NEW_ANSWER)
+            assert source.stood_in == (kb_dir / "intents" / "main.yaml",)
+            assert source.current.decide("再见").intent != "meta.greeting"
 
         shutil_copy_fixture(kb_dir)
         rewrite_answer(kb_dir, NEW_ANSWER)
