@@ -118,6 +118,18 @@ def test_the_net_catches_a_phrasing_no_rule_names_and_says_so(rules: SafetyRules
     assert found.level != "none"
 
 
+def test_more_intent_examples_do_not_drown_the_curated_safe_list(real: KnowledgeBase) -> None:
+    # Beyond three safe lists' worth the intents' examples share one weight, so growing content leaves the
+    # net (and the threshold chosen for it) as it was.
+    examples = [example for intent in real.intents.values() for example in intent.examples]
+    errors: list[KnowledgeError] = []
+    some = load_safety(REPO / "safety", errors, examples * 2)
+    more = load_safety(REPO / "safety", errors, examples * 4)
+    assert errors == [] and some.net is not None and more.net is not None
+    text = some.canonical("每天都在想，我这样的人到底还有什么用，不如不在")
+    assert some.net.probability(text) == pytest.approx(more.net.probability(text), abs=1e-6)
+
+
 def test_safety_floors_hold_on_the_tuning_set(real: KnowledgeBase) -> None:
     report = evaluate_safety(real, load_safety_items(REPO / "eval" / "safety-dev.yaml")).as_json()
     assert report["recall"] >= 0.99, report["misses"][:10]
