@@ -1101,6 +1101,9 @@ def parse(text: str) -> LoanTerms | Missing | Absurd:
 # ---------------------------------------------------------------------------------------------- computing
 
 
+_MAX_RATE_PER_PERIOD = 1e4  # 1,000,000% a period: beyond it a rate means nothing
+
+
 def irr(flows: Sequence[float]) -> float | None:
     """The rate per period at which the flows' net present value is zero (flow k discounted k periods).
 
@@ -1124,9 +1127,9 @@ def irr(flows: Sequence[float]) -> float | None:
         return None
     low, high = 0.0, 1.0
     while npv(high) < 0:
-        low, high = high, high * 2
-        if high > 1e4:
+        if high >= _MAX_RATE_PER_PERIOD:
             return None
+        low, high = high, min(high * 2, _MAX_RATE_PER_PERIOD)
     for _ in range(200):
         middle = (low + high) / 2
         if middle in (low, high):

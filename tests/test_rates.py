@@ -412,3 +412,9 @@ def test_rate_command_refuses_an_absurd_rate_and_rejects_bad_arguments(kb_dir: P
     assert json.loads(result.stdout)["absurd"] == "rate_too_high"
     assert anxin("rate", kb_dir=kb_dir, data_dir=data_dir).returncode == 2
     assert anxin("rate", "x", "--locale", "fr", kb_dir=kb_dir, data_dir=data_dir).returncode == 2
+
+
+def test_irr_finds_a_root_just_below_the_cap() -> None:
+    """A root between the last doubling (8,192) and the cap (10,000) is found, not given up on."""
+    rate = irr([2.0, -16387.0])
+    assert rate == pytest.approx(8192.5)
