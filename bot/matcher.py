@@ -49,12 +49,15 @@ class Teachable(Protocol):
 class Thresholds:
     """Score cut-offs on a 0-100 scale, tuned with scripts/tune_matcher.py on the realistic dev sets."""
 
-    answer: float = 38.0  # at or above: answer, if clearly ahead of the runner-up
+    answer: float = 34.0  # at or above: answer, if clearly ahead of the runner-up
     margin: float = 12.0  # how far ahead the best must be to answer without asking
-    clarify: float = 22.0  # below: fallback; between clarify and answer: "did you mean …?"
-    alone: float = 30.0  # at or above, with no real rival: answer, offering "not what you meant?"
+    clarify: float = 24.0  # below: fallback; between clarify and answer: "did you mean …?"
+    alone: float = 99.0  # at or above, with no real rival: answer, offering "not what you meant?"
     rival: float = 8.0  # a candidate this close to the best is a real option worth asking about
     overview: float = 40.0  # a clause's best intent at or above this counts as one of several problems
+    # an out-of-scope intent this close behind the best (or ahead) makes the message out of scope: someone
+    # asking how to open 白条 is not asking about 白条 debt, however many words they share
+    out_of_scope: float = 10.0
 
 
 _LATIN = re.compile(r"[a-z0-9]+")
@@ -374,9 +377,12 @@ class Matcher:
         top = ranked[0]
         in_scope = [c for c in ranked if c.intent not in self.out_of_scope]
         shown = tuple(in_scope[:3])
+        outside = next((c for c in ranked if c.intent in self.out_of_scope), None)
         if top.intent in self.out_of_scope or top.score < limits.clarify:
             topic = top.intent if top.intent in self.out_of_scope else None
             return Match("fallback", None, top.score, shown, topic=topic)
+        if outside is not None and top.intent != CRISIS_INTENT and top.score - outside.score < limits.out_of_scope:
+            return Match("fallback", None, top.score, shown, topic=outside.intent)
         if top.intent == CRISIS_INTENT:
             # A fair match on the self-harm intent's examples; the knowledge base decides what that means.
             return Match("crisis", top.intent, top.score, shown)

@@ -5,8 +5,9 @@ Usage: .venv/bin/python scripts/tune_matcher.py eval/realistic-dev.yaml eval/dev
 Every message is analysed once (scores for the whole message and its clauses); then every combination of
 thresholds in the grid is applied to those analyses, which is cheap. Each combination is scored on every
 set (accuracy, in-scope accuracy, out-of-scope rejection, clarify rate, confident wrong) and the ones that
-meet the targets on all sets are listed by the worst in-scope accuracy. Never pass a holdout set: it
-would stop measuring anything.
+meet the targets on all sets come first, each list ranked by its worst set's objective (accuracy, less
+four points per confident wrong answer and half a point per clarification beyond the target).
+Never pass a holdout set: it would stop measuring anything.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.matcher import Analysis, Matcher, Thresholds
 
 REPO = Path(__file__).resolve().parent.parent
 TARGETS = {"in_scope": 0.95, "oos": 0.90, "clarify": 0.10, "wrong": 0.015}
+FLOORS = {"tests": 0.95, "dev": 0.93, "sample": 0.90}  # accuracy CI requires, by set name
 GRID = {
     "clarify": (20.0, 24.0, 28.0, 32.0),
     "answer": (34.0, 38.0, 42.0),
@@ -29,6 +31,7 @@ GRID = {
     "alone": (28.0, 32.0, 36.0, 99.0),
     "rival": (5.0, 8.0, 12.0),
     "overview": (40.0, 48.0, 99.0),
+    "out_of_scope": (0.0, 3.0, 6.0, 10.0),
 }
 
 
@@ -85,11 +88,21 @@ def main() -> None:
             and s["wrong"] <= TARGETS["wrong"]
             for s in per_set.values()
         )
-        worst = min(s["in_scope"] for s in per_set.values())
-        results.append((meets, worst, thresholds, per_set))
+        # One figure to rank by: what people get right, with a confident wrong answer costing four right ones
+        # and clarifying beyond the target costing half of one.
+        worst = min(
+            s["accuracy"] - 4 * s["wrong"] - 0.5 * max(0.0, s["clarify"] - TARGETS["clarify"])
+            for s in per_set.values()
+        )
+        # The floors CI holds (tests/test_accuracy.py) are not negotiable: a combination below them is out.
+        floors = per_set["tests"]["accuracy"] >= FLOORS["tests"] and all(
+            per_set[name]["accuracy"] >= floor for name, floor in FLOORS.items() if name in per_set
+        )
+        if floors:
+            results.append((meets, worst, thresholds, per_set))
     results.sort(key=lambda r: (r[0], r[1]), reverse=True)
     for meets, worst, thresholds, per_set in results[: args.top]:
-        print(("MEETS " if meets else "      ") + f"worst in-scope {worst:6.1%}  {thresholds}")
+        print(("MEETS " if meets else "      ") + f"worst objective {worst:6.1%}  {thresholds}")
         for name, s in per_set.items():
             print(f"    {name:16} " + "  ".join(f"{k} {v:6.1%}" for k, v in s.items()))
 
