@@ -26,6 +26,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh-Hans": "直接打字提问，或选一个话题：",
         "en": "Type your question, or pick a topic:",
     },
+    "more_questions": {"zh-Hans": "更多问题", "en": "More questions"},
     "topic": {
         "zh-Hans": "这个话题下常见的问题：",
         "en": "Common questions on this topic:",
