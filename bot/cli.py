@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from . import logs
 from .evaluation import EvalFileError, Report, evaluate, held_out, load_labelled
 from .knowledge import KnowledgeBase, load_knowledge
 from .settings import Settings, SettingsError
@@ -201,6 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _secrets(settings: Settings) -> list[str]:
+    """Every configured secret, for the log scrubber (the generated key and derived ones are added later)."""
+    values = (
+        settings.secret,
+        settings.telegram_token,
+        settings.telegram_webhook_secret,
+        settings.wechat_token,
+        settings.wechat_aes_key,
+    )
+    return [value.value for value in values if value is not None]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -210,11 +223,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"anxin: {exc}\n")
         return 2
     quiet = args.command in ("chat", "lint", "match", "eval", "bench") or (args.command == "run" and sys.stdin.isatty())
-    logging.basicConfig(
-        level=logging.WARNING if quiet else settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(logging.WARNING if quiet else settings.log_level, _secrets(settings))
     handler = args.handler
-    result: int = handler(settings, args)
+    try:
+        result: int = handler(settings, args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        # Whatever it is, it goes through the log, where secrets are hidden: never a raw traceback on stderr.
+        log.critical("anxin %s stopped on an unexpected error", args.command, exc_info=True)
+        return 1
     return result
