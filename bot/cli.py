@@ -14,7 +14,7 @@ from typing import NoReturn
 from . import logs
 from .evaluation import EvalFileError, Report, evaluate, held_out, load_labelled
 from .knowledge import KnowledgeBase, load_knowledge
-from .settings import Settings, SettingsError
+from .settings import Settings, StartupError
 
 log = logging.getLogger("bot")
 
@@ -219,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
-    except SettingsError as exc:
+    except StartupError as exc:
         sys.stderr.write(f"anxin: {exc}\n")
         return 2
     quiet = args.command in ("chat", "lint", "match", "eval", "bench") or (args.command == "run" and sys.stdin.isatty())
@@ -227,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = args.handler
     try:
         result: int = handler(settings, args)
+    except StartupError as exc:
+        # Something the operator has to fix (a key, a token, a data dir): one line, no traceback.
+        sys.stderr.write(f"anxin: {logs.scrub(str(exc))}\n")
+        return 2
     except KeyboardInterrupt:
         return 130
     except Exception:

@@ -3,6 +3,9 @@
 Every channel implements `Channel`: webhook channels contribute routes to the one ASGI app; polling
 channels run their own loop between `start()` and `stop()`. SIGINT/SIGTERM stop everything gracefully;
 SIGHUP (and, with `BOT_WATCH=1`, a content file change) reloads the knowledge base without a restart.
+
+What keeps the bot from starting raises `StartupError` with a one-line message: an unusable pseudonym key,
+a data dir where it cannot be created.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
+from . import logs
 from .dialog import Dialog
 from .knowledge import KnowledgeSource
 from .settings import Settings
@@ -62,12 +66,15 @@ async def open_store(settings: Settings) -> Store:
 
 
 async def open_services(settings: Settings) -> Services:
+    # The key first: without it nothing may be stored, so an unusable one stops the start right here.
+    secret = await asyncio.to_thread(settings.secret_key)
+    logs.hide(secret.decode("latin-1"))
     # OpenCC dictionaries and the knowledge base load before the first user arrives.
     await asyncio.to_thread(warm_up)
     knowledge = await asyncio.to_thread(KnowledgeSource, settings.content_dir)
     store = await open_store(settings)
     dialog = Dialog(knowledge, store, keep_unanswered=settings.keep_unanswered)
-    return Services(settings, knowledge, store, dialog, settings.secret_key())
+    return Services(settings, knowledge, store, dialog, secret)
 
 
 def configured_channels(services: Services) -> list[Channel]:

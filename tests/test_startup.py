@@ -1,0 +1,181 @@
+"""Starting up: the pseudonym key and a data dir that cannot be written.
+
+Whatever keeps the bot from starting ends it with one line on stderr and exit code 2, never a traceback and
+never a secret.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures.thread  # noqa: F401  (loaded now: as `nobody` the standard library may be unreadable)
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from bot_process import REPO, bot_environment
+from conftest import FIXTURES, anxin
+
+import bot.runner  # noqa: F401  (likewise: everything `anxin run` imports before it touches the data dir)
+from bot import cli
+from bot.privacy import MIN_SECRET_CHARS, SECRET_FILE, SecretError, load_or_create_secret
+from bot.store import DB_FILE
+
+KB = FIXTURES / "kb"
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+# --- the pseudonym key -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"0123456789"], ids=["empty", "blank", "short"])
+def test_an_empty_or_short_key_file_is_refused_with_one_line(kb_dir: Path, data_dir: Path, content: bytes) -> None:
+    (data_dir / SECRET_FILE).write_bytes(content)
+    result = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin="你好\n")
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert SECRET_FILE in line and str(MIN_SECRET_CHARS) in line
+    assert result.stdout == ""  # nobody was answered with a guessable pseudonym
+    assert not (data_dir / DB_FILE).exists()
+    assert (data_dir / SECRET_FILE).read_bytes() == content  # never replaced: it may be the only copy
+
+
+def test_a_short_bot_secret_is_refused_with_one_line(kb_dir: Path, data_dir: Path) -> None:
+    env = bot_environment(BOT_CONTENT_DIR=str(kb_dir), BOT_DATA_DIR=str(data_dir), BOT_SECRET="short")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input="你好\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "BOT_SECRET" in one_line(result.stderr)
+    assert "short" not in result.stderr.replace("too short", "")  # the value itself is not repeated
+
+
+def _full_disk() -> None:
+    """In the child: no file may grow at all, as on a full disk (EFBIG instead of a kill by SIGXFSZ)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+
+def test_first_start_on_a_full_disk_says_so_in_one_line_and_leaves_no_empty_key(kb_dir: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = {**bot_environment(BOT_CONTENT_DIR=str(kb_dir), BOT_DATA_DIR=str(data_dir)), "PYTHONDONTWRITEBYTECODE": "1"}
+    full = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input="你好\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+        preexec_fn=_full_disk,
+    )
+    assert full.returncode == 2
+    assert "cannot create the pseudonym key" in one_line(full.stderr)
+    assert not (data_dir / SECRET_FILE).exists()
+    assert not list(data_dir.glob(f".{SECRET_FILE}*"))  # no temporary file left behind either
+
+    # With space again the next start creates a whole key and answers.
+    again = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin="你好\n")
+    assert again.returncode == 0, again.stderr
+    assert len((data_dir / SECRET_FILE).read_bytes().strip()) == 64
+
+
+def test_processes_starting_at_once_all_use_the_same_whole_key(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    go = tmp_path / "go"
+    racer = (
+        "import os, sys, time\n"
+        "from pathlib import Path\n"
+        "from bot.privacy import load_or_create_secret\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\n"
+        f"try:\n    sys.stdout.write(load_or_create_secret(Path({str(data_dir)!r})).decode())\n"
+        "except Exception as exc:\n    sys.stdout.write('ERROR ' + type(exc).__name__)\n"
+    )
+    racers = [
+        subprocess.Popen([sys.executable, "-c", racer], cwd=REPO, stdout=subprocess.PIPE, text=True) for _ in range(12)
+    ]
+    go.touch()
+    keys = {racer.communicate(timeout=60)[0] for racer in racers}
+    assert len(keys) == 1, keys
+    [key] = keys
+    assert len(key) == 64
+    assert (data_dir / SECRET_FILE).read_text().strip() == key
+
+
+def test_the_key_file_is_created_owner_only_and_read_back_unchanged(tmp_path: Path) -> None:
+    first = load_or_create_secret(tmp_path / "data")
+    assert (tmp_path / "data" / SECRET_FILE).stat().st_mode & 0o777 == 0o600
+    assert load_or_create_secret(tmp_path / "data") == first
+    (tmp_path / "data" / SECRET_FILE).write_bytes(b"x" * (MIN_SECRET_CHARS - 1))
+    with pytest.raises(SecretError):
+        load_or_create_secret(tmp_path / "data")
+
+
+# --- a data dir the bot cannot write -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def unprivileged() -> Iterator[None]:
+    """File permissions do not bind root: when tests run as root, act as `nobody` for the block."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def test_read_only_data_dir_at_first_start_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], restore_logging: None
+) -> None:
+    base = Path(tempfile.mkdtemp(prefix="anxin-readonly-"))  # not under pytest's owner-only temp dir
+    try:
+        base.chmod(0o755)
+        data_dir = base / "data"
+        data_dir.mkdir(mode=0o555)
+        for name in [name for name in os.environ if name.startswith(("TELEGRAM_", "WECHAT_", "BOT_"))]:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("BOT_DATA_DIR", str(data_dir))
+        monkeypatch.setenv("BOT_CONTENT_DIR", str(KB))
+        with unprivileged():
+            code = cli.main(["run"])
+        assert code == 2
+        line = one_line(capsys.readouterr().err)
+        assert line.startswith("anxin: cannot create the pseudonym key") and str(data_dir) in line
+        assert list(data_dir.iterdir()) == []
+    finally:
+        (base / "data").chmod(0o755)
+        shutil.rmtree(base)
