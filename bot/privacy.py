@@ -4,7 +4,7 @@ A user is known only as HMAC-SHA256(key, channel + ":" + platform id). The key i
 generated once into the data dir. Anyone who has the key can test whether a given platform id used the bot,
 so a key that is empty or short would make every pseudonym (and the Telegram webhook secret derived from it)
 guessable: such a key is refused, never used. Unanswered questions are kept for volunteers only after
-phone, ID-card and bank-card numbers, e-mail addresses and URLs are replaced.
+`bot.redaction.redact` has removed what identifies people.
 
 Errors::
 
@@ -19,10 +19,10 @@ import hashlib
 import hmac
 import logging
 import os
-import re
 import secrets
 from pathlib import Path
 
+from .redaction import redact
 from .settings import StartupError
 
 log = logging.getLogger(__name__)
@@ -119,23 +119,6 @@ def _sync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-# Order matters: longer number shapes first, so an ID number is not half-eaten by the phone pattern.
-_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE), "[链接]"),
-    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[邮箱]"),
-    (re.compile(r"(?<!\d)\d{6}(19|20)\d{2}(0[1-9]|1[0-2])\d{2}\d{3}[\dXx](?!\d)"), "[身份证号]"),
-    (re.compile(r"(?<!\d)(\d[ -]?){15,18}\d(?!\d)"), "[卡号]"),
-    (re.compile(r"(?<!\d)(\+?86[ -]?)?1[3-9]\d([ -]?\d){8}(?!\d)"), "[手机号]"),
-    (re.compile(r"(?<!\d)0\d{2,3}[ -]?\d{7,8}(?!\d)"), "[电话]"),
-)
-
-
-def redact(text: str) -> str:
-    for pattern, label in _REDACTIONS:
-        text = pattern.sub(label, text)
-    return text
 
 
 __all__ = [

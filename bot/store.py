@@ -277,7 +277,7 @@ class SqliteStore:
         if not self.keep_unanswered:
             return
         # The dialog redacts already; redacting again costs little and guards against a caller that forgot.
-        clean = redact(text)[:MAX_UNANSWERED_CHARS]
+        clean = redact(text, MAX_UNANSWERED_CHARS)
         clean = clean.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be stored
         if not clean.strip():
             return

@@ -6,7 +6,7 @@ import asyncio
 from typing import TextIO
 
 from ..dialog import Dialog
-from ..models import Incoming, Reply
+from ..models import Incoming, Reply, clip
 from ..privacy import pseudonym
 
 CHANNEL = "console"
@@ -43,4 +43,4 @@ async def chat(dialog: Dialog, secret: bytes, stdin: TextIO, stdout: TextIO, *, 
             continue
         if interactive and text.strip() in ("/quit", "/exit"):
             break
-        show(await dialog.handle(Incoming(CHANNEL, user, text)))
+        show(await dialog.handle(Incoming(CHANNEL, user, clip(text))))
