@@ -5,7 +5,8 @@ channels run their own loop between `start()` and `stop()`. SIGINT/SIGTERM stop 
 SIGHUP (and, with `BOT_WATCH=1`, a content file change) reloads the knowledge base without a restart.
 
 What keeps the bot from starting raises `StartupError` with a one-line message: an unusable pseudonym key,
-a data dir where it cannot be created.
+a data dir where it cannot be created. A database that cannot be opened does not: the bot then keeps state
+in memory (`UnsavedStore`, whose `problem()` says so).
 """
 
 from __future__ import annotations
@@ -56,13 +57,28 @@ class Channel(Protocol):
     async def stop(self) -> None: ...
 
 
+class UnsavedStore(MemoryStore):
+    """The in-memory store the bot falls back to when the database cannot be opened; `/healthz` says so."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+    def problem(self) -> str | None:
+        return f"the database could not be opened ({self.reason}); nothing is saved until a restart"
+
+
 async def open_store(settings: Settings) -> Store:
-    """The SQLite store; memory only when the database cannot be opened at all, so the bot still answers."""
+    """The SQLite store; memory only when the database cannot be opened at all, so the bot still answers.
+
+    A damaged database file is moved aside and a new one started (see `bot.store`).
+    """
     try:
-        return await SqliteStore.from_settings(settings)
+        return await SqliteStore.from_settings(settings, move_corrupt=True)
     except (StoreError, OSError, sqlite3.Error) as exc:
+        reason = exc.reason if isinstance(exc, StoreError) else str(exc)
         log.error("cannot open the database, keeping state in memory until restart: %s", exc)
-        return MemoryStore()
+        return UnsavedStore(reason)
 
 
 async def open_services(settings: Settings) -> Services:

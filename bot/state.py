@@ -112,6 +112,8 @@ class Store(Protocol):
 
     async def forget(self, user: str) -> None: ...
     async def close(self) -> None: ...
+    def problem(self) -> str | None:
+        """Why the store is not keeping state right now (shown by `/healthz`), or None when it is."""
 
 
 class MemoryStore:
@@ -140,4 +142,7 @@ class MemoryStore:
         self.unanswered = [row for row in self.unanswered if row[0] != user]
 
     async def close(self) -> None:
+        return None
+
+    def problem(self) -> str | None:
         return None

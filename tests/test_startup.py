@@ -1,7 +1,7 @@
-"""Starting up: the pseudonym key and a data dir that cannot be written.
+"""Starting up: the pseudonym key, a data dir that cannot be written, a damaged database.
 
 Whatever keeps the bot from starting ends it with one line on stderr and exit code 2, never a traceback and
-never a secret.
+never a secret; what it can work around (a damaged database) it works around and says so once.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import resource
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bot_process import REPO, bot_environment
+from bot_process import REPO, bot_environment, running_bot
 from conftest import FIXTURES, anxin
 
 import bot.runner  # noqa: F401  (likewise: everything `anxin run` imports before it touches the data dir)
@@ -179,3 +180,42 @@ def test_read_only_data_dir_at_first_start_is_one_line(
     finally:
         (base / "data").chmod(0o755)
         shutil.rmtree(base)
+
+
+# --- a damaged database --------------------------------------------------------------------------------------
+
+
+def damage(path: Path) -> None:
+    """A real database with one of its table pages overwritten: it opens, but the integrity check fails."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE filler (id INTEGER PRIMARY KEY, text TEXT)")
+        conn.executemany("INSERT INTO filler (text) VALUES (?)", [("x" * 500,) for _ in range(200)])
+        conn.commit()
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'filler'").fetchone()[0]
+    with path.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(b"\xff" * 64)  # the b-tree page header: garbage
+
+
+@pytest.mark.parametrize("kind", ["not a database", "damaged page"])
+async def test_a_damaged_database_is_moved_aside_and_health_says_ok_with_a_fresh_one(tmp_path: Path, kind: str) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    path = data_dir / DB_FILE
+    if kind == "not a database":
+        path.write_bytes(b"garbage" * 1000)
+    else:
+        damage(path)
+    original = path.read_bytes()
+    env = bot_environment(WECHAT_TOKEN="startup-token", BOT_CONTENT_DIR=str(KB), BOT_DATA_DIR=str(data_dir))
+    async with running_bot(env, tmp_path / "bot.log") as bot:
+        health = await bot.wait_healthy(status=None)
+        await bot.stop()
+        log = bot.log_text()
+    assert (health.status_code, health.text) == (200, "ok")
+    [moved] = data_dir.glob(DB_FILE + ".corrupt-*")
+    assert moved.read_bytes() == original
+    assert [line for line in log.splitlines() if "is damaged" in line and moved.name in line]
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
