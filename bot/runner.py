@@ -6,7 +6,7 @@ SIGHUP (and, with `BOT_WATCH=1`, a content file change) reloads the knowledge ba
 
 What keeps the bot from starting raises `StartupError` with a one-line message: an unusable pseudonym key,
 a data dir where it cannot be created. A database that cannot be opened does not: the bot then keeps state
-in memory (`UnsavedStore`, whose `problem()` says so).
+in memory (`UnsavedStore`) and `/healthz` says the store is degraded.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ async def run(settings: Settings) -> None:
         if routes:
             from .web import build_app, serve
 
-            await serve(build_app(routes), settings.host, settings.port, services.stop)
+            await serve(build_app(routes, health=services.store.problem), settings.host, settings.port, services.stop)
         else:
             await services.stop.wait()
     finally:

@@ -219,3 +219,19 @@ async def test_a_damaged_database_is_moved_aside_and_health_says_ok_with_a_fresh
     assert [line for line in log.splitlines() if "is damaged" in line and moved.name in line]
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+async def test_health_reports_a_store_that_keeps_nothing(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    (data_dir / DB_FILE).mkdir(parents=True)  # cannot be opened, cannot be moved aside as a damaged file
+    env = bot_environment(
+        WECHAT_TOKEN="startup-token",
+        BOT_CONTENT_DIR=str(KB),
+        BOT_DATA_DIR=str(data_dir),
+        BOT_SECRET="a-long-enough-pseudonym-key",
+    )
+    async with running_bot(env, tmp_path / "bot.log") as bot:
+        health = await bot.wait_healthy(status=None)
+        await bot.stop()
+    assert health.status_code == 503
+    assert health.text.startswith("degraded: store")
