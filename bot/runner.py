@@ -1,12 +1,13 @@
 """Start-up: build the shared services once, then run the configured channels (console when none).
 
 Every channel implements `Channel`: webhook channels contribute routes to the one ASGI app; polling
-channels run their own loop between `start()` and `stop()`. SIGINT/SIGTERM stop everything gracefully;
+channels run their own loop between `start()` and `stop()`. SIGINT/SIGTERM stop everything gracefully and
+within `STOP_SECONDS` (a second signal, or a shutdown that hangs, ends the process at once);
 SIGHUP (and, with `BOT_WATCH=1`, a content file change) reloads the knowledge base without a restart.
 
-What keeps the bot from starting raises `StartupError` with a one-line message: an unusable pseudonym key,
-a data dir where it cannot be created. A database that cannot be opened does not: the bot then keeps state
-in memory (`UnsavedStore`) and `/healthz` says the store is degraded.
+What can keep the bot from starting raises `StartupError` with a one-line message: an unusable pseudonym key,
+a data dir where it cannot be created, a rejected bot token. A database that cannot be opened does not: the
+bot then keeps state in memory (`UnsavedStore`) and `/healthz` says the store is degraded.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sqlite3
 import sys
+import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -32,6 +35,8 @@ from .text import warm_up
 from .watch import start_live_reload
 
 log = logging.getLogger(__name__)
+
+STOP_SECONDS = 8.0  # Docker sends SIGKILL 10 s after SIGTERM; by then everything must be closed
 
 
 @dataclass
@@ -128,9 +133,31 @@ async def _stop(task: asyncio.Task[None]) -> None:
 
 def _install_signals(services: Services) -> None:
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if services.stop.is_set():
+            log.warning("second stop signal: exiting now")
+            os._exit(1)
+        services.stop.set()
+        _exit_if_stuck(STOP_SECONDS)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not available on Windows event loops
-            loop.add_signal_handler(sig, services.stop.set)
+            loop.add_signal_handler(sig, stop)
+
+
+def _exit_if_stuck(seconds: float) -> None:
+    """End the process if the graceful stop takes longer than `seconds`: a thread, so that an event loop
+    stuck in a hung call cannot keep it from firing. SQLite in WAL mode survives the abrupt end."""
+
+    def give_up() -> None:
+        log.error("shutdown took longer than %.0f s; exiting without finishing it", seconds)
+        logging.shutdown()
+        os._exit(1)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
 
 
 async def run(settings: Settings) -> None:

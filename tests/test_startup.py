@@ -1,4 +1,4 @@
-"""Starting up: the pseudonym key, a data dir that cannot be written, a damaged database.
+"""Starting up: the pseudonym key, a rejected bot token, a data dir that cannot be written, a damaged database.
 
 Whatever keeps the bot from starting ends it with one line on stderr and exit code 2, never a traceback and
 never a secret; what it can work around (a damaged database) it works around and says so once.
@@ -6,6 +6,7 @@ never a secret; what it can work around (a damaged database) it works around and
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures.thread  # noqa: F401  (loaded now: as `nobody` the standard library may be unreadable)
 import contextlib
 import os
@@ -19,9 +20,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import fake_bot_api as fake
 import pytest
 from bot_process import REPO, bot_environment, running_bot
 from conftest import FIXTURES, anxin
+from fake_bot_api import FakeBotApi
 
 import bot.runner  # noqa: F401  (likewise: everything `anxin run` imports before it touches the data dir)
 from bot import cli
@@ -180,6 +183,51 @@ def test_read_only_data_dir_at_first_start_is_one_line(
     finally:
         (base / "data").chmod(0o755)
         shutil.rmtree(base)
+
+
+# --- a token the Bot API rejects -----------------------------------------------------------------------------
+
+
+async def test_a_rejected_bot_token_is_one_line_without_the_token(tmp_path: Path) -> None:
+    api = FakeBotApi()  # it knows only fake.TOKEN and answers 401 to every other one
+    wrong = "987654:AAH-secret-part_of-a-wrong-token"
+    async with api.running():
+        env = bot_environment(
+            TELEGRAM_BOT_TOKEN=wrong,
+            TELEGRAM_API_URL=api.url,
+            BOT_CONTENT_DIR=str(KB),
+            BOT_DATA_DIR=str(tmp_path / "data"),
+            BOT_LOG_LEVEL="DEBUG",
+        )
+        async with running_bot(env, tmp_path / "bot.log") as bot:
+            code = await asyncio.wait_for(bot.process.wait(), 30)
+            log = bot.log_text()
+    assert code == 2
+    assert "AAH-secret-part_of-a-wrong-token" not in log and wrong not in log
+    assert "rejected TELEGRAM_BOT_TOKEN" in log
+    assert "Traceback" not in log
+
+
+async def test_the_token_and_webhook_secret_never_reach_the_log_even_at_debug_level(tmp_path: Path) -> None:
+    api = FakeBotApi()
+    async with api.running():
+        env = bot_environment(
+            TELEGRAM_BOT_TOKEN=fake.TOKEN,
+            TELEGRAM_API_URL=api.url,
+            TELEGRAM_WEBHOOK_URL="https://anxin.example/telegram",
+            BOT_CONTENT_DIR=str(KB),
+            BOT_DATA_DIR=str(tmp_path / "data"),
+            BOT_LOG_LEVEL="DEBUG",
+        )
+        async with running_bot(env, tmp_path / "bot.log") as bot:
+            await bot.wait_healthy()
+            [registered] = api.called("setWebhook")
+            code, _ = await bot.stop()
+            log = bot.log_text()
+    assert code == 0
+    secret_token = registered.params["secret_token"]
+    for secret in (fake.TOKEN, fake.TOKEN.split(":", 1)[1], secret_token):
+        assert secret not in log
 
 
 # --- a damaged database --------------------------------------------------------------------------------------
