@@ -148,9 +148,10 @@ def _few_files() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (FILES, FILES))
 
 
-async def _slow_client(port: int, kind: int, stop: asyncio.Event) -> None:
+async def _slow_client(port: int, kind: int, stop: asyncio.Event, connected: list[int]) -> None:
     with contextlib.suppress(OSError):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        connected.append(kind)
         try:
             if kind == 1:
                 writer.write(b"POST /wechat HTTP/1.1\r\nHost: bot\r\n")
@@ -175,10 +176,15 @@ async def test_health_stays_reachable_under_hundreds_of_slow_clients_with_few_op
     async with running_bot(env, tmp_path / "bot.log", preexec_fn=_few_files) as bot:
         await bot.wait_healthy()
         stop = asyncio.Event()
-        crowd = [asyncio.create_task(_slow_client(bot.port, n % 3, stop)) for n in range(600)]
-        await asyncio.sleep(1.0)
+        connected: list[int] = []
+        crowd = [asyncio.create_task(_slow_client(bot.port, n % 3, stop, connected)) for n in range(600)]
+        deadline = time.monotonic() + 20
+        while len(connected) + sum(task.done() for task in crowd) < len(crowd):  # the crowd is in
+            if time.monotonic() > deadline:
+                raise AssertionError(f"only {len(connected)} slow clients connected")
+            await asyncio.sleep(0.05)
         answered = 0
-        async with httpx.AsyncClient(trust_env=False, timeout=1.0) as client:
+        async with httpx.AsyncClient(trust_env=False, timeout=2.0) as client:
             for _ in range(15):
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(f"{bot.url}/healthz")).status_code == 200:
