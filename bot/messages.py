@@ -17,10 +17,10 @@ _TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
         "zh-Hans": "你好，我是安心。被催收骚扰不是你的错，你也不是一个人。\n"
         "我可以告诉你：催收这样做合法吗、怎么投诉举报、你有哪些权利。\n"
-        "直接打字提问，或选一个话题。我不保存你的名字、电话或账号。",
+        "直接打字提问，或选一个话题。我不保存你的聊天账号；提问时不必写名字、电话或证件号。",
         "en": "Hi, I'm Anxin. Being harassed by debt collectors is not your fault, and you are not alone.\n"
         "I can tell you whether what they do is legal, how to report it, and what your rights are.\n"
-        "Type your question or pick a topic. I don't store your name, number or account.",
+        "Type your question or pick a topic. I don't store your messenger account, and you need not give your name, number or ID.",
     },
     "menu": {
         "zh-Hans": "直接打字提问，或选一个话题：",
