@@ -279,9 +279,15 @@ def cmd_rate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
-    from .runner import run_console
+    """A volunteer's test chat: in memory, so it never counts in the statistics, unless `--store` asks."""
+    from .runner import open_services, run_console
+    from .state import MemoryStore
 
-    asyncio.run(run_console(settings))
+    async def chat() -> None:
+        services = None if args.store else await open_services(settings, MemoryStore())
+        await run_console(settings, services)
+
+    asyncio.run(chat())
     return 0
 
 
@@ -376,9 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="start every configured channel (console chat when none)").set_defaults(
         handler=cmd_run
     )
-    commands.add_parser("chat", help="chat on the console; reads one message a line from a pipe").set_defaults(
-        handler=cmd_chat
+    chat = commands.add_parser(
+        "chat", help="chat on the console (one message a line from a pipe); nothing is stored unless --store"
     )
+    chat.add_argument("--store", action="store_true", help="keep the chat in the bot's database, like `run` does")
+    chat.set_defaults(handler=cmd_chat)
     lint = commands.add_parser("lint", help="check intents/ and faq/; exit 1 on any problem")
     lint.add_argument("--today", type=_date, help="check review dates as if today were this day (YYYY-MM-DD)")
     lint.set_defaults(handler=cmd_lint)

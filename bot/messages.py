@@ -20,7 +20,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "直接打字提问，或选一个话题。我不保存你的聊天账号；提问时不必写名字、电话或证件号。",
         "en": "Hi, I'm Anxin. Being harassed by debt collectors is not your fault, and you are not alone.\n"
         "I can tell you whether what they do is legal, how to report it, and what your rights are.\n"
-        "Type your question or pick a topic. I don't store your messenger account, and you need not give your name, number or ID.",
+        "Type your question or pick a topic. I don't store your messenger account, and you need not give your "
+        "name, number or ID.",
     },
     "menu": {
         "zh-Hans": "直接打字提问，或选一个话题：",

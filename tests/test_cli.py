@@ -120,3 +120,15 @@ def test_bad_setting_is_named(kb_dir: Path, data_dir: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "bot", "lint"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2
     assert "BOT_PORT must be a whole number" in result.stderr
+
+
+def test_a_test_chat_leaves_no_trace_unless_asked_to_store(kb_dir: Path, data_dir: Path) -> None:
+    """A volunteer trying answers must not show up in the statistics; `--store` is the bot's own console."""
+    result = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin="催收打电话给我妈妈合法吗\nasdkjqwe zzz\n")
+    assert result.returncode == 0, result.stderr
+    assert "不合法。" in result.stdout
+    assert not list(data_dir.glob("anxin.sqlite3*"))
+    stored = anxin("chat", "--store", kb_dir=kb_dir, data_dir=data_dir, stdin="催收打电话给我妈妈合法吗\n")
+    assert stored.returncode == 0, stored.stderr
+    stats = json.loads(anxin("stats", "--json", kb_dir=kb_dir, data_dir=data_dir).stdout)
+    assert stats["messages"] == 1  # only the stored chat counts
