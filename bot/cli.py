@@ -8,12 +8,14 @@ import datetime as dt
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from .stats import StatsReport
+    from .usage import UsageSnapshot
 
 from . import logs
 from .content import display_path
@@ -358,6 +360,56 @@ async def _collect(path: Path, days: int) -> StatsReport:
         await store.close()
 
 
+async def _unanswered(path: Path, days: int) -> UsageSnapshot:
+    from .store import SqliteStore
+    from .usage import DAY, day_of
+
+    if not await asyncio.to_thread(path.is_file):
+        raise StoreError(path, "no database here yet (has the bot run with this BOT_DATA_DIR?)")
+    store = await SqliteStore.open(path)
+    try:
+        return await store.usage(day_of(time.time() - (days - 1) * DAY))
+    finally:
+        await store.close()
+
+
+def cmd_suggest(settings: Settings, args: argparse.Namespace) -> int:
+    """Unanswered questions grouped into drafts a volunteer can turn into examples or new intents."""
+    from .store import database_path
+    from .suggest import draft_yaml, file_name, group, summary
+
+    if args.days < 1:
+        sys.stderr.write("anxin suggest: --days must be 1 or more\n")
+        return 2
+    try:
+        snapshot = asyncio.run(_unanswered(database_path(settings), args.days))
+    except StoreError as exc:
+        sys.stderr.write(f"anxin suggest: {exc}\n")
+        return 2
+    kb = _knowledge(settings)
+    suggestions = group(snapshot.unanswered, kb)
+    if args.json:
+        _write(json.dumps([s.as_json() for s in suggestions], ensure_ascii=False, indent=2))
+        return 0
+    if not suggestions:
+        _write(f"no unanswered questions in the last {args.days} day(s)")
+        return 0
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for number, suggestion in enumerate(suggestions, 1):
+            (out / file_name(number, suggestion)).write_text(
+                draft_yaml(suggestion, number, args.days, kb), encoding="utf-8"
+            )
+    except OSError as exc:
+        sys.stderr.write(f"anxin suggest: cannot write drafts to {out}: {exc.strerror}\n")
+        return 2
+    for line in summary(suggestions):
+        _write(line)
+    _write(f"{len(suggestions)} draft(s) in {out}/ (the bot never reads them; see the comments at their top)")
+    return 0
+
+
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     from .stats import render_html, render_table
     from .store import database_path
@@ -473,6 +525,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--intent", metavar="ID", help="only the messages labelled ID, and list other messages ID wrongly took"
     )
     evaluation.set_defaults(handler=cmd_eval)
+    suggest = commands.add_parser("suggest", help="group unanswered questions into drafts for new examples")
+    suggest.add_argument("--days", type=int, default=30, help="questions from the last N days (default 30)")
+    suggest.add_argument("--out", default="suggestions", help="folder for the draft files (default: suggestions)")
+    suggest.add_argument("--json", action="store_true", help="the groups as JSON on stdout; no files written")
+    suggest.set_defaults(handler=cmd_suggest)
     rate = commands.add_parser("rate", help="the real annual cost of a loan described in words")
     rate.add_argument("text", help='e.g. "借1万到手8500分12期每期1000"')
     rate.add_argument("--json", action="store_true", help="machine-readable output")

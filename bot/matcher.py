@@ -309,6 +309,11 @@ class Matcher:
         asked = tuple(asks for _, _, asks in winners)
         return Analysis(tuple(ranked), clause_winners, asked)
 
+    def vector(self, text: str) -> dict[str, float]:
+        """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
+        query = self.lexicon.apply(normalise(text))
+        return _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
+
     def _score(self, text: str, parts: dict[int, dict[str, float]] | None = None) -> dict[int, float]:
         """Scores of one text, by intent index; `parts`, when given, receives each score's pieces."""
         query = self.lexicon.apply(normalise(text))

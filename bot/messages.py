@@ -102,7 +102,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "to write such details. Send /forget to delete everything linked to you at once.",
     },
     "crisis": {
-        # Used only if the crisis answer is missing from faq/: verified national lines from FACTS.md.
+        # Used only if the crisis answer is missing from faq/: verified national lines (docs/sources.md).
         "zh-Hans": "听到你这样说，我很担心你。你现在不是一个人。\n"
         "请马上拨打全国心理援助热线 12356,或希望24热线 400-161-9995(24小时)。\n"
         "如果你有危险，请立刻拨打 110 或 120,并找一个人陪着你。债务可以慢慢解决，你的生命更重要。",
