@@ -26,6 +26,7 @@ from .matcher import CRISIS_INTENT
 from .messages import LANGUAGE_NAMES, REGION_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
 from .models import LOCALES, Attachment, Button, Incoming, Locale, Match, Reply
 from .privacy import redact
+from .redaction import strip_bidi
 from .region import REGIONS, Region, update_region
 from .safety import Assessment
 from .state import CareState, Session, Store, UsageEvent
@@ -105,6 +106,23 @@ CommandHandler = Callable[[KnowledgeBase, Session, str, Locale], Awaitable["_Out
 MAX_RELOAD_ERRORS = 20  # /reload shows this many content problems; `anxin lint` shows them all
 
 
+MAX_STATS_DAYS = 3650
+
+
+def stats_days(argument: str) -> int | None:
+    """The days of `/stats DAYS`: 30 without an argument, None unless it is a whole number in range.
+
+    ASCII digits only: "²".isdigit() is true and int("²") raises; at most four of them, as int() refuses
+    digit strings beyond a few thousand characters.
+    """
+    if not argument:
+        return 30
+    if not (argument.isascii() and argument.isdigit() and len(argument) <= 4):
+        return None
+    days = int(argument)
+    return days if 1 <= days <= MAX_STATS_DAYS else None
+
+
 def _topic_page(value: str) -> tuple[str, int] | None:
     """A topic button's value: `legal` (its first page) or `legal.1` (a later page)."""
     topic, _, page = value.partition(".")
@@ -154,7 +172,7 @@ class Dialog:
         errors_before = self._store_errors
         session = await self._load(incoming.user)
         text = _encodable(incoming.text or "").strip()
-        locale = self._locale(session, text)
+        locale = self._locale(session, text, incoming.language)
         session = session.replace(locale=locale)
         if text and not text.startswith("/"):
             simplified = detect_locale(text) == "zh-Hans"
@@ -360,8 +378,9 @@ class Dialog:
         return _Outcome([self._menu(kb, locale, say("nothing_to_cancel", locale))], "command")
 
     async def _cmd_stats(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
-        # "/stats ²": str.isdigit() accepts superscripts; only ASCII digits are a number of days.
-        days = int(argument) if argument.isascii() and argument.isdigit() and 0 < int(argument) <= 3650 else 30
+        days = stats_days(argument)
+        if days is None:
+            return _Outcome([Reply(say("stats_usage", locale).format(most=MAX_STATS_DAYS))], "command")
         try:
             report = await stats.collect(self.store, days)
         except Exception:
@@ -375,7 +394,8 @@ class Dialog:
         if not errors:
             count = len(self.knowledge.current.intents)
             return _Outcome([Reply(say("reloaded", locale).format(count=count))], "command")
-        lines = [str(error) for error in errors[:MAX_RELOAD_ERRORS]]
+        # Content files may hold direction overrides; they must not turn an admin's report around.
+        lines = [strip_bidi(str(error)) for error in errors[:MAX_RELOAD_ERRORS]]
         if len(errors) > MAX_RELOAD_ERRORS:
             lines.append(f"… (+{len(errors) - MAX_RELOAD_ERRORS}, anxin lint)")
         kept = self.knowledge.stood_in
@@ -528,11 +548,13 @@ class Dialog:
 
     # --- state ------------------------------------------------------------------------------------------
 
-    def _locale(self, session: Session, text: str) -> Locale:
+    def _locale(self, session: Session, text: str, app: Locale | None = None) -> Locale:
+        """The language to answer in: the one chosen with /lang, else the message's script, else the last
+        one used, else the language the person's app is set to."""
         if session.locale_pinned and session.locale:
             return session.locale
         guessed = None if text.startswith("/") else detect_locale(text)  # "/forget" is not English
-        return guessed or session.locale or "zh-Hans"
+        return guessed or session.locale or app or "zh-Hans"
 
     async def _load(self, user: str) -> Session:
         try:

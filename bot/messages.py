@@ -76,6 +76,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh-Hans": "现在没有进行中的步骤。直接打字提问，或选一个话题：",
         "en": "Nothing to cancel. Type your question, or pick a topic:",
     },
+    "stats_usage": {
+        "zh-Hans": "用法：/stats 或 /stats 天数（1–{most}），例如 /stats 7",
+        "en": "Usage: /stats, or /stats DAYS (1–{most}), e.g. /stats 7",
+    },
     "stats_unavailable": {
         "zh-Hans": "统计暂时读不到（数据库忙或不可用），请稍后再试。",
         "en": "Statistics are unavailable right now (the database is busy or missing); try again later.",

@@ -30,6 +30,7 @@ class Incoming:
     button: str | None = None
     media: str | None = None  # "sticker", "photo", "voice", … when the user sent no text
     role: Role = "user"  # "admin" when the channel's own configuration says so; never stored
+    language: Locale | None = None  # the language the person's app is set to, when the channel knows it
 
 
 def clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:

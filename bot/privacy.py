@@ -22,8 +22,8 @@ import os
 import secrets
 from pathlib import Path
 
+from .errors import StartupError
 from .redaction import redact
-from .settings import StartupError
 
 log = logging.getLogger(__name__)
 

@@ -105,15 +105,18 @@ async def open_services(settings: Settings, store: Store | None = None) -> Servi
 
 
 def configured_channels(services: Services) -> list[Channel]:
+    """Each configured channel gets what it needs and nothing more: its settings, the conversation, the key."""
     channels: list[Channel] = []
-    if services.settings.telegram_token is not None:
-        from .channels.telegram import TelegramChannel  # imported here: PTB loads only when configured
+    settings, conversation, secret = services.settings, services.conversation, services.secret
+    if settings.telegram_token is not None:
+        from .channels.telegram import TelegramChannel, TelegramConfig  # PTB loads only when configured
 
-        channels.append(TelegramChannel(services))
-    if services.settings.wechat_token is not None:
-        from .channels.wechat import WeChatChannel
+        config = TelegramConfig.from_settings(settings)
+        channels.append(TelegramChannel(config, conversation, secret, services.stop))
+    if settings.wechat_token is not None:
+        from .channels.wechat import WeChatChannel, WeChatConfig
 
-        channels.append(WeChatChannel(services))
+        channels.append(WeChatChannel(WeChatConfig.from_settings(settings), conversation, secret))
     return channels
 
 

@@ -7,11 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import StartupError as StartupError  # where the channels and the CLI have always found it
+
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-
-
-class StartupError(Exception):
-    """The bot cannot start; the message says why and what to do, in one line (no traceback)."""
 
 
 class SettingsError(StartupError, ValueError):
@@ -58,6 +56,7 @@ class Settings:
     wechat_token: Secret | None = None
     wechat_app_id: str | None = None
     wechat_aes_key: Secret | None = None
+    wechat_admin_openids: frozenset[str] = frozenset()
     log_level: str = "INFO"
 
     @classmethod
@@ -119,6 +118,9 @@ class Settings:
             wechat_token=secret("WECHAT_TOKEN"),
             wechat_app_id=text("WECHAT_APP_ID"),
             wechat_aes_key=secret("WECHAT_AES_KEY"),
+            wechat_admin_openids=frozenset(
+                part.strip() for part in (text("WECHAT_ADMIN_OPENIDS") or "").split(",") if part.strip()
+            ),
             log_level=(text("BOT_LOG_LEVEL") or "INFO").upper(),
         )
 

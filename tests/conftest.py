@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -77,4 +78,21 @@ def anxin(
         env=environment,
         cwd=REPO,
         timeout=60,
+    )
+
+
+def telegram_channel(services: Any) -> Any:
+    """A Telegram channel built as `runner.configured_channels` builds it, from a test's `Services`."""
+    from bot.channels.telegram import TelegramChannel, TelegramConfig
+
+    config = TelegramConfig.from_settings(services.settings)
+    return TelegramChannel(config, services.conversation, services.secret, services.stop)
+
+
+def wechat_channel(services: Any, **options: Any) -> Any:
+    """A WeChat channel built as `runner.configured_channels` builds it, from a test's `Services`."""
+    from bot.channels.wechat import WeChatChannel, WeChatConfig
+
+    return WeChatChannel(
+        WeChatConfig.from_settings(services.settings), services.conversation, services.secret, **options
     )

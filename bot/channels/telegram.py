@@ -2,9 +2,11 @@
 
 Built on python-telegram-bot. Polling when `TELEGRAM_WEBHOOK_URL` is unset; otherwise Telegram POSTs
 updates to `/telegram` on the shared web app (see `bot.web`), authenticated by the secret token header.
-Handlers are thin: parse the update, call `Dialog.respond`, send, then `Dialog.record` with the outcome.
-Users are known only by their pseudonym; raw Telegram ids are used to address replies and to recognise
-admins, never stored or logged.
+Handlers only translate: an update becomes an `Incoming` for `Conversation.exchange` (which keeps each
+person's messages in order, runs commands and the safety layer), the replies are sent, and
+the conversation learns whether they arrived. Users are known only by their pseudonym; raw Telegram
+ids are used to address replies and to recognise admins (`TELEGRAM_ADMIN_IDS` → `Incoming.role`), never
+stored or logged.
 
 In webhook mode an update is acknowledged only once it is handled: the request that carries it waits until
 the reply was sent (or sending failed for good), then gets 200. Until then Telegram keeps the update and
@@ -24,8 +26,8 @@ import json
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -33,31 +35,32 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
     Message,
     Update,
+    User,
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
-    BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
+    SimpleUpdateProcessor,
     filters,
 )
 
-from .. import logs, stats
-from ..models import MAX_BUTTON_CHARS, Button, Incoming, Locale, Reply, clip
+from .. import commands, logs
+from ..conversation import Conversation
+from ..messages import say
+from ..models import MAX_BUTTON_CHARS, Button, Incoming, Locale, Reply, Role, clip
 from ..privacy import pseudonym
-from ..redaction import strip_bidi
-from ..runner import Services
-from ..settings import StartupError
-from ..store import StoreError
+from ..settings import Secret, Settings, StartupError
 from ..web import read_body
 
 log = logging.getLogger(__name__)
@@ -67,7 +70,6 @@ WEBHOOK_PATH = "/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_MESSAGE_CHARS = 4096  # Telegram's limit, counted in UTF-16 code units after entity parsing
 MAX_CALLBACK_BYTES = 64  # Telegram's limit on callback_data
-MAX_ERROR_LINES = 20  # /reload shows this many content problems; `anxin lint` shows them all
 RATE_LIMIT_RETRIES = 3  # a 429 with retry_after is waited out this many times before giving up
 MAX_CONCURRENT_UPDATES = 64
 ALLOWED_UPDATES = ("message", "callback_query")  # edited messages, channel posts etc. are not even fetched
@@ -76,24 +78,10 @@ MAX_UPDATE_BYTES = 256 * 1024
 MAX_WEBHOOK_CONNECTIONS = 40  # Telegram's default: it delivers at most this many updates at once
 MAX_PENDING_UPDATES = 100  # more in progress than that: 503, and Telegram delivers them again later
 RECENT_UPDATES = 10_000  # update ids remembered to recognise a redelivery
-MAX_STATS_DAYS = 3650
 
 Bot = Application[Any, Any, Any, Any, Any, Any]
 
 PRIVATE_ONLY = "请私聊我提问,这样更安全。/ Please write to me in a private chat: it is safer."
-APOLOGY: dict[str, str] = {
-    "zh-Hans": "抱歉,出了点问题。请稍后再发一次。",
-    "en": "Sorry, something went wrong. Please send that again in a moment.",
-}
-
-# (command, English description, Chinese description): the menu Telegram shows next to the input box.
-COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("start", "Start: what I can help with", "开始:我能帮你什么"),
-    ("help", "Topics menu", "话题菜单"),
-    ("lang", "Language: 简体 / 繁體 / English", "语言:简体 / 繁體 / English"),
-    ("privacy", "What I keep and what I don't", "隐私:我保存什么、不保存什么"),
-    ("forget", "Delete everything about me", "删除我的全部记录"),
-)
 
 MEDIA_FILTER = (
     filters.Sticker.ALL
@@ -108,6 +96,29 @@ MEDIA_FILTER = (
     | filters.VENUE
     | filters.CONTACT
 )
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    """What this channel needs of the settings, and nothing else."""
+
+    token: Secret
+    api_url: str = "https://api.telegram.org"
+    webhook_url: str | None = None
+    webhook_secret: Secret | None = None
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TelegramConfig:
+        if settings.telegram_token is None:
+            raise ValueError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
+        return cls(
+            settings.telegram_token,
+            settings.telegram_api_url,
+            settings.telegram_webhook_url,
+            settings.telegram_webhook_secret,
+            settings.telegram_admin_ids,
+        )
 
 
 # --- rendering -----------------------------------------------------------------------------------------
@@ -197,17 +208,20 @@ def media_kind(message: Message) -> str | None:
     return None
 
 
-def webhook_secret(services: Services) -> str:
+def webhook_secret(config: TelegramConfig, secret: bytes) -> str:
     """TELEGRAM_WEBHOOK_SECRET, or one derived from the pseudonym key so restarts keep the same value."""
-    configured = services.settings.telegram_webhook_secret
-    if configured is not None:
-        return configured.value
+    if config.webhook_secret is not None:
+        return config.webhook_secret.value
     # Hex keeps to the characters Telegram allows in a secret token (A-Z, a-z, 0-9, _ and -).
-    return hmac.new(services.secret, b"anxin:telegram-webhook", hashlib.sha256).hexdigest()
+    return hmac.new(secret, b"anxin:telegram-webhook", hashlib.sha256).hexdigest()
 
 
 def _locale_of(language_code: str | None) -> Locale:
-    return "zh-Hans" if (language_code or "zh").lower().startswith("zh") else "en"
+    """The app's language as one of ours: zh-TW / zh-HK / zh-Hant read Traditional, other Chinese Simplified."""
+    code = (language_code or "zh").lower()
+    if code.startswith("zh"):
+        return "zh-Hant" if any(tag in code for tag in ("hant", "tw", "hk", "mo")) else "zh-Hans"
+    return "en"
 
 
 def _configure_library() -> None:
@@ -221,49 +235,7 @@ def _configure_library() -> None:
         logger.setLevel(max(logger.getEffectiveLevel(), floor))
 
 
-# --- ordering --------------------------------------------------------------------------------------------
-
-
-class _ChatLock:
-    __slots__ = ("lock", "waiting")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.waiting = 0
-
-
-class PerChatOrder(BaseUpdateProcessor):
-    """Updates run concurrently across chats but one at a time, in arrival order, within a chat.
-
-    A user who taps a button and then types must get the answers in that order; other users must not
-    wait for them. asyncio.Lock wakes waiters first-in first-out, and PTB starts the tasks in arrival order.
-    """
-
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
-        super().__init__(max_concurrent_updates)
-        # Chat ids live here only while an update of that chat is in flight.
-        self._chats: dict[int, _ChatLock] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            return
-        entry = self._chats.setdefault(chat.id, _ChatLock())
-        entry.waiting += 1
-        try:
-            async with entry.lock:
-                await coroutine
-        finally:
-            entry.waiting -= 1
-            if entry.waiting == 0:
-                del self._chats[chat.id]
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
+# --- redeliveries ----------------------------------------------------------------------------------------
 
 
 class RecentUpdates:
@@ -307,20 +279,26 @@ class TelegramChannel:
 
     name = CHANNEL
 
-    def __init__(self, services: Services) -> None:
-        settings = services.settings
-        if settings.telegram_token is None:
-            raise ValueError("TelegramChannel needs TELEGRAM_BOT_TOKEN")
-        self.services = services
-        self.webhook_url = settings.telegram_webhook_url
-        self.secret_token = webhook_secret(services)
-        logs.hide(self.secret_token, settings.telegram_token.value)
+    def __init__(
+        self,
+        config: TelegramConfig,
+        conversation: Conversation,
+        secret: bytes,
+        stopping: asyncio.Event | None = None,
+    ) -> None:
+        self.config = config
+        self.conversation = conversation
+        self.secret = secret
+        self.stopping = stopping or asyncio.Event()  # set: the bot is shutting down, leave updates to Telegram
+        self.webhook_url = config.webhook_url
+        self.secret_token = webhook_secret(config, secret)
+        logs.hide(self.secret_token, config.token.value)
         self.recent = RecentUpdates()
         self.max_pending = MAX_PENDING_UPDATES
         self._pending = 0
         _configure_library()
         self.application: Bot = build_application(
-            settings.telegram_token.value, settings.telegram_api_url, webhook=self.webhook_url is not None
+            config.token.value, config.api_url, webhook=self.webhook_url is not None
         )
         self._add_handlers(self.application)
 
@@ -333,7 +311,7 @@ class TelegramChannel:
 
     async def start(self) -> None:
         app = self.application
-        api = self.services.settings.telegram_api_url
+        api = self.config.api_url
         try:
             await app.initialize()  # getMe: fails fast on a wrong token or an unreachable API server
         except InvalidToken:
@@ -366,13 +344,18 @@ class TelegramChannel:
         await app.shutdown()
 
     async def _set_commands(self) -> None:
+        """The command menus from the one registry: everyone's, and each admin's with /stats and /reload."""
         bot = self.application.bot
-        english = [BotCommand(name, en) for name, en, _ in COMMANDS]
-        chinese = [BotCommand(name, zh) for name, _, zh in COMMANDS]
+
+        def menu(locale: Locale, *, admin: bool = False) -> list[BotCommand]:
+            return [BotCommand(name, text) for name, text in commands.menu(locale, admin=admin)]
+
         try:
-            await bot.set_my_commands(english)
-            await bot.set_my_commands(english, language_code="en")
-            await bot.set_my_commands(chinese, language_code="zh")
+            await bot.set_my_commands(menu("en"))
+            await bot.set_my_commands(menu("en"), language_code="en")
+            await bot.set_my_commands(menu("zh-Hans"), language_code="zh")
+            for admin in sorted(self.config.admin_ids):
+                await bot.set_my_commands(menu("zh-Hans", admin=True), scope=BotCommandScopeChat(admin))
         except TelegramError as exc:
             # The command menu is a convenience; answering people does not depend on it.
             log.warning("telegram setMyCommands failed: %s", type(exc).__name__)
@@ -384,7 +367,7 @@ class TelegramChannel:
         if not hmac.compare_digest(given, self.secret_token.encode()):
             log.warning("telegram webhook: request without the right secret token refused")
             return Response(status_code=403)
-        if self.services.stop.is_set():
+        if self.stopping.is_set():
             return _unavailable(retry_after=5)  # shutting down: Telegram keeps the update for the next start
         body = await read_body(request, MAX_UPDATE_BYTES)
         if body is None:
@@ -444,19 +427,18 @@ class TelegramChannel:
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_error_handler(self.on_error)
 
-    def _incoming(self, user_id: int, text: str = "", button: str | None = None, media: str | None = None) -> Incoming:
-        return Incoming(CHANNEL, pseudonym(self.services.secret, CHANNEL, user_id), text, button, media)
+    def _incoming(self, user: User, text: str = "", button: str | None = None, media: str | None = None) -> Incoming:
+        role: Role = "admin" if user.id in self.config.admin_ids else "user"  # compared here, never passed on
+        user_key = pseudonym(self.secret, CHANNEL, user.id)
+        return Incoming(CHANNEL, user_key, text, button, media, role, _locale_of(user.language_code))
 
     async def on_private_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
         text = message.text or ""
-        if text.startswith("/") and user.id in self.services.settings.telegram_admin_ids:
-            if await self._admin_command(message, text, _locale_of(user.language_code)):
-                return
         kind = None if text else media_kind(message)
-        await self._converse(message.chat_id, self._incoming(user.id, text=clip(text), media=kind))
+        await self._converse(message.chat_id, self._incoming(user, text=clip(text), media=kind))
 
     async def on_group_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # With Telegram's default privacy mode a bot in a group only sees commands and mentions.
@@ -469,24 +451,21 @@ class TelegramChannel:
         query, user = update.callback_query, update.effective_user
         if query is None or user is None:
             return
-        await query.answer()  # stops the spinner on the button, whatever happens next
+        # Stop the spinner on the button without waiting for it: an await here would let a message typed
+        # right after the tap reach the conversation first.
+        self.application.create_task(_quietly(query.answer()), update=update)
         chat = update.effective_chat
         if chat is not None and chat.type != ChatType.PRIVATE:
             return
         payload = clip(query.data or "", MAX_BUTTON_CHARS)
-        await self._converse(chat.id if chat is not None else user.id, self._incoming(user.id, button=payload))
+        await self._converse(chat.id if chat is not None else user.id, self._incoming(user, button=payload))
 
     async def _converse(self, chat_id: int, incoming: Incoming) -> None:
         """Answer one message and count it once the outcome of sending is known: a reply that could not be
         sent (after the rate limiter's retries) is counted as failed, not as answered."""
-        dialog = self.services.dialog
-        turn = await dialog.respond(incoming)
-        delivered = False
-        try:
-            await self.send(chat_id, turn.replies)
-            delivered = True
-        finally:
-            await dialog.record(turn, delivered=delivered)
+        async with self.conversation.exchange(incoming) as exchange:
+            await self.send(chat_id, exchange.replies)
+            exchange.delivered = True
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
@@ -501,7 +480,7 @@ class TelegramChannel:
         if chat is None or chat.type != ChatType.PRIVATE:
             return
         try:
-            await context.bot.send_message(chat.id, APOLOGY[_locale_of(update.effective_user.language_code)])
+            await context.bot.send_message(chat.id, say("apology", _locale_of(update.effective_user.language_code)))
         except TelegramError as exc:
             log.warning("telegram apology not delivered: %s", type(exc).__name__)
 
@@ -515,77 +494,16 @@ class TelegramChannel:
                 reply_markup=outgoing.keyboard,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
-
-    # --- admin commands
-
-    async def _admin_command(self, message: Message, text: str, locale: Locale) -> bool:
-        """Handles /stats and /reload for admins; False for anything else, which goes to the dialog."""
-        name, _, argument = text[1:].partition(" ")
-        name = name.split("@", 1)[0].casefold()
-        if name == "reload":
-            await self._reload(message.chat_id, locale)
-            return True
-        if name == "stats":
-            await self._stats(message.chat_id, argument.strip(), locale)
-            return True
-        return False
-
-    async def _reload(self, chat_id: int, locale: Locale) -> None:
-        errors = await asyncio.to_thread(self.services.knowledge.reload)
-        if not errors:
-            count = len(self.services.knowledge.current.intents)
-            done = f"已重新加载:{count} 个意图。" if locale == "zh-Hans" else f"Reloaded: {count} intents."
-            await self.send(chat_id, [Reply(done)])
-            return
-        head = (
-            f"内容有 {len(errors)} 处问题,继续使用旧内容:"
-            if locale == "zh-Hans"
-            else f"{len(errors)} problem(s) in the content; still serving the previous version:"
-        )
-        lines = [strip_bidi(str(error)) for error in errors[:MAX_ERROR_LINES]]
-        if len(errors) > MAX_ERROR_LINES:
-            lines.append(f"… (+{len(errors) - MAX_ERROR_LINES}, anxin lint)")
-        await self.send(chat_id, [Reply(head + "\n" + "\n".join(lines))])
-
-    async def _stats(self, chat_id: int, argument: str, locale: Locale) -> None:
-        days = _days(argument)
-        if days is None:
-            usage = (
-                f"用法：/stats 或 /stats 天数（1–{MAX_STATS_DAYS}），例如 /stats 7"
-                if locale != "en"
-                else f"Usage: /stats, or /stats DAYS (1–{MAX_STATS_DAYS}), e.g. /stats 7"
-            )
-            await self.send(chat_id, [Reply(usage)])
-            return
-        try:
-            report = await stats.collect(self.services.store, days)
-        except StoreError:
-            log.exception("stats: the database could not be read")
-            unavailable = (
-                "统计暂时读不到（数据库忙或不可用），请稍后再试。"
-                if locale != "en"
-                else ("Statistics are unavailable right now (the database is busy or missing); try again later.")
-            )
-            await self.send(chat_id, [Reply(unavailable)])
-            return
-        await self.send(chat_id, [Reply(stats.render_text(report, locale))])
-        await self.application.bot.send_document(
-            chat_id, stats.render_html(report).encode("utf-8"), filename=f"anxin-stats-{days}d.html"
-        )
+        for reply in replies:
+            if reply.attachment is not None:  # e.g. the statistics page an admin asked for
+                await bot.send_document(chat_id, reply.attachment.data, filename=reply.attachment.filename)
 
 
-def _days(argument: str) -> int | None:
-    """The days of `/stats DAYS`: 30 without an argument, None unless it is a whole number in range.
-
-    ASCII digits only: "²".isdigit() is true and int("²") raises; at most four of them, as int() refuses
-    digit strings beyond a few thousand characters.
-    """
-    if not argument:
-        return 30
-    if not (argument.isascii() and argument.isdigit() and len(argument) <= 4):
-        return None
-    days = int(argument)
-    return days if 1 <= days <= MAX_STATS_DAYS else None
+async def _quietly(call: Any) -> None:
+    try:
+        await call
+    except TelegramError as exc:
+        log.info("telegram: a button's spinner could not be stopped (%s)", type(exc).__name__)
 
 
 def build_application(token: str, api_url: str, *, webhook: bool) -> Bot:
@@ -596,7 +514,8 @@ def build_application(token: str, api_url: str, *, webhook: bool) -> Bot:
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
-        .concurrent_updates(PerChatOrder())
+        # Different people's updates run at once; one person's stay in order in `Conversation`.
+        .concurrent_updates(SimpleUpdateProcessor(MAX_CONCURRENT_UPDATES))
     )
     if webhook:
         builder = builder.updater(None)  # updates arrive through our own route on the shared web app
