@@ -231,7 +231,7 @@ def _render(channel: str, replies: list[Reply]) -> list[str]:
         text = render_wechat(replies)
         return [text, f"({len(text.encode('utf-8'))} of 2048 bytes)"]
     if channel == "telegram":
-        from .channels.telegram import render_telegram
+        from .channels.telegram_render import render_telegram
 
         lines: list[str] = []
         for message in render_telegram(replies):

@@ -20,14 +20,9 @@ import pytest
 from conftest import telegram_channel
 from fake_bot_api import TOKEN, FakeBotApi
 
-from bot.channels.telegram import (
-    MAX_MESSAGE_CHARS,
-    PRIVATE_ONLY,
-    SECRET_HEADER,
-    TelegramChannel,
-    render_telegram,
-    split_text,
-)
+from bot.channels.telegram import PRIVATE_ONLY, TelegramChannel
+from bot.channels.telegram_render import MAX_MESSAGE_CHARS, render_telegram, split_text
+from bot.channels.telegram_webhook import SECRET_HEADER
 from bot.dialog import Dialog
 from bot.knowledge import KnowledgeSource
 from bot.messages import say

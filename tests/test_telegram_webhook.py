@@ -19,7 +19,8 @@ from conftest import FIXTURES, telegram_channel
 from fake_bot_api import FakeBotApi
 from test_telegram import ADMIN, USER, make_services, started_channel, text_of
 
-from bot.channels.telegram import MAX_UPDATE_BYTES, SECRET_HEADER, TelegramChannel
+from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_webhook import MAX_UPDATE_BYTES, SECRET_HEADER
 from bot.knowledge import KnowledgeSource
 from bot.messages import say
 from bot.runner import STOP_SECONDS
@@ -102,7 +103,7 @@ async def test_a_flood_beyond_the_limit_is_asked_to_come_back_later(
     bot_api: FakeBotApi, webhook: tuple[TelegramChannel, httpx.AsyncClient]
 ) -> None:
     channel, client = webhook
-    channel.max_pending = 3
+    channel.webhook.max_pending = 3
     bot_api.slow_down("sendMessage", 0.5)
     responses = await asyncio.gather(
         *(client.post("/telegram", json=update(100 + n, "/help", CHATS + n)) for n in range(8))

@@ -6,14 +6,7 @@ Handlers only translate: an update becomes an `Incoming` for `Conversation.excha
 person's messages in order, runs commands and the safety layer), the replies are sent, and
 the conversation learns whether they arrived. Users are known only by their pseudonym; raw Telegram
 ids are used to address replies and to recognise admins (`TELEGRAM_ADMIN_IDS` → `Incoming.role`), never
-stored or logged.
-
-In webhook mode an update is acknowledged only once it is handled: the request that carries it waits until
-the reply was sent (or sending failed for good), then gets 200. Until then Telegram keeps the update and
-delivers it again if the bot dies, so a kill -9 loses nothing; Telegram's `max_connections` is the queue.
-While shutting down, or with too many updates in progress, the answer is 503 and Telegram tries again later.
-Update ids seen lately are remembered (in memory, nothing else of the update) so a redelivery is not
-answered twice. Nothing about an update is written to disk to do this.
+stored or logged. Rendering is in `telegram_render`, the webhook's acknowledgement rules in `telegram_webhook`.
 """
 
 from __future__ import annotations
@@ -21,28 +14,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import html
-import json
 import logging
 import os
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from telegram import (
-    BotCommand,
-    BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Message,
-    Update,
-    User,
-)
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Message, Update, User
 from telegram.constants import ChatType, ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
@@ -58,26 +37,20 @@ from telegram.ext import (
 from .. import commands, logs
 from ..conversation import Conversation
 from ..messages import say
-from ..models import MAX_BUTTON_CHARS, Button, Incoming, Locale, Reply, Role, clip
+from ..models import MAX_BUTTON_CHARS, Incoming, Locale, Reply, Role, clip
 from ..privacy import pseudonym
 from ..settings import Secret, Settings, StartupError
-from ..web import read_body
+from .telegram_render import render_telegram
+from .telegram_webhook import Webhook
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-MAX_MESSAGE_CHARS = 4096  # Telegram's limit, counted in UTF-16 code units after entity parsing
-MAX_CALLBACK_BYTES = 64  # Telegram's limit on callback_data
 RATE_LIMIT_RETRIES = 3  # a 429 with retry_after is waited out this many times before giving up
 MAX_CONCURRENT_UPDATES = 64
 ALLOWED_UPDATES = ("message", "callback_query")  # edited messages, channel posts etc. are not even fetched
-# A message holds at most 4096 characters; with its entities and a quoted reply an update stays far below.
-MAX_UPDATE_BYTES = 256 * 1024
 MAX_WEBHOOK_CONNECTIONS = 40  # Telegram's default: it delivers at most this many updates at once
-MAX_PENDING_UPDATES = 100  # more in progress than that: 503, and Telegram delivers them again later
-RECENT_UPDATES = 10_000  # update ids remembered to recognise a redelivery
 
 Bot = Application[Any, Any, Any, Any, Any, Any]
 
@@ -121,80 +94,6 @@ class TelegramConfig:
         )
 
 
-# --- rendering -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One Telegram message: HTML text and an optional inline keyboard."""
-
-    html: str
-    keyboard: InlineKeyboardMarkup | None = None
-
-
-def _units(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts twice)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """Chunks under `limit`, cut at paragraph breaks, else at line breaks, else anywhere."""
-    if _units(text) <= limit:
-        return [text]
-    for separator in ("\n\n", "\n"):
-        parts = text.split(separator)
-        if len(parts) > 1:
-            chunks: list[str] = []
-            current = ""
-            for part in parts:
-                candidate = f"{current}{separator}{part}" if current else part
-                if _units(candidate) <= limit:
-                    current = candidate
-                    continue
-                if current:
-                    chunks.append(current)
-                current = part
-            if current:
-                chunks.append(current)
-            return [piece for chunk in chunks for piece in split_text(chunk, limit)]
-    pieces: list[str] = []
-    current = ""
-    for char in text:
-        if _units(current + char) > limit:
-            pieces.append(current)
-            current = ""
-        current += char
-    pieces.append(current)
-    return pieces
-
-
-def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
-    """One button a row, so long Chinese titles stay readable on a phone."""
-    rows: list[list[InlineKeyboardButton]] = []
-    for button in buttons:
-        if len(button.payload.encode()) > MAX_CALLBACK_BYTES:
-            # Payloads are built from intent ids, never from user text, so naming it is safe.
-            log.warning("button %r dropped: callback data over %d bytes", button.payload, MAX_CALLBACK_BYTES)
-            continue
-        rows.append([InlineKeyboardButton(button.label, callback_data=button.payload)])
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
-def render_telegram(replies: Sequence[Reply]) -> list[Outgoing]:
-    """Escaped HTML chunks; a reply's buttons go with its last chunk."""
-    messages: list[Outgoing] = []
-    for reply in replies:
-        chunks = [chunk for chunk in split_text(reply.text.strip()) if chunk.strip()]
-        if not chunks:
-            if not reply.buttons:
-                continue
-            chunks = ["…"]  # Telegram refuses a message without text, even one that only carries buttons
-        for chunk in chunks[:-1]:
-            messages.append(Outgoing(html.escape(chunk, quote=False)))
-        messages.append(Outgoing(html.escape(chunks[-1], quote=False), keyboard(reply.buttons)))
-    return messages
-
-
 def media_kind(message: Message) -> str | None:
     """What the user sent instead of text; None for a text message."""
     # Animations also carry a `document`, so they are checked first.
@@ -235,42 +134,6 @@ def _configure_library() -> None:
         logger.setLevel(max(logger.getEffectiveLevel(), floor))
 
 
-# --- redeliveries ----------------------------------------------------------------------------------------
-
-
-class RecentUpdates:
-    """Update ids seen lately, each with whether its first delivery was handled, so that a redelivered update
-    is acknowledged without being answered twice. Bounded and in memory; nothing else of the update is kept.
-    """
-
-    def __init__(self, size: int = RECENT_UPDATES) -> None:
-        self.size = size
-        self._seen: OrderedDict[int, asyncio.Future[bool]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-    def earlier(self, update_id: int) -> asyncio.Future[bool] | None:
-        """The outcome of an earlier delivery of `update_id` (it may still be in progress), or None."""
-        return self._seen.get(update_id)
-
-    def begin(self, update_id: int) -> None:
-        self._seen[update_id] = asyncio.get_running_loop().create_future()
-        while len(self._seen) > self.size:
-            self._seen.popitem(last=False)
-
-    def end(self, update_id: int, handled: bool) -> None:
-        """Handled: later deliveries are acknowledged as they are. Not handled (cancelled at shutdown): the id
-        is forgotten, so the delivery Telegram makes again is handled as new."""
-        outcome = self._seen.get(update_id) if handled else self._seen.pop(update_id, None)
-        if outcome is not None and not outcome.done():
-            outcome.set_result(handled)
-
-
-def _unavailable(retry_after: int) -> Response:
-    return Response(status_code=503, headers={"Retry-After": str(retry_after)})
-
-
 # --- the channel -----------------------------------------------------------------------------------------
 
 
@@ -293,21 +156,19 @@ class TelegramChannel:
         self.webhook_url = config.webhook_url
         self.secret_token = webhook_secret(config, secret)
         logs.hide(self.secret_token, config.token.value)
-        self.recent = RecentUpdates()
-        self.max_pending = MAX_PENDING_UPDATES
-        self._pending = 0
         _configure_library()
         self.application: Bot = build_application(
             config.token.value, config.api_url, webhook=self.webhook_url is not None
         )
         self._add_handlers(self.application)
+        self.webhook = Webhook(self.application.bot, self.secret_token, self._process, self.stopping)
 
     # --- lifecycle
 
     def routes(self) -> list[BaseRoute]:
         if self.webhook_url is None:
             return []
-        return [Route(WEBHOOK_PATH, self.receive_webhook, methods=["POST"])]
+        return [Route(WEBHOOK_PATH, self.webhook.receive, methods=["POST"])]
 
     async def start(self) -> None:
         app = self.application
@@ -360,56 +221,8 @@ class TelegramChannel:
             # The command menu is a convenience; answering people does not depend on it.
             log.warning("telegram setMyCommands failed: %s", type(exc).__name__)
 
-    # --- webhook
-
-    async def receive_webhook(self, request: Request) -> Response:
-        given = request.headers.get(SECRET_HEADER, "").encode("latin-1")
-        if not hmac.compare_digest(given, self.secret_token.encode()):
-            log.warning("telegram webhook: request without the right secret token refused")
-            return Response(status_code=403)
-        if self.stopping.is_set():
-            return _unavailable(retry_after=5)  # shutting down: Telegram keeps the update for the next start
-        body = await read_body(request, MAX_UPDATE_BYTES)
-        if body is None:
-            log.warning("telegram webhook: update over %d bytes refused", MAX_UPDATE_BYTES)
-            return Response(status_code=413)
-        update = self._parse(body)
-        if update is None:
-            return Response(status_code=400)
-        earlier = self.recent.earlier(update.update_id)
-        if earlier is not None:  # delivered again: acknowledge once the first delivery is handled
-            return Response(status_code=200) if await asyncio.shield(earlier) else _unavailable(retry_after=1)
-        if self._pending >= self.max_pending:
-            log.warning("telegram webhook: %d updates in progress; asked Telegram to deliver later", self._pending)
-            return _unavailable(retry_after=1)
-        self.recent.begin(update.update_id)
-        self._pending += 1
-        handled = False
-        try:
-            await self._process(update)
-            handled = True
-        finally:
-            self._pending -= 1
-            self.recent.end(update.update_id, handled)
-        return Response(status_code=200)
-
-    def _parse(self, body: bytes) -> Update | None:
-        try:
-            data = json.loads(body)
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-            update_id = data.get("update_id")
-            if not isinstance(update_id, int) or isinstance(update_id, bool):
-                raise ValueError("no update_id")
-            return Update.de_json(data, self.application.bot)
-        # What JSON and PTB raise on a wrong shape, a nesting too deep or a number too big for a date.
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, OverflowError) as exc:
-            # The body may hold user text: log only what kind of problem it was.
-            log.warning("telegram webhook: malformed update dropped (%s)", type(exc).__name__)
-            return None
-
     async def _process(self, update: Update) -> None:
-        """Run the handlers for `update` in this request, in order with the chat's other updates."""
+        """Run the handlers for `update` in this request (webhook mode)."""
         app = self.application
         try:
             await app.update_processor.process_update(update, app.process_update(update))
