@@ -12,6 +12,7 @@ database lock inside `purge()`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Literal, Protocol
 
@@ -24,9 +25,9 @@ UpdateClaim = Literal["new", "done", "busy"]
 class Lease(Protocol):
     """A role only one process may hold at a time (the Telegram poller), held until `release()`."""
 
-    def lost(self) -> bool:
-        """True once the holder can no longer be sure it still holds the role (e.g. the database restarted
-        and another process took it)."""
+    async def lost(self) -> None:
+        """Returns once the holder no longer holds the role (the database restarted and another process took
+        it meanwhile); never while it holds it."""
 
     async def release(self) -> None: ...
 
@@ -60,8 +61,11 @@ class Coordination(Protocol):
 
 
 class _LocalLease:
-    def lost(self) -> bool:
-        return False
+    def __init__(self) -> None:
+        self._never = asyncio.Event()
+
+    async def lost(self) -> None:
+        await self._never.wait()  # one process: nobody can take the role away
 
     async def release(self) -> None:
         return None

@@ -140,7 +140,14 @@ class Dialog:
 
     async def respond(self, incoming: Incoming) -> Turn:
         """The replies to one message, with the conversation state saved; the usage event is left to
-        `record`, so a channel can count it once it knows whether the reply was delivered."""
+        `record`, so a channel can count it once it knows whether the reply was delivered.
+
+        The whole of it is one turn of the store (`Store.turn`): with several processes on one database, this
+        person's next message, wherever it arrives, waits until this one's state is saved."""
+        async with self.store.turn(incoming.user):
+            return await self._respond(incoming)
+
+    async def _respond(self, incoming: Incoming) -> Turn:
         kb = self.knowledge.current  # one knowledge base for the whole message, even if a reload happens
         errors_before = self._store_errors
         session = await self._load(incoming.user)

@@ -170,9 +170,10 @@ class PostgresStore:
         self.clock = clock
         self._problem: str | None = None
         self._closed = False
-        # The connection of the turn the current task is in (see `turn`); each store has its own.
-        self._bound: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
-            f"anxin-pg-turn-{id(self)}", default=None
+        # The task in a turn and the connection its store calls use (see `turn`); each store has its own. The task
+        # is part of it because a task started inside a turn inherits the context but not the turn.
+        self._bound: contextvars.ContextVar[tuple[asyncio.Task[object] | None, Connection] | None] = (
+            contextvars.ContextVar(f"anxin-pg-turn-{id(self)}", default=None)
         )
         self._coordination = PostgresCoordination(self, url)
 
@@ -451,7 +452,7 @@ class PostgresStore:
 
     @contextlib.asynccontextmanager
     async def _turn(self, user: str) -> AsyncIterator[None]:
-        if self._bound.get() is not None:  # already in a turn (of any user): no second lock, no second connection
+        if self._connection_of_turn() is not None:  # already in a turn: no second lock, no second connection
             yield
             return
         key = lock_key(self.namespace, "user:" + user)
@@ -462,7 +463,9 @@ class PostgresStore:
             self._failed(StoreError(self.name, f"turn failed: {_reason(exc)}"))
             yield
             return
-        token: contextvars.Token[Connection | None] | None = self._bound.set(conn)
+        token: contextvars.Token[tuple[asyncio.Task[object] | None, Connection] | None] | None = self._bound.set(
+            (asyncio.current_task(), conn)
+        )
         try:
             try:
                 await conn.execute("SELECT pg_advisory_lock($1)", key, timeout=LOCK_TIMEOUT)
@@ -479,6 +482,12 @@ class PostgresStore:
             # (pg_advisory_unlock_all): the next turn of this person, in any process, may begin.
             await self._release(conn)
 
+    def _connection_of_turn(self) -> Connection | None:
+        bound = self._bound.get()
+        if bound is None or bound[0] is not asyncio.current_task():
+            return None
+        return bound[1]
+
     async def _release(self, conn: PoolConnectionProxy[asyncpg.Record]) -> None:
         try:
             await self.pool.release(conn, timeout=COMMAND_TIMEOUT)
@@ -490,7 +499,7 @@ class PostgresStore:
 
     async def _run(self, what: str, work: Callable[[Connection], Awaitable[T]], *, retry: bool = True) -> T:
         """Run `work` on the turn's connection or a pooled one; on a connection fault retry on a fresh one."""
-        bound = self._bound.get()
+        bound = self._connection_of_turn()
         if bound is not None:
             try:
                 result = await work(bound)
@@ -547,7 +556,7 @@ class PostgresLease:
     """A role held by a session-level advisory lock on a connection of its own, kept open while held.
 
     If that connection is lost (the server restarted), the lock went with it: a watcher tries to take the lock
-    again on a new connection; when another process got there first, `lost()` turns true.
+    again on a new connection; when another process got there first, `lost()` returns.
     """
 
     CHECK_EVERY = 5.0
@@ -556,11 +565,11 @@ class PostgresLease:
         self.url = url
         self.key = key
         self.conn: Connection | None = conn
-        self._lost = False
+        self._lost = asyncio.Event()
         self._watch = asyncio.create_task(self._watch_connection(), name="lease-watch")
 
-    def lost(self) -> bool:
-        return self._lost
+    async def lost(self) -> None:
+        await self._lost.wait()
 
     async def release(self) -> None:
         self._watch.cancel()
@@ -572,7 +581,7 @@ class PostgresLease:
             self.conn = None
 
     async def _watch_connection(self) -> None:
-        while not self._lost:
+        while True:
             await asyncio.sleep(self.CHECK_EVERY)
             try:
                 if self.conn is not None and not self.conn.is_closed():
@@ -592,8 +601,9 @@ class PostgresLease:
                 log.warning("database connection of an exclusive role was lost and is back; the role is kept")
                 continue
             await conn.close()
-            self._lost = True
+            self._lost.set()
             log.error("another process took over an exclusive role while the database connection was lost")
+            return
 
 
 class PostgresCoordination:

@@ -11,12 +11,16 @@ the reply was sent (or sending failed for good), then gets 200. Until then Teleg
 delivers it again if the bot dies, so a kill -9 loses nothing; Telegram's `max_connections` is the queue.
 While shutting down, or with too many updates in progress, the answer is 503 and Telegram tries again later.
 Update ids seen lately are remembered (in memory, nothing else of the update) so a redelivery is not
-answered twice. Nothing about an update is written to disk to do this.
+answered twice. With several processes on one PostgreSQL database the update id (and whether it was handled)
+is also kept there for a day, so a redelivery to another process is not answered twice either; nothing
+else of the update is written anywhere. Only one process may poll: with a shared database, a second poller
+refuses to start and points to webhook mode.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import html
@@ -52,6 +56,7 @@ from telegram.ext import (
 )
 
 from .. import logs, stats
+from ..coordination import Lease
 from ..models import MAX_BUTTON_CHARS, Button, Incoming, Locale, Reply, clip
 from ..privacy import pseudonym
 from ..redaction import strip_bidi
@@ -76,6 +81,7 @@ MAX_UPDATE_BYTES = 256 * 1024
 MAX_WEBHOOK_CONNECTIONS = 40  # Telegram's default: it delivers at most this many updates at once
 MAX_PENDING_UPDATES = 100  # more in progress than that: 503, and Telegram delivers them again later
 RECENT_UPDATES = 10_000  # update ids remembered to recognise a redelivery
+POLLER_ROLE = "telegram-poller"
 MAX_STATS_DAYS = 3650
 
 Bot = Application[Any, Any, Any, Any, Any, Any]
@@ -316,6 +322,9 @@ class TelegramChannel:
         self.secret_token = webhook_secret(services)
         logs.hide(self.secret_token, settings.telegram_token.value)
         self.recent = RecentUpdates()
+        self.coordination = services.store.coordination()
+        self._poller: Lease | None = None
+        self._poller_watch: asyncio.Task[None] | None = None
         self.max_pending = MAX_PENDING_UPDATES
         self._pending = 0
         _configure_library()
@@ -354,6 +363,7 @@ class TelegramChannel:
             )
             log.info("telegram webhook mode")
         elif app.updater is not None:
+            await self._become_poller()
             await app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
             log.info("telegram polling mode")
 
@@ -364,6 +374,33 @@ class TelegramChannel:
         if app.running:
             await app.stop()
         await app.shutdown()
+        if self._poller_watch is not None:
+            self._poller_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller_watch
+        if self._poller is not None:
+            await self._poller.release()
+            self._poller = None
+
+    async def _become_poller(self) -> None:
+        """Telegram hands each update to one getUpdates caller: with several processes on one database, only
+        one may poll. A second one refuses to start, pointing to webhook mode."""
+        try:
+            lease = await self.coordination.exclusive(POLLER_ROLE)
+        except StoreError as exc:
+            raise StartupError(f"telegram: cannot check for another poller ({exc.reason})") from None
+        if lease is None:
+            raise StartupError(
+                "telegram: another Anxin process on this database is already polling Telegram; only one process"
+                " may poll. To run several processes, set TELEGRAM_WEBHOOK_URL (webhook mode) on all of them"
+            )
+        self._poller = lease
+        self._poller_watch = asyncio.create_task(self._watch_poller(lease), name="telegram-poller-watch")
+
+    async def _watch_poller(self, lease: Lease) -> None:
+        await lease.lost()
+        log.error("telegram: another process took over polling while the database was unreachable; stopping")
+        self.services.stop.set()
 
     async def _set_commands(self) -> None:
         bot = self.application.bot
@@ -400,6 +437,11 @@ class TelegramChannel:
             log.warning("telegram webhook: %d updates in progress; asked Telegram to deliver later", self._pending)
             return _unavailable(retry_after=1)
         self.recent.begin(update.update_id)
+        # Another process on the same database may have it already (`bot.coordination`).
+        claim = await self.coordination.claim_update(update.update_id)
+        if claim != "new":
+            self.recent.end(update.update_id, handled=claim == "done")
+            return Response(status_code=200) if claim == "done" else _unavailable(retry_after=1)
         self._pending += 1
         handled = False
         try:
@@ -408,6 +450,7 @@ class TelegramChannel:
         finally:
             self._pending -= 1
             self.recent.end(update.update_id, handled)
+            await self.coordination.finish_update(update.update_id, handled)
         return Response(status_code=200)
 
     def _parse(self, body: bytes) -> Update | None:
