@@ -196,7 +196,9 @@ class PostgresStore:
         try:
             pool = await asyncpg.create_pool(
                 url,
-                min_size=1,
+                # No floor: a pool that keeps a minimum reconnects in the background and logs each failed try
+                # while the server is down; connections are opened when needed instead.
+                min_size=0,
                 max_size=max(pool_size, 2),
                 timeout=CONNECT_TIMEOUT,
                 command_timeout=COMMAND_TIMEOUT,
@@ -492,8 +494,8 @@ class PostgresStore:
         try:
             await self.pool.release(conn, timeout=COMMAND_TIMEOUT)
         except _ERRORS as exc:
+            # The pool has already closed a connection it could not reset; the next acquire opens a new one.
             log.debug("database connection dropped on release: %s", _reason(exc))
-            conn.terminate()
 
     # --- connection handling --------------------------------------------------------------------------------
 
