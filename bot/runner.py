@@ -126,6 +126,11 @@ async def open_services(settings: Settings) -> Services:
     if settings.database_url is not None:
         # Anxin's own rows are safe to log by design; the database address and its password are not.
         logs.hide(settings.database_url.value)
+        if settings.secret is None:
+            log.warning(
+                "BOT_DATABASE_URL is set but BOT_SECRET is not: every process sharing the database must use the"
+                " same pseudonym key (the same BOT_SECRET, or one shared data dir), or one person becomes several"
+            )
     # OpenCC dictionaries and the knowledge base load before the first user arrives.
     await asyncio.to_thread(warm_up)
     knowledge = await asyncio.to_thread(KnowledgeSource, settings.content_dir, settings.data_dir)
