@@ -17,9 +17,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
+import fake_bot_api as fake
 import httpx
 import pytest
+from bot_process import bot_environment, running_bot
 from conftest import REPO
+from fake_bot_api import FakeBotApi
 from test_wechat import OPENID, QUESTION, TOKEN, message_xml, signed
 
 from bot.channels.wechat import WeChatChannel
@@ -359,3 +362,36 @@ async def test_stats_and_purge_read_the_postgresql_database(pg_url: str, tmp_pat
     out, err = purge.communicate(timeout=60)
     assert purge.returncode == 0 and out.startswith("purged: "), err
     assert not (tmp_path / "anxin.sqlite3").exists()  # nothing went to a SQLite file by mistake
+
+
+# --- whole bot processes ----------------------------------------------------------------------------------------
+
+
+async def test_a_second_process_refuses_to_poll_telegram_and_the_first_answers(pg_url: str, tmp_path: Path) -> None:
+    api = FakeBotApi()
+    async with api.running():
+
+        def env(name: str) -> dict[str, str]:
+            return bot_environment(
+                TELEGRAM_BOT_TOKEN=fake.TOKEN,
+                TELEGRAM_API_URL=api.url,
+                BOT_DATABASE_URL=pg_url,
+                BOT_SECRET=SECRET.decode(),
+                BOT_CONTENT_DIR=str(REPO / "tests" / "fixtures" / "kb"),
+                BOT_DATA_DIR=str(tmp_path / name),
+            )
+
+        async with running_bot(env("first"), tmp_path / "first.log") as first:
+            deadline = time.monotonic() + 30
+            while "telegram polling mode" not in first.log_text():
+                assert first.process.returncode is None and time.monotonic() < deadline, first.log_text()
+                await asyncio.sleep(0.05)
+            async with running_bot(env("second"), tmp_path / "second.log") as second:
+                code = await asyncio.wait_for(second.process.wait(), 30)
+                refused = second.log_text()
+            api.push(fake.message(4242, QUESTION))
+            [reply] = await api.replies(4242, within=10)
+            stopped, _ = await first.stop()
+    assert code == 2 and "already polling Telegram" in refused and "TELEGRAM_WEBHOOK_URL" in refused
+    assert "Traceback" not in refused
+    assert "不合法。" in reply.params["text"] and stopped == 0
