@@ -110,9 +110,9 @@ def _run_processes(url: str, content_dir: Path, queries: list[str], messages: in
         worker.start()
     try:
         for _ in workers:
-            ready.get(timeout=START_TIMEOUT)
+            _next(ready, workers)
         start.set()
-        outcomes: list[tuple[int, float, float, list[float]]] = [results.get(timeout=START_TIMEOUT) for _ in workers]
+        outcomes: list[tuple[int, float, float, list[float]]] = [_next(results, workers) for _ in workers]
     finally:
         for worker in workers:
             worker.join(timeout=10)
@@ -128,6 +128,21 @@ def _run_processes(url: str, content_dir: Path, queries: list[str], messages: in
         p50_ms=percentile(samples, 0.5) * 1000,
         p99_ms=percentile(samples, 0.99) * 1000,
     )
+
+
+def _next(queue: Any, workers: Sequence[Any]) -> Any:
+    """The next item a worker puts on `queue`; RuntimeError when a worker died instead, or after START_TIMEOUT."""
+    import queue as queues
+
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            return queue.get(timeout=0.5)
+        except queues.Empty:
+            dead = [worker.exitcode for worker in workers if not worker.is_alive() and worker.exitcode]
+            if dead:
+                raise RuntimeError(f"a benchmark process exited with code {dead[0]}") from None
+    raise RuntimeError(f"no word from the benchmark processes within {START_TIMEOUT:.0f} s")
 
 
 def _worker(
