@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 MAX_UNANSWERED_CHARS = 300
 MAX_RELATED_BUTTONS = 3
-MAX_TOPIC_BUTTONS = 10
+MAX_TOPIC_BUTTONS = 10  # a topic's questions and "topics"; a longer topic is paged
+TOPIC_PAGE = MAX_TOPIC_BUTTONS - 2  # questions on one page, beside "more questions" and "topics"
 
 
 def _encodable(text: str) -> str:
@@ -102,6 +103,14 @@ def _debt_question(intent: str) -> bool:
 
 CommandHandler = Callable[[KnowledgeBase, Session, str, Locale], Awaitable["_Outcome"]]
 MAX_RELOAD_ERRORS = 20  # /reload shows this many content problems; `anxin lint` shows them all
+
+
+def _topic_page(value: str) -> tuple[str, int] | None:
+    """A topic button's value: `legal` (its first page) or `legal.1` (a later page)."""
+    topic, _, page = value.partition(".")
+    if topic not in TOPICS or (page and not page.isdigit()):
+        return None
+    return topic, int(page or 0)
 
 
 class Dialog:
@@ -300,8 +309,9 @@ class Dialog:
             if more:
                 buttons = self._related_buttons(kb, value, locale)
                 return _Outcome([Reply(more, buttons)], "answer", value, 100.0)
-        if kind == "topic" and value in TOPICS:
-            return _Outcome([self._topic(kb, value, locale)], "button")
+        if kind == "topic" and _topic_page(value) is not None:
+            topic, page = _topic_page(value) or ("", 0)
+            return _Outcome([self._topic(kb, topic, locale, page)], "button")
         if kind == "menu":
             return _Outcome([self._menu(kb, locale, say("menu", locale))], "button")
         if kind == "none":
@@ -476,6 +486,8 @@ class Dialog:
             return kb.title(value, locale)
         if kind == "topic" and value in TOPICS:
             return say(f"topic.{value}", locale)
+        if kind == "topic" and _topic_page(value) is not None:
+            return say("more_questions", locale)
         if kind == "care" and value in kb.care.labels:
             return kb.care.buttons_label(value, locale)
         if kind == "region" and value in REGION_NAMES:
@@ -504,9 +516,16 @@ class Dialog:
         )
         return Reply(text, buttons)
 
-    def _topic(self, kb: KnowledgeBase, topic: str, locale: Locale) -> Reply:
-        intents = [intent for intent in kb.answerable() if intent.group == topic][:MAX_TOPIC_BUTTONS]
-        buttons = [Action("answer", intent.id).button(kb.title(intent.id, locale)) for intent in intents]
+    def _topic(self, kb: KnowledgeBase, topic: str, locale: Locale, page: int = 0) -> Reply:
+        """One page of a topic's questions; a topic longer than a page ends with "more questions", so browsing
+        reaches every intent."""
+        intents = [intent for intent in kb.answerable() if intent.group == topic]
+        start = page * TOPIC_PAGE
+        shown = intents[start : start + TOPIC_PAGE] if len(intents) > MAX_TOPIC_BUTTONS - 1 else intents
+        buttons = [Action("answer", intent.id).button(kb.title(intent.id, locale)) for intent in shown]
+        if len(intents) > MAX_TOPIC_BUTTONS - 1:
+            following = page + 1 if start + TOPIC_PAGE < len(intents) else 0  # the last page goes round
+            buttons.append(Action("topic", f"{topic}.{following}").button(say("more_questions", locale)))
         buttons.append(Action("menu").button(say("topics", locale)))
         return Reply(say("topic", locale), tuple(buttons))
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import json
 import logging
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -31,6 +32,7 @@ from .care import CareContent, load_care
 from .content import (
     KnowledgeError,
     display_path,
+    read_yaml,
     reading,
 )
 from .content import (
@@ -59,7 +61,7 @@ from .matcher import CRISIS_INTENT, Matcher
 from .models import LOCALES, Locale, Match
 from .region import Region
 from .safety import Assessment, SafetyRules, load_safety
-from .text import normalise, to_simplified, to_traditional
+from .text import has_cjk, normalise, to_simplified, to_traditional
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,8 @@ SOURCED_GROUPS = ("legal", "rights", "report")
 REQUIRED_LOCALES: tuple[Locale, ...] = ("zh-Hans", "en")
 TITLE_LOCALES: tuple[Locale, ...] = ("zh-Hans", "en")
 MAX_ANSWER_CHARS = 700  # what fits a phone screen; longer text belongs under `more`
-MAX_TITLE_CHARS = 40
+# A title is a button label: what fits one line of a phone screen (a Chinese character is twice as wide).
+MAX_TITLE_CHARS: Mapping[str, int] = MappingProxyType({"zh-Hans": 16, "zh-Hant": 16, "en": 40})
 MAX_MATCH_CHARS = 500  # questions are short; a pasted essay is matched on its start
 MAX_SAFETY_CHARS = 4000
 STRESS_INTENT = "wellbeing.stress"  # but a crisis signal anywhere in a long message must still be seen
@@ -149,6 +152,7 @@ class KnowledgeBase:
     matcher: Matcher
     root: Path = field(default=Path("."))
     regional: Mapping[tuple[str, Locale, Region], Answer] = field(default_factory=lambda: MappingProxyType({}))
+    rules: ContentRules = field(default_factory=lambda: ContentRules())
 
     def answer(self, intent: str, locale: Locale, region: Region | None = None) -> Answer | None:
         """The answer for a user in `region`: one written for that region (in either Chinese script, converted
@@ -199,6 +203,60 @@ class KnowledgeBase:
         return [intent for intent in self.intents.values() if not intent.out_of_scope]
 
 
+RULES_FILE = "content-rules.yaml"
+
+
+@dataclass(frozen=True)
+class ContentRules:
+    """How much every answerable intent needs, from `content-rules.yaml` at the content root (lint and CI)."""
+
+    min_examples: int = 15
+    min_tests: int = 4
+
+
+def _load_rules(root: Path, errors: list[KnowledgeError]) -> ContentRules:
+    path = root / RULES_FILE
+    if not path.is_file():
+        return ContentRules()
+    node = read_yaml(path, errors)
+    if node is None:
+        return ContentRules()
+    fields = _mapping(node, path, frozenset({"min_examples", "min_tests"}), "content rules", errors) or {}
+    values: dict[str, int] = {}
+    for key, value in fields.items():
+        raw = value.value if isinstance(value, yaml.ScalarNode) else None
+        if not (isinstance(raw, str) and raw.isdigit()):
+            errors.append(KnowledgeError(path, _line(value), f"`{key}` must be a whole number, like 15"))
+            continue
+        values[key] = int(raw)
+    return ContentRules(**values)
+
+
+def _check_amounts(drafts: Iterable[_IntentDraft], rules: ContentRules, errors: list[KnowledgeError]) -> None:
+    for draft in drafts:
+        intent = draft.intent
+        if intent.out_of_scope or intent.id == CRISIS_INTENT:
+            continue
+        for what, have, need in (
+            ("examples", draft.written.get("examples", 0), rules.min_examples),
+            ("tests", draft.written.get("tests", 0), rules.min_tests),
+        ):
+            if have < need:
+                errors.append(
+                    KnowledgeError(
+                        draft.path,
+                        draft.line,
+                        f"`{intent.id}` has {have} {what if have != 1 else what[:-1]}; every intent needs at least "
+                        f"{need} ({RULES_FILE}): "
+                        + (
+                            "add the ways people really ask"
+                            if what == "examples"
+                            else "add new phrasings that are not examples, to check the matcher"
+                        ),
+                    )
+                )
+
+
 @dataclass(frozen=True)
 class Loaded:
     knowledge: KnowledgeBase
@@ -214,6 +272,7 @@ class _IntentDraft:
     path: Path
     line: int
     related_lines: dict[str, int]
+    written: Mapping[str, int] = field(default_factory=dict)  # items as written under examples/tests
 
 
 def _load_intent(node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> _IntentDraft | None:
@@ -243,21 +302,25 @@ def _load_intent(node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> _
             title = _text(value_node, path, f"title.{locale}", errors)
             if title is None:
                 continue
-            if len(title) > MAX_TITLE_CHARS:
+            limit = MAX_TITLE_CHARS[locale]
+            if len(title) > limit:
                 errors.append(
-                    KnowledgeError(path, _line(value_node), f"title is {len(title)} characters; keep it under 40")
+                    KnowledgeError(
+                        path,
+                        _line(value_node),
+                        f"the {locale} title is {len(title)} characters; a button shows at most {limit}",
+                    )
                 )
             titles[locale] = title
         for locale in TITLE_LOCALES:
             if locale not in titles and not out_of_scope:
                 errors.append(KnowledgeError(path, _line(title_node), f"`title` has no `{locale}` line"))
-    examples = (
-        tuple(text for text, _ in _texts(fields["examples"], path, "examples", errors)) if "examples" in fields else ()
-    )
+    seen_lines: dict[str, tuple[int, str]] = {}  # normalised text → (line, examples|tests) within the intent
+    examples = _distinct(fields.get("examples"), path, "examples", seen_lines, errors)
     if not examples:
         errors.append(KnowledgeError(path, _line(node), f"`{intent_id}` has no `examples`"))
         return None
-    tests = tuple(text for text, _ in _texts(fields["tests"], path, "tests", errors)) if "tests" in fields else ()
+    tests = _distinct(fields.get("tests"), path, "tests", seen_lines, errors)
     keywords = (
         tuple(text for text, _ in _texts(fields["keywords"], path, "keywords", errors)) if "keywords" in fields else ()
     )
@@ -275,7 +338,42 @@ def _load_intent(node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> _
         keywords=keywords,
         related=tuple(related_lines),
     )
-    return _IntentDraft(intent, path, _line(node), related_lines)
+    # A repeated or broken item is reported where it is; counting what was written keeps the minimums quiet.
+    written = {
+        key: len(fields[key].value) if isinstance(fields.get(key), yaml.SequenceNode) else 0
+        for key in ("examples", "tests")
+    }
+    return _IntentDraft(intent, path, _line(node), related_lines, written)
+
+
+def _distinct(
+    node: yaml.Node | None, path: Path, key: str, seen: dict[str, tuple[int, str]], errors: list[KnowledgeError]
+) -> tuple[str, ...]:
+    """The texts of an `examples` or `tests` list; one repeated within the same intent is reported and dropped."""
+    if node is None:
+        return ()
+    found: list[str] = []
+    for text, line in _texts(node, path, key, errors):
+        normalised = normalise(text)
+        if normalised and normalised in seen:
+            first, kind = seen[normalised]
+            message = (
+                f"test {text!r} is also an example (line {first}); tests must be new phrasings"
+                if kind != key
+                else f"{text!r} repeats line {first} of the same intent; remove one"
+            )
+            errors.append(KnowledgeError(path, line, message))
+            continue
+        if normalised:
+            seen[normalised] = (line, key)
+        found.append(text)
+    return tuple(found)
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """' — did you mean `x`?' for the closest known id, or '' when nothing is close."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    return f"; did you mean `{close[0]}`?" if close else ""
 
 
 def _check_examples(drafts: list[_IntentDraft], errors: list[KnowledgeError]) -> None:
@@ -463,6 +561,9 @@ def _load_answer(
     text = _text(fields["answer"], path, "answer", errors)
     if text is None:
         return None
+    for key in ("answer", "more"):
+        if key in fields:
+            _check_block(fields[key], path, key, errors)
     if len(text) > MAX_ANSWER_CHARS:
         errors.append(
             KnowledgeError(
@@ -490,6 +591,29 @@ def _load_answer(
     answer = Answer(intent, locale, text, more, sources, reviewed, valid_until, region, path, _line(node))
     _content_checks(answer, node, path, errors)
     return answer, _line(node)
+
+
+_FOLDED_STEP = re.compile(r"\s(?:\d{1,2}[.、)]|[-•])\s")
+
+
+def _check_block(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeError]) -> None:
+    """Text over several lines must be a `|` block: without it YAML joins the lines into one paragraph.
+
+    English prose wrapped over lines is fine (YAML joins it with spaces, as intended); Chinese text or
+    numbered steps over several lines without `|` are always a mistake.
+    """
+    if not isinstance(node, yaml.ScalarNode) or node.style in ("|", ">"):
+        return
+    value = str(node.value)
+    if node.end_mark.line > node.start_mark.line and (has_cjk(value) or _FOLDED_STEP.search(value)):
+        errors.append(
+            KnowledgeError(
+                path,
+                _line(node),
+                f"`{key}` runs over several lines without `|`, so its lines would be joined into one paragraph; "
+                f"write `{key}: |` and put the text on the lines below it",
+            )
+        )
 
 
 # --- Putting it together ---------------------------------------------------------------------------
@@ -527,6 +651,8 @@ def load_knowledge(root: Path) -> Loaded:
             seen[draft.intent.id] = draft
             drafts.append(draft)
     _check_examples(drafts, errors)
+    rules = _load_rules(root, errors)
+    _check_amounts(drafts, rules, errors)
 
     answers: dict[tuple[str, Locale], Answer] = {}
     regional: dict[tuple[str, Locale, Region], Answer] = {}
@@ -556,7 +682,8 @@ def load_knowledge(root: Path) -> Loaded:
                     if answer.intent not in seen:
                         if unreadable_intents:
                             continue
-                        errors.append(KnowledgeError(path, line, f"answer for unknown intent `{answer.intent}`"))
+                        hint = did_you_mean(answer.intent, seen)
+                        errors.append(KnowledgeError(path, line, f"answer for unknown intent `{answer.intent}`{hint}"))
                         continue
                     key = (answer.intent, answer.region)
                     if key in first_line:
@@ -598,7 +725,8 @@ def load_knowledge(root: Path) -> Loaded:
     for draft in drafts:
         for related, line in draft.related_lines.items():
             if related not in seen:
-                errors.append(KnowledgeError(draft.path, line, f"related id `{related}` does not exist"))
+                hint = did_you_mean(related, seen)
+                errors.append(KnowledgeError(draft.path, line, f"related id `{related}` does not exist{hint}"))
             elif related == draft.intent.id:
                 errors.append(KnowledgeError(draft.path, line, f"`{related}` lists itself as related"))
 
@@ -626,6 +754,7 @@ def load_knowledge(root: Path) -> Loaded:
         matcher=Matcher.build(list(final.values()), lexicon=lexicon),
         root=root,
         regional=MappingProxyType(regional),
+        rules=rules,
     )
     errors.sort(key=lambda e: (str(e.path), e.line))
     return Loaded(knowledge, tuple(errors))

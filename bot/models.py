@@ -72,6 +72,7 @@ class Match:
     candidates: tuple[Candidate, ...] = field(default=())
     sure: bool = True  # False: answered as the only plausible intent, with a "not what you meant?" button
     topic: str | None = None  # for a fallback: the out-of-scope intent that made it one, if any
+    reason: str = ""  # why this decision, in words, for `anxin match --explain`
 
     def as_json(self) -> dict[str, object]:
         return {

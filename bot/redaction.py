@@ -147,6 +147,11 @@ _LATIN_NAME = r"[A-Za-z][A-Za-z'\-]{0,30}(?-i:(?:[ \t]+[A-Z][A-Za-z'\-]{0,30}){0
 _ROAD = r"(?:路|街|大道|大街|巷|弄|胡同|小区|小區|社区|社區|花园|花園|公寓|大厦|大廈|新村|村|屯|苑|庄|莊|号院|號院)"
 _NUMBER = r"(?:\d{1,5}|[一二三四五六七八九十百零〇两兩]{1,6})(?:[-‐]\d{1,5})?"
 _UNIT = r"(?:号楼|號樓|号|號|栋|棟|幢|座|单元|單元|弄|巷|组|組|排|层|層|楼|樓|室|户|戶)"
+# Where someone lives, said without saying where: "住在乡下", "住在出租屋里" name no address.
+_NO_PLACE = (
+    r"(?:乡下|鄉下|农村|農村|出租屋|出租房|宿舍|老家|城里|城裡|家里|家裡|朋友家|亲戚家|親戚家|学校|學校|公司|医院|醫院|"
+    r"外地|国外|國外|附近|一起|隔壁|楼上|樓上|楼下|樓下)"
+)
 _PUNCT_STOP = r"[^\s，。,.!?！？；;:：、()（）\[\]【】<>《》\"'“”]"
 
 
@@ -251,8 +256,8 @@ _RULES: tuple[_Rule, ...] = (
         # there the name must also be followed by punctuation or the end of the text ("我是张三，…").
         rf"(?:我叫做?|我的名字(?:是|叫)|我名字(?:是|叫)|名字(?:是|叫)|本人(?:姓名)?(?:是|叫)|本人姓名)[\s:：]{{0,2}}"
         rf"(?P<v>{_NAME})"
-        # After 说/說/骂/罵 it is what someone called the person ("医生说我是焦虑症", "说我是米蟲"), not a name.
-        rf"|(?<![说說骂罵])(?:我是|本人)[\s:：]{{0,2}}(?P<w>{_NAME})(?=[\s，。,.!?！？；;、:：)）]|$)"
+        # "说我是老赖", "医生说我是焦虑症": what someone calls you is not your name.
+        rf"|(?<![说說叫骂罵当當])(?:我是|本人)[\s:：]{{0,2}}(?P<w>{_NAME})(?=[\s，。,.!?！？；;、:：)）]|$)"
         rf"|(?:姓名[\s]{{0,2}}[:：\s]|名字[\s]{{0,2}}[:：])[\s]{{0,2}}(?P<x>[{_HAN}]{{2,4}})",
         digits=False,
         needles=("我叫", "名字", "本人", "我是", "姓名"),
@@ -270,8 +275,7 @@ _RULES: tuple[_Rule, ...] = (
         "[地址]",
         # 住在/家住 introduce a place; 地址/住址 only with a colon or 是 ("发到我家地址了" is no address).
         rf"(?:(?:家庭住址|住址|地址|户籍地?|戶籍地?)[\s]{{0,2}}[:：是为為]|家住在?|住在|现住在?|現住在?|居住在)"
-        # Where someone lives in general words ("住在乡下", "住在出租屋里") says nothing about who they are.
-        rf"[\s:：]{{0,2}}(?![哪那这這]|乡下|鄉下|农村|農村|出租|宿舍|老家|城里|城裡)(?P<v>{_PUNCT_STOP}{{2,40}})",
+        rf"[\s:：]{{0,2}}(?![哪那这這])(?!{_NO_PLACE})(?P<v>{_PUNCT_STOP}{{2,40}})",
         digits=False,
         needles=("住址", "地址", "户籍", "戶籍", "住"),
         priority=25,

@@ -119,7 +119,8 @@ async def open_store(settings: Settings) -> Store:
         return UnsavedStore(reason)
 
 
-async def open_services(settings: Settings) -> Services:
+async def open_services(settings: Settings, store: Store | None = None) -> Services:
+    """Everything a running bot needs; `store` replaces the database (`anxin chat` talks to a throw-away one)."""
     # The key first: without it nothing may be stored, so an unusable one stops the start right here.
     secret = await asyncio.to_thread(settings.secret_key)
     logs.hide(secret.decode("latin-1"))
@@ -134,7 +135,7 @@ async def open_services(settings: Settings) -> Services:
     # OpenCC dictionaries and the knowledge base load before the first user arrives.
     await asyncio.to_thread(warm_up)
     knowledge = await asyncio.to_thread(KnowledgeSource, settings.content_dir, settings.data_dir)
-    store = await open_store(settings)
+    store = store or await open_store(settings)
     dialog = Dialog(knowledge, store, keep_unanswered=settings.keep_unanswered)
     return Services(settings, knowledge, store, dialog, secret)
 

@@ -350,10 +350,15 @@ async def test_copy_store_moves_a_sqlite_database_into_an_empty_postgresql_one(p
     assert len(await rows(pg_url, "SELECT 1 FROM events")) == before == 2  # nothing copied twice
 
 
-async def test_stats_and_purge_read_the_postgresql_database(pg_url: str, tmp_path: Path) -> None:
+async def test_stats_suggest_and_purge_read_the_postgresql_database(pg_url: str, tmp_path: Path) -> None:
     store = await PostgresStore.open(pg_url)
     await store.record_event(UsageEvent("x", "wechat", "zh-Hans", "answer", "legal.threats", 80.0, time.time()))
+    await store.record_unanswered("x", "wechat", "zh-Hans", "明天天气怎么样", time.time())
     await store.close()
+    suggest = anxin("suggest", "--json", url=pg_url, data_dir=tmp_path)
+    out, err = suggest.communicate(timeout=60)
+    assert suggest.returncode == 0, err
+    assert "明天天气怎么样" in out
     stats = anxin("stats", "--json", url=pg_url, data_dir=tmp_path)
     out, err = stats.communicate(timeout=60)
     assert stats.returncode == 0, err
