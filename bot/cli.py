@@ -347,26 +347,30 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _collect(path: Path, days: int) -> StatsReport:
+async def _collect(settings: Settings, days: int) -> StatsReport:
+    from .runner import open_database
     from .stats import collect
-    from .store import SqliteStore
+    from .store import database_path
 
-    if not await asyncio.to_thread(path.is_file):
+    path = database_path(settings)
+    if settings.database_url is None and not await asyncio.to_thread(path.is_file):
         raise StoreError(path, "no database here yet (has the bot run with this BOT_DATA_DIR?)")
-    store = await SqliteStore.open(path)
+    store = await open_database(settings, migrate=False)
     try:
         return await collect(store, days)
     finally:
         await store.close()
 
 
-async def _unanswered(path: Path, days: int) -> UsageSnapshot:
-    from .store import SqliteStore
+async def _unanswered(settings: Settings, days: int) -> UsageSnapshot:
+    from .runner import open_database
+    from .store import database_path
     from .usage import DAY, day_of
 
-    if not await asyncio.to_thread(path.is_file):
+    path = database_path(settings)
+    if settings.database_url is None and not await asyncio.to_thread(path.is_file):
         raise StoreError(path, "no database here yet (has the bot run with this BOT_DATA_DIR?)")
-    store = await SqliteStore.open(path)
+    store = await open_database(settings, migrate=False)
     try:
         return await store.usage(day_of(time.time() - (days - 1) * DAY))
     finally:
@@ -375,14 +379,13 @@ async def _unanswered(path: Path, days: int) -> UsageSnapshot:
 
 def cmd_suggest(settings: Settings, args: argparse.Namespace) -> int:
     """Unanswered questions grouped into drafts a volunteer can turn into examples or new intents."""
-    from .store import database_path
     from .suggest import draft_yaml, file_name, group, summary
 
     if args.days < 1:
         sys.stderr.write("anxin suggest: --days must be 1 or more\n")
         return 2
     try:
-        snapshot = asyncio.run(_unanswered(database_path(settings), args.days))
+        snapshot = asyncio.run(_unanswered(settings, args.days))
     except StoreError as exc:
         sys.stderr.write(f"anxin suggest: {exc}\n")
         return 2
@@ -412,13 +415,12 @@ def cmd_suggest(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     from .stats import render_html, render_table
-    from .store import database_path
 
     if args.days < 1:
         sys.stderr.write("anxin stats: --days must be 1 or more\n")
         return 2
     try:
-        report = asyncio.run(_collect(database_path(settings), args.days))
+        report = asyncio.run(_collect(settings, args.days))
     except StoreError as exc:
         sys.stderr.write(f"anxin stats: {exc}\n")
         return 2
@@ -436,9 +438,9 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _purge(settings: Settings) -> str:
-    from .store import SqliteStore
+    from .runner import open_database
 
-    store = await SqliteStore.from_settings(settings)
+    store = await open_database(settings)
     try:
         result = await store.purge()
     finally:
@@ -459,6 +461,54 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _migrate(settings: Settings) -> str:
+    if settings.database_url is None:
+        from .store import SqliteStore, database_path
+
+        path = database_path(settings)
+        sqlite = await SqliteStore.open(path)  # opening the file upgrades it
+        try:
+            return f"{path}: schema version {await sqlite.schema_version()}, up to date"
+        finally:
+            await sqlite.close()
+    from .store_pg import PostgresStore
+
+    store = await PostgresStore.open(
+        settings.database_url.value, keep_unanswered=settings.keep_unanswered, pool_size=2, migrate=False
+    )
+    try:
+        before = await store.schema_version()
+        applied = await store.migrate()
+        after = await store.schema_version()
+    finally:
+        await store.close()
+    if not applied:
+        return f"{store.name}: schema version {after}, up to date"
+    return f"{store.name}: schema upgraded from version {before} to {after}"
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        _write(asyncio.run(_migrate(settings)))
+    except StoreError as exc:
+        sys.stderr.write(f"anxin migrate: {exc}\n")
+        return 2
+    return 0
+
+
+def cmd_copy_store(settings: Settings, args: argparse.Namespace) -> int:
+    from .copy_store import CopyError, copy_store
+    from .store import database_path
+
+    try:
+        copied = asyncio.run(copy_store(database_path(settings), args.to))
+    except (CopyError, StoreError) as exc:
+        sys.stderr.write(f"anxin copy-store: {logs.scrub(str(exc))}\n")
+        return 2
+    _write(copied.summary())
+    return 0
+
+
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from .bench import BenchSize, render_table, run_bench
 
@@ -469,6 +519,8 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     else:
         # People read the table; the JSON line after it is for keeping a record of the run.
         _write(render_table(figures))
+        if details.get("postgres_missing"):
+            _write(f"PostgreSQL figures left out: {logs.scrub(str(details['postgres_missing']))}")
         _write("")
         _write(json.dumps(report, ensure_ascii=False))
     # Exit 0 even when a target is missed: the bench reports, the tests gate.
@@ -542,6 +594,12 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with a daily chart")
     stats.set_defaults(handler=cmd_stats)
     commands.add_parser("purge", help="apply the retention policy now (BOT_*_DAYS)").set_defaults(handler=cmd_purge)
+    commands.add_parser("migrate", help="upgrade the database schema now (the bot also does it at start)").set_defaults(
+        handler=cmd_migrate
+    )
+    copy = commands.add_parser("copy-store", help="copy the SQLite database into an empty PostgreSQL database")
+    copy.add_argument("--to", required=True, metavar="URL", help="postgresql://user:password@host:5432/dbname")
+    copy.set_defaults(handler=cmd_copy_store)
     bench = commands.add_parser("bench", help="speed and memory figures against their targets")
     bench.add_argument("--json", action="store_true", help="machine-readable output")
     bench.add_argument("--quick", action="store_true", help="a tiny run that only shows the bench works")
@@ -557,8 +615,16 @@ def _secrets(settings: Settings) -> list[str]:
         settings.telegram_webhook_secret,
         settings.wechat_token,
         settings.wechat_aes_key,
+        settings.database_url,
     )
-    return [value.value for value in values if value is not None]
+    hidden = [value.value for value in values if value is not None]
+    if settings.database_url is not None:
+        from urllib.parse import urlsplit
+
+        password = urlsplit(settings.database_url.value).password
+        if password:
+            hidden.append(password)
+    return hidden
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,6 +20,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from .coordination import Coordination
 from .dialog import Dialog, Turn
 from .messages import say
 from .models import Incoming, Reply
@@ -71,6 +72,8 @@ class Conversation:
     def __init__(self, dialog: Dialog) -> None:
         self.dialog = dialog
         self.order = UserOrder()
+        # What channels share with other processes on the same database: replies to retries, update ids.
+        self.coordination: Coordination = dialog.store.coordination()
 
     @contextlib.asynccontextmanager
     async def exchange(self, incoming: Incoming) -> AsyncIterator[Exchange]:
@@ -79,7 +82,8 @@ class Conversation:
         The person's next message waits until this block is done: their replies go out in order, and a
         /forget right after a question deletes the question's rows too, because they are written by then.
         """
-        async with self.order.turn(incoming.user):
+        # In this process, then across processes sharing a database (`Store.turn`; a no-op for SQLite).
+        async with self.order.turn(incoming.user), self.dialog.store.turn(incoming.user):
             turn = await self._respond(incoming)
             exchange = Exchange(turn.replies)
             try:

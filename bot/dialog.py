@@ -159,10 +159,11 @@ class Dialog:
         self._store_errors = 0  # grows with every failed store call; a message that adds none is healthy
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Decide, save the conversation state and count the message as delivered: for channels that
-        cannot tell whether their reply arrived (console, WeChat's passive replies)."""
-        turn = await self.respond(incoming)
-        await self.record(turn, delivered=True)
+        """Decide, save the conversation state and count the message as delivered, as one turn of the store.
+        Channels go through `bot.conversation.Conversation`, which adds per-person order and error handling."""
+        async with self.store.turn(incoming.user):
+            turn = await self.respond(incoming)
+            await self.record(turn, delivered=True)
         return turn.replies
 
     async def respond(self, incoming: Incoming) -> Turn:

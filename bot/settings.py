@@ -58,6 +58,8 @@ class Settings:
     wechat_aes_key: Secret | None = None
     wechat_admin_openids: frozenset[str] = frozenset()
     log_level: str = "INFO"
+    database_url: Secret | None = None  # postgresql://…; None: SQLite in the data dir
+    database_pool: int = 10  # connections per process to PostgreSQL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +100,15 @@ class Settings:
                 except ValueError:
                     raise SettingsError("TELEGRAM_ADMIN_IDS must be numeric ids separated by commas") from None
 
+        database_url = secret("BOT_DATABASE_URL")  # it may carry a password
+        if database_url is not None and not database_url.value.startswith(("postgresql://", "postgres://")):
+            raise SettingsError(
+                "BOT_DATABASE_URL must be a postgresql:// address (postgresql://user:password@host:5432/dbname);"
+                " leave it unset to keep the SQLite file in BOT_DATA_DIR"
+            )
+        database_pool = number("BOT_DATABASE_POOL", 10)
+        if database_pool < 2:
+            raise SettingsError(f"BOT_DATABASE_POOL must be 2 or more, got {database_pool}")
         content = text("BOT_CONTENT_DIR")
         return cls(
             data_dir=Path(text("BOT_DATA_DIR") or "data"),
@@ -122,6 +133,8 @@ class Settings:
                 part.strip() for part in (text("WECHAT_ADMIN_OPENIDS") or "").split(",") if part.strip()
             ),
             log_level=(text("BOT_LOG_LEVEL") or "INFO").upper(),
+            database_url=database_url,
+            database_pool=database_pool,
         )
 
     def secret_key(self) -> bytes:

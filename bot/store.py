@@ -28,18 +28,20 @@ import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 import aiosqlite
 
+from .coordination import Coordination, LocalCoordination
 from .models import LOCALES, Locale
 from .privacy import redact
 from .region import REGIONS, Region
 from .schema import LATEST, MIGRATIONS, VERSION_TABLE
 from .settings import Settings
-from .state import CareState, Session, Store, UsageEvent
+from .state import CareState, SchemaTooNew, Session, Store, UsageEvent, no_turn
 from .state import StoreError as StoreError  # raised by this backend; re-exported for its callers
 from .usage import (
     CST,
@@ -131,6 +133,7 @@ class SqliteStore:
         self._checked = False  # the integrity check runs on the first connection only
         self._problem: str | None = None  # why the last operation failed; None while the database works
         self.moved_aside: Path | None = None  # where a damaged file found at start was moved
+        self._coordination = LocalCoordination()  # one process writes this file
 
     @classmethod
     async def open(
@@ -286,6 +289,12 @@ class SqliteStore:
     def problem(self) -> str | None:
         """Why the database is not working right now (for `/healthz`), or None when it is."""
         return self._problem
+
+    def turn(self, user: str) -> AbstractAsyncContextManager[None]:
+        return no_turn()
+
+    def coordination(self) -> Coordination:
+        return self._coordination
 
     # --- retention and statistics ----------------------------------------------------------------------
 
@@ -525,7 +534,7 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
         try:
             current = await _version(conn)
             if current > LATEST:
-                raise StoreError(path, f"schema version {current} is newer than this program knows ({LATEST})")
+                raise SchemaTooNew(path, current, LATEST)
             step = next((migration for migration in MIGRATIONS if migration.version == current + 1), None)
             if step is not None:
                 for statement in step.statements:

@@ -7,11 +7,14 @@ person's messages in order, runs commands and the safety layer), the replies are
 the conversation learns whether they arrived. Users are known only by their pseudonym; raw Telegram
 ids are used to address replies and to recognise admins (`TELEGRAM_ADMIN_IDS` → `Incoming.role`), never
 stored or logged. Rendering is in `telegram_render`, the webhook's acknowledgement rules in `telegram_webhook`.
+Only one process may poll: with a shared PostgreSQL database, a second poller refuses to start and points to
+webhook mode.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -36,10 +39,12 @@ from telegram.ext import (
 
 from .. import commands, logs
 from ..conversation import Conversation
+from ..coordination import Lease
 from ..messages import say
 from ..models import MAX_BUTTON_CHARS, Incoming, Locale, Reply, Role, clip
 from ..privacy import pseudonym
 from ..settings import Secret, Settings, StartupError
+from ..state import StoreError
 from .telegram_render import render_telegram
 from .telegram_webhook import Webhook
 
@@ -51,6 +56,7 @@ RATE_LIMIT_RETRIES = 3  # a 429 with retry_after is waited out this many times b
 MAX_CONCURRENT_UPDATES = 64
 ALLOWED_UPDATES = ("message", "callback_query")  # edited messages, channel posts etc. are not even fetched
 MAX_WEBHOOK_CONNECTIONS = 40  # Telegram's default: it delivers at most this many updates at once
+POLLER_ROLE = "telegram-poller"
 
 Bot = Application[Any, Any, Any, Any, Any, Any]
 
@@ -156,12 +162,15 @@ class TelegramChannel:
         self.webhook_url = config.webhook_url
         self.secret_token = webhook_secret(config, secret)
         logs.hide(self.secret_token, config.token.value)
+        self.coordination = conversation.coordination
+        self._poller: Lease | None = None
+        self._poller_watch: asyncio.Task[None] | None = None
         _configure_library()
         self.application: Bot = build_application(
             config.token.value, config.api_url, webhook=self.webhook_url is not None
         )
         self._add_handlers(self.application)
-        self.webhook = Webhook(self.application.bot, self.secret_token, self._process, self.stopping)
+        self.webhook = Webhook(self.application.bot, self.secret_token, self._process, self.stopping, self.coordination)
 
     # --- lifecycle
 
@@ -193,6 +202,7 @@ class TelegramChannel:
             )
             log.info("telegram webhook mode")
         elif app.updater is not None:
+            await self._become_poller()
             await app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
             log.info("telegram polling mode")
 
@@ -203,6 +213,33 @@ class TelegramChannel:
         if app.running:
             await app.stop()
         await app.shutdown()
+        if self._poller_watch is not None:
+            self._poller_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller_watch
+        if self._poller is not None:
+            await self._poller.release()
+            self._poller = None
+
+    async def _become_poller(self) -> None:
+        """Telegram hands each update to one getUpdates caller: with several processes on one database, only
+        one may poll. A second one refuses to start, pointing to webhook mode."""
+        try:
+            lease = await self.coordination.exclusive(POLLER_ROLE)
+        except StoreError as exc:
+            raise StartupError(f"telegram: cannot check for another poller ({exc.reason})") from None
+        if lease is None:
+            raise StartupError(
+                "telegram: another Anxin process on this database is already polling Telegram; only one process"
+                " may poll. To run several processes, set TELEGRAM_WEBHOOK_URL (webhook mode) on all of them"
+            )
+        self._poller = lease
+        self._poller_watch = asyncio.create_task(self._watch_poller(lease), name="telegram-poller-watch")
+
+    async def _watch_poller(self, lease: Lease) -> None:
+        await lease.lost()
+        log.error("telegram: another process took over polling while the database was unreachable; stopping")
+        self.stopping.set()
 
     async def _set_commands(self) -> None:
         """The command menus from the one registry: everyone's, and each admin's with /stats and /reload."""

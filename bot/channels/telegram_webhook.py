@@ -4,7 +4,9 @@ The request that carries an update waits until the update was handled (its reply
 for good), then gets 200. Until then Telegram keeps the update and delivers it again if the bot dies, so a
 kill -9 loses nothing; Telegram's `max_connections` is the queue. While shutting down, or with too many
 updates in progress, the answer is 503 and Telegram tries again later. Update ids seen lately are remembered
-(in memory, nothing else of the update) so a redelivery is not answered twice.
+(in memory, nothing else of the update) so a redelivery is not answered twice. With several processes on one
+PostgreSQL database the update id (and whether it was handled) is also kept there for a day, so a redelivery
+to another process is not answered twice either (`bot.coordination`); nothing else of the update is written.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from telegram import Bot, Update
 
+from ..coordination import Coordination
 from ..web import read_body
 
 log = logging.getLogger(__name__)
@@ -74,11 +77,13 @@ class Webhook:
         secret_token: str,
         process: Callable[[Update], Awaitable[None]],
         stopping: asyncio.Event,
+        coordination: Coordination,
     ) -> None:
         self.bot = bot
         self.secret_token = secret_token
         self.process = process
         self.stopping = stopping
+        self.coordination = coordination
         self.recent = RecentUpdates()
         self.max_pending = MAX_PENDING_UPDATES
         self._pending = 0
@@ -104,6 +109,11 @@ class Webhook:
             log.warning("telegram webhook: %d updates in progress; asked Telegram to deliver later", self._pending)
             return _unavailable(retry_after=1)
         self.recent.begin(update.update_id)
+        # Another process on the same database may have it already.
+        claim = await self.coordination.claim_update(update.update_id)
+        if claim != "new":
+            self.recent.end(update.update_id, handled=claim == "done")
+            return Response(status_code=200) if claim == "done" else _unavailable(retry_after=1)
         self._pending += 1
         handled = False
         try:
@@ -112,6 +122,7 @@ class Webhook:
         finally:
             self._pending -= 1
             self.recent.end(update.update_id, handled)
+            await self.coordination.finish_update(update.update_id, handled)
         return Response(status_code=200)
 
     def _parse(self, body: bytes) -> Update | None:

@@ -5,7 +5,9 @@ every message or event, as XML, in plain, compatible or safe (AES) mode. The rep
 itself and must come within 5 seconds of the request's arrival, so the dialog gets `REPLY_TIMEOUT` counted
 from the first byte of the request, and a slower answer becomes "success" (WeChat then shows nothing and
 does not retry). WeChat retries a message it got no answer for, so answers are cached by sender and MsgId
-and a retry gets the same bytes without running the dialog again.
+and a retry gets the same bytes without running the dialog again. With several processes on one PostgreSQL
+database the reply text is also kept there for ten minutes (`bot.coordination`), so a retry that reaches
+another process gets the same reply and the message is counted once.
 
 Before anything in the body is parsed, a request must fit in `MAX_BODY_BYTES`, carry a valid signature and a
 recent timestamp, and, with `WECHAT_AES_KEY` set, be encrypted (no downgrade to plaintext). Each signed
@@ -334,6 +336,7 @@ class WeChatChannel:
             except CryptoError as exc:
                 raise SettingsError(f"WECHAT_AES_KEY: {exc.reason} (copy the EncodingAESKey exactly)") from None
         self.conversation = conversation
+        self.coordination = conversation.coordination
         self.secret = secret
         self.clock = clock
         self.reply_timeout = reply_timeout
@@ -453,17 +456,26 @@ class WeChatChannel:
         return f"at:{user}:{message.create_time}:{message.msg_type}:{message.event}"
 
     async def _answer(self, message: WeChatMessage, incoming: Incoming, deadline: float) -> bytes:
+        # With several processes on one database, the process that got the message first writes the answer
+        # and a retry that reaches another process gets the same text (`bot.coordination`).
+        content = await self.coordination.reply_once(
+            incoming.user, self._key(message, incoming.user), lambda: self._content(incoming, deadline), deadline
+        )
+        if not content:  # nothing to say, not read in time, or another process's answer not ready yet
+            return SUCCESS
+        return text_reply(message, content, int(self.clock()))
+
+    async def _content(self, incoming: Incoming, deadline: float) -> str | None:
+        """The reply text ("" when there is nothing to say), or None when the message was not read."""
         loop = asyncio.get_running_loop()
         async with self._slots:
             if loop.time() >= deadline:
                 # Waited too long for a turn: the request has already said "success". Running the dialog
                 # now would only add to the backlog that made it late.
                 log.warning("wechat: too busy to answer a message in time; it was not read")
-                return SUCCESS
+                return None
             async with self.conversation.exchange(incoming) as exchange:  # never raises: an apology at worst
                 content = render_wechat(exchange.replies)
                 # The reply is delivered if it is ready while the request that asked for it still waits.
                 exchange.delivered = loop.time() < deadline
-        if not content.strip():
-            return SUCCESS
-        return text_reply(message, content, int(self.clock()))
+        return content if content.strip() else ""
