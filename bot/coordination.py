@@ -13,6 +13,7 @@ database lock inside `purge()`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Literal, Protocol
 
@@ -89,3 +90,38 @@ class LocalCoordination:
 
     async def exclusive(self, role: str) -> Lease | None:
         return _LocalLease()
+
+
+class HeldRole:
+    """A role this process takes for as long as it runs (the Telegram poller), watched while held."""
+
+    def __init__(self, coordination: Coordination, role: str) -> None:
+        self.coordination = coordination
+        self.role = role
+        self._lease: Lease | None = None
+        self._watch: asyncio.Task[None] | None = None
+
+    async def take(self, on_lost: Callable[[], None]) -> bool:
+        """True once held, False when another process holds it; `on_lost` runs if it is ever taken away.
+        A store that cannot be asked raises its `StoreError`."""
+        lease = await self.coordination.exclusive(self.role)
+        if lease is None:
+            return False
+        self._lease = lease
+
+        async def watch() -> None:
+            await lease.lost()
+            on_lost()
+
+        self._watch = asyncio.create_task(watch(), name=f"{self.role}-watch")
+        return True
+
+    async def release(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
+        if self._lease is not None:
+            await self._lease.release()
+            self._lease = None

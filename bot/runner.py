@@ -145,7 +145,8 @@ def configured_channels(services: Services) -> list[Channel]:
     channels: list[Channel] = []
     settings, conversation, secret = services.settings, services.conversation, services.secret
     if settings.telegram_token is not None:
-        from .channels.telegram import TelegramChannel, TelegramConfig  # PTB loads only when configured
+        from .channels.telegram import TelegramChannel  # PTB loads only when configured
+        from .channels.telegram_app import TelegramConfig
 
         config = TelegramConfig.from_settings(settings)
         channels.append(TelegramChannel(config, conversation, secret, services.stop))

@@ -85,7 +85,8 @@ def anxin(
 
 def telegram_channel(services: Any) -> Any:
     """A Telegram channel built as `runner.configured_channels` builds it, from a test's `Services`."""
-    from bot.channels.telegram import TelegramChannel, TelegramConfig
+    from bot.channels.telegram import TelegramChannel
+    from bot.channels.telegram_app import TelegramConfig
 
     config = TelegramConfig.from_settings(services.settings)
     return TelegramChannel(config, services.conversation, services.secret, services.stop)

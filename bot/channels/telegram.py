@@ -8,136 +8,48 @@ the conversation learns whether they arrived. Users are known only by their pseu
 ids are used to address replies and to recognise admins (`TELEGRAM_ADMIN_IDS` → `Incoming.role`), never
 stored or logged. Rendering is in `telegram_render`, the webhook's acknowledgement rules in `telegram_webhook`.
 Only one process may poll: with a shared PostgreSQL database, a second poller refuses to start and points to
-webhook mode.
+webhook mode. The Application itself and this channel's settings are put together in `telegram_app`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
-import hmac
 import logging
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.routing import BaseRoute, Route
-from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Message, Update, User
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update, User
 from telegram.constants import ChatType, ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
-    Application,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
-    SimpleUpdateProcessor,
     filters,
 )
 
 from .. import commands, logs
 from ..conversation import Conversation
-from ..coordination import Lease
+from ..coordination import HeldRole
 from ..messages import say
 from ..models import MAX_BUTTON_CHARS, Incoming, Locale, Reply, Role, clip
 from ..privacy import pseudonym
-from ..settings import Secret, Settings, StartupError
+from ..settings import StartupError
 from ..state import StoreError
-from .telegram_render import render_telegram
+from .telegram_app import Bot, TelegramConfig, build_application, configure_library, webhook_secret
+from .telegram_render import MEDIA_FILTER, locale_of, media_kind, render_telegram
 from .telegram_webhook import Webhook
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram"
-RATE_LIMIT_RETRIES = 3  # a 429 with retry_after is waited out this many times before giving up
-MAX_CONCURRENT_UPDATES = 64
 ALLOWED_UPDATES = ("message", "callback_query")  # edited messages, channel posts etc. are not even fetched
 MAX_WEBHOOK_CONNECTIONS = 40  # Telegram's default: it delivers at most this many updates at once
 POLLER_ROLE = "telegram-poller"
 
-Bot = Application[Any, Any, Any, Any, Any, Any]
-
 PRIVATE_ONLY = "请私聊我提问,这样更安全。/ Please write to me in a private chat: it is safer."
-
-MEDIA_FILTER = (
-    filters.Sticker.ALL
-    | filters.PHOTO
-    | filters.VOICE
-    | filters.VIDEO
-    | filters.VIDEO_NOTE
-    | filters.AUDIO
-    | filters.ANIMATION
-    | filters.Document.ALL
-    | filters.LOCATION
-    | filters.VENUE
-    | filters.CONTACT
-)
-
-
-@dataclass(frozen=True)
-class TelegramConfig:
-    """What this channel needs of the settings, and nothing else."""
-
-    token: Secret
-    api_url: str = "https://api.telegram.org"
-    webhook_url: str | None = None
-    webhook_secret: Secret | None = None
-    admin_ids: frozenset[int] = field(default_factory=frozenset)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TelegramConfig:
-        if settings.telegram_token is None:
-            raise ValueError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
-        return cls(
-            settings.telegram_token,
-            settings.telegram_api_url,
-            settings.telegram_webhook_url,
-            settings.telegram_webhook_secret,
-            settings.telegram_admin_ids,
-        )
-
-
-def media_kind(message: Message) -> str | None:
-    """What the user sent instead of text; None for a text message."""
-    # Animations also carry a `document`, so they are checked first.
-    for kind in ("sticker", "animation", "photo", "video_note", "video", "voice", "audio", "document"):
-        if getattr(message, kind):
-            return kind
-    if message.venue or message.location:
-        return "location"
-    if message.contact:
-        return "contact"
-    return None
-
-
-def webhook_secret(config: TelegramConfig, secret: bytes) -> str:
-    """TELEGRAM_WEBHOOK_SECRET, or one derived from the pseudonym key so restarts keep the same value."""
-    if config.webhook_secret is not None:
-        return config.webhook_secret.value
-    # Hex keeps to the characters Telegram allows in a secret token (A-Z, a-z, 0-9, _ and -).
-    return hmac.new(secret, b"anxin:telegram-webhook", hashlib.sha256).hexdigest()
-
-
-def _locale_of(language_code: str | None) -> Locale:
-    """The app's language as one of ours: zh-TW / zh-HK / zh-Hant read Traditional, other Chinese Simplified."""
-    code = (language_code or "zh").lower()
-    if code.startswith("zh"):
-        return "zh-Hant" if any(tag in code for tag in ("hant", "tw", "hk", "mo")) else "zh-Hans"
-    return "en"
-
-
-def _configure_library() -> None:
-    # PTB 22 warns on every 429 (RetryAfter) unless the process opts in to its v23 timedelta behaviour;
-    # nothing here reads those values as numbers, so opting in is safe and keeps flood control quiet.
-    os.environ.setdefault("PTB_TIMEDELTA", "1")
-    # httpx logs every request URL at INFO, and the URL contains the bot token; PTB logs whole updates
-    # (with message text) at DEBUG. Neither may reach our logs.
-    for name, floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING), ("telegram", logging.INFO)):
-        logger = logging.getLogger(name)
-        logger.setLevel(max(logger.getEffectiveLevel(), floor))
 
 
 # --- the channel -----------------------------------------------------------------------------------------
@@ -163,9 +75,8 @@ class TelegramChannel:
         self.secret_token = webhook_secret(config, secret)
         logs.hide(self.secret_token, config.token.value)
         self.coordination = conversation.coordination
-        self._poller: Lease | None = None
-        self._poller_watch: asyncio.Task[None] | None = None
-        _configure_library()
+        self._poller = HeldRole(self.coordination, POLLER_ROLE)
+        configure_library()
         self.application: Bot = build_application(
             config.token.value, config.api_url, webhook=self.webhook_url is not None
         )
@@ -213,31 +124,22 @@ class TelegramChannel:
         if app.running:
             await app.stop()
         await app.shutdown()
-        if self._poller_watch is not None:
-            self._poller_watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller_watch
-        if self._poller is not None:
-            await self._poller.release()
-            self._poller = None
+        await self._poller.release()
 
     async def _become_poller(self) -> None:
         """Telegram hands each update to one getUpdates caller: with several processes on one database, only
         one may poll. A second one refuses to start, pointing to webhook mode."""
         try:
-            lease = await self.coordination.exclusive(POLLER_ROLE)
+            held = await self._poller.take(on_lost=self._poller_lost)
         except StoreError as exc:
             raise StartupError(f"telegram: cannot check for another poller ({exc.reason})") from None
-        if lease is None:
+        if not held:
             raise StartupError(
                 "telegram: another Anxin process on this database is already polling Telegram; only one process"
                 " may poll. To run several processes, set TELEGRAM_WEBHOOK_URL (webhook mode) on all of them"
             )
-        self._poller = lease
-        self._poller_watch = asyncio.create_task(self._watch_poller(lease), name="telegram-poller-watch")
 
-    async def _watch_poller(self, lease: Lease) -> None:
-        await lease.lost()
+    def _poller_lost(self) -> None:
         log.error("telegram: another process took over polling while the database was unreachable; stopping")
         self.stopping.set()
 
@@ -280,7 +182,7 @@ class TelegramChannel:
     def _incoming(self, user: User, text: str = "", button: str | None = None, media: str | None = None) -> Incoming:
         role: Role = "admin" if user.id in self.config.admin_ids else "user"  # compared here, never passed on
         user_key = pseudonym(self.secret, CHANNEL, user.id)
-        return Incoming(CHANNEL, user_key, text, button, media, role, _locale_of(user.language_code))
+        return Incoming(CHANNEL, user_key, text, button, media, role, locale_of(user.language_code))
 
     async def on_private_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
@@ -330,7 +232,7 @@ class TelegramChannel:
         if chat is None or chat.type != ChatType.PRIVATE:
             return
         try:
-            await context.bot.send_message(chat.id, say("apology", _locale_of(update.effective_user.language_code)))
+            await context.bot.send_message(chat.id, say("apology", locale_of(update.effective_user.language_code)))
         except TelegramError as exc:
             log.warning("telegram apology not delivered: %s", type(exc).__name__)
 
@@ -354,20 +256,3 @@ async def _quietly(call: Any) -> None:
         await call
     except TelegramError as exc:
         log.info("telegram: a button's spinner could not be stopped (%s)", type(exc).__name__)
-
-
-def build_application(token: str, api_url: str, *, webhook: bool) -> Bot:
-    """The one place the PTB Application is put together."""
-    builder = (
-        Application.builder()
-        .token(token)
-        .base_url(f"{api_url}/bot")
-        .base_file_url(f"{api_url}/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
-        # Different people's updates run at once; one person's stay in order in `Conversation`.
-        .concurrent_updates(SimpleUpdateProcessor(MAX_CONCURRENT_UPDATES))
-    )
-    if webhook:
-        builder = builder.updater(None)  # updates arrive through our own route on the shared web app
-    app: Bot = builder.build()
-    return app

@@ -1,4 +1,5 @@
-"""Telegram rendering: `Reply` objects as HTML messages with inline keyboards, within Telegram's limits.
+"""Telegram's formats: what a message is (text, media, the app's language) and how `Reply` objects render as
+HTML messages with inline keyboards, within Telegram's limits.
 
 Pure functions (no network), so `anxin show --channel telegram` and the tests use exactly what the bot sends.
 """
@@ -10,9 +11,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.ext import filters
 
-from ..models import Button, Reply
+from ..models import Button, Locale, Reply
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +91,41 @@ def render_telegram(replies: Sequence[Reply]) -> list[Outgoing]:
             messages.append(Outgoing(html.escape(chunk, quote=False)))
         messages.append(Outgoing(html.escape(chunks[-1], quote=False), keyboard(reply.buttons)))
     return messages
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+MEDIA_FILTER = (
+    filters.Sticker.ALL
+    | filters.PHOTO
+    | filters.VOICE
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.AUDIO
+    | filters.ANIMATION
+    | filters.Document.ALL
+    | filters.LOCATION
+    | filters.VENUE
+    | filters.CONTACT
+)
+
+
+def media_kind(message: Message) -> str | None:
+    """What the user sent instead of text; None for a text message."""
+    # Animations also carry a `document`, so they are checked first.
+    for kind in ("sticker", "animation", "photo", "video_note", "video", "voice", "audio", "document"):
+        if getattr(message, kind):
+            return kind
+    if message.venue or message.location:
+        return "location"
+    if message.contact:
+        return "contact"
+    return None
+
+
+def locale_of(language_code: str | None) -> Locale:
+    """The app's language as one of ours: zh-TW / zh-HK / zh-Hant read Traditional, other Chinese Simplified."""
+    code = (language_code or "zh").lower()
+    if code.startswith("zh"):
+        return "zh-Hant" if any(tag in code for tag in ("hant", "tw", "hk", "mo")) else "zh-Hans"
+    return "en"
