@@ -473,9 +473,7 @@ async def _migrate(settings: Settings) -> str:
             await sqlite.close()
     from .store_pg import PostgresStore
 
-    store = await PostgresStore.open(
-        settings.database_url.value, keep_unanswered=settings.keep_unanswered, pool_size=2, migrate=False
-    )
+    store = await PostgresStore.open(settings.database_url.value, pool_size=2, migrate=False)
     try:
         before = await store.schema_version()
         applied = await store.migrate()

@@ -25,31 +25,18 @@ from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
 from .messages import LANGUAGE_NAMES, REGION_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
 from .models import LOCALES, Attachment, Button, Incoming, Locale, Match, Reply
-from .privacy import redact
+from .privacy import keepable
 from .redaction import strip_bidi
 from .region import REGIONS, Region, update_region
 from .safety import Assessment
 from .state import CareState, Session, Store, UsageEvent
-from .text import detect_locale
+from .text import detect_locale, encodable
 
 log = logging.getLogger(__name__)
 
-MAX_UNANSWERED_CHARS = 300
 MAX_RELATED_BUTTONS = 3
 MAX_TOPIC_BUTTONS = 10  # a topic's questions and "topics"; a longer topic is paged
 TOPIC_PAGE = MAX_TOPIC_BUTTONS - 2  # questions on one page, beside "more questions" and "topics"
-
-
-def _encodable(text: str) -> str:
-    """Text with lone surrogates (from a malformed JSON escape such as "\\ud800") replaced by "?".
-
-    Such a string cannot be encoded as UTF-8, which OpenCC and SQLite both need.
-    """
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
-    return text
 
 
 def _ask_region(session: Session, intent: str, locale: Locale) -> bool:
@@ -172,7 +159,7 @@ class Dialog:
         kb = self.knowledge.current  # one knowledge base for the whole message, even if a reload happens
         errors_before = self._store_errors
         session = await self._load(incoming.user)
-        text = _encodable(incoming.text or "").strip()
+        text = encodable(incoming.text or "").strip()
         locale = self._locale(session, text, incoming.language)
         session = session.replace(locale=locale)
         if text and not text.startswith("/"):
@@ -182,7 +169,7 @@ class Dialog:
 
         outcome: _Outcome
         if incoming.button is not None:
-            outcome = self._on_button(kb, session, _encodable(incoming.button), locale)
+            outcome = self._on_button(kb, session, encodable(incoming.button), locale)
         elif text.startswith("/"):
             outcome = await self._on_command(kb, session, incoming, text, locale)
             if outcome.kind == "forget":
@@ -579,7 +566,7 @@ class Dialog:
 
     async def _keep_unanswered(self, user: str, channel: str, locale: Locale, text: str) -> None:
         try:
-            await self.store.record_unanswered(user, channel, locale, redact(text, MAX_UNANSWERED_CHARS), self.clock())
+            await self.store.record_unanswered(user, channel, locale, keepable(text), self.clock())
         except Exception:
             self._store_failed("record")
 

@@ -90,7 +90,6 @@ async def open_database(settings: Settings, *, migrate: bool = True) -> SqliteSt
 
         return await PostgresStore.open(
             settings.database_url.value,
-            keep_unanswered=settings.keep_unanswered,
             retention=Retention(settings.session_days, settings.event_days, settings.unanswered_days),
             pool_size=settings.database_pool,
             migrate=migrate,

@@ -37,7 +37,7 @@ import aiosqlite
 
 from .coordination import Coordination, LocalCoordination
 from .models import LOCALES, Locale
-from .privacy import redact
+from .privacy import keepable
 from .region import REGIONS, Region
 from .schema import LATEST, MIGRATIONS, VERSION_TABLE
 from .settings import Settings
@@ -61,7 +61,6 @@ log = logging.getLogger(__name__)
 DB_FILE = "anxin.sqlite3"
 BUSY_TIMEOUT_MS = 3000
 ATTEMPTS = 4
-MAX_UNANSWERED_CHARS = 300
 
 T = TypeVar("T")
 
@@ -116,13 +115,11 @@ class SqliteStore:
         self,
         path: Path,
         *,
-        keep_unanswered: bool = True,
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> None:
         self.path = path
-        self.keep_unanswered = keep_unanswered
         self.retention = retention or Retention()
         self.clock = clock
         self.busy_timeout_ms = busy_timeout_ms
@@ -140,7 +137,6 @@ class SqliteStore:
         cls,
         path: Path,
         *,
-        keep_unanswered: bool = True,
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
@@ -151,9 +147,7 @@ class SqliteStore:
         A damaged file raises `DatabaseCorrupt`, or, with `move_corrupt` (the bot at start, never an admin
         command reading while the bot runs), is moved aside and replaced by a new, empty database.
         """
-        store = cls(
-            path, keep_unanswered=keep_unanswered, retention=retention, clock=clock, busy_timeout_ms=busy_timeout_ms
-        )
+        store = cls(path, retention=retention, clock=clock, busy_timeout_ms=busy_timeout_ms)
         try:
             await store._run("open", _nothing)
         except DatabaseCorrupt as exc:
@@ -173,7 +167,6 @@ class SqliteStore:
     async def from_settings(cls, settings: Settings, *, move_corrupt: bool = False) -> SqliteStore:
         return await cls.open(
             database_path(settings),
-            keep_unanswered=settings.keep_unanswered,
             retention=Retention(settings.session_days, settings.event_days, settings.unanswered_days),
             move_corrupt=move_corrupt,
         )
@@ -249,11 +242,9 @@ class SqliteStore:
         await self._run("record event", work)
 
     async def record_unanswered(self, user: str, channel: str, locale: Locale, text: str, at: float) -> None:
-        if not self.keep_unanswered:
-            return
-        # The dialog redacts already; redacting again costs little and guards against a caller that forgot.
-        clean = redact(text, MAX_UNANSWERED_CHARS)
-        clean = clean.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be stored
+        # Whether to keep it at all is the dialog's decision (BOT_KEEP_UNANSWERED); what may be kept is
+        # `keepable`, applied again here so that no caller can store more than that.
+        clean = keepable(text)
         if not clean.strip():
             return
 

@@ -43,7 +43,7 @@ import asyncpg
 
 from .coordination import REPLY_SECONDS, UPDATE_SECONDS, Coordination, UpdateClaim
 from .models import LOCALES, Locale
-from .privacy import redact
+from .privacy import keepable
 from .region import REGIONS, Region
 from .schema_pg import LATEST, MIGRATIONS, VERSION_TABLE
 from .state import CareState, SchemaTooNew, Session, StoreError, UsageEvent
@@ -68,7 +68,6 @@ ACQUIRE_TIMEOUT = 5.0  # seconds to wait for a free pooled connection
 COMMAND_TIMEOUT = 5.0  # seconds for one statement
 LOCK_TIMEOUT = 10.0  # seconds a turn waits for the same person's turn in another process
 ATTEMPTS = 3
-MAX_UNANSWERED_CHARS = 300
 REPLY_LEASE = 10.0  # a WeChat answer still unwritten after this long was lost with its process: answer afresh
 UPDATE_LEASE = 60.0  # likewise for a Telegram update
 RETRY_POLL = 0.05  # seconds between looks at another process's answer in progress
@@ -158,14 +157,12 @@ class PostgresStore:
         url: str,
         namespace: str,
         *,
-        keep_unanswered: bool = True,
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.pool = pool
         self.name = display_url(url)
         self.namespace = namespace
-        self.keep_unanswered = keep_unanswered
         self.retention = retention or Retention()
         self.clock = clock
         self._problem: str | None = None
@@ -182,7 +179,6 @@ class PostgresStore:
         cls,
         url: str,
         *,
-        keep_unanswered: bool = True,
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
         pool_size: int = POOL_SIZE,
@@ -208,7 +204,7 @@ class PostgresStore:
             raise StoreError(name, f"cannot connect: {_reason(exc)}") from exc
         try:
             namespace = str(await pool.fetchval("SELECT current_schema()", timeout=COMMAND_TIMEOUT))
-            store = cls(pool, url, namespace, keep_unanswered=keep_unanswered, retention=retention, clock=clock)
+            store = cls(pool, url, namespace, retention=retention, clock=clock)
             if migrate:
                 await store.migrate()
             else:
@@ -341,12 +337,9 @@ class PostgresStore:
         await self._run("record event", work, retry=False)
 
     async def record_unanswered(self, user: str, channel: str, locale: Locale, text: str, at: float) -> None:
-        if not self.keep_unanswered:
-            return
-        # The dialog redacts already; redacting again costs little and guards against a caller that forgot.
-        clean = redact(text, MAX_UNANSWERED_CHARS)
-        # Lone surrogates cannot be encoded and PostgreSQL refuses NUL in text.
-        clean = clean.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+        # Whether to keep it at all is the dialog's decision (BOT_KEEP_UNANSWERED); what may be kept is
+        # `keepable`, applied again here so that no caller can store more than that.
+        clean = keepable(text)
         if not clean.strip():
             return
 

@@ -172,3 +172,12 @@ def test_eval_can_be_limited_to_one_intent(kb_dir: Path, data_dir: Path, tmp_pat
     wrong = anxin("eval", "--intent", "legal.contact_contact", kb_dir=kb_dir, data_dir=data_dir)
     assert wrong.returncode == 2
     assert "did you mean `legal.contact_contacts`?" in wrong.stderr
+
+
+def test_keep_unanswered_off_keeps_no_question_text(kb_dir: Path, data_dir: Path) -> None:
+    env = {"BOT_KEEP_UNANSWERED": "0"}
+    chat = anxin("chat", "--store", kb_dir=kb_dir, data_dir=data_dir, stdin="asdkjqwe zzz\n", env=env)
+    assert chat.returncode == 0, chat.stderr
+    stats = json.loads(anxin("stats", "--json", kb_dir=kb_dir, data_dir=data_dir).stdout)
+    assert stats["messages"] == 1 and stats["top_unanswered"] == []
+    assert b"asdkjqwe" not in b"".join(path.read_bytes() for path in data_dir.glob("anxin.sqlite3*"))
