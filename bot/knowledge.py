@@ -620,93 +620,121 @@ def _check_block(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeEr
 
 
 def load_knowledge(root: Path) -> Loaded:
-    """Read `root/intents`, `root/faq` and `root/safety`; never raises on bad content."""
+    """Read `root/intents`, `root/faq`, `root/safety` and `root/lexicon`; never raises on bad content.
+
+    Three steps: read (each file and entry on its own), validate (across files: duplicates, missing answers,
+    related ids; nothing reported that only follows from a file that could not be read), build (conversions,
+    the matcher, the safety net).
+    """
     errors: list[KnowledgeError] = []
-    unreadable_intents = False
+    read = _read(root, errors)
+    valid = _validate(read, errors)
+    knowledge = _build(root, read, valid, errors)
+    errors.sort(key=lambda e: (str(e.path), e.line))
+    return Loaded(knowledge, tuple(errors))
+
+
+@dataclass
+class _Files:
+    """What the content files hold, each entry checked on its own, and which files could not be read at all."""
+
+    intents: list[_IntentDraft] = field(default_factory=list)
+    answers: list[tuple[Answer, int]] = field(default_factory=list)  # (answer, its line), in file order
+    rules: ContentRules = field(default_factory=ContentRules)
+    unreadable_intents: bool = False  # an intents file: answers pointing into it are not news
+    unreadable_locales: set[Locale] = field(default_factory=set)  # an answers file: a missing answer is not news
+
+
+def _read(root: Path, errors: list[KnowledgeError]) -> _Files:
+    found = _Files(rules=_load_rules(root, errors))
     intents_dir = root / "intents"
     if not intents_dir.is_dir():
         errors.append(KnowledgeError(intents_dir, 1, "the intents folder is missing"))
-
-    drafts: list[_IntentDraft] = []
-    seen: dict[str, _IntentDraft] = {}
     for path in _yaml_files(intents_dir, errors):
         before = len(errors)
         nodes = _entries(path, errors)
-        # When an intents file cannot be read at all, answers pointing into it are not news.
-        unreadable_intents = unreadable_intents or (not nodes and len(errors) > before)
-        for node in nodes:
-            draft = _load_intent(node, path, errors)
-            if draft is None:
-                continue
-            first = seen.get(draft.intent.id)
-            if first is not None:
-                errors.append(
-                    KnowledgeError(
-                        path,
-                        draft.line,
-                        f"duplicate id `{draft.intent.id}` (first at {display_path(first.path)}:{first.line})",
-                    )
-                )
-                continue
-            seen[draft.intent.id] = draft
-            drafts.append(draft)
+        found.unreadable_intents = found.unreadable_intents or (not nodes and len(errors) > before)
+        found.intents.extend(draft for node in nodes if (draft := _load_intent(node, path, errors)) is not None)
+
+    faq_dir = root / "faq"
+    if not faq_dir.is_dir():
+        errors.append(KnowledgeError(faq_dir, 1, "the faq folder is missing"))
+        return found
+    for folder in sorted(p for p in faq_dir.iterdir() if p.is_dir()):
+        if folder.name not in LOCALES:
+            errors.append(
+                KnowledgeError(folder, 1, f"unknown locale folder `{folder.name}`; use one of {', '.join(LOCALES)}")
+            )
+            continue
+        locale: Locale = next(loc for loc in LOCALES if loc == folder.name)
+        for path in _yaml_files(folder, errors):
+            before = len(errors)
+            nodes = _entries(path, errors)
+            if not nodes and len(errors) > before:
+                found.unreadable_locales.add(locale)
+            found.answers.extend(
+                loaded for node in nodes if (loaded := _load_answer(node, path, locale, errors)) is not None
+            )
+    return found
+
+
+@dataclass
+class _Valid:
+    """What survives the checks across files."""
+
+    drafts: list[_IntentDraft]  # one per id
+    known: set[str]  # every id defined, usable or not
+    answers: dict[tuple[str, Locale], Answer]
+    regional: dict[tuple[str, Locale, Region], Answer]
+    usable: dict[str, Intent]  # intents with at least a zh-Hans answer (or out of scope)
+
+
+def _validate(files: _Files, errors: list[KnowledgeError]) -> _Valid:
+    drafts: list[_IntentDraft] = []
+    first_of: dict[str, _IntentDraft] = {}
+    for draft in files.intents:
+        first = first_of.get(draft.intent.id)
+        if first is not None:
+            where = f"{display_path(first.path)}:{first.line}"
+            errors.append(
+                KnowledgeError(draft.path, draft.line, f"duplicate id `{draft.intent.id}` (first at {where})")
+            )
+            continue
+        first_of[draft.intent.id] = draft
+        drafts.append(draft)
     _check_examples(drafts, errors)
-    rules = _load_rules(root, errors)
-    _check_amounts(drafts, rules, errors)
+    _check_amounts(drafts, files.rules, errors)
 
     answers: dict[tuple[str, Locale], Answer] = {}
     regional: dict[tuple[str, Locale, Region], Answer] = {}
-    unreadable_answers = False
-    unreadable_locales: set[Locale] = set()  # a missing answer there is not news: the unreadable file is
-    faq_dir = root / "faq"
-    if faq_dir.is_dir():
-        for folder in sorted(p for p in faq_dir.iterdir() if p.is_dir()):
-            if folder.name not in LOCALES:
-                errors.append(
-                    KnowledgeError(folder, 1, f"unknown locale folder `{folder.name}`; use one of {', '.join(LOCALES)}")
+    first_line: dict[tuple[str, Locale, Region | None], tuple[Path, int]] = {}
+    for answer, line in files.answers:
+        path = answer.path or Path("faq")
+        if answer.intent not in first_of:
+            if not files.unreadable_intents:
+                hint = did_you_mean(answer.intent, first_of)
+                errors.append(KnowledgeError(path, line, f"answer for unknown intent `{answer.intent}`{hint}"))
+            continue
+        key = (answer.intent, answer.locale, answer.region)
+        if key in first_line:
+            other_path, other_line = first_line[key]
+            where = f" for {answer.region}" if answer.region else ""
+            errors.append(
+                KnowledgeError(
+                    path,
+                    line,
+                    f"second answer for `{answer.intent}` in {answer.locale}{where} "
+                    f"(first at {display_path(other_path)}:{other_line})",
                 )
-                continue
-            locale: Locale = next(loc for loc in LOCALES if loc == folder.name)
-            first_line: dict[tuple[str, Region | None], tuple[Path, int]] = {}
-            for path in _yaml_files(folder, errors):
-                before = len(errors)
-                nodes = _entries(path, errors)
-                if not nodes and len(errors) > before:
-                    unreadable_answers = True
-                    unreadable_locales.add(locale)
-                for node in nodes:
-                    loaded = _load_answer(node, path, locale, errors)
-                    if loaded is None:
-                        continue
-                    answer, line = loaded
-                    if answer.intent not in seen:
-                        if unreadable_intents:
-                            continue
-                        hint = did_you_mean(answer.intent, seen)
-                        errors.append(KnowledgeError(path, line, f"answer for unknown intent `{answer.intent}`{hint}"))
-                        continue
-                    key = (answer.intent, answer.region)
-                    if key in first_line:
-                        other_path, other_line = first_line[key]
-                        where = f" for {answer.region}" if answer.region else ""
-                        errors.append(
-                            KnowledgeError(
-                                path,
-                                line,
-                                f"second answer for `{answer.intent}` in {locale}{where} "
-                                f"(first at {display_path(other_path)}:{other_line})",
-                            )
-                        )
-                        continue
-                    first_line[key] = (path, line)
-                    if answer.region is None:
-                        answers[(answer.intent, locale)] = answer
-                    else:
-                        regional[(answer.intent, locale, answer.region)] = answer
-    else:
-        errors.append(KnowledgeError(faq_dir, 1, "the faq folder is missing"))
+            )
+            continue
+        first_line[key] = (path, line)
+        if answer.region is None:
+            answers[(answer.intent, answer.locale)] = answer
+        else:
+            regional[(answer.intent, answer.locale, answer.region)] = answer
     # A regional answer's counterpart may be in a file that cannot be read: that file's error is the news.
-    _pair_regional(regional, errors if not unreadable_answers else [])
+    _pair_regional(regional, errors if not files.unreadable_locales else [])
 
     usable: dict[str, Intent] = {}
     for draft in drafts:
@@ -716,37 +744,43 @@ def load_knowledge(root: Path) -> Loaded:
             continue
         missing = [locale for locale in REQUIRED_LOCALES if (intent.id, locale) not in answers]
         for locale in missing:
-            if locale not in unreadable_locales:
+            if locale not in files.unreadable_locales:
                 errors.append(KnowledgeError(draft.path, draft.line, f"`{intent.id}` has no answer in faq/{locale}/"))
-        if "zh-Hans" in missing:
-            continue  # nothing to say: leave the intent out rather than match it
-        usable[intent.id] = intent
+        if "zh-Hans" not in missing:  # else nothing to say: leave the intent out rather than match it
+            usable[intent.id] = intent
 
     for draft in drafts:
         for related, line in draft.related_lines.items():
-            if related not in seen:
-                hint = did_you_mean(related, seen)
-                errors.append(KnowledgeError(draft.path, line, f"related id `{related}` does not exist{hint}"))
+            if related not in first_of:
+                if not files.unreadable_intents:
+                    hint = did_you_mean(related, first_of)
+                    errors.append(KnowledgeError(draft.path, line, f"related id `{related}` does not exist{hint}"))
             elif related == draft.intent.id:
                 errors.append(KnowledgeError(draft.path, line, f"`{related}` lists itself as related"))
+    return _Valid(drafts, set(first_of), answers, regional, usable)
 
+
+def _build(root: Path, files: _Files, valid: _Valid, errors: list[KnowledgeError]) -> KnowledgeBase:
     final: dict[str, Intent] = {}
-    for intent in usable.values():
-        kept = tuple(r for r in intent.related if r in usable and r != intent.id)
+    for intent in valid.usable.values():
+        kept = tuple(r for r in intent.related if r in valid.usable and r != intent.id)
         final[intent.id] = intent if kept == intent.related else _replace_related(intent, kept)
 
-    for intent_id in list(final):
+    answers = dict(valid.answers)
+    for intent_id in final:
         hans = answers.get((intent_id, "zh-Hans"))
         if hans is not None and (intent_id, "zh-Hant") not in answers:
             answers[(intent_id, "zh-Hant")] = _converted(hans, "zh-Hant")
     answers = {key: value for key, value in answers.items() if key[0] in final}
-    regional = {key: value for key, value in regional.items() if key[0] in final}
+    regional = {key: value for key, value in valid.regional.items() if key[0] in final}
 
-    ordinary = [example for draft in drafts if draft.intent.id != CRISIS_INTENT for example in draft.intent.examples]
+    ordinary = [
+        example for draft in valid.drafts if draft.intent.id != CRISIS_INTENT for example in draft.intent.examples
+    ]
     safety = load_safety(root / "safety", errors, ordinary)
     care = load_care(root / "safety", None, errors)
     lexicon = load_lexicon(sorted((root / "lexicon").glob("*.yaml")), errors)
-    knowledge = KnowledgeBase(
+    return KnowledgeBase(
         intents=MappingProxyType(final),
         answers=MappingProxyType(answers),
         safety=safety,
@@ -754,10 +788,8 @@ def load_knowledge(root: Path) -> Loaded:
         matcher=Matcher.build(list(final.values()), lexicon=lexicon),
         root=root,
         regional=MappingProxyType(regional),
-        rules=rules,
+        rules=files.rules,
     )
-    errors.sort(key=lambda e: (str(e.path), e.line))
-    return Loaded(knowledge, tuple(errors))
 
 
 def _converted(answer: Answer, locale: Locale) -> Answer:

@@ -377,3 +377,12 @@ def test_english_prose_may_wrap_but_numbered_steps_need_a_bar(kb_dir: Path) -> N
     assert problems(kb_dir) == []
     edit(kb_dir, english, "    and this wrapped sentence goes on", "    1. Keep every record.")
     assert any("`answer` runs over several lines without `|`" in p for p in problems(kb_dir))
+
+
+def test_a_related_id_into_a_file_that_cannot_be_read_is_not_reported_as_well(kb_dir: Path) -> None:
+    (kb_dir / "intents" / "more.yaml").write_text(
+        "- id: oos.first\n  examples: [什么天气]\n  related: [oos.second]\n", encoding="utf-8"
+    )
+    (kb_dir / "intents" / "second.yaml").write_text("- id: oos.second\n  examples: [oops\n", encoding="utf-8")
+    found = problems(kb_dir)
+    assert len(found) == 1 and found[0].startswith("intents/second.yaml:"), found
