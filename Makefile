@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test chat lint eval bench clean
+.PHONY: run test chat lint eval bench soak clean
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ eval: $(VENV)/.runtime
 
 bench: $(VENV)/.dev
 	$(PY) -m bot bench
+
+# Not part of `make test`: a flood of Telegram webhook updates, kill -9 and restart, on 127.0.0.1 (under a minute).
+soak: $(VENV)/.dev
+	$(PY) scripts/soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

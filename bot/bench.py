@@ -362,7 +362,7 @@ def measure_startup(content_dir: Path, *, runs: int) -> StartupTiming:
                 **os.environ,
                 "BOT_CONTENT_DIR": str(content_dir),
                 "BOT_DATA_DIR": data,
-                "BOT_SECRET": "bench",
+                "BOT_SECRET": "bench-pseudonym-key",
                 "BOT_WATCH": "0",
                 "PYTHONIOENCODING": "utf-8",
             }

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 if TYPE_CHECKING:
     from .stats import StatsReport
 
+from . import logs
 from .content import display_path
 from .evaluation import (
     EvalFileError,
@@ -30,7 +31,7 @@ from .knowledge import KnowledgeBase, load_knowledge
 from .models import LOCALES, Locale, Reply
 from .rates import Absurd, Cost, LoanTerms, Missing, absurd_message, compute, explain, meaning, parse, question_for
 from .region import REGIONS, Region, infer_region
-from .settings import Settings, SettingsError
+from .settings import Settings, StartupError
 from .state import StoreError
 from .text import detect_locale
 
@@ -423,22 +424,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _secrets(settings: Settings) -> list[str]:
+    """Every configured secret, for the log scrubber (the generated key and derived ones are added later)."""
+    values = (
+        settings.secret,
+        settings.telegram_token,
+        settings.telegram_webhook_secret,
+        settings.wechat_token,
+        settings.wechat_aes_key,
+    )
+    return [value.value for value in values if value is not None]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
-    except SettingsError as exc:
+    except StartupError as exc:
         sys.stderr.write(f"anxin: {exc}\n")
         return 2
     quiet = args.command in ("chat", "lint", "match", "eval", "bench", "review", "show", "rate") or (
         args.command == "run" and sys.stdin.isatty()
     )
-    logging.basicConfig(
-        level=logging.WARNING if quiet else settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(logging.WARNING if quiet else settings.log_level, _secrets(settings))
     handler = args.handler
-    result: int = handler(settings, args)
+    try:
+        result: int = handler(settings, args)
+    except StartupError as exc:
+        # Something the operator has to fix (a key, a token, a data dir): one line, no traceback.
+        sys.stderr.write(f"anxin: {logs.scrub(str(exc))}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        # Whatever it is, it goes through the log, where secrets are hidden: never a raw traceback on stderr.
+        log.critical("anxin %s stopped on an unexpected error", args.command, exc_info=True)
+        return 1
     return result

@@ -537,7 +537,7 @@ class Dialog:
 
     async def _keep_unanswered(self, user: str, channel: str, locale: Locale, text: str) -> None:
         try:
-            await self.store.record_unanswered(user, channel, locale, redact(text)[:MAX_UNANSWERED_CHARS], self.clock())
+            await self.store.record_unanswered(user, channel, locale, redact(text, MAX_UNANSWERED_CHARS), self.clock())
         except Exception:
             self._store_failed("record")
 

@@ -89,11 +89,15 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Reloaded, but the content has {count} problem(s); entries with problems stay offline until fixed:",
     },
     "privacy": {
-        "zh-Hans": "我不保存你的名字、电话或账号，只用一个无法反推的代号记住对话进度。"
-        "没能回答的问题会去掉电话、身份证、银行卡号后保留30天，帮助志愿者补充内容。发送 /forget 可立即删除全部记录。",
-        "en": "I don't store your name, number or account; a one-way code keeps track of the conversation. "
-        "Questions I could not answer are kept for 30 days with phone, ID and card numbers removed, so "
-        "volunteers can add answers. Send /forget to delete everything at once.",
+        "zh-Hans": "我不保存你的聊天账号，也不保存聊天软件里的名字和电话；对话进度只用一个由密钥算出的代号记住。"
+        "没能回答的问题会先自动去掉能认出的电话、证件号、银行卡号、邮箱、QQ和微信号、地址和姓名，再保留30天，"
+        "帮助志愿者补充内容；自动去除不能保证万无一失，所以提问时不必写这些信息。"
+        "发送 /forget 可立即删除与你有关的全部记录。",
+        "en": "I don't store your messenger account, or the name and number it shows; a code computed with a "
+        "secret key keeps track of the conversation. Questions I could not answer are kept for 30 days after "
+        "phone, ID and card numbers, e-mail addresses, QQ and WeChat ids, addresses and names are removed "
+        "automatically, so volunteers can add answers; that removal cannot catch everything, so there is no need "
+        "to write such details. Send /forget to delete everything linked to you at once.",
     },
     "crisis": {
         # Used only if the crisis answer is missing from faq/: verified national lines from FACTS.md.

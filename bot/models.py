@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+# The longest message a channel passes on: Telegram's own limit. Nobody types more into a chat box, and a
+# forged or broken update must not make the dialog match (or redact) a megabyte.
+MAX_TEXT_CHARS = 4096
+MAX_BUTTON_CHARS = 256  # Telegram allows 64 bytes of callback data; payloads are built from intent ids
+
 Locale = Literal["zh-Hans", "zh-Hant", "en"]
 LOCALES: tuple[Locale, ...] = ("zh-Hans", "zh-Hant", "en")
 Role = Literal["user", "admin"]
@@ -25,6 +30,11 @@ class Incoming:
     button: str | None = None
     media: str | None = None  # "sticker", "photo", "voice", … when the user sent no text
     role: Role = "user"  # "admin" when the channel's own configuration says so; never stored
+
+
+def clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """`text` cut to `limit` characters: what every channel does to what it receives, before anything else."""
+    return text if len(text) <= limit else text[:limit]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,11 @@ from pathlib import Path
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
-class SettingsError(ValueError):
+class StartupError(Exception):
+    """The bot cannot start; the message says why and what to do, in one line (no traceback)."""
+
+
+class SettingsError(StartupError, ValueError):
     """A setting is present but unusable; the message names the variable."""
 
 
@@ -119,9 +123,10 @@ class Settings:
         )
 
     def secret_key(self) -> bytes:
-        """The pseudonym key: BOT_SECRET, or one generated once into the data dir."""
-        from .privacy import load_or_create_secret
+        """The pseudonym key: BOT_SECRET, or one generated once into the data dir; `SecretError` (a
+        `StartupError`) when it is too short or cannot be read or created."""
+        from .privacy import check_secret, load_or_create_secret
 
         if self.secret is not None:
-            return self.secret.value.encode()
+            return check_secret(self.secret.value.encode(), "BOT_SECRET")
         return load_or_create_secret(self.data_dir)

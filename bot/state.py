@@ -139,6 +139,8 @@ class Store(Protocol):
         """Aggregated usage from `first_day` (YYYY-MM-DD, China time) on; no user keys leave the store."""
 
     async def close(self) -> None: ...
+    def problem(self) -> str | None:
+        """Why the store is not keeping state right now (shown by `/healthz`), or None when it is."""
 
 
 class MemoryStore:
@@ -215,4 +217,7 @@ class MemoryStore:
         )
 
     async def close(self) -> None:
+        return None
+
+    def problem(self) -> str | None:
         return None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .models import Locale
+from .redaction import strip_bidi
 from .state import Store
 from .usage import DAY, EventCount, UnansweredCount, UsageSnapshot, day_of
 
@@ -232,7 +233,9 @@ def _top_intents(events: Iterable[EventCount], limit: int) -> tuple[Ranked, ...]
 def _top_unanswered(rows: Iterable[UnansweredCount], limit: int) -> tuple[Ranked, ...]:
     counts: Counter[str] = Counter()
     for row in rows:
-        counts[row.text] += row.count
+        # Questions are stored without direction overrides; rows from before that still may carry one, and
+        # it must not turn the rest of an admin's report around.
+        counts[strip_bidi(row.text)] += row.count
     return _ranked(counts, limit)
 
 

@@ -5,12 +5,18 @@ mode so `anxin stats` can read while the bot writes. One connection per process 
 keeps multi-statement transactions whole. A busy database is waited for (`busy_timeout`) and retried; a
 file that vanished is recreated; anything else becomes a `StoreError` that the dialog catches.
 
+At start the file gets a quick integrity check (`PRAGMA quick_check`). A damaged file, or one that is not a
+database at all, is moved aside as `anxin.sqlite3.corrupt-<time>` (with its -wal and -shm files), one line
+says so, and a new, empty database is started. While the database fails, `problem()` says why (for
+`/healthz`), and the log says so once when it starts failing and once when it works again, not per message.
+
 Privacy: rows are keyed by the pseudonymous user key only. Deleted rows are overwritten
 (`secure_delete`) and the write-ahead log is truncated after `/forget` and purges, so removed data does
 not linger in the file.
 
 Exceptions:
     StoreError           the database cannot be opened or used, even after retrying and reopening
+     └── DatabaseCorrupt the file is damaged or not a database (found at start; the file is then moved aside)
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,6 +42,7 @@ from .settings import Settings
 from .state import CareState, Session, Store, UsageEvent
 from .state import StoreError as StoreError  # raised by this backend; re-exported for its callers
 from .usage import (
+    CST,
     DAY,
     DayUsers,
     EventCount,
@@ -54,6 +62,17 @@ ATTEMPTS = 4
 MAX_UNANSWERED_CHARS = 300
 
 T = TypeVar("T")
+
+
+class DatabaseCorrupt(StoreError):
+    """The file at `path` is damaged or is not an SQLite database."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(path, f"{reason} (the bot moves a damaged file aside when it starts)")
+        self.detail = reason
+
+
+_CORRUPT_ERRORS = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
 def database_path(settings: Settings) -> Path:
@@ -109,6 +128,9 @@ class SqliteStore:
         self._identity: tuple[int, int] | None = None
         self._lock = asyncio.Lock()
         self._closed = False
+        self._checked = False  # the integrity check runs on the first connection only
+        self._problem: str | None = None  # why the last operation failed; None while the database works
+        self.moved_aside: Path | None = None  # where a damaged file found at start was moved
 
     @classmethod
     async def open(
@@ -119,20 +141,38 @@ class SqliteStore:
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        move_corrupt: bool = False,
     ) -> SqliteStore:
-        """Open (creating and migrating when needed) the database; `StoreError` if it cannot be used."""
+        """Open (creating and migrating when needed) the database; `StoreError` if it cannot be used.
+
+        A damaged file raises `DatabaseCorrupt`, or, with `move_corrupt` (the bot at start, never an admin
+        command reading while the bot runs), is moved aside and replaced by a new, empty database.
+        """
         store = cls(
             path, keep_unanswered=keep_unanswered, retention=retention, clock=clock, busy_timeout_ms=busy_timeout_ms
         )
-        await store._run("open", _nothing)
+        try:
+            await store._run("open", _nothing)
+        except DatabaseCorrupt as exc:
+            if not move_corrupt:
+                raise
+            store.moved_aside = await asyncio.to_thread(_move_aside, path)
+            log.error(
+                "database %s is damaged (%s); moved it to %s and started a new, empty database",
+                path,
+                exc.detail,
+                store.moved_aside.name,
+            )
+            await store._run("open", _nothing)
         return store
 
     @classmethod
-    async def from_settings(cls, settings: Settings) -> SqliteStore:
+    async def from_settings(cls, settings: Settings, *, move_corrupt: bool = False) -> SqliteStore:
         return await cls.open(
             database_path(settings),
             keep_unanswered=settings.keep_unanswered,
             retention=Retention(settings.session_days, settings.event_days, settings.unanswered_days),
+            move_corrupt=move_corrupt,
         )
 
     # --- the Store protocol -----------------------------------------------------------------------------
@@ -209,7 +249,7 @@ class SqliteStore:
         if not self.keep_unanswered:
             return
         # The dialog redacts already; redacting again costs little and guards against a caller that forgot.
-        clean = redact(text)[:MAX_UNANSWERED_CHARS]
+        clean = redact(text, MAX_UNANSWERED_CHARS)
         clean = clean.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be stored
         if not clean.strip():
             return
@@ -242,6 +282,10 @@ class SqliteStore:
         async with self._lock:
             self._closed = True
             await self._drop()
+
+    def problem(self) -> str | None:
+        """Why the database is not working right now (for `/healthz`), or None when it is."""
+        return self._problem
 
     # --- retention and statistics ----------------------------------------------------------------------
 
@@ -314,6 +358,24 @@ class SqliteStore:
 
     async def _run(self, what: str, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
         """Run `work` on the connection: retry while the database is locked, reopen once after a fault."""
+        try:
+            result = await self._attempt(what, work)
+        except DatabaseCorrupt:
+            raise  # found at start; `open` deals with it
+        except StoreError as exc:
+            if self._problem is None and not self._closed:
+                log.warning("database unavailable (%s); answering without saving until it works again", exc.reason)
+            self._problem = exc.reason
+            raise
+        if self._problem is not None:
+            log.warning("database works again")
+            self._problem = None
+        return result
+
+    async def _attempt(self, what: str, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        # Within an outage these steps repeat for every message: they log at debug level only, and `_run`
+        # says once that the database is unavailable and once that it works again.
+        quiet = self._problem is not None
         reopened = False
         delay = 0.05
         for attempt in range(1, ATTEMPTS + 1):
@@ -325,7 +387,8 @@ class SqliteStore:
                     return await work(conn)
             except sqlite3.OperationalError as exc:
                 if _is_busy(exc) and attempt < ATTEMPTS:
-                    log.warning("database busy during %s; retry %d of %d", what, attempt, ATTEMPTS - 1)
+                    level = logging.DEBUG if quiet or attempt > 1 else logging.WARNING
+                    log.log(level, "database busy during %s; retry %d of %d", what, attempt, ATTEMPTS - 1)
                     await asyncio.sleep(delay)
                     delay *= 2
                     continue
@@ -335,7 +398,7 @@ class SqliteStore:
             if reopened or attempt == ATTEMPTS:
                 raise StoreError(self.path, f"{what} failed: {failure}") from failure
             # A fresh connection cures a vanished file, a replaced file or a broken handle.
-            log.warning("database fault during %s (%s); reopening", what, failure)
+            log.log(logging.DEBUG if quiet else logging.INFO, "database fault during %s (%s); reopening", what, failure)
             reopened = True
             async with self._lock:
                 await self._drop()
@@ -346,7 +409,8 @@ class SqliteStore:
             return self._conn
         if self._conn is not None:
             # Writing on would go to an unlinked inode and be lost at the next restart.
-            log.warning("database file vanished or was replaced; reopening it")
+            level = logging.DEBUG if self._problem else logging.WARNING
+            log.log(level, "database file vanished or was replaced; reopening it")
             await self._drop()
         self._conn = await self._connect()
         self._identity = _identity(self.path)
@@ -362,6 +426,9 @@ class SqliteStore:
             if created:
                 self.path.chmod(0o600)  # the WAL and shared-memory files inherit these permissions
             await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            if not self._checked:
+                await _check_integrity(conn, self.path)
+                self._checked = True
             async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
                 row = await cursor.fetchone()
             if row is None or str(row[0]).lower() != "wal":
@@ -402,6 +469,31 @@ async def purge_daily(store: Store, interval: float = DAY) -> None:
 
 async def _nothing(conn: aiosqlite.Connection) -> None:
     return None
+
+
+async def _check_integrity(conn: aiosqlite.Connection, path: Path) -> None:
+    """DatabaseCorrupt unless SQLite's quick check finds the file sound (a new, empty file is)."""
+    try:
+        async with conn.execute("PRAGMA quick_check(1)") as cursor:
+            row = await cursor.fetchone()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorname", "") in _CORRUPT_ERRORS or "not a database" in str(exc):
+            raise DatabaseCorrupt(path, str(exc)) from exc
+        raise
+    verdict = " ".join(str(row[0]).split()) if row is not None else "no answer from the check"  # one line
+    if verdict != "ok":
+        raise DatabaseCorrupt(path, f"integrity check: {verdict[:200]}")
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged database (and its -wal and -shm files) to `<name>.corrupt-<time>`; returns the new path."""
+    stamp = datetime.now(CST).strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            source.rename(target.with_name(target.name + suffix))
+    return target
 
 
 def _prepare_directory(path: Path) -> bool:

@@ -3,7 +3,12 @@
 It speaks just enough of the Bot API (https://core.telegram.org/bots/api) for the Telegram channel:
 getMe, getUpdates (queued updates, then a short long-poll), sendMessage and sendDocument (recorded),
 answerCallbackQuery, setMyCommands, deleteWebhook, setWebhook and getWebhookInfo. `fail_next()` makes
-the next call of a method fail, e.g. with 429 and `retry_after`, as Telegram does under flood control.
+the next call of a method fail, e.g. with 429 and `retry_after`, as Telegram does under flood control;
+`slow_down()` makes every call of a method take a while, like a Bot API under load.
+
+After `setWebhook` it delivers updates the way Telegram does: it POSTs each one to the registered URL with
+the secret token header, over at most `max_connections` connections at once, and delivers it again until
+the answer is a 200. `deliveries` records, per update, every attempt and when it was acknowledged.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,6 +36,8 @@ from starlette.routing import Route
 TOKEN = "123456:TEST-token_for-the-fake-server"
 BOT_ID = 123456
 LONG_POLL_SECONDS = 0.5  # getUpdates waits at most this long, whatever timeout the client asks for
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+DEFAULT_MAX_CONNECTIONS = 40  # Telegram's default for setWebhook's max_connections
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,17 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], di
     return params, files
 
 
+@dataclass
+class Delivery:
+    """One update on its way to a webhook: every attempt's outcome (a status code or an error name)."""
+
+    update_id: int
+    pushed: float
+    attempts: list[int | str] = field(default_factory=list)
+    first_attempt: float | None = None
+    acknowledged: float | None = None
+
+
 class FakeBotApi:
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
@@ -76,17 +95,39 @@ class FakeBotApi:
         self._message_ids = itertools.count(1000)
         self._arrived = asyncio.Event()
         self._failures: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._delays: dict[str, float] = {}
         self.failures_served: list[tuple[str, int]] = []
+        # Webhook delivery, as Telegram does it once setWebhook was called.
+        self.deliveries: dict[int, Delivery] = {}
+        self.retry_delay = 0.2  # Telegram waits longer between attempts; tests need no more
+        self.delivery_timeout = 30.0
+        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._webhook: tuple[str, str, int] | None = None
+        self._workers: list[asyncio.Task[None]] = []
         self.app = Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])])
 
     # --- what tests use
 
     def push(self, update: dict[str, Any]) -> int:
-        """Queue an update for getUpdates; returns its update_id."""
+        """Queue an update (for getUpdates, or for delivery once a webhook is set); returns its update_id."""
         update_id = next(self._update_ids)
-        self._updates.append({"update_id": update_id, **update})
-        self._arrived.set()
+        full = {"update_id": update_id, **update}
+        if self._webhook is not None:
+            self._enqueue(full)
+        else:
+            self._updates.append(full)
+            self._arrived.set()
         return update_id
+
+    def slow_down(self, method: str, seconds: float) -> None:
+        """Every later call of `method` takes `seconds` before it is answered (0 to undo)."""
+        self._delays[method] = seconds
+
+    def acknowledged(self) -> list[int]:
+        return [update_id for update_id, delivery in self.deliveries.items() if delivery.acknowledged is not None]
+
+    def unacknowledged(self) -> list[int]:
+        return [update_id for update_id, delivery in self.deliveries.items() if delivery.acknowledged is None]
 
     def fail_next(self, method: str, error_code: int = 429, **body: Any) -> None:
         """Answer the next call of `method` with an error, e.g. fail_next("sendMessage", retry_after=1)."""
@@ -138,9 +179,63 @@ class FakeBotApi:
             yield self
         finally:
             self._arrived.set()  # ends a pending long poll, so shutdown does not wait for it
+            await self._stop_delivering()
             server.should_exit = True
             await task
             sock.close()
+
+    # --- webhook delivery
+
+    def _enqueue(self, update: dict[str, Any]) -> None:
+        self.deliveries.setdefault(update["update_id"], Delivery(update["update_id"], time.monotonic()))
+        self._outbox.put_nowait(update)
+
+    async def _start_delivering(self, url: str, secret: str, connections: int) -> None:
+        if self._webhook == (url, secret, connections) and self._workers:
+            return  # a restarted bot registering the same webhook again: deliveries carry on
+        await self._stop_delivering()
+        self._webhook = (url, secret, connections)
+        for update in self._updates:  # what was waiting for getUpdates now goes to the webhook
+            self._enqueue(update)
+        self._updates = []
+        client = httpx.AsyncClient(
+            trust_env=False, limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        )
+        self._workers = [asyncio.create_task(self._deliver(client)) for _ in range(connections)]
+        self._workers.append(asyncio.create_task(_close_when_done(client, self._workers[:])))
+
+    async def _stop_delivering(self) -> None:
+        self._webhook = None
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _deliver(self, client: httpx.AsyncClient) -> None:
+        loop = asyncio.get_running_loop()
+        while self._webhook is not None:
+            update = await self._outbox.get()
+            url, secret, _ = self._webhook
+            record = self.deliveries[update["update_id"]]
+            if record.acknowledged is not None:
+                continue
+            if record.first_attempt is None:
+                record.first_attempt = time.monotonic()
+            try:
+                response = await client.post(
+                    url, json=update, headers={SECRET_HEADER: secret}, timeout=self.delivery_timeout
+                )
+                outcome: int | str = response.status_code
+            except httpx.HTTPError as exc:
+                outcome = type(exc).__name__
+            except asyncio.CancelledError:
+                self._outbox.put_nowait(update)  # not acknowledged: it stays pending
+                raise
+            record.attempts.append(outcome)
+            if outcome == 200:
+                record.acknowledged = time.monotonic()
+            else:  # anything but a 200: Telegram delivers the update again later
+                loop.call_later(self.retry_delay, self._outbox.put_nowait, update)
 
     # --- the server
 
@@ -165,6 +260,9 @@ class FakeBotApi:
             self.failures_served.append((method, code))
             return JSONResponse({"ok": False, "error_code": code, **extra}, status_code=code)
 
+        delay = self._delays.get(method)
+        if delay:
+            await asyncio.sleep(delay)
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return JSONResponse(
@@ -207,15 +305,27 @@ class FakeBotApi:
         return True
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        await self._stop_delivering()
         return True
 
     async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url") or "")
+        if url.startswith("http://127.0.0.1"):  # only a local bot can be reached; public URLs are just recorded
+            connections = int(params.get("max_connections") or DEFAULT_MAX_CONNECTIONS)
+            await self._start_delivering(url, str(params.get("secret_token") or ""), connections)
         return True
 
     async def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
         webhooks = self.called("setWebhook")
         url = webhooks[-1].params.get("url", "") if webhooks else ""
         return {"url": url, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+
+
+async def _close_when_done(client: httpx.AsyncClient, workers: list[asyncio.Task[None]]) -> None:
+    try:
+        await asyncio.gather(*workers, return_exceptions=True)
+    finally:
+        await client.aclose()
 
 
 # --- updates as Telegram would send them ---------------------------------------------------------------

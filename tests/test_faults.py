@@ -428,3 +428,26 @@ async def test_read_only_database_at_runtime_and_at_restart_keeps_answering_and_
     finally:
         make_writable(base / "data")
         shutil.rmtree(base)
+
+
+async def test_a_store_outage_is_logged_when_it_starts_and_ends_not_per_message(
+    knowledge: KnowledgeSource, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = data_dir / "anxin.sqlite3"
+    store = await SqliteStore.open(path)
+    try:
+        dialog = Dialog(knowledge, store)
+        await talk(dialog, EARLIER)
+        with caplog.at_level(logging.INFO, logger="bot"), disk_full_after(path):
+            for n in range(300):
+                await dialog.handle(Incoming("test", f"{n:064d}", BURST[n % len(BURST)]))
+        assert store.problem() is not None
+        with caplog.at_level(logging.INFO, logger="bot"):
+            await talk(dialog, ["爆通讯录了怎么办"], user="u" * 64)
+        assert store.problem() is None
+    finally:
+        await store.close()
+    lines = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+    assert len(lines) <= 4, lines  # the store: unavailable, works again; the dialog: failed, recovered
+    assert sum("database unavailable" in line for line in lines) == 1
+    assert lines.count("database works again") == 1

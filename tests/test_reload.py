@@ -204,7 +204,7 @@ def test_sighup_reloads_content_in_the_console_chat(kb_dir: Path, tmp_path: Path
         **os.environ,
         "BOT_CONTENT_DIR": str(kb_dir),
         "BOT_DATA_DIR": str(tmp_path / "data"),
-        "BOT_SECRET": "test-secret",
+        "BOT_SECRET": "test-secret-of-16+chars",
         "PYTHONIOENCODING": "utf-8",
     }
     env.pop("BOT_WATCH", None)

@@ -348,18 +348,41 @@ async def test_closed_store_fails_with_a_store_error(db_path: Path) -> None:
         await store.get_session("u1")
 
 
-async def test_unusable_database_falls_back_to_memory_and_keeps_the_file(
+def moved_aside(data_dir: Path) -> list[Path]:
+    return sorted(data_dir.glob(DB_FILE + ".corrupt-*"))
+
+
+async def test_a_file_that_is_no_database_is_moved_aside_kept_and_replaced(
     data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     garbage = b"this is not a database, and it must not be overwritten\n" * 100
     (data_dir / DB_FILE).write_bytes(garbage)
     store = await open_store(Settings(data_dir=data_dir))
     try:
+        assert isinstance(store, SqliteStore)
+        assert store.problem() is None
+        await store.record_event(event("u1"))
+    finally:
+        await store.close()
+    [moved] = moved_aside(data_dir)
+    assert moved.read_bytes() == garbage
+    assert count(data_dir / DB_FILE, "SELECT COUNT(*) FROM events") == 1
+    [line] = [record.getMessage() for record in caplog.records if "damaged" in record.getMessage()]
+    assert moved.name in line and "new, empty database" in line
+
+
+async def test_a_database_that_cannot_be_opened_falls_back_to_memory_and_says_so(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    os.mkdir(data_dir / DB_FILE)  # something that is neither a database nor replaceable by one
+    store = await open_store(Settings(data_dir=data_dir))
+    try:
         assert isinstance(store, MemoryStore)
+        assert store.problem() is not None and "nothing is saved" in (store.problem() or "")
     finally:
         await store.close()
     assert "cannot open the database" in caplog.text
-    assert (data_dir / DB_FILE).read_bytes() == garbage
+    assert (data_dir / DB_FILE).is_dir()
 
 
 async def test_runner_opens_the_sqlite_store_in_the_data_dir(data_dir: Path) -> None:

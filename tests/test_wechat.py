@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import itertools
 import logging
 import socket
 import struct
@@ -50,12 +52,13 @@ OPENID = "oX3fK2-wechat-test-openid"
 QUESTION = "催收打电话给我妈妈合法吗"
 
 Client = httpx.AsyncClient
+_nonces = itertools.count(1_000_000_000)
 
 
 # --- helpers -------------------------------------------------------------------------------------------
 
 
-def make_channel(knowledge: KnowledgeSource, store: MemoryStore, *, safe: bool = True, **kwargs: Any) -> WeChatChannel:
+def make_channel(knowledge: KnowledgeSource, store: MemoryStore, *, safe: bool = False, **kwargs: Any) -> WeChatChannel:
     settings = Settings(
         content_dir=knowledge.root,
         secret=Secret("test-secret"),
@@ -69,20 +72,40 @@ def make_channel(knowledge: KnowledgeSource, store: MemoryStore, *, safe: bool =
 
 @pytest.fixture
 def channel(knowledge: KnowledgeSource, memory_store: MemoryStore) -> WeChatChannel:
+    """Plain mode: only the Token is configured."""
     return make_channel(knowledge, memory_store)
 
 
 @pytest.fixture
-async def client(channel: WeChatChannel) -> AsyncIterator[Client]:
+def safe_channel(knowledge: KnowledgeSource, memory_store: MemoryStore) -> WeChatChannel:
+    """Safe (or compatible) mode: the EncodingAESKey and AppID are configured too."""
+    return make_channel(knowledge, memory_store, safe=True)
+
+
+@contextlib.asynccontextmanager
+async def http_client(channel: WeChatChannel) -> AsyncIterator[Client]:
     transport = httpx.ASGITransport(app=build_app(channel.routes()))
     async with httpx.AsyncClient(transport=transport, base_url="http://wechat.test") as http:
         yield http
     await channel.stop()
 
 
-def signed(timestamp: int | None = None, nonce: str = "1234567890") -> dict[str, str]:
-    """Query parameters as WeChat sends them, signed by wechatpy's signer rather than ours."""
+@pytest.fixture
+async def client(channel: WeChatChannel) -> AsyncIterator[Client]:
+    async with http_client(channel) as http:
+        yield http
+
+
+@pytest.fixture
+async def safe_client(safe_channel: WeChatChannel) -> AsyncIterator[Client]:
+    async with http_client(safe_channel) as http:
+        yield http
+
+
+def signed(timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
+    """Query parameters as WeChat sends them (a fresh nonce each time), signed by wechatpy's signer rather than ours."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
+    nonce = nonce if nonce is not None else str(next(_nonces))
     signer = WeChatSigner()
     signer.add_data(TOKEN, stamp, nonce)
     return {"signature": signer.signature, "timestamp": stamp, "nonce": nonce, "openid": OPENID}
@@ -122,7 +145,7 @@ async def post_safe(
     client: Client, xml: str, *, crypto: WeChatCrypto | None = None, compatible: bool = False
 ) -> httpx.Response:
     """A safe-mode push encrypted by wechatpy; compatible mode also carries the plaintext fields."""
-    nonce, stamp = "7654321", str(int(time.time()))
+    nonce, stamp = str(next(_nonces)), str(int(time.time()))
     envelope = xmltodict.parse((crypto or wechat_crypto()).encrypt_message(xml, nonce, stamp))["xml"]
     extra = xml[len("<xml>") : -len("</xml>")] if compatible else f"<ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
     body = f"<xml>{extra}<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
@@ -183,7 +206,8 @@ async def test_verification_without_parameters_is_a_bad_request(client: Client) 
     assert (await client.get("/wechat")).status_code == 400
 
 
-async def test_encrypted_echostr_is_decrypted_when_msg_signature_is_sent(client: Client) -> None:
+async def test_encrypted_echostr_is_decrypted_when_msg_signature_is_sent(safe_client: Client) -> None:
+    client = safe_client
     nonce, stamp = "99", str(int(time.time()))
     echostr = PrpCrypto(base64.b64decode(AES_KEY + "=")).encrypt("7311924", APP_ID).decode()
     signer = WeChatSigner()
@@ -443,16 +467,16 @@ def test_render_keeps_options_and_limit_with_no_line_breaks_at_all() -> None:
 
 
 async def test_safe_mode_question_is_decrypted_and_answered_encrypted(
-    client: Client, memory_store: MemoryStore
+    safe_client: Client, memory_store: MemoryStore
 ) -> None:
-    response = await post_safe(client, message_xml(Content=QUESTION, msg_id="8001"))
+    response = await post_safe(safe_client, message_xml(Content=QUESTION, msg_id="8001"))
     assert QUESTION not in response.text and "不合法" not in response.text
     assert decrypt_reply(response).startswith("不合法。催收只能找借款人本人。")
     assert [event.intent for event in memory_store.events] == ["legal.contact_contacts"]
 
 
-async def test_compatible_mode_uses_the_ciphertext_and_replies_encrypted(client: Client) -> None:
-    response = await post_safe(client, message_xml(Content=QUESTION, msg_id="8002"), compatible=True)
+async def test_compatible_mode_uses_the_ciphertext_and_replies_encrypted(safe_client: Client) -> None:
+    response = await post_safe(safe_client, message_xml(Content=QUESTION, msg_id="8002"), compatible=True)
     assert decrypt_reply(response).startswith("不合法。")
 
 
@@ -469,8 +493,9 @@ async def test_compatible_mode_without_a_key_falls_back_to_plaintext(
 
 
 async def test_safe_mode_with_a_bad_msg_signature_or_another_appid_is_forbidden(
-    client: Client, memory_store: MemoryStore
+    safe_client: Client, memory_store: MemoryStore
 ) -> None:
+    client = safe_client
     other = WeChatCrypto(TOKEN, AES_KEY, "wx-someone-else")
     assert (await post_safe(client, message_xml(Content=QUESTION), crypto=other)).status_code == 403
     other_key = WeChatCrypto(TOKEN, "B" * 43, APP_ID)
@@ -563,10 +588,13 @@ def test_wechat_token_turns_the_channel_on(knowledge: KnowledgeSource, memory_st
 # --- privacy -------------------------------------------------------------------------------------------
 
 
-async def test_logs_never_contain_the_openid_or_the_text(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+async def test_logs_never_contain_the_openid_or_the_text(
+    client: Client, safe_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     await post_plain(client, message_xml(Content=QUESTION, msg_id="9001"))
-    await post_safe(client, message_xml(Content=QUESTION, msg_id="9002"))
+    await post_safe(safe_client, message_xml(Content=QUESTION, msg_id="9002"))
+    await post_plain(safe_client, message_xml(Content=QUESTION, msg_id="9003"))  # refused: plaintext
     await client.post("/wechat", params={**signed(), "signature": "0" * 40}, content=message_xml().encode())
     await post_plain(client, "<xml><Content>" + QUESTION)
     # httpx logs the test client's own request URLs; everything else is the server side.
@@ -584,10 +612,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_real_uvicorn_server_verifies_answers_and_refuses_a_huge_body(channel: WeChatChannel) -> None:
+async def test_real_uvicorn_server_verifies_answers_and_refuses_a_huge_body(safe_channel: WeChatChannel) -> None:
     port = free_port()
     stop = asyncio.Event()
-    server = asyncio.create_task(serve(build_app(channel.routes()), "127.0.0.1", port, stop))
+    server = asyncio.create_task(serve(build_app(safe_channel.routes()), "127.0.0.1", port, stop))
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=5, trust_env=False) as http:
@@ -599,10 +627,10 @@ async def test_real_uvicorn_server_verifies_answers_and_refuses_a_huge_body(chan
                     await asyncio.sleep(0.05)
             verified = await http.get("/wechat", params={**signed(), "echostr": "55"})
             assert verified.text == "55"
-            assert reply_content(await post_plain(http, message_xml(Content=QUESTION))).startswith("不合法。")
             assert decrypt_reply(await post_safe(http, message_xml(Content=QUESTION, msg_id="42"))).startswith(
                 "不合法。"
             )
+            assert (await post_plain(http, message_xml(Content=QUESTION))).status_code == 403  # no downgrade
 
             async def megabyte() -> AsyncIterator[bytes]:
                 for _ in range(16):
@@ -626,3 +654,106 @@ async def test_care_mode_over_wechat_numbers_pick_care_choices(client: Client, m
     assert "400-161-9995" in next_line
     assert [event.kind for event in memory_store.events] == ["crisis", "care"]
     assert memory_store.unanswered == []
+
+
+# --- hardening -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["GBK", "Big5", "UTF-32", "UTF-16", "x-no-such-encoding", "EBCDIC-CP-US"])
+async def test_xml_in_an_encoding_expat_cannot_read_is_a_bad_request_after_the_signature(
+    client: Client, memory_store: MemoryStore, encoding: str
+) -> None:
+    body = f'<?xml version="1.0" encoding="{encoding}"?>'.encode() + message_xml(Content=QUESTION).encode()
+    assert (await post_plain(client, body)).status_code == 400
+    forged = await client.post("/wechat", params={**signed(), "signature": "0" * 40}, content=body)
+    assert forged.status_code == 403  # the signature is checked before anything in the body is read
+    assert memory_store.events == []
+
+
+async def test_the_same_msgid_from_two_users_gets_two_answers(client: Client, memory_store: MemoryStore) -> None:
+    mine = message_xml(Content=QUESTION, msg_id="77001")
+    theirs = mine.replace(OPENID, "oX3fK2-another-users-openid").replace(QUESTION, "/help")
+    first = reply_content(await post_plain(client, mine))
+    second = await post_plain(client, theirs)
+    assert second.status_code == 200
+    reply = parse_message(second.content)
+    assert reply.target == "oX3fK2-another-users-openid"  # addressed to its own sender…
+    assert str(reply.content) != first  # …with its own answer
+    assert len(memory_store.events) == 2
+
+
+async def test_plaintext_is_refused_when_an_aes_key_is_configured(
+    safe_client: Client, memory_store: MemoryStore
+) -> None:
+    response = await post_plain(safe_client, message_xml(Content=QUESTION))
+    assert response.status_code == 403
+    assert memory_store.events == []
+    assert decrypt_reply(await post_safe(safe_client, message_xml(Content=QUESTION))).startswith("不合法。")
+
+
+async def test_a_captured_query_string_cannot_carry_another_body(client: Client, memory_store: MemoryStore) -> None:
+    params = signed()
+    genuine = message_xml(Content=QUESTION, msg_id="88001")
+    assert (await client.post("/wechat", params=params, content=genuine.encode())).status_code == 200
+    forged = message_xml(Content="/forget", msg_id="88002")
+    refused = await client.post("/wechat", params=params, content=forged.encode())
+    assert refused.status_code == 403
+    retried = await client.post("/wechat", params=params, content=genuine.encode())  # WeChat retrying: fine
+    assert reply_content(retried).startswith("不合法。")
+    assert len(memory_store.events) == 1
+
+
+async def test_a_huge_message_is_answered_quickly_and_does_not_hold_up_others(
+    client: Client, memory_store: MemoryStore
+) -> None:
+    huge = message_xml(Content="我的电话" + "1" * 60_000, msg_id="99001")
+    assert len(huge.encode()) < MAX_BODY_BYTES
+    started = time.monotonic()
+    responses = await asyncio.gather(
+        post_plain(client, huge), post_plain(client, message_xml(Content=QUESTION, msg_id="99002"))
+    )
+    assert time.monotonic() - started < 2.0
+    assert [response.status_code for response in responses] == [200, 200]
+    assert reply_content(responses[1]).startswith("不合法。")
+    assert all(len(text) <= 300 and "111111" not in text for *_, text, _ in memory_store.unanswered)
+
+
+async def test_the_reply_deadline_counts_from_the_first_byte_of_the_request(knowledge: KnowledgeSource) -> None:
+    store = SlowStore(delay=3.0)
+    channel = make_channel(knowledge, store, reply_timeout=1.5)
+    port = free_port()
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(build_app(channel.routes()), "127.0.0.1", port, stop))
+    try:
+        async with httpx.AsyncClient(trust_env=False) as http:
+            for _ in range(100):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.05)
+        body = message_xml(Content=QUESTION, msg_id="66001").encode()
+        query = "&".join(f"{key}={value}" for key, value in signed().items())
+        head = f"POST /wechat?{query} HTTP/1.1\r\nHost: bot\r\n"
+        rest = f"Content-Type: text/xml\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        started = time.monotonic()
+        writer.write(head.encode())  # a slow network: the headers arrive in two parts, a second apart
+        await writer.drain()
+        await asyncio.sleep(1.0)
+        writer.write(rest)
+        await writer.drain()
+        status = await asyncio.wait_for(reader.readline(), 5)
+        elapsed = time.monotonic() - started
+        writer.close()
+        assert status.startswith(b"HTTP/1.1 200")
+        assert elapsed < 1.5 + 0.4, f"answered {elapsed:.2f} s after the first byte"
+        deadline = time.monotonic() + 10
+        while not store.events:  # the dialog finishes in the background
+            if time.monotonic() > deadline:
+                raise AssertionError("the dialog never finished")
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 10)
+        await channel.stop()
+    assert [event.kind for event in store.events] == ["failed"]  # the user saw nothing: not counted as answered

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from ..actions import numbered
-from ..models import Incoming, Reply
+from ..models import Incoming, Reply, clip
 from ..privacy import pseudonym
 
 CHANNEL = "console"
@@ -48,4 +48,4 @@ async def chat(handle: Handle, secret: bytes, stdin: TextIO, stdout: TextIO, *, 
         if interactive and text.strip() in ("/quit", "/exit"):
             break
         # Whoever types at the console runs the bot: the admin commands (/stats, /reload) are theirs.
-        show(await handle(Incoming(CHANNEL, user, text, role="admin")))
+        show(await handle(Incoming(CHANNEL, user, clip(text), role="admin")))

@@ -2,8 +2,16 @@
 
 Built on python-telegram-bot. Polling when `TELEGRAM_WEBHOOK_URL` is unset; otherwise Telegram POSTs
 updates to `/telegram` on the shared web app (see `bot.web`), authenticated by the secret token header.
-Handlers are thin: parse the update, call `Dialog.handle`, render. Users are known only by their
-pseudonym; raw Telegram ids are used to address replies and to recognise admins, never stored or logged.
+Handlers are thin: parse the update, call `Dialog.respond`, send, then `Dialog.record` with the outcome.
+Users are known only by their pseudonym; raw Telegram ids are used to address replies and to recognise
+admins, never stored or logged.
+
+In webhook mode an update is acknowledged only once it is handled: the request that carries it waits until
+the reply was sent (or sending failed for good), then gets 200. Until then Telegram keeps the update and
+delivers it again if the bot dies, so a kill -9 loses nothing; Telegram's `max_connections` is the queue.
+While shutting down, or with too many updates in progress, the answer is 503 and Telegram tries again later.
+Update ids seen lately are remembered (in memory, nothing else of the update) so a redelivery is not
+answered twice. Nothing about an update is written to disk to do this.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import html
 import json
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +40,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -42,11 +51,14 @@ from telegram.ext import (
     filters,
 )
 
-from .. import stats
-from ..models import Button, Incoming, Locale, Reply
+from .. import logs, stats
+from ..models import MAX_BUTTON_CHARS, Button, Incoming, Locale, Reply, clip
 from ..privacy import pseudonym
+from ..redaction import strip_bidi
 from ..runner import Services
+from ..settings import StartupError
 from ..store import StoreError
+from ..web import read_body
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +71,12 @@ MAX_ERROR_LINES = 20  # /reload shows this many content problems; `anxin lint` s
 RATE_LIMIT_RETRIES = 3  # a 429 with retry_after is waited out this many times before giving up
 MAX_CONCURRENT_UPDATES = 64
 ALLOWED_UPDATES = ("message", "callback_query")  # edited messages, channel posts etc. are not even fetched
+# A message holds at most 4096 characters; with its entities and a quoted reply an update stays far below.
+MAX_UPDATE_BYTES = 256 * 1024
+MAX_WEBHOOK_CONNECTIONS = 40  # Telegram's default: it delivers at most this many updates at once
+MAX_PENDING_UPDATES = 100  # more in progress than that: 503, and Telegram delivers them again later
+RECENT_UPDATES = 10_000  # update ids remembered to recognise a redelivery
+MAX_STATS_DAYS = 3650
 
 Bot = Application[Any, Any, Any, Any, Any, Any]
 
@@ -248,6 +266,39 @@ class PerChatOrder(BaseUpdateProcessor):
         return None
 
 
+class RecentUpdates:
+    """Update ids seen lately, each with whether its first delivery was handled, so that a redelivered update
+    is acknowledged without being answered twice. Bounded and in memory; nothing else of the update is kept.
+    """
+
+    def __init__(self, size: int = RECENT_UPDATES) -> None:
+        self.size = size
+        self._seen: OrderedDict[int, asyncio.Future[bool]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def earlier(self, update_id: int) -> asyncio.Future[bool] | None:
+        """The outcome of an earlier delivery of `update_id` (it may still be in progress), or None."""
+        return self._seen.get(update_id)
+
+    def begin(self, update_id: int) -> None:
+        self._seen[update_id] = asyncio.get_running_loop().create_future()
+        while len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+
+    def end(self, update_id: int, handled: bool) -> None:
+        """Handled: later deliveries are acknowledged as they are. Not handled (cancelled at shutdown): the id
+        is forgotten, so the delivery Telegram makes again is handled as new."""
+        outcome = self._seen.get(update_id) if handled else self._seen.pop(update_id, None)
+        if outcome is not None and not outcome.done():
+            outcome.set_result(handled)
+
+
+def _unavailable(retry_after: int) -> Response:
+    return Response(status_code=503, headers={"Retry-After": str(retry_after)})
+
+
 # --- the channel -----------------------------------------------------------------------------------------
 
 
@@ -263,6 +314,10 @@ class TelegramChannel:
         self.services = services
         self.webhook_url = settings.telegram_webhook_url
         self.secret_token = webhook_secret(services)
+        logs.hide(self.secret_token, settings.telegram_token.value)
+        self.recent = RecentUpdates()
+        self.max_pending = MAX_PENDING_UPDATES
+        self._pending = 0
         _configure_library()
         self.application: Bot = build_application(
             settings.telegram_token.value, settings.telegram_api_url, webhook=self.webhook_url is not None
@@ -278,12 +333,24 @@ class TelegramChannel:
 
     async def start(self) -> None:
         app = self.application
-        await app.initialize()  # getMe: fails fast on a wrong token or an unreachable API server
+        api = self.services.settings.telegram_api_url
+        try:
+            await app.initialize()  # getMe: fails fast on a wrong token or an unreachable API server
+        except InvalidToken:
+            # PTB's message quotes the token; ours must not.
+            raise StartupError(
+                f"telegram: the Bot API at {api} rejected TELEGRAM_BOT_TOKEN; copy the token from @BotFather again"
+            ) from None
+        except NetworkError as exc:
+            raise StartupError(f"telegram: cannot reach the Bot API at {api} ({type(exc).__name__})") from None
         await self._set_commands()
         await app.start()
         if self.webhook_url is not None:
             await app.bot.set_webhook(
-                self.webhook_url, secret_token=self.secret_token, allowed_updates=list(ALLOWED_UPDATES)
+                self.webhook_url,
+                secret_token=self.secret_token,
+                allowed_updates=list(ALLOWED_UPDATES),
+                max_connections=MAX_WEBHOOK_CONNECTIONS,
             )
             log.info("telegram webhook mode")
         elif app.updater is not None:
@@ -317,17 +384,56 @@ class TelegramChannel:
         if not hmac.compare_digest(given, self.secret_token.encode()):
             log.warning("telegram webhook: request without the right secret token refused")
             return Response(status_code=403)
+        if self.services.stop.is_set():
+            return _unavailable(retry_after=5)  # shutting down: Telegram keeps the update for the next start
+        body = await read_body(request, MAX_UPDATE_BYTES)
+        if body is None:
+            log.warning("telegram webhook: update over %d bytes refused", MAX_UPDATE_BYTES)
+            return Response(status_code=413)
+        update = self._parse(body)
+        if update is None:
+            return Response(status_code=400)
+        earlier = self.recent.earlier(update.update_id)
+        if earlier is not None:  # delivered again: acknowledge once the first delivery is handled
+            return Response(status_code=200) if await asyncio.shield(earlier) else _unavailable(retry_after=1)
+        if self._pending >= self.max_pending:
+            log.warning("telegram webhook: %d updates in progress; asked Telegram to deliver later", self._pending)
+            return _unavailable(retry_after=1)
+        self.recent.begin(update.update_id)
+        self._pending += 1
+        handled = False
         try:
-            data = json.loads(await request.body())
+            await self._process(update)
+            handled = True
+        finally:
+            self._pending -= 1
+            self.recent.end(update.update_id, handled)
+        return Response(status_code=200)
+
+    def _parse(self, body: bytes) -> Update | None:
+        try:
+            data = json.loads(body)
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
-            update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # what PTB raises on a wrong shape
+            update_id = data.get("update_id")
+            if not isinstance(update_id, int) or isinstance(update_id, bool):
+                raise ValueError("no update_id")
+            return Update.de_json(data, self.application.bot)
+        # What JSON and PTB raise on a wrong shape, a nesting too deep or a number too big for a date.
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, OverflowError) as exc:
             # The body may hold user text: log only what kind of problem it was.
             log.warning("telegram webhook: malformed update dropped (%s)", type(exc).__name__)
-            return Response(status_code=400)
-        await self.application.update_queue.put(update)
-        return Response(status_code=200)
+            return None
+
+    async def _process(self, update: Update) -> None:
+        """Run the handlers for `update` in this request, in order with the chat's other updates."""
+        app = self.application
+        try:
+            await app.update_processor.process_update(update, app.process_update(update))
+        except Exception:
+            # Handler errors reach `on_error` inside PTB; this is PTB itself failing. Delivering the update
+            # again would fail again, so it counts as handled.
+            log.exception("telegram webhook: processing an update failed")
 
     # --- handlers
 
@@ -350,8 +456,7 @@ class TelegramChannel:
             if await self._admin_command(message, text, _locale_of(user.language_code)):
                 return
         kind = None if text else media_kind(message)
-        replies = await self.services.dialog.handle(self._incoming(user.id, text=text, media=kind))
-        await self.send(message.chat_id, replies)
+        await self._converse(message.chat_id, self._incoming(user.id, text=clip(text), media=kind))
 
     async def on_group_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # With Telegram's default privacy mode a bot in a group only sees commands and mentions.
@@ -368,8 +473,20 @@ class TelegramChannel:
         chat = update.effective_chat
         if chat is not None and chat.type != ChatType.PRIVATE:
             return
-        replies = await self.services.dialog.handle(self._incoming(user.id, button=query.data or ""))
-        await self.send(chat.id if chat is not None else user.id, replies)
+        payload = clip(query.data or "", MAX_BUTTON_CHARS)
+        await self._converse(chat.id if chat is not None else user.id, self._incoming(user.id, button=payload))
+
+    async def _converse(self, chat_id: int, incoming: Incoming) -> None:
+        """Answer one message and count it once the outcome of sending is known: a reply that could not be
+        sent (after the rate limiter's retries) is counted as failed, not as answered."""
+        dialog = self.services.dialog
+        turn = await dialog.respond(incoming)
+        delivered = False
+        try:
+            await self.send(chat_id, turn.replies)
+            delivered = True
+        finally:
+            await dialog.record(turn, delivered=delivered)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
@@ -425,13 +542,21 @@ class TelegramChannel:
             if locale == "zh-Hans"
             else f"{len(errors)} problem(s) in the content; still serving the previous version:"
         )
-        lines = [str(error) for error in errors[:MAX_ERROR_LINES]]
+        lines = [strip_bidi(str(error)) for error in errors[:MAX_ERROR_LINES]]
         if len(errors) > MAX_ERROR_LINES:
             lines.append(f"… (+{len(errors) - MAX_ERROR_LINES}, anxin lint)")
         await self.send(chat_id, [Reply(head + "\n" + "\n".join(lines))])
 
     async def _stats(self, chat_id: int, argument: str, locale: Locale) -> None:
-        days = int(argument) if argument.isdigit() and 0 < int(argument) <= 3650 else 30
+        days = _days(argument)
+        if days is None:
+            usage = (
+                f"用法：/stats 或 /stats 天数（1–{MAX_STATS_DAYS}），例如 /stats 7"
+                if locale != "en"
+                else f"Usage: /stats, or /stats DAYS (1–{MAX_STATS_DAYS}), e.g. /stats 7"
+            )
+            await self.send(chat_id, [Reply(usage)])
+            return
         try:
             report = await stats.collect(self.services.store, days)
         except StoreError:
@@ -447,6 +572,20 @@ class TelegramChannel:
         await self.application.bot.send_document(
             chat_id, stats.render_html(report).encode("utf-8"), filename=f"anxin-stats-{days}d.html"
         )
+
+
+def _days(argument: str) -> int | None:
+    """The days of `/stats DAYS`: 30 without an argument, None unless it is a whole number in range.
+
+    ASCII digits only: "²".isdigit() is true and int("²") raises; at most four of them, as int() refuses
+    digit strings beyond a few thousand characters.
+    """
+    if not argument:
+        return 30
+    if not (argument.isascii() and argument.isdigit() and len(argument) <= 4):
+        return None
+    days = int(argument)
+    return days if 1 <= days <= MAX_STATS_DAYS else None
 
 
 def build_application(token: str, api_url: str, *, webhook: bool) -> Bot:

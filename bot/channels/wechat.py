@@ -2,9 +2,15 @@
 
 WeChat calls `/wechat` on the shared web app (see `bot.web`): GET once to verify the server URL, POST for
 every message or event, as XML, in plain, compatible or safe (AES) mode. The reply is the HTTP response
-itself and must come within 5 seconds, so the dialog gets `REPLY_TIMEOUT` and a slower answer becomes
-"success" (WeChat then shows nothing and does not retry). WeChat retries a message it got no answer for,
-so answers are cached by MsgId and a retry gets the same bytes without running the dialog again.
+itself and must come within 5 seconds of the request's arrival, so the dialog gets `REPLY_TIMEOUT` counted
+from the first byte of the request, and a slower answer becomes "success" (WeChat then shows nothing and
+does not retry). WeChat retries a message it got no answer for, so answers are cached by sender and MsgId
+and a retry gets the same bytes without running the dialog again.
+
+Before anything in the body is parsed, a request must fit in `MAX_BODY_BYTES`, carry a valid signature and a
+recent timestamp, and, with `WECHAT_AES_KEY` set, be encrypted (no downgrade to plaintext). Each signed
+(timestamp, nonce) pair is remembered while its timestamp is valid: the same pair with another body is a
+forgery and is refused. Every parse failure is a 400.
 
 Users are known only by the pseudonym of their openid; openids and message text are never logged.
 """
@@ -12,6 +18,7 @@ Users are known only by the pseudonym of their openid; openids and message text 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import secrets
@@ -28,11 +35,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..models import Incoming, Locale, Reply
+from ..dialog import Turn
+from ..models import Incoming, Locale, Reply, clip
 from ..privacy import pseudonym
 from ..runner import Services
 from ..settings import SettingsError
 from ..text import detect_locale
+from ..web import arrival, read_body
 from .wechat_crypto import CryptoError, MessageCrypto, SignatureError, check_signature, check_timestamp
 
 log = logging.getLogger(__name__)
@@ -45,6 +54,8 @@ REPLY_TIMEOUT = 4.5  # seconds; WeChat gives up after 5 and retries
 TIMESTAMP_WINDOW = 300  # seconds between WeChat's signed timestamp and our clock before we call it a replay
 CACHE_SECONDS = 600  # WeChat's three retries come within about 15 s; ten minutes leaves a wide margin
 CACHE_ENTRIES = 10_000
+NONCE_ENTRIES = 100_000  # signed (timestamp, nonce) pairs remembered; only WeChat can sign new ones
+MAX_CONCURRENT_ANSWERS = 16  # dialogs running at once: more would only make every answer late
 SUCCESS = b"success"  # "received, no reply": WeChat shows nothing and does not retry
 MEDIA_TYPES = frozenset({"image", "voice", "video", "shortvideo", "location", "link", "file"})
 ELLIPSIS = "…"
@@ -66,13 +77,19 @@ class MalformedMessage(ValueError):
 
 
 def parse_xml(body: bytes) -> dict[str, str]:
-    """The child elements of WeChat's flat `<xml>` document; DTDs and entities are refused outright."""
+    """The child elements of WeChat's flat `<xml>` document; DTDs and entities are refused outright.
+
+    Whatever goes wrong is a `MalformedMessage`: an encoding expat cannot read (GBK, Big5, UTF-32 or a name it
+    does not know raise ValueError or LookupError), bad bytes, nesting too deep.
+    """
     try:
         root = SafeElementTree.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise MalformedMessage(f"forbidden XML construct ({type(exc).__name__})") from None
     except ParseError:
         raise MalformedMessage("not well-formed XML") from None
+    except (ValueError, LookupError, RecursionError, OverflowError, TypeError) as exc:
+        raise MalformedMessage(f"unreadable XML ({type(exc).__name__})") from None
     if root.tag != "xml":
         raise MalformedMessage("root element is not <xml>")
     return {child.tag: child.text or "" for child in root}
@@ -239,22 +256,37 @@ class ReplyCache:
         self._entries.clear()
 
 
+class NonceMemory:
+    """Signed (timestamp, nonce) pairs seen while their timestamp is still accepted, with a digest of the
+    body each came with. The signature of a plain-mode request covers the query string only, so without
+    this one captured URL could carry any body, from any openid, for as long as its timestamp is valid.
+    The same pair with the same body (WeChat retrying) is let through; with another body it is refused.
+    """
+
+    def __init__(self, window: float = TIMESTAMP_WINDOW, max_entries: int = NONCE_ENTRIES) -> None:
+        self.window = window
+        self.max_entries = max_entries
+        self._seen: OrderedDict[tuple[str, str], tuple[float, bytes]] = OrderedDict()
+
+    def check(self, timestamp: str, nonce: str, body: bytes, now: float) -> None:
+        """SignatureError when the pair came before with a different body."""
+        while self._seen:  # entries are dropped once their timestamp is too old to be accepted anyway
+            key, (expires, _) = next(iter(self._seen.items()))
+            if expires > now:
+                break
+            del self._seen[key]
+        digest = hashlib.sha256(body).digest()
+        found = self._seen.get((timestamp, nonce))
+        if found is not None:
+            if found[1] != digest:
+                raise SignatureError("timestamp and nonce reused with another body (replay)")
+            return
+        self._seen[(timestamp, nonce)] = (float(timestamp) + self.window, digest)
+        while len(self._seen) > self.max_entries:
+            self._seen.popitem(last=False)
+
+
 # --- the channel ---------------------------------------------------------------------------------------
-
-
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
-    """The request body, or None as soon as it is known to exceed `limit` bytes (nothing more is read)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class WeChatChannel:
@@ -287,6 +319,8 @@ class WeChatChannel:
         self.clock = clock
         self.reply_timeout = reply_timeout
         self.cache = cache or ReplyCache()
+        self.nonces = NonceMemory()
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_ANSWERS)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -323,8 +357,8 @@ class WeChatChannel:
     # --- POST: messages and events ----------------------------------------------------------------------
 
     async def receive(self, request: Request) -> Response:
-        started = asyncio.get_running_loop().time()
-        body = await read_body(request)
+        deadline = arrival(request) + self.reply_timeout
+        body = await read_body(request, MAX_BODY_BYTES)
         if body is None:
             log.warning("wechat: request body over %d bytes refused", MAX_BODY_BYTES)
             return PlainTextResponse("request body too large", status_code=413)
@@ -332,7 +366,12 @@ class WeChatChannel:
         timestamp, nonce = params.get("timestamp", ""), params.get("nonce", "")
         encrypted = params.get("encrypt_type", "").lower() == "aes"
         try:
+            # Who sent it first, from the query string alone: nothing in the body is parsed before this.
             check_timestamp(timestamp, self.clock(), TIMESTAMP_WINDOW)
+            check_signature(params.get("signature", ""), self.token, timestamp, nonce)
+            if self.crypto is not None and not encrypted:
+                raise SignatureError("plaintext message refused: WECHAT_AES_KEY is set, so messages must be encrypted")
+            self.nonces.check(timestamp, nonce, body, self.clock())
             fields = parse_xml(body)
             if encrypted and self.crypto is not None:
                 ciphertext = fields.get("Encrypt")
@@ -340,13 +379,11 @@ class WeChatChannel:
                     raise MalformedMessage("encrypt_type=aes but no <Encrypt>")
                 self.crypto.check_message_signature(params.get("msg_signature", ""), timestamp, nonce, ciphertext)
                 fields = parse_xml(self.crypto.decrypt(ciphertext))
-            else:
-                check_signature(params.get("signature", ""), self.token, timestamp, nonce)
-                if encrypted:
-                    if "MsgType" not in fields:  # safe mode with no key to read it
-                        log.error("wechat: encrypted message received but WECHAT_AES_KEY/WECHAT_APP_ID are not set")
-                        return PlainTextResponse("forbidden", status_code=403)
-                    encrypted = False  # compatible mode without a key: use the plaintext copy, reply in plain
+            elif encrypted:
+                if "MsgType" not in fields:  # safe mode with no key to read it
+                    log.error("wechat: encrypted message received but WECHAT_AES_KEY/WECHAT_APP_ID are not set")
+                    return PlainTextResponse("forbidden", status_code=403)
+                encrypted = False  # compatible mode without a key: use the plaintext copy, reply in plain
             message = WeChatMessage.from_fields(fields)
         except (SignatureError, CryptoError) as exc:
             log.warning("wechat: message refused: %s", exc.reason)
@@ -358,13 +395,13 @@ class WeChatChannel:
         incoming = self._incoming(message)
         if incoming is None:
             return PlainTextResponse(SUCCESS.decode())
-        task = self.cache.answer(self._key(message, incoming.user), lambda: self._answer(message, incoming))
-        remaining = self.reply_timeout - (asyncio.get_running_loop().time() - started)
+        task = self.cache.answer(self._key(message, incoming.user), lambda: self._answer(message, incoming, deadline))
+        remaining = deadline - asyncio.get_running_loop().time()
         try:
             # shield: a late answer still finishes (state saved, counted once) and serves any retry.
             reply = await asyncio.wait_for(asyncio.shield(task), timeout=max(remaining, 0.0))
         except TimeoutError:
-            log.warning("wechat: no answer within %.1f s; replied success", self.reply_timeout)
+            log.warning("wechat: no answer within %.1f s of arrival; replied success", self.reply_timeout)
             return PlainTextResponse(SUCCESS.decode())
         if reply == SUCCESS:
             return PlainTextResponse(SUCCESS.decode())
@@ -377,9 +414,9 @@ class WeChatChannel:
         """What the dialog should see, or None for pushes that need no answer."""
         user = pseudonym(self.secret, CHANNEL, message.from_user)
         if message.msg_type == "text":
-            return Incoming(CHANNEL, user, message.content)
+            return Incoming(CHANNEL, user, clip(message.content))
         if message.msg_type == "voice" and message.recognition:
-            return Incoming(CHANNEL, user, message.recognition)
+            return Incoming(CHANNEL, user, clip(message.recognition))
         if message.msg_type == "event":
             if message.event == "subscribe":
                 return Incoming(CHANNEL, user, "/start")
@@ -388,18 +425,31 @@ class WeChatChannel:
 
     @staticmethod
     def _key(message: WeChatMessage, user: str) -> str:
-        # WeChat's advice: MsgId for messages, sender + CreateTime for events (which have no MsgId).
+        # WeChat's advice: MsgId for messages, sender + CreateTime for events (which have no MsgId). MsgIds are
+        # not unique across users, so the sender (as its pseudonym) is part of the key for messages too.
         if message.msg_id is not None:
-            return f"id:{message.msg_id}"
+            return f"id:{user}:{message.msg_id}"
         return f"at:{user}:{message.create_time}:{message.msg_type}:{message.event}"
 
-    async def _answer(self, message: WeChatMessage, incoming: Incoming) -> bytes:
-        try:
-            replies = await self.dialog.handle(incoming)
-        except Exception:
-            log.exception("wechat: the dialog failed on a message")
-            replies = [Reply(APOLOGY)]
+    async def _answer(self, message: WeChatMessage, incoming: Incoming, deadline: float) -> bytes:
+        loop = asyncio.get_running_loop()
+        async with self._slots:
+            if loop.time() >= deadline:
+                # Waited too long for a turn: the request has already said "success". Running the dialog
+                # now would only add to the backlog that made it late.
+                log.warning("wechat: too busy to answer a message in time; it was not read")
+                return SUCCESS
+            turn: Turn | None = None
+            try:
+                turn = await self.dialog.respond(incoming)
+                replies = turn.replies
+            except Exception:
+                log.exception("wechat: the dialog failed on a message")
+                replies = [Reply(APOLOGY)]
         content = render_wechat(replies)
+        if turn is not None:
+            # The reply is delivered if it is ready while the request that asked for it still waits.
+            await self.dialog.record(turn, delivered=loop.time() < deadline)
         if not content.strip():
             return SUCCESS
         return text_reply(message, content, int(self.clock()))

@@ -1,0 +1,308 @@
+"""Redaction: generated personal data never survives, ordinary questions do, and a long text costs little."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from bot.redaction import redact, strip_bidi
+
+REPO = Path(__file__).parent.parent
+
+# --- what people write ---------------------------------------------------------------------------------------
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+CHINESE = str.maketrans("0123456789", "零一二三四五六七八九")
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]
+SEPARATORS = [" ", "-", ".", "·", "—", "　"]
+
+digits = st.integers(0, 9).map(str)
+
+
+def mobile_numbers() -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda second, rest: "1" + second + "".join(rest),
+        st.sampled_from("3456789"),
+        st.lists(digits, min_size=9, max_size=9),
+    )
+
+
+@st.composite
+def written(draw: st.DrawFn, number: str) -> str:
+    """A number as someone might type it: grouped, dotted, full-width, in Chinese numerals, split by
+    invisible characters."""
+    style = draw(st.sampled_from(["plain", "grouped", "spaced", "full-width", "chinese", "invisible", "mixed"]))
+    if style == "grouped":
+        separator = draw(st.sampled_from(SEPARATORS))
+        return separator.join([number[:3], number[3:7], number[7:]])
+    if style == "spaced":
+        return " ".join(number)
+    if style == "full-width":
+        return number.translate(FULL_WIDTH)
+    if style == "chinese":
+        text = number.translate(CHINESE)
+        return text.replace("一", draw(st.sampled_from(["一", "幺"])))
+    if style == "invisible":
+        mark = draw(st.sampled_from(INVISIBLE))
+        return mark.join([number[:3], number[3:7], number[7:]])
+    if style == "mixed":
+        return "".join(
+            draw(st.sampled_from([char, char.translate(FULL_WIDTH), char.translate(CHINESE)])) for char in number
+        )
+    return number
+
+
+@st.composite
+def phones(draw: st.DrawFn) -> tuple[str, str]:
+    number = draw(mobile_numbers())
+    prefix = draw(st.sampled_from(["", "+86 ", "+86-", "86", "0086 "]))
+    return prefix + draw(written(number)), number
+
+
+@st.composite
+def landlines(draw: st.DrawFn) -> tuple[str, str]:
+    area = draw(st.sampled_from(["010", "021", "0755", "0571", "020"]))
+    local = draw(st.sampled_from("2345678")) + "".join(draw(st.lists(digits, min_size=7, max_size=7)))
+    return area + draw(st.sampled_from(["-", " ", "", "－"])) + local, local
+
+
+@st.composite
+def id_numbers(draw: st.DrawFn) -> tuple[str, str]:
+    area = draw(st.sampled_from(["110101", "440305", "310104", "510107"]))
+    year = draw(st.integers(1940, 2010))
+    month, day = draw(st.integers(1, 12)), draw(st.integers(1, 28))
+    serial = "".join(draw(st.lists(digits, min_size=3, max_size=3)))
+    if draw(st.booleans()):  # the old 15-digit number: two-digit year, no check character
+        number = f"{area}{year % 100:02d}{month:02d}{day:02d}{serial}"
+    else:
+        number = f"{area}{year}{month:02d}{day:02d}{serial}{draw(st.sampled_from('0123456789X'))}"
+    return draw(st.sampled_from(["", "身份证", "身份证号：", "ID "])) + number, number
+
+
+@st.composite
+def bank_cards(draw: st.DrawFn) -> tuple[str, str]:
+    number = draw(st.sampled_from(["6222", "6217", "4367", "6228"])) + "".join(
+        draw(st.lists(digits, min_size=12, max_size=15))
+    )
+    grouped = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+    return draw(st.sampled_from([number, grouped])), number
+
+
+@st.composite
+def qq_numbers(draw: st.DrawFn) -> tuple[str, str]:
+    number = draw(st.sampled_from("123456789")) + "".join(draw(st.lists(digits, min_size=4, max_size=10)))
+    label = draw(st.sampled_from(["QQ", "qq", "QQ号", "QQ号：", "QQ 号码是", "扣扣", "企鹅号"]))
+    return label + draw(st.sampled_from(["", " ", "："])) + number, number
+
+
+@st.composite
+def wechat_ids(draw: st.DrawFn) -> tuple[str, str]:
+    if draw(st.booleans()):
+        ident = "wxid_" + draw(st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=8, max_size=14))
+        return ident, ident
+    # WeChat ids have 6 to 20 characters and start with a letter.
+    ident = draw(st.sampled_from("abcdefghijkmnpqrstuvwxyz")) + draw(
+        st.text("abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=10)
+    )
+    ident += draw(st.text("0123456789_-", min_size=1, max_size=4))
+    label = draw(
+        st.sampled_from(["微信", "微信号", "微信号：", "加我微信", "vx", "VX：", "v信", "wechat id: ", "威信"])
+    )
+    return label + draw(st.sampled_from(["", " "])) + ident, ident
+
+
+@st.composite
+def emails(draw: st.DrawFn) -> tuple[str, str]:
+    user = draw(
+        st.text("abcdefghijklmnopqrstuvwxyz0123456789._", min_size=1, max_size=12).filter(lambda u: u[0] != ".")
+    )
+    domain = draw(st.sampled_from(["qq.com", "163.com", "gmail.com", "example.org", "mail.sina.com.cn"]))
+    address = f"{user}@{domain}"
+    return draw(st.sampled_from([address, address.replace("@", "＠")])), user + "@"
+
+
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蔡蒋余杜叶程苏魏吕丁任沈")
+SURNAMES += ["欧阳", "司马", "诸葛", "上官", "張", "陳", "劉"]
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红"
+
+
+@st.composite
+def chinese_names(draw: st.DrawFn) -> tuple[str, str]:
+    name = draw(st.sampled_from(SURNAMES)) + draw(st.text(GIVEN, min_size=1, max_size=2))
+    strong = ["我叫", "我叫做", "我的名字是", "我名字叫", "名字叫", "本人姓名", "本人是", "姓名：", "姓名 "]
+    # After 我是 and a bare 本人 a name is told from an ordinary word by what follows it: punctuation.
+    weak = ["我是", "本人"]
+    trigger = draw(st.sampled_from(strong + weak))
+    after = draw(st.sampled_from(["，", "。", " ", "！"])) if trigger in weak else ""
+    return trigger + name + after, name
+
+
+@st.composite
+def english_names(draw: st.DrawFn) -> tuple[str, str]:
+    first = draw(st.sampled_from(["John", "Mary", "Wei", "Li", "zhang", "Xiaoming"]))
+    last = draw(st.sampled_from(["", " Smith", " Wang", " Chen"]))
+    name = first + last
+    return draw(st.sampled_from(["my name is ", "My name is ", "my name's ", "Name: "])) + name, name
+
+
+@st.composite
+def addresses(draw: st.DrawFn) -> tuple[str, str]:
+    city = draw(st.sampled_from(["北京市", "深圳市", "上海市", "广州市", "成都市", ""]))
+    district = draw(st.sampled_from(["朝阳区", "南山区", "浦东新区", "天河区", ""]))
+    road = draw(st.text("建国科技园人民中山解放新华长江滨海东西南北", min_size=1, max_size=4))
+    kind = draw(st.sampled_from(["路", "街", "大道", "巷", "胡同"]))
+    number = draw(st.integers(1, 999))
+    house = f"{road}{kind}{number}号"
+    extra = draw(st.sampled_from(["", f"{draw(st.integers(1, 30))}栋{draw(st.integers(1, 6))}单元", "院"]))
+    room = draw(st.sampled_from(["", f"{draw(st.integers(101, 2505))}室"]))
+    trigger = draw(st.sampled_from(["", "我住在", "家住", "地址：", "住址是", "催收要去我家"]))
+    return trigger + city + district + house + extra + room, house
+
+
+PII = st.one_of(
+    phones(),
+    landlines(),
+    id_numbers(),
+    bank_cards(),
+    qq_numbers(),
+    wechat_ids(),
+    emails(),
+    chinese_names(),
+    english_names(),
+    addresses(),
+)
+# Text around the personal data: questions as people ask them, with or without punctuation in between.
+AROUND = st.sampled_from(
+    [
+        "",
+        "催收天天打电话",
+        "他们把我的信息发到群里了，",
+        "网贷逾期三个月怎么办",
+        "please help, collectors keep calling",
+        "借了10000，利息3000元",
+        "2024年3月5日到期",
+    ]
+)
+GLUE = st.sampled_from(["", " ", "，", "。", ",", "\n", "：", "!"])
+
+
+def _digits_only(text: str) -> str:
+    return "".join(ch for ch in text.translate(FULL_WIDTH).translate(CHINESE) if ch.isdigit())
+
+
+@given(pii=PII, before=AROUND, after=AROUND, glue_before=GLUE, glue_after=GLUE)
+def test_generated_personal_data_never_survives(
+    pii: tuple[str, str], before: str, after: str, glue_before: str, glue_after: str
+) -> None:
+    written_as, core = pii
+    assume(core not in before + after)
+    text = before + glue_before + written_as + glue_after + after
+    result = redact(text)
+    assert core not in result
+    assert written_as not in result
+    if core.isdigit() and len(core) >= 7 and not any(char.isdigit() for char in before + after):
+        # No long piece of the number survives either, in whatever digits it was written.
+        left = _digits_only(result)
+        assert not any(core[i : i + 7] in left for i in range(len(core) - 6)), result
+    # What was around it, when something separated the two, is still there.
+    for part, glue in ((before, glue_before), (after, glue_after)):
+        if part and glue.strip() and not any(char.isdigit() for char in part):
+            assert part.strip("，") in result
+
+
+# --- what must survive ---------------------------------------------------------------------------------------
+
+ORDINARY = [
+    "借了10000，利息3000元，还了2500",
+    "2024年3月5日到期，3月5号要还",
+    "2024-03-05 和 2024.03.05 还款",
+    "催收打了30次电话，一天打二十多个",
+    "我是学生，借了网贷还不上",
+    "我是花呗逾期了怎么办",
+    "他们知道我住在哪里",
+    "发到我家地址了怎么办",
+    "怎么举报骚扰号码 12321",
+    "打12378投诉有用吗？还有12363",
+    "the lender's collector shared my photos on wechat moments",
+    "对方给的收款人是个私人名字 是不是骗子",
+    "一万二千块的网贷，借款期限12个月",
+    "ask 12348 about court",
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_amounts_dates_hotlines_and_ordinary_questions_survive(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_no_question_in_the_content_or_the_eval_sets_is_changed() -> None:
+    """The questions volunteers wrote are real questions without personal data: redaction leaves them alone."""
+    texts: list[str] = []
+    for path in sorted((REPO / "intents").glob("*.yaml")):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            for key in ("examples", "tests"):
+                texts.extend(text for text in item.get(key) or [] if isinstance(text, str))
+    for path in sorted((REPO / "eval").glob("*.yaml")):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            if isinstance(item, dict) and isinstance(item.get("text"), str):
+                texts.append(item["text"])
+    assert len(texts) > 1000
+    changed = [(text, redact(text)) for text in texts if redact(text) != text]
+    assert changed == []
+
+
+def test_labels_say_what_was_removed() -> None:
+    result = redact("电话13812345678，身份证110101199003071234，卡号6222 0212 3456 7890 123，邮箱a.b@qq.com")
+    assert result == "电话[手机号]，身份证[身份证号]，卡号[卡号]，邮箱[邮箱]"
+
+
+def test_a_limit_cuts_first_and_never_leaves_half_a_number_or_half_a_label() -> None:
+    for shift in range(0, 20):
+        text = "问" * (290 + shift) + "13812345678" + "还有别的" * 50
+        result = redact(text, 300)
+        assert len(result) <= 300
+        assert not re.search(r"\d{3,}", result), result
+        assert not re.search(r"\[[^\]]*$", result), result
+
+
+def test_direction_overrides_are_removed() -> None:
+    spoof = "\u202eexe.txt\u202c 我的问题\u2066x\u2069"
+    assert "\u202e" not in redact(spoof) and "\u2066" not in redact(spoof)
+    assert strip_bidi(spoof) == "exe.txt 我的问题x"
+
+
+# --- cost ------------------------------------------------------------------------------------------------------
+
+LONG_TEXTS = {
+    "letters": "a" * 100_000,
+    "han": "催" * 100_000,
+    "digits": "1" * 100_000,
+    "digits and spaces": "1 " * 50_000,
+    "dots": "a." * 50_000,
+    "at signs": "a@" * 50_000,
+    "a question with data, repeated": ("我叫张三，电话13812345678，住在科技园路88号，邮箱a@qq.com。" * 3000)[:100_000],
+    "names": "我叫张三" * 25_000,
+    "roads": "路1号" * 33_334,
+    "numerals": "一" * 100_000,
+    "full-width": "１" * 100_000,
+    "invisible": "1\u200b" * 50_000,
+}
+
+
+@pytest.mark.parametrize("name", list(LONG_TEXTS))
+def test_redacting_100000_characters_takes_well_under_50_ms(name: str) -> None:
+    text = LONG_TEXTS[name]
+    assert len(text) >= 99_999
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        redact(text)
+        runs.append(time.perf_counter() - started)
+    assert statistics.median(runs) < 0.050, f"{name}: {statistics.median(runs) * 1000:.1f} ms"
