@@ -79,7 +79,8 @@ def cmd_lint(settings: Settings, args: argparse.Namespace) -> int:
     answers = len(kb.written())
     examples = sum(len(intent.examples) for intent in kb.intents.values())
     warned = f"; {len(stale)} warning(s)" if stale else ""
-    _write(f"ok: {len(kb.intents)} intents, {examples} examples, {answers} answers{warned}")
+    letters = len(kb.letters.written())
+    _write(f"ok: {len(kb.intents)} intents, {examples} examples, {answers} answers, {letters} letter sets{warned}")
     return 0
 
 

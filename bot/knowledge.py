@@ -58,6 +58,7 @@ from .content import (
 from .content import (
     yaml_files as _yaml_files,
 )
+from .flows.letters import Letters, load_letters
 from .lexicon import load_lexicon
 from .matcher import CRISIS_INTENT, Matcher
 from .models import LOCALES, Locale, Match
@@ -143,6 +144,7 @@ class KnowledgeBase:
     matcher: Matcher
     root: Path = field(default=Path("."))
     regional: Mapping[tuple[str, Locale, Region], Answer] = field(default_factory=lambda: MappingProxyType({}))
+    letters: Letters = field(default_factory=Letters)  # the /complain letters (`letters/`), none when absent
 
     def answer(self, intent: str, locale: Locale, region: Region | None = None) -> Answer | None:
         """The answer for a user in `region`: one written for that region (in either Chinese script, converted
@@ -464,7 +466,8 @@ def _load_answer(
 
 
 def load_knowledge(root: Path) -> Loaded:
-    """Read `root/intents`, `root/faq` and `root/safety`; never raises on bad content."""
+    """Read `root/intents`, `root/faq`, `root/safety`, `root/lexicon` and `root/letters`; never raises on bad
+    content."""
     errors: list[KnowledgeError] = []
     unreadable_intents = False
     intents_dir = root / "intents"
@@ -586,6 +589,7 @@ def load_knowledge(root: Path) -> Loaded:
     safety = load_safety(root / "safety", errors, ordinary)
     care = load_care(root / "safety", None, errors)
     lexicon = load_lexicon(sorted((root / "lexicon").glob("*.yaml")), errors)
+    letters = load_letters(root / "letters", errors)
     knowledge = KnowledgeBase(
         intents=MappingProxyType(final),
         answers=MappingProxyType(answers),
@@ -594,6 +598,7 @@ def load_knowledge(root: Path) -> Loaded:
         matcher=Matcher.build(list(final.values()), lexicon=lexicon),
         root=root,
         regional=MappingProxyType(regional),
+        letters=letters,
     )
     errors.sort(key=lambda e: (str(e.path), e.line))
     return Loaded(knowledge, tuple(errors))
