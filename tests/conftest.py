@@ -78,3 +78,11 @@ def anxin(
         cwd=REPO,
         timeout=60,
     )
+
+
+@pytest.fixture(scope="session")
+def repo_knowledge() -> KnowledgeSource:
+    """The bundled content (intents, answers, safety, letters), loaded once: guided flows need all of it.
+
+    Read-only for tests: never reload or edit it (use `kb_dir` for that)."""
+    return KnowledgeSource(REPO)

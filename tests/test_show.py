@@ -13,7 +13,7 @@ def test_show_renders_the_regional_answer_and_lists_full_titles(kb_dir: Path, da
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("不合法。催收只能找借款人本人。\n\n依据：民法典第1033条；GB/T 45251—2025（推荐性国家标准）")
-    assert "\n回复 1 / 2 / 3\n" in out and "of 2048 bytes)" in out
+    assert "\n4. 帮我写投诉信\n回复 1 / 2 / 3 / 4\n" in out and "of 2048 bytes)" in out
     assert "faq/zh-Hans/main.yaml:2 (written for mainland China)" in out
     full = "GB/T 45251—2025《互联网金融 个人网络消费信贷 贷后催收风控指引》"
     assert f"  - {full}  →  GB/T 45251—2025（推荐性国家标准）" in out
@@ -31,3 +31,4 @@ def test_show_an_unknown_intent_exits_2(kb_dir: Path, data_dir: Path) -> None:
     result = anxin("show", "legal.nope", kb_dir=kb_dir, data_dir=data_dir)
     assert result.returncode == 2
     assert "no answer for `legal.nope`" in result.stderr
+
