@@ -130,7 +130,7 @@ async def test_start_registers_commands_and_welcomes_with_topic_buttons(
     languages = {call.params.get("language_code") for call in bot_api.called("setMyCommands")}
     assert {"en", "zh"} <= languages
     zh = next(call for call in bot_api.called("setMyCommands") if call.params.get("language_code") == "zh")
-    assert [c["command"] for c in zh.params["commands"]] == ["start", "help", "lang", "privacy", "forget"]
+    assert [c["command"] for c in zh.params["commands"]] == ["start", "help", "lang", "privacy", "forget", "complain"]
 
     bot_api.push(fake.message(USER, "/start"))
     [welcome] = await bot_api.replies(USER)

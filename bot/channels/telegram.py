@@ -66,6 +66,7 @@ CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_MESSAGE_CHARS = 4096  # Telegram's limit, counted in UTF-16 code units after entity parsing
+MAX_COPY_CHARS = 4000  # a letter's part in one <pre> block, with room to spare under the limit
 MAX_CALLBACK_BYTES = 64  # Telegram's limit on callback_data
 MAX_ERROR_LINES = 20  # /reload shows this many content problems; `anxin lint` shows them all
 RATE_LIMIT_RETRIES = 3  # a 429 with retry_after is waited out this many times before giving up
@@ -93,6 +94,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("lang", "Language: 简体 / 繁體 / English", "语言:简体 / 繁體 / English"),
     ("privacy", "What I keep and what I don't", "隐私:我保存什么、不保存什么"),
     ("forget", "Delete everything about me", "删除我的全部记录"),
+    ("complain", "Help me write a complaint", "一步步帮我写投诉信"),
 )
 
 MEDIA_FILTER = (
@@ -170,17 +172,25 @@ def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
 
 
 def render_telegram(replies: Sequence[Reply]) -> list[Outgoing]:
-    """Escaped HTML chunks; a reply's buttons go with its last chunk."""
+    """Escaped HTML chunks; a reply's buttons go with its last chunk. A letter to copy (`Reply.copy`) goes in a
+    <pre> block, which Telegram copies with one tap; a long one is cut at paragraphs into several blocks."""
     messages: list[Outgoing] = []
     for reply in replies:
-        chunks = [chunk for chunk in split_text(reply.text.strip()) if chunk.strip()]
+        chunks = [html.escape(chunk, quote=False) for chunk in split_text(reply.text.strip()) if chunk.strip()]
+        copy = reply.copy.strip()
+        if copy:
+            blocks = [f"<pre>{html.escape(part, quote=False)}</pre>" for part in split_text(copy, MAX_COPY_CHARS)]
+            if chunks and _units(reply.text.strip()) + _units(copy) + 2 <= MAX_MESSAGE_CHARS and len(blocks) == 1:
+                chunks[-1] = f"{chunks[-1]}\n\n{blocks[0]}"  # a short letter stays with its heading
+            else:
+                chunks.extend(blocks)
         if not chunks:
             if not reply.buttons:
                 continue
             chunks = ["…"]  # Telegram refuses a message without text, even one that only carries buttons
         for chunk in chunks[:-1]:
-            messages.append(Outgoing(html.escape(chunk, quote=False)))
-        messages.append(Outgoing(html.escape(chunks[-1], quote=False), keyboard(reply.buttons)))
+            messages.append(Outgoing(chunk))
+        messages.append(Outgoing(chunks[-1], keyboard(reply.buttons)))
     return messages
 
 

@@ -166,7 +166,10 @@ def render_wechat(replies: Sequence[Reply], limit: int = MAX_REPLY_BYTES) -> str
     The dialog maps a bare number to the options it last offered, in this order, so "1" selects the
     first line. Over `limit` bytes the text is shortened and ends with "…"; the options always stay.
     """
-    body = "\n\n".join(reply.text.strip() for reply in replies if reply.text.strip())
+    # A letter to copy (`Reply.copy`) follows its reply's text: WeChat copies a whole message, so the dialog
+    # serves long letters in parts, one a message (`Incoming.reply_bytes`).
+    texts = ("\n\n".join(part for part in (reply.text.strip(), reply.copy.strip()) if part) for reply in replies)
+    body = "\n\n".join(text for text in texts if text)
     buttons = [button for reply in replies for button in reply.buttons]
     tail = ""
     if buttons:
@@ -414,9 +417,9 @@ class WeChatChannel:
         """What the dialog should see, or None for pushes that need no answer."""
         user = pseudonym(self.secret, CHANNEL, message.from_user)
         if message.msg_type == "text":
-            return Incoming(CHANNEL, user, clip(message.content))
+            return Incoming(CHANNEL, user, clip(message.content), reply_bytes=MAX_REPLY_BYTES)
         if message.msg_type == "voice" and message.recognition:
-            return Incoming(CHANNEL, user, clip(message.recognition))
+            return Incoming(CHANNEL, user, clip(message.recognition), reply_bytes=MAX_REPLY_BYTES)
         if message.msg_type == "event":
             if message.event == "subscribe":
                 return Incoming(CHANNEL, user, "/start")
