@@ -7,6 +7,7 @@
     rate       when a message is a question about a loan's cost, and the answer with its real annual rate
     pages      long output in parts, for channels with one short message a turn (WeChat)
     engine     Flows: what the dialog calls
+    sample     a filled-in complaint for `anxin show complaint --sample`
 
 Kept free of imports so that `bot.knowledge` can load letters without loading the rest.
 """
