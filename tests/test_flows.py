@@ -475,3 +475,11 @@ async def test_what_the_request_already_says_starts_ticked(dialog: Dialog, store
         "✓ 打给家人朋友、通讯录",
         "✓ 深夜或清早打来（22点后、8点前）",
     ]
+
+
+def test_a_flow_nobody_comes_back_to_is_swept_out_after_two_hours(clock: Clock) -> None:
+    flows = Flows(clock=clock)
+    flows.memory.put("gone", object(), new=True)  # type: ignore[arg-type]
+    clock.now += FLOW_SECONDS + 61
+    flows.memory.put("someone else", object(), new=True)  # any use of the memory sweeps it
+    assert len(flows.memory) == 1 and not flows.active("gone")

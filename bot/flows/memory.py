@@ -8,7 +8,9 @@ keyed by the pseudonymous user key, and goes away:
 - when the flow ends: the letters are produced and delivered, the rate is computed, `/cancel`, `/forget`;
 - when the process stops: a restart forgets every flow (the next message says so and offers to start again).
 
-Bounded: at most `max_users` flows are held; starting one more forgets the oldest.
+Expired flows are swept out at most once a minute, on any use of the memory, so the story of someone who never
+comes back does not outlive its two hours. Bounded: at most `max_users` flows are held; starting one more
+forgets the least recently used.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Generic, TypeVar
 
 FLOW_SECONDS = 2 * 60 * 60
 MAX_USERS = 10_000
+SWEEP_SECONDS = 60.0
 
 T = TypeVar("T")
 
@@ -40,11 +43,13 @@ class FlowMemory(Generic[T]):
         self.max_users = max_users
         self.clock = clock
         self._held: dict[str, Held[T]] = {}
+        self._swept = clock()
 
     def __len__(self) -> int:
         return len(self._held)
 
     def get(self, user: str) -> T | None:
+        self._sweep()
         held = self._held.get(user)
         if held is None:
             return None
@@ -60,6 +65,7 @@ class FlowMemory(Generic[T]):
     def put(self, user: str, state: T, *, new: bool = False) -> None:
         """Keep `state` for `user`. The two hours count from when the flow started: a `new` flow starts now,
         a later step of the same flow keeps its start time."""
+        self._sweep()
         held = self._held.get(user)
         started = held.started if held is not None and not new else self.clock()
         self._held.pop(user, None)  # re-inserted last: the dict's order is the order of last use
@@ -73,10 +79,15 @@ class FlowMemory(Generic[T]):
     def purge(self) -> int:
         """Forget every expired flow now; how many."""
         now = self.clock()
+        self._swept = now
         expired = [user for user, held in self._held.items() if now - held.started >= self.seconds]
         for user in expired:
             del self._held[user]
         return len(expired)
+
+    def _sweep(self) -> None:
+        if self.clock() - self._swept >= SWEEP_SECONDS:
+            self.purge()
 
     def _prune(self) -> None:
         if len(self._held) <= self.max_users:
