@@ -6,6 +6,7 @@ start-up time and peak memory, each printed with its target.
     difflib baseline    for each query, SequenceMatcher.ratio() against every normalised example, best kept;
                         measured on the same queries in the same run, reported as a speed-up ratio
     end to end          Dialog.handle with the real store (`runner.open_store`) in a temp data dir
+    end to end, shared  the same on PostgreSQL with one and two real bot processes (`bot.bench_pg`)
     start-up, RSS       a `python -m bot chat` child: exec to first reply, and its peak resident memory
 """
 
@@ -15,7 +16,6 @@ import asyncio
 import contextlib
 import dataclasses
 import difflib
-import logging
 import os
 import random
 import statistics
@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from .bench_load import CONCURRENT_USERS, SEED, _conversation, _quiet, percentile
+from .bench_pg import SharedTiming, measure_postgres
 from .dialog import Dialog
 from .knowledge import Intent, KnowledgeBase, KnowledgeSource, load_knowledge
 from .matcher import Matcher
@@ -35,7 +37,6 @@ from .models import Incoming
 from .settings import PACKAGE_ROOT, Secret, Settings
 from .text import has_cjk, normalise
 
-SEED = 20261129
 STARTUP_QUESTION = "催收打电话给我妈妈合法吗"
 
 
@@ -64,15 +65,6 @@ class Figure:
             "comparison": ">=" if self.higher_is_better else "<=",
             "passed": self.passed,
         }
-
-
-def percentile(samples: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile: the smallest sample with at least `fraction` of samples at or below it."""
-    if not samples:
-        return 0.0
-    ordered = sorted(samples)
-    rank = max(1, -(-len(ordered) * fraction // 1))  # ceil without floats drifting
-    return ordered[int(rank) - 1]
 
 
 # --- Synthetic knowledge base -------------------------------------------------------------------------
@@ -221,18 +213,6 @@ def measure_matching(matcher: Matcher, queries: Sequence[str], *, rounds: int, b
 # --- End to end ---------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _quiet(logger: str) -> Iterator[None]:
-    """Content problems are `lint`'s business; the benchmark only needs the valid part."""
-    target = logging.getLogger(logger)
-    level = target.level
-    target.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        target.setLevel(level)
-
-
 @dataclass(frozen=True)
 class DialogTiming:
     messages: int
@@ -242,29 +222,6 @@ class DialogTiming:
     p99_ms: float
     store: str
     cores: int  # CPUs the process was allowed to use while measuring
-
-
-CONCURRENT_USERS = 16
-
-
-def _conversation(kb: KnowledgeBase, queries: Sequence[str], count: int, seed: int) -> list[Incoming]:
-    """Users asking questions, pressing follow-up buttons and picking numbered options."""
-    rng = random.Random(seed)
-    users = [f"{number:064x}" for number in range(1, 51)]
-    intents = list(kb.intents) or ["meta.greeting"]
-    messages: list[Incoming] = []
-    for _ in range(count):
-        user = rng.choice(users)
-        roll = rng.random()
-        if roll < 0.7:
-            messages.append(Incoming("bench", user, rng.choice(queries)))
-        elif roll < 0.85:
-            messages.append(Incoming("bench", user, button=f"a:{rng.choice(intents)}"))
-        elif roll < 0.95:
-            messages.append(Incoming("bench", user, str(rng.randint(1, 3))))
-        else:
-            messages.append(Incoming("bench", user, "/start"))
-    return messages
 
 
 @contextlib.contextmanager
@@ -438,6 +395,7 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as data:
         bench_settings = dataclasses.replace(settings, data_dir=Path(data), secret=Secret("bench"))
         dialog = asyncio.run(measure_dialog(bench_settings, queries, messages=size.messages))
+    shared, shared_missing = measure_postgres(settings, queries, messages=size.messages)
     startup = measure_startup(settings.content_dir, runs=size.startup_runs)
 
     bundled_label = f"bundled, {bundled.intents} intents / {bundled.examples} examples"
@@ -460,6 +418,7 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         ),
         Figure(f"end-to-end p99, one at a time ({dialog.store})", dialog.p99_ms, "ms"),
         Figure(f"end to end, {CONCURRENT_USERS} users at once", dialog.concurrent_per_second, "msg/s"),
+        *_postgres_figures(shared, dialog),
         Figure("start-up to first answer", startup.seconds, "s", 2.0),
         Figure("peak RSS (chat process)", startup.peak_rss_mb, "MB", 200.0),
     ]
@@ -468,10 +427,44 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         "synthetic": dataclasses.asdict(large),
         "dialog": dataclasses.asdict(dialog),
         "startup": dataclasses.asdict(startup),
+        "postgres": [dataclasses.asdict(timing) for timing in shared],
+        "postgres_missing": shared_missing,
         "size": dataclasses.asdict(size),
         "python": sys.version.split()[0],
     }
     return figures, details
+
+
+def _postgres_figures(shared: Sequence[SharedTiming], sqlite: DialogTiming) -> list[Figure]:
+    """End to end on PostgreSQL with one and two processes, and how they compare (see `bot.bench_pg`)."""
+    by_count = {timing.processes: timing for timing in shared}
+    one, two = by_count.get(1), by_count.get(2)
+    figures: list[Figure] = []
+    if one is not None:
+        figures += [
+            Figure(
+                f"end to end, PostgreSQL, 1 process, {CONCURRENT_USERS} users at once",
+                one.per_second,
+                "msg/s",
+                1000.0,
+                higher_is_better=True,
+            ),
+            Figure("end-to-end p99 per message, PostgreSQL, 1 process", one.p99_ms, "ms"),
+            Figure(
+                f"PostgreSQL 1 process ÷ SQLite, {CONCURRENT_USERS} users at once",
+                one.per_second / sqlite.concurrent_per_second,
+                "×",
+            ),
+        ]
+    if two is not None:
+        figures += [
+            Figure(f"end to end, PostgreSQL, 2 processes, {CONCURRENT_USERS} users each", two.per_second, "msg/s"),
+            Figure("end-to-end p99 per message, PostgreSQL, 2 processes", two.p99_ms, "ms"),
+        ]
+    if one is not None and two is not None:
+        ratio = two.per_second / one.per_second
+        figures.append(Figure("PostgreSQL 2 processes ÷ 1 process", ratio, "×", 1.6, higher_is_better=True))
+    return figures
 
 
 def render_table(figures: Sequence[Figure]) -> str:

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 if TYPE_CHECKING:
     from .knowledge import KnowledgeSource as KnowledgeSourceType
     from .stats import StatsReport
+    from .usage import UsageSnapshot
 
 from . import logs
 from .content import display_path
@@ -28,8 +30,8 @@ from .evaluation import (
     load_labelled,
     load_safety_items,
 )
-from .knowledge import KnowledgeBase, load_knowledge
-from .models import LOCALES, Locale, Reply
+from .knowledge import KnowledgeBase, did_you_mean, load_knowledge
+from .models import LOCALES, Locale, Match, Reply
 from .rates import Absurd, Cost, LoanTerms, Missing, absurd_message, compute, explain, meaning, parse, question_for
 from .region import REGIONS, Region, infer_region
 from .settings import Settings, StartupError
@@ -113,7 +115,44 @@ def cmd_match(settings: Settings, args: argparse.Namespace) -> int:
     _write(f"{decision.kind}: {decision.intent or '-'} ({decision.score:.1f})")
     for candidate in decision.candidates:
         _write(f"  {candidate.score:5.1f}  {candidate.intent}  {kb.title(candidate.intent, 'zh-Hans')}")
+    if args.explain:
+        _explain(kb, args.text, decision)
     return 0
+
+
+def _explain(kb: KnowledgeBase, text: str, decision: Match) -> None:
+    """Why the matcher decided what it did, for a volunteer tuning examples."""
+    from .matcher import EXAMPLE_WEIGHT, NEAR_DISCOUNT
+
+    found = kb.matcher.explain(text)
+    _write("")
+    _write(f"normalised:  {found.normalised}")
+    if found.matched != found.normalised:
+        _write(f"as matched:  {found.matched}   (lexicon/ aliases and dialect words applied)")
+    if found.clauses:
+        _write("clauses (a question counts fully, a story clause × 0.85):")
+        for clause, asks, best in found.clauses:
+            winner = f"{best.intent} {best.score:.1f}" if best else "-"
+            _write(f"  [{'asks ' if asks else 'story'}] {clause.strip()}  →  {winner}")
+    _write(
+        f"top candidates; whole-message score = {EXAMPLE_WEIGHT:g} × best example + {1 - EXAMPLE_WEIGHT:g} × "
+        f"centroid (or near copy − {NEAR_DISCOUNT:g}) + keywords:"
+    )
+    for candidate in found.analysis.ranked[:5]:
+        pieces = found.parts.get(candidate.intent, {})
+        detail = ", ".join(f"{name} {value:g}" for name, value in pieces.items() if value)
+        scope = " (out of scope)" if candidate.intent in kb.matcher.out_of_scope else ""
+        whole = found.whole.get(candidate.intent, 0.0)
+        source = f"; whole message {whole:.1f}, a clause scored higher" if candidate.score > whole + 0.05 else ""
+        _write(f"  {candidate.score:5.1f}  {candidate.intent}{scope}  [{detail or '-'}{source}]")
+    limits = kb.matcher.thresholds
+    _write("thresholds:  " + "  ".join(f"{name} {getattr(limits, name):g}" for name in limits.__dataclass_fields__))
+    _write(f"decision:    {decision.kind}, because {decision.reason or found.decision.reason}")
+    if decision.kind != found.decision.kind:
+        _write(
+            f"             (the matcher alone said {found.decision.kind}; the safety layer or the long-message rule"
+            " changed it)"
+        )
 
 
 def _print_report(report: Report) -> None:
@@ -161,11 +200,28 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         except EvalFileError as exc:
             sys.stderr.write(f"anxin eval: {exc}\n")
             return 2
+    taken: list[Report] = []
+    if args.intent is not None:
+        if args.intent not in kb.intents:
+            sys.stderr.write(f"anxin eval: no intent `{args.intent}`{did_you_mean(args.intent, kb.intents)}\n")
+            return 2
+        # The intent's own messages, and separately the others' messages it wrongly takes.
+        others = [item for item in items if item.expected != args.intent]
+        items = [item for item in items if item.expected == args.intent]
+        taken = [evaluate(kb, others)]
     report = evaluate(kb, items)
+    stolen = [miss for miss in taken[0].errors if miss.got == args.intent] if taken else []
     if args.json:
-        _write(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+        data = report.as_json()
+        if taken:
+            data["taken_from_others"] = [{"text": m.text, "expected": m.expected, "kind": m.kind} for m in stolen]
+        _write(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         _print_report(report)
+        for miss in stolen:
+            _write(f"TAKEN [{miss.kind}] {miss.text!r}: expected {miss.expected}, got {miss.got}")
+        if taken:
+            _write(f"{len(stolen)} message(s) of other intents matched {args.intent}")
     return 0
 
 
@@ -177,7 +233,7 @@ def _render(channel: str, replies: list[Reply]) -> list[str]:
         text = render_wechat(replies)
         return [text, f"({len(text.encode('utf-8'))} of 2048 bytes)"]
     if channel == "telegram":
-        from .channels.telegram import render_telegram
+        from .channels.telegram_render import render_telegram
 
         lines: list[str] = []
         for message in render_telegram(replies):
@@ -196,6 +252,9 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
     from .models import Incoming
     from .state import MemoryStore, Session
 
+    if args.intent == "complaint" and not args.sample:
+        sys.stderr.write("anxin show complaint: add --sample to see a filled-in example\n")
+        return 2
     source = KnowledgeSource(settings.content_dir)
     kb = source.current
     if args.intent == "complaint":
@@ -237,9 +296,6 @@ def _show_complaint(source: KnowledgeSourceType, args: argparse.Namespace) -> in
     from .flows.letters import LETTER_REGIONS
     from .flows.sample import sample_story, sample_turns
 
-    if not args.sample:
-        sys.stderr.write("anxin show complaint: add --sample to see a filled-in example\n")
-        return 2
     region: Region = next((r for r in LETTER_REGIONS if r == args.region), "mainland")
     letters = source.current.letters.get(region, args.locale)
     if letters is None:
@@ -318,34 +374,92 @@ def cmd_rate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
-    from .runner import run_console
+    """A volunteer's test chat: in memory, so it never counts in the statistics, unless `--store` asks."""
+    from .runner import open_services, run_console
+    from .state import MemoryStore
 
-    asyncio.run(run_console(settings))
+    async def chat() -> None:
+        services = None if args.store else await open_services(settings, MemoryStore())
+        await run_console(settings, services)
+
+    asyncio.run(chat())
     return 0
 
 
-async def _collect(path: Path, days: int) -> StatsReport:
+async def _collect(settings: Settings, days: int) -> StatsReport:
+    from .runner import open_database
     from .stats import collect
-    from .store import SqliteStore
+    from .store import database_path
 
-    if not await asyncio.to_thread(path.is_file):
+    path = database_path(settings)
+    if settings.database_url is None and not await asyncio.to_thread(path.is_file):
         raise StoreError(path, "no database here yet (has the bot run with this BOT_DATA_DIR?)")
-    store = await SqliteStore.open(path)
+    store = await open_database(settings, migrate=False)
     try:
         return await collect(store, days)
     finally:
         await store.close()
 
 
+async def _unanswered(settings: Settings, days: int) -> UsageSnapshot:
+    from .runner import open_database
+    from .store import database_path
+    from .usage import DAY, day_of
+
+    path = database_path(settings)
+    if settings.database_url is None and not await asyncio.to_thread(path.is_file):
+        raise StoreError(path, "no database here yet (has the bot run with this BOT_DATA_DIR?)")
+    store = await open_database(settings, migrate=False)
+    try:
+        return await store.usage(day_of(time.time() - (days - 1) * DAY))
+    finally:
+        await store.close()
+
+
+def cmd_suggest(settings: Settings, args: argparse.Namespace) -> int:
+    """Unanswered questions grouped into drafts a volunteer can turn into examples or new intents."""
+    from .suggest import draft_yaml, file_name, group, summary
+
+    if args.days < 1:
+        sys.stderr.write("anxin suggest: --days must be 1 or more\n")
+        return 2
+    try:
+        snapshot = asyncio.run(_unanswered(settings, args.days))
+    except StoreError as exc:
+        sys.stderr.write(f"anxin suggest: {exc}\n")
+        return 2
+    kb = _knowledge(settings)
+    suggestions = group(snapshot.unanswered, kb)
+    if args.json:
+        _write(json.dumps([s.as_json() for s in suggestions], ensure_ascii=False, indent=2))
+        return 0
+    if not suggestions:
+        _write(f"no unanswered questions in the last {args.days} day(s)")
+        return 0
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for number, suggestion in enumerate(suggestions, 1):
+            (out / file_name(number, suggestion)).write_text(
+                draft_yaml(suggestion, number, args.days, kb), encoding="utf-8"
+            )
+    except OSError as exc:
+        sys.stderr.write(f"anxin suggest: cannot write drafts to {out}: {exc.strerror}\n")
+        return 2
+    for line in summary(suggestions):
+        _write(line)
+    _write(f"{len(suggestions)} draft(s) in {out}/ (the bot never reads them; see the comments at their top)")
+    return 0
+
+
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     from .stats import render_html, render_table
-    from .store import database_path
 
     if args.days < 1:
         sys.stderr.write("anxin stats: --days must be 1 or more\n")
         return 2
     try:
-        report = asyncio.run(_collect(database_path(settings), args.days))
+        report = asyncio.run(_collect(settings, args.days))
     except StoreError as exc:
         sys.stderr.write(f"anxin stats: {exc}\n")
         return 2
@@ -363,9 +477,9 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _purge(settings: Settings) -> str:
-    from .store import SqliteStore
+    from .runner import open_database
 
-    store = await SqliteStore.from_settings(settings)
+    store = await open_database(settings)
     try:
         result = await store.purge()
     finally:
@@ -386,6 +500,52 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _migrate(settings: Settings) -> str:
+    if settings.database_url is None:
+        from .store import SqliteStore, database_path
+
+        path = database_path(settings)
+        sqlite = await SqliteStore.open(path)  # opening the file upgrades it
+        try:
+            return f"{path}: schema version {await sqlite.schema_version()}, up to date"
+        finally:
+            await sqlite.close()
+    from .store_pg import PostgresStore
+
+    store = await PostgresStore.open(settings.database_url.value, pool_size=2, migrate=False)
+    try:
+        before = await store.schema_version()
+        applied = await store.migrate()
+        after = await store.schema_version()
+    finally:
+        await store.close()
+    if not applied:
+        return f"{store.name}: schema version {after}, up to date"
+    return f"{store.name}: schema upgraded from version {before} to {after}"
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        _write(asyncio.run(_migrate(settings)))
+    except StoreError as exc:
+        sys.stderr.write(f"anxin migrate: {exc}\n")
+        return 2
+    return 0
+
+
+def cmd_copy_store(settings: Settings, args: argparse.Namespace) -> int:
+    from .copy_store import CopyError, copy_store
+    from .store import database_path
+
+    try:
+        copied = asyncio.run(copy_store(database_path(settings), args.to))
+    except (CopyError, StoreError) as exc:
+        sys.stderr.write(f"anxin copy-store: {logs.scrub(str(exc))}\n")
+        return 2
+    _write(copied.summary())
+    return 0
+
+
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from .bench import BenchSize, render_table, run_bench
 
@@ -396,6 +556,8 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     else:
         # People read the table; the JSON line after it is for keeping a record of the run.
         _write(render_table(figures))
+        if details.get("postgres_missing"):
+            _write(f"PostgreSQL figures left out: {logs.scrub(str(details['postgres_missing']))}")
         _write("")
         _write(json.dumps(report, ensure_ascii=False))
     # Exit 0 even when a target is missed: the bench reports, the tests gate.
@@ -415,9 +577,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="start every configured channel (console chat when none)").set_defaults(
         handler=cmd_run
     )
-    commands.add_parser("chat", help="chat on the console; reads one message a line from a pipe").set_defaults(
-        handler=cmd_chat
+    chat = commands.add_parser(
+        "chat", help="chat on the console (one message a line from a pipe); nothing is stored unless --store"
     )
+    chat.add_argument("--store", action="store_true", help="keep the chat in the bot's database, like `run` does")
+    chat.set_defaults(handler=cmd_chat)
     lint = commands.add_parser("lint", help="check intents/ and faq/; exit 1 on any problem")
     lint.add_argument("--today", type=_date, help="check review dates as if today were this day (YYYY-MM-DD)")
     lint.set_defaults(handler=cmd_lint)
@@ -437,6 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
     match = commands.add_parser("match", help="show the decision for one message")
     match.add_argument("text")
     match.add_argument("--json", action="store_true", help="machine-readable output")
+    match.add_argument(
+        "--explain", action="store_true", help="the text as matched, clauses, score parts, thresholds and why"
+    )
     match.set_defaults(handler=cmd_match)
     evaluation = commands.add_parser("eval", help="accuracy on a labelled YAML file, or on the intents' tests")
     evaluation.add_argument("file", nargs="?", help="labelled YAML (default: every intent's `tests`)")
@@ -444,7 +611,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--safety", metavar="FILE", help="crisis detection on [{text, crisis: true|false}] instead of matching"
     )
     evaluation.add_argument("--json", action="store_true", help="machine-readable output")
+    evaluation.add_argument(
+        "--intent", metavar="ID", help="only the messages labelled ID, and list other messages ID wrongly took"
+    )
     evaluation.set_defaults(handler=cmd_eval)
+    suggest = commands.add_parser("suggest", help="group unanswered questions into drafts for new examples")
+    suggest.add_argument("--days", type=int, default=30, help="questions from the last N days (default 30)")
+    suggest.add_argument("--out", default="suggestions", help="folder for the draft files (default: suggestions)")
+    suggest.add_argument("--json", action="store_true", help="the groups as JSON on stdout; no files written")
+    suggest.set_defaults(handler=cmd_suggest)
     rate = commands.add_parser("rate", help="the real annual cost of a loan described in words")
     rate.add_argument("text", help='e.g. "借1万到手8500分12期每期1000"')
     rate.add_argument("--json", action="store_true", help="machine-readable output")
@@ -457,6 +632,12 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with a daily chart")
     stats.set_defaults(handler=cmd_stats)
     commands.add_parser("purge", help="apply the retention policy now (BOT_*_DAYS)").set_defaults(handler=cmd_purge)
+    commands.add_parser("migrate", help="upgrade the database schema now (the bot also does it at start)").set_defaults(
+        handler=cmd_migrate
+    )
+    copy = commands.add_parser("copy-store", help="copy the SQLite database into an empty PostgreSQL database")
+    copy.add_argument("--to", required=True, metavar="URL", help="postgresql://user:password@host:5432/dbname")
+    copy.set_defaults(handler=cmd_copy_store)
     bench = commands.add_parser("bench", help="speed and memory figures against their targets")
     bench.add_argument("--json", action="store_true", help="machine-readable output")
     bench.add_argument("--quick", action="store_true", help="a tiny run that only shows the bench works")
@@ -472,8 +653,16 @@ def _secrets(settings: Settings) -> list[str]:
         settings.telegram_webhook_secret,
         settings.wechat_token,
         settings.wechat_aes_key,
+        settings.database_url,
     )
-    return [value.value for value in values if value is not None]
+    hidden = [value.value for value in values if value is not None]
+    if settings.database_url is not None:
+        from urllib.parse import urlsplit
+
+        password = urlsplit(settings.database_url.value).password
+        if password:
+            hidden.append(password)
+    return hidden
 
 
 def main(argv: Sequence[str] | None = None) -> int:

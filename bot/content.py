@@ -187,6 +187,10 @@ _PLAIN: tuple[tuple[str, str], ...] = (
     ("found unexpected end of stream", "a quote or a bracket is opened and never closed"),
     ("did not find expected key", "a line here does not fit the entry above it: check its indentation"),
     ("did not find expected '-' indicator", "a line here does not fit the list above it: check its indentation"),
+    (
+        "did not find expected ',' or ']'",
+        "a list in [brackets] is not closed with ], or its items are not separated by commas",
+    ),
     ("found undefined alias", "`*` at the start of a text means something to YAML; put the text in quotes"),
     (
         "found character that cannot start any token",

@@ -1,4 +1,5 @@
-"""The one entry point every channel calls: `Conversation.respond(incoming)`, then `record(turn, delivered=…)`.
+"""The one entry point every channel calls: `async with conversation.exchange(incoming) as exchange:`, deliver
+`exchange.replies`, set `exchange.delivered`.
 
 It owns the rules that hold on every channel, so adapters only translate:
 
@@ -17,7 +18,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
+from .coordination import Coordination
 from .dialog import Dialog, Turn
 from .messages import say
 from .models import Incoming, Reply
@@ -57,27 +60,48 @@ class UserOrder:
                 del self._users[user]
 
 
+@dataclass
+class Exchange:
+    """One message's replies while its channel delivers them; the channel sets `delivered` once they arrived."""
+
+    replies: list[Reply]
+    delivered: bool = False
+
+
 class Conversation:
     def __init__(self, dialog: Dialog) -> None:
         self.dialog = dialog
         self.order = UserOrder()
+        # What channels share with other processes on the same database: replies to retries, update ids.
+        self.coordination: Coordination = dialog.store.coordination()
 
-    async def respond(self, incoming: Incoming) -> Turn:
-        """The replies to one message, after this person's earlier messages; never raises."""
-        async with self.order.turn(incoming.user):
+    @contextlib.asynccontextmanager
+    async def exchange(self, incoming: Incoming) -> AsyncIterator[Exchange]:
+        """The replies to one message, for the channel to deliver inside the block; counted on the way out.
+
+        The person's next message waits until this block is done: their replies go out in order, and a
+        /forget right after a question deletes the question's rows too, because they are written by then.
+        """
+        # In this process, then across processes sharing a database (`Store.turn`; a no-op for SQLite).
+        async with self.order.turn(incoming.user), self.dialog.store.turn(incoming.user):
+            turn = await self._respond(incoming)
+            exchange = Exchange(turn.replies)
             try:
-                return await self.dialog.respond(incoming)
-            except Exception:
-                # The message text may be personal: log where it failed, never what was said.
-                log.exception("a %s message could not be handled; the user got an apology", incoming.channel)
-                locale = detect_locale(incoming.text or "") or "zh-Hans"
-                return Turn([Reply(say("apology", locale))], None)
-
-    async def record(self, turn: Turn, *, delivered: bool) -> None:
-        await self.dialog.record(turn, delivered=delivered)
+                yield exchange
+            finally:
+                await self.dialog.record(turn, delivered=exchange.delivered)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Respond and count the message as delivered: for channels that cannot tell (console, passive replies)."""
-        turn = await self.respond(incoming)
-        await self.record(turn, delivered=True)
-        return turn.replies
+        """Respond and count the message as delivered: for channels that cannot tell (the console)."""
+        async with self.exchange(incoming) as exchange:
+            exchange.delivered = True
+            return exchange.replies
+
+    async def _respond(self, incoming: Incoming) -> Turn:
+        try:
+            return await self.dialog.respond(incoming)
+        except Exception:
+            # The message text may be personal: log where it failed, never what was said.
+            log.exception("a %s message could not be handled; the user got an apology", incoming.channel)
+            locale = incoming.language or detect_locale(incoming.text or "") or "zh-Hans"
+            return Turn([Reply(say("apology", locale))], None)

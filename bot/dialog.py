@@ -29,30 +29,19 @@ from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
 from .messages import LANGUAGE_NAMES, REGION_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
 from .models import LOCALES, Attachment, Button, Incoming, Locale, Match, Reply
-from .privacy import redact
+from .privacy import keepable
 from .rates import Absurd, LoanTerms, Missing
+from .redaction import strip_bidi
 from .region import REGIONS, Region, update_region
 from .safety import Assessment
 from .state import CareState, Session, Store, UsageEvent
-from .text import detect_locale, normalise
+from .text import detect_locale, encodable, normalise
 
 log = logging.getLogger(__name__)
 
-MAX_UNANSWERED_CHARS = 300
 MAX_RELATED_BUTTONS = 3
-MAX_TOPIC_BUTTONS = 10
-
-
-def _encodable(text: str) -> str:
-    """Text with lone surrogates (from a malformed JSON escape such as "\\ud800") replaced by "?".
-
-    Such a string cannot be encoded as UTF-8, which OpenCC and SQLite both need.
-    """
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
-    return text
+MAX_TOPIC_BUTTONS = 10  # a topic's questions and "topics"; a longer topic is paged
+TOPIC_PAGE = MAX_TOPIC_BUTTONS - 2  # questions on one page, beside "more questions" and "topics"
 
 
 def _ask_region(session: Session, intent: str, locale: Locale) -> bool:
@@ -139,6 +128,31 @@ CommandHandler = Callable[[KnowledgeBase, Session, str, Locale], Awaitable["_Out
 MAX_RELOAD_ERRORS = 20  # /reload shows this many content problems; `anxin lint` shows them all
 
 
+MAX_STATS_DAYS = 3650
+
+
+def stats_days(argument: str) -> int | None:
+    """The days of `/stats DAYS`: 30 without an argument, None unless it is a whole number in range.
+
+    ASCII digits only: "²".isdigit() is true and int("²") raises; at most four of them, as int() refuses
+    digit strings beyond a few thousand characters.
+    """
+    if not argument:
+        return 30
+    if not (argument.isascii() and argument.isdigit() and len(argument) <= 4):
+        return None
+    days = int(argument)
+    return days if 1 <= days <= MAX_STATS_DAYS else None
+
+
+def _topic_page(value: str) -> tuple[str, int] | None:
+    """A topic button's value: `legal` (its first page) or `legal.1` (a later page)."""
+    topic, _, page = value.partition(".")
+    if topic not in TOPICS or (page and not page.isdigit()):
+        return None
+    return topic, int(page or 0)
+
+
 class Dialog:
     def __init__(
         self,
@@ -171,10 +185,11 @@ class Dialog:
         self._store_errors = 0  # grows with every failed store call; a message that adds none is healthy
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Decide, save the conversation state and count the message as delivered: for channels that
-        cannot tell whether their reply arrived (console, WeChat's passive replies)."""
-        turn = await self.respond(incoming)
-        await self.record(turn, delivered=True)
+        """Decide, save the conversation state and count the message as delivered, as one turn of the store.
+        Channels go through `bot.conversation.Conversation`, which adds per-person order and error handling."""
+        async with self.store.turn(incoming.user):
+            turn = await self.respond(incoming)
+            await self.record(turn, delivered=True)
         return turn.replies
 
     async def respond(self, incoming: Incoming) -> Turn:
@@ -183,8 +198,8 @@ class Dialog:
         kb = self.knowledge.current  # one knowledge base for the whole message, even if a reload happens
         errors_before = self._store_errors
         session = await self._load(incoming.user)
-        text = _encodable(incoming.text or "").strip()
-        locale = self._locale(session, text)
+        text = encodable(incoming.text or "").strip()
+        locale = self._locale(session, text, incoming.language)
         session = session.replace(locale=locale)
         if text and not text.startswith("/"):
             simplified = detect_locale(text) == "zh-Hans"
@@ -193,7 +208,7 @@ class Dialog:
 
         outcome: _Outcome
         if incoming.button is not None:
-            outcome = self._on_button(kb, session, _encodable(incoming.button), locale, incoming.reply_bytes)
+            outcome = self._on_button(kb, session, encodable(incoming.button), locale, incoming.reply_bytes)
         elif text.startswith("/"):
             outcome = await self._on_command(kb, session, incoming, text, locale)
             if outcome.kind == "forget":
@@ -416,8 +431,9 @@ class Dialog:
             if more:
                 buttons = self._related_buttons(kb, value, locale)
                 return _Outcome([Reply(more, buttons)], "answer", value, 100.0)
-        if kind == "topic" and value in TOPICS:
-            return _Outcome([self._topic(kb, value, locale)], "button")
+        if kind == "topic" and _topic_page(value) is not None:
+            topic, page = _topic_page(value) or ("", 0)
+            return _Outcome([self._topic(kb, topic, locale, page)], "button")
         if kind == "menu":
             return _Outcome([self._menu(kb, locale, say("menu", locale))], "button")
         if kind == "none":
@@ -479,8 +495,9 @@ class Dialog:
         return self._flow_outcome(self.flows.start_complaint(self._flow_context(kb, session, locale)))
 
     async def _cmd_stats(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
-        # "/stats ²": str.isdigit() accepts superscripts; only ASCII digits are a number of days.
-        days = int(argument) if argument.isascii() and argument.isdigit() and 0 < int(argument) <= 3650 else 30
+        days = stats_days(argument)
+        if days is None:
+            return _Outcome([Reply(say("stats_usage", locale).format(most=MAX_STATS_DAYS))], "command")
         try:
             report = await stats.collect(self.store, days)
         except Exception:
@@ -494,7 +511,8 @@ class Dialog:
         if not errors:
             count = len(self.knowledge.current.intents)
             return _Outcome([Reply(say("reloaded", locale).format(count=count))], "command")
-        lines = [str(error) for error in errors[:MAX_RELOAD_ERRORS]]
+        # Content files may hold direction overrides; they must not turn an admin's report around.
+        lines = [strip_bidi(str(error)) for error in errors[:MAX_RELOAD_ERRORS]]
         if len(errors) > MAX_RELOAD_ERRORS:
             lines.append(f"… (+{len(errors) - MAX_RELOAD_ERRORS}, anxin lint)")
         kept = self.knowledge.stood_in
@@ -607,6 +625,8 @@ class Dialog:
             return kb.title(value, locale)
         if kind == "topic" and value in TOPICS:
             return say(f"topic.{value}", locale)
+        if kind == "topic" and _topic_page(value) is not None:
+            return say("more_questions", locale)
         if kind == "care" and value in kb.care.labels:
             return kb.care.buttons_label(value, locale)
         if kind == "region" and value in REGION_NAMES:
@@ -648,9 +668,16 @@ class Dialog:
         )
         return Reply(text, buttons)
 
-    def _topic(self, kb: KnowledgeBase, topic: str, locale: Locale) -> Reply:
-        intents = [intent for intent in kb.answerable() if intent.group == topic][:MAX_TOPIC_BUTTONS]
-        buttons = [Action("answer", intent.id).button(kb.title(intent.id, locale)) for intent in intents]
+    def _topic(self, kb: KnowledgeBase, topic: str, locale: Locale, page: int = 0) -> Reply:
+        """One page of a topic's questions; a topic longer than a page ends with "more questions", so browsing
+        reaches every intent."""
+        intents = [intent for intent in kb.answerable() if intent.group == topic]
+        start = page * TOPIC_PAGE
+        shown = intents[start : start + TOPIC_PAGE] if len(intents) > MAX_TOPIC_BUTTONS - 1 else intents
+        buttons = [Action("answer", intent.id).button(kb.title(intent.id, locale)) for intent in shown]
+        if len(intents) > MAX_TOPIC_BUTTONS - 1:
+            following = page + 1 if start + TOPIC_PAGE < len(intents) else 0  # the last page goes round
+            buttons.append(Action("topic", f"{topic}.{following}").button(say("more_questions", locale)))
         buttons.append(Action("menu").button(say("topics", locale)))
         return Reply(say("topic", locale), tuple(buttons))
 
@@ -660,11 +687,13 @@ class Dialog:
 
     # --- state ------------------------------------------------------------------------------------------
 
-    def _locale(self, session: Session, text: str) -> Locale:
+    def _locale(self, session: Session, text: str, app: Locale | None = None) -> Locale:
+        """The language to answer in: the one chosen with /lang, else the message's script, else the last
+        one used, else the language the person's app is set to."""
         if session.locale_pinned and session.locale:
             return session.locale
         guessed = None if text.startswith("/") else detect_locale(text)  # "/forget" is not English
-        return guessed or session.locale or "zh-Hans"
+        return guessed or session.locale or app or "zh-Hans"
 
     async def _load(self, user: str) -> Session:
         try:
@@ -688,7 +717,7 @@ class Dialog:
 
     async def _keep_unanswered(self, user: str, channel: str, locale: Locale, text: str) -> None:
         try:
-            await self.store.record_unanswered(user, channel, locale, redact(text, MAX_UNANSWERED_CHARS), self.clock())
+            await self.store.record_unanswered(user, channel, locale, keepable(text), self.clock())
         except Exception:
             self._store_failed("record")
 

@@ -1,6 +1,6 @@
 """Accuracy on labelled questions, and the safety layer's recall and false alarms.
 
-Matching (`evaluate`): the format of shared/eval/sample.yaml, or the intents' own `tests`. Scoring follows
+Matching (`evaluate`): the format of eval/sample.yaml, or the intents' own `tests`. Scoring follows
 DESIGN.md: an answer or crisis counts as its intent, a clarification or overview as its first candidate,
 a concern as `wellbeing.crisis`, a fallback as null (out of scope).
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import json
 import logging
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -35,6 +36,7 @@ from .claims import WRONG_CLAIMS as _WRONG_CLAIMS
 from .content import (
     KnowledgeError,
     display_path,
+    read_yaml,
     reading,
 )
 from .content import (
@@ -64,7 +66,7 @@ from .matcher import CRISIS_INTENT, Matcher
 from .models import LOCALES, Locale, Match
 from .region import Region
 from .safety import Assessment, SafetyRules, load_safety
-from .text import normalise, to_simplified, to_traditional
+from .text import has_cjk, normalise, to_simplified, to_traditional
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,8 @@ SOURCED_GROUPS = ("legal", "rights", "report")
 REQUIRED_LOCALES: tuple[Locale, ...] = ("zh-Hans", "en")
 TITLE_LOCALES: tuple[Locale, ...] = ("zh-Hans", "en")
 MAX_ANSWER_CHARS = 700  # what fits a phone screen; longer text belongs under `more`
-MAX_TITLE_CHARS = 40
+# A title is a button label: what fits one line of a phone screen (a Chinese character is twice as wide).
+MAX_TITLE_CHARS: Mapping[str, int] = MappingProxyType({"zh-Hans": 16, "zh-Hant": 16, "en": 40})
 MAX_MATCH_CHARS = 500  # questions are short; a pasted essay is matched on its start
 MAX_SAFETY_CHARS = 4000
 STRESS_INTENT = "wellbeing.stress"  # but a crisis signal anywhere in a long message must still be seen
@@ -144,6 +147,7 @@ class KnowledgeBase:
     matcher: Matcher
     root: Path = field(default=Path("."))
     regional: Mapping[tuple[str, Locale, Region], Answer] = field(default_factory=lambda: MappingProxyType({}))
+    rules: ContentRules = field(default_factory=lambda: ContentRules())
     letters: Letters = field(default_factory=Letters)  # the /complain letters (`letters/`), none when absent
 
     def answer(self, intent: str, locale: Locale, region: Region | None = None) -> Answer | None:
@@ -195,6 +199,60 @@ class KnowledgeBase:
         return [intent for intent in self.intents.values() if not intent.out_of_scope]
 
 
+RULES_FILE = "content-rules.yaml"
+
+
+@dataclass(frozen=True)
+class ContentRules:
+    """How much every answerable intent needs, from `content-rules.yaml` at the content root (lint and CI)."""
+
+    min_examples: int = 15
+    min_tests: int = 4
+
+
+def _load_rules(root: Path, errors: list[KnowledgeError]) -> ContentRules:
+    path = root / RULES_FILE
+    if not path.is_file():
+        return ContentRules()
+    node = read_yaml(path, errors)
+    if node is None:
+        return ContentRules()
+    fields = _mapping(node, path, frozenset({"min_examples", "min_tests"}), "content rules", errors) or {}
+    values: dict[str, int] = {}
+    for key, value in fields.items():
+        raw = value.value if isinstance(value, yaml.ScalarNode) else None
+        if not (isinstance(raw, str) and raw.isdigit()):
+            errors.append(KnowledgeError(path, _line(value), f"`{key}` must be a whole number, like 15"))
+            continue
+        values[key] = int(raw)
+    return ContentRules(**values)
+
+
+def _check_amounts(drafts: Iterable[_IntentDraft], rules: ContentRules, errors: list[KnowledgeError]) -> None:
+    for draft in drafts:
+        intent = draft.intent
+        if intent.out_of_scope or intent.id == CRISIS_INTENT:
+            continue
+        for what, have, need in (
+            ("examples", draft.written.get("examples", 0), rules.min_examples),
+            ("tests", draft.written.get("tests", 0), rules.min_tests),
+        ):
+            if have < need:
+                errors.append(
+                    KnowledgeError(
+                        draft.path,
+                        draft.line,
+                        f"`{intent.id}` has {have} {what if have != 1 else what[:-1]}; every intent needs at least "
+                        f"{need} ({RULES_FILE}): "
+                        + (
+                            "add the ways people really ask"
+                            if what == "examples"
+                            else "add new phrasings that are not examples, to check the matcher"
+                        ),
+                    )
+                )
+
+
 @dataclass(frozen=True)
 class Loaded:
     knowledge: KnowledgeBase
@@ -210,6 +268,7 @@ class _IntentDraft:
     path: Path
     line: int
     related_lines: dict[str, int]
+    written: Mapping[str, int] = field(default_factory=dict)  # items as written under examples/tests
 
 
 def _load_intent(node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> _IntentDraft | None:
@@ -239,21 +298,25 @@ def _load_intent(node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> _
             title = _text(value_node, path, f"title.{locale}", errors)
             if title is None:
                 continue
-            if len(title) > MAX_TITLE_CHARS:
+            limit = MAX_TITLE_CHARS[locale]
+            if len(title) > limit:
                 errors.append(
-                    KnowledgeError(path, _line(value_node), f"title is {len(title)} characters; keep it under 40")
+                    KnowledgeError(
+                        path,
+                        _line(value_node),
+                        f"the {locale} title is {len(title)} characters; a button shows at most {limit}",
+                    )
                 )
             titles[locale] = title
         for locale in TITLE_LOCALES:
             if locale not in titles and not out_of_scope:
                 errors.append(KnowledgeError(path, _line(title_node), f"`title` has no `{locale}` line"))
-    examples = (
-        tuple(text for text, _ in _texts(fields["examples"], path, "examples", errors)) if "examples" in fields else ()
-    )
+    seen_lines: dict[str, tuple[int, str]] = {}  # normalised text → (line, examples|tests) within the intent
+    examples = _distinct(fields.get("examples"), path, "examples", seen_lines, errors)
     if not examples:
         errors.append(KnowledgeError(path, _line(node), f"`{intent_id}` has no `examples`"))
         return None
-    tests = tuple(text for text, _ in _texts(fields["tests"], path, "tests", errors)) if "tests" in fields else ()
+    tests = _distinct(fields.get("tests"), path, "tests", seen_lines, errors)
     keywords = (
         tuple(text for text, _ in _texts(fields["keywords"], path, "keywords", errors)) if "keywords" in fields else ()
     )
@@ -271,7 +334,42 @@ def _load_intent(node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> _
         keywords=keywords,
         related=tuple(related_lines),
     )
-    return _IntentDraft(intent, path, _line(node), related_lines)
+    # A repeated or broken item is reported where it is; counting what was written keeps the minimums quiet.
+    written = {
+        key: len(fields[key].value) if isinstance(fields.get(key), yaml.SequenceNode) else 0
+        for key in ("examples", "tests")
+    }
+    return _IntentDraft(intent, path, _line(node), related_lines, written)
+
+
+def _distinct(
+    node: yaml.Node | None, path: Path, key: str, seen: dict[str, tuple[int, str]], errors: list[KnowledgeError]
+) -> tuple[str, ...]:
+    """The texts of an `examples` or `tests` list; one repeated within the same intent is reported and dropped."""
+    if node is None:
+        return ()
+    found: list[str] = []
+    for text, line in _texts(node, path, key, errors):
+        normalised = normalise(text)
+        if normalised and normalised in seen:
+            first, kind = seen[normalised]
+            message = (
+                f"test {text!r} is also an example (line {first}); tests must be new phrasings"
+                if kind != key
+                else f"{text!r} repeats line {first} of the same intent; remove one"
+            )
+            errors.append(KnowledgeError(path, line, message))
+            continue
+        if normalised:
+            seen[normalised] = (line, key)
+        found.append(text)
+    return tuple(found)
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """' — did you mean `x`?' for the closest known id, or '' when nothing is close."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    return f"; did you mean `{close[0]}`?" if close else ""
 
 
 def _check_examples(drafts: list[_IntentDraft], errors: list[KnowledgeError]) -> None:
@@ -433,6 +531,9 @@ def _load_answer(
     text = _text(fields["answer"], path, "answer", errors)
     if text is None:
         return None
+    for key in ("answer", "more"):
+        if key in fields:
+            _check_block(fields[key], path, key, errors)
     if len(text) > MAX_ANSWER_CHARS:
         errors.append(
             KnowledgeError(
@@ -462,95 +563,149 @@ def _load_answer(
     return answer, _line(node)
 
 
+_FOLDED_STEP = re.compile(r"\s(?:\d{1,2}[.、)]|[-•])\s")
+
+
+def _check_block(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeError]) -> None:
+    """Text over several lines must be a `|` block: without it YAML joins the lines into one paragraph.
+
+    English prose wrapped over lines is fine (YAML joins it with spaces, as intended); Chinese text or
+    numbered steps over several lines without `|` are always a mistake.
+    """
+    if not isinstance(node, yaml.ScalarNode) or node.style in ("|", ">"):
+        return
+    value = str(node.value)
+    if node.end_mark.line > node.start_mark.line and (has_cjk(value) or _FOLDED_STEP.search(value)):
+        errors.append(
+            KnowledgeError(
+                path,
+                _line(node),
+                f"`{key}` runs over several lines without `|`, so its lines would be joined into one paragraph; "
+                f"write `{key}: |` and put the text on the lines below it",
+            )
+        )
+
+
 # --- Putting it together ---------------------------------------------------------------------------
 
 
 def load_knowledge(root: Path) -> Loaded:
     """Read `root/intents`, `root/faq`, `root/safety`, `root/lexicon` and `root/letters`; never raises on bad
-    content."""
+    content.
+
+    Three steps: read (each file and entry on its own), validate (across files: duplicates, missing answers,
+    related ids; nothing reported that only follows from a file that could not be read), build (conversions,
+    the matcher, the safety net, the letters).
+    """
     errors: list[KnowledgeError] = []
-    unreadable_intents = False
+    read = _read(root, errors)
+    valid = _validate(read, errors)
+    knowledge = _build(root, read, valid, errors)
+    errors.sort(key=lambda e: (str(e.path), e.line))
+    return Loaded(knowledge, tuple(errors))
+
+
+@dataclass
+class _Files:
+    """What the content files hold, each entry checked on its own, and which files could not be read at all."""
+
+    intents: list[_IntentDraft] = field(default_factory=list)
+    answers: list[tuple[Answer, int]] = field(default_factory=list)  # (answer, its line), in file order
+    rules: ContentRules = field(default_factory=ContentRules)
+    unreadable_intents: bool = False  # an intents file: answers pointing into it are not news
+    unreadable_locales: set[Locale] = field(default_factory=set)  # an answers file: a missing answer is not news
+
+
+def _read(root: Path, errors: list[KnowledgeError]) -> _Files:
+    found = _Files(rules=_load_rules(root, errors))
     intents_dir = root / "intents"
     if not intents_dir.is_dir():
         errors.append(KnowledgeError(intents_dir, 1, "the intents folder is missing"))
-
-    drafts: list[_IntentDraft] = []
-    seen: dict[str, _IntentDraft] = {}
     for path in _yaml_files(intents_dir, errors):
         before = len(errors)
         nodes = _entries(path, errors)
-        # When an intents file cannot be read at all, answers pointing into it are not news.
-        unreadable_intents = unreadable_intents or (not nodes and len(errors) > before)
-        for node in nodes:
-            draft = _load_intent(node, path, errors)
-            if draft is None:
-                continue
-            first = seen.get(draft.intent.id)
-            if first is not None:
-                errors.append(
-                    KnowledgeError(
-                        path,
-                        draft.line,
-                        f"duplicate id `{draft.intent.id}` (first at {display_path(first.path)}:{first.line})",
-                    )
-                )
-                continue
-            seen[draft.intent.id] = draft
-            drafts.append(draft)
+        found.unreadable_intents = found.unreadable_intents or (not nodes and len(errors) > before)
+        found.intents.extend(draft for node in nodes if (draft := _load_intent(node, path, errors)) is not None)
+
+    faq_dir = root / "faq"
+    if not faq_dir.is_dir():
+        errors.append(KnowledgeError(faq_dir, 1, "the faq folder is missing"))
+        return found
+    for folder in sorted(p for p in faq_dir.iterdir() if p.is_dir()):
+        if folder.name not in LOCALES:
+            errors.append(
+                KnowledgeError(folder, 1, f"unknown locale folder `{folder.name}`; use one of {', '.join(LOCALES)}")
+            )
+            continue
+        locale: Locale = next(loc for loc in LOCALES if loc == folder.name)
+        for path in _yaml_files(folder, errors):
+            before = len(errors)
+            nodes = _entries(path, errors)
+            if not nodes and len(errors) > before:
+                found.unreadable_locales.add(locale)
+            found.answers.extend(
+                loaded for node in nodes if (loaded := _load_answer(node, path, locale, errors)) is not None
+            )
+    return found
+
+
+@dataclass
+class _Valid:
+    """What survives the checks across files."""
+
+    drafts: list[_IntentDraft]  # one per id
+    known: set[str]  # every id defined, usable or not
+    answers: dict[tuple[str, Locale], Answer]
+    regional: dict[tuple[str, Locale, Region], Answer]
+    usable: dict[str, Intent]  # intents with at least a zh-Hans answer (or out of scope)
+
+
+def _validate(files: _Files, errors: list[KnowledgeError]) -> _Valid:
+    drafts: list[_IntentDraft] = []
+    first_of: dict[str, _IntentDraft] = {}
+    for draft in files.intents:
+        first = first_of.get(draft.intent.id)
+        if first is not None:
+            where = f"{display_path(first.path)}:{first.line}"
+            errors.append(
+                KnowledgeError(draft.path, draft.line, f"duplicate id `{draft.intent.id}` (first at {where})")
+            )
+            continue
+        first_of[draft.intent.id] = draft
+        drafts.append(draft)
     _check_examples(drafts, errors)
+    _check_amounts(drafts, files.rules, errors)
 
     answers: dict[tuple[str, Locale], Answer] = {}
     regional: dict[tuple[str, Locale, Region], Answer] = {}
-    unreadable_answers = False
-    unreadable_locales: set[Locale] = set()  # a missing answer there is not news: the unreadable file is
-    faq_dir = root / "faq"
-    if faq_dir.is_dir():
-        for folder in sorted(p for p in faq_dir.iterdir() if p.is_dir()):
-            if folder.name not in LOCALES:
-                errors.append(
-                    KnowledgeError(folder, 1, f"unknown locale folder `{folder.name}`; use one of {', '.join(LOCALES)}")
+    first_line: dict[tuple[str, Locale, Region | None], tuple[Path, int]] = {}
+    for answer, line in files.answers:
+        path = answer.path or Path("faq")
+        if answer.intent not in first_of:
+            if not files.unreadable_intents:
+                hint = did_you_mean(answer.intent, first_of)
+                errors.append(KnowledgeError(path, line, f"answer for unknown intent `{answer.intent}`{hint}"))
+            continue
+        key = (answer.intent, answer.locale, answer.region)
+        if key in first_line:
+            other_path, other_line = first_line[key]
+            where = f" for {answer.region}" if answer.region else ""
+            errors.append(
+                KnowledgeError(
+                    path,
+                    line,
+                    f"second answer for `{answer.intent}` in {answer.locale}{where} "
+                    f"(first at {display_path(other_path)}:{other_line})",
                 )
-                continue
-            locale: Locale = next(loc for loc in LOCALES if loc == folder.name)
-            first_line: dict[tuple[str, Region | None], tuple[Path, int]] = {}
-            for path in _yaml_files(folder, errors):
-                before = len(errors)
-                nodes = _entries(path, errors)
-                if not nodes and len(errors) > before:
-                    unreadable_answers = True
-                    unreadable_locales.add(locale)
-                for node in nodes:
-                    loaded = _load_answer(node, path, locale, errors)
-                    if loaded is None:
-                        continue
-                    answer, line = loaded
-                    if answer.intent not in seen:
-                        if unreadable_intents:
-                            continue
-                        errors.append(KnowledgeError(path, line, f"answer for unknown intent `{answer.intent}`"))
-                        continue
-                    key = (answer.intent, answer.region)
-                    if key in first_line:
-                        other_path, other_line = first_line[key]
-                        where = f" for {answer.region}" if answer.region else ""
-                        errors.append(
-                            KnowledgeError(
-                                path,
-                                line,
-                                f"second answer for `{answer.intent}` in {locale}{where} "
-                                f"(first at {display_path(other_path)}:{other_line})",
-                            )
-                        )
-                        continue
-                    first_line[key] = (path, line)
-                    if answer.region is None:
-                        answers[(answer.intent, locale)] = answer
-                    else:
-                        regional[(answer.intent, locale, answer.region)] = answer
-    else:
-        errors.append(KnowledgeError(faq_dir, 1, "the faq folder is missing"))
+            )
+            continue
+        first_line[key] = (path, line)
+        if answer.region is None:
+            answers[(answer.intent, answer.locale)] = answer
+        else:
+            regional[(answer.intent, answer.locale, answer.region)] = answer
     # A regional answer's counterpart may be in a file that cannot be read: that file's error is the news.
-    _pair_regional(regional, errors if not unreadable_answers else [])
+    _pair_regional(regional, errors if not files.unreadable_locales else [])
 
     usable: dict[str, Intent] = {}
     for draft in drafts:
@@ -560,37 +715,44 @@ def load_knowledge(root: Path) -> Loaded:
             continue
         missing = [locale for locale in REQUIRED_LOCALES if (intent.id, locale) not in answers]
         for locale in missing:
-            if locale not in unreadable_locales:
+            if locale not in files.unreadable_locales:
                 errors.append(KnowledgeError(draft.path, draft.line, f"`{intent.id}` has no answer in faq/{locale}/"))
-        if "zh-Hans" in missing:
-            continue  # nothing to say: leave the intent out rather than match it
-        usable[intent.id] = intent
+        if "zh-Hans" not in missing:  # else nothing to say: leave the intent out rather than match it
+            usable[intent.id] = intent
 
     for draft in drafts:
         for related, line in draft.related_lines.items():
-            if related not in seen:
-                errors.append(KnowledgeError(draft.path, line, f"related id `{related}` does not exist"))
+            if related not in first_of:
+                if not files.unreadable_intents:
+                    hint = did_you_mean(related, first_of)
+                    errors.append(KnowledgeError(draft.path, line, f"related id `{related}` does not exist{hint}"))
             elif related == draft.intent.id:
                 errors.append(KnowledgeError(draft.path, line, f"`{related}` lists itself as related"))
+    return _Valid(drafts, set(first_of), answers, regional, usable)
 
+
+def _build(root: Path, files: _Files, valid: _Valid, errors: list[KnowledgeError]) -> KnowledgeBase:
     final: dict[str, Intent] = {}
-    for intent in usable.values():
-        kept = tuple(r for r in intent.related if r in usable and r != intent.id)
+    for intent in valid.usable.values():
+        kept = tuple(r for r in intent.related if r in valid.usable and r != intent.id)
         final[intent.id] = intent if kept == intent.related else _replace_related(intent, kept)
 
-    for intent_id in list(final):
+    answers = dict(valid.answers)
+    for intent_id in final:
         hans = answers.get((intent_id, "zh-Hans"))
         if hans is not None and (intent_id, "zh-Hant") not in answers:
             answers[(intent_id, "zh-Hant")] = _converted(hans, "zh-Hant")
     answers = {key: value for key, value in answers.items() if key[0] in final}
-    regional = {key: value for key, value in regional.items() if key[0] in final}
+    regional = {key: value for key, value in valid.regional.items() if key[0] in final}
 
-    ordinary = [example for draft in drafts if draft.intent.id != CRISIS_INTENT for example in draft.intent.examples]
+    ordinary = [
+        example for draft in valid.drafts if draft.intent.id != CRISIS_INTENT for example in draft.intent.examples
+    ]
     safety = load_safety(root / "safety", errors, ordinary)
     care = load_care(root / "safety", None, errors)
     lexicon = load_lexicon(sorted((root / "lexicon").glob("*.yaml")), errors)
     letters = load_letters(root / "letters", errors)
-    knowledge = KnowledgeBase(
+    return KnowledgeBase(
         intents=MappingProxyType(final),
         answers=MappingProxyType(answers),
         safety=safety,
@@ -598,10 +760,9 @@ def load_knowledge(root: Path) -> Loaded:
         matcher=Matcher.build(list(final.values()), lexicon=lexicon),
         root=root,
         regional=MappingProxyType(regional),
+        rules=files.rules,
         letters=letters,
     )
-    errors.sort(key=lambda e: (str(e.path), e.line))
-    return Loaded(knowledge, tuple(errors))
 
 
 def _converted(answer: Answer, locale: Locale) -> Answer:

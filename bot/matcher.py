@@ -309,8 +309,13 @@ class Matcher:
         asked = tuple(asks for _, _, asks in winners)
         return Analysis(tuple(ranked), clause_winners, asked)
 
-    def _score(self, text: str) -> dict[int, float]:
-        """Scores of one text, by intent index."""
+    def vector(self, text: str) -> dict[str, float]:
+        """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
+        query = self.lexicon.apply(normalise(text))
+        return _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
+
+    def _score(self, text: str, parts: dict[int, dict[str, float]] | None = None) -> dict[int, float]:
+        """Scores of one text, by intent index; `parts`, when given, receives each score's pieces."""
         query = self.lexicon.apply(normalise(text))
         if not query or not self.intents:
             return {}
@@ -353,7 +358,40 @@ class Matcher:
             score = min(score + boost.get(index, 0.0), 100.0)
             if score > 0:
                 results[index] = score
+                if parts is not None:
+                    parts[index] = {
+                        "best example": 100.0 * float(best_example[index]),
+                        "centroid": 100.0 * float(centroid_dot[index]),
+                        "near copy": near.get(index, 0.0),
+                        "keywords": boost.get(index, 0.0),
+                    }
         return results
+
+    def _best(self, text: str) -> Candidate | None:
+        found = self._score(text)
+        if not found:
+            return None
+        index = max(found, key=lambda i: (found[i], -i))
+        return Candidate(self.intents[index], found[index])
+
+    def explain(self, text: str) -> Explanation:
+        """What `anxin match --explain` shows: the text as matched, each clause, the pieces of the best scores."""
+        parts: dict[int, dict[str, float]] = {}
+        whole = self._score(text, parts)
+        analysis = self.analyse(text)
+        pieces = {
+            self.intents[index]: {name: round(value, 1) for name, value in found.items()}
+            for index, found in parts.items()
+        }
+        return Explanation(
+            normalised=normalise(text),
+            matched=self.lexicon.apply(normalise(text)),
+            clauses=tuple((clause, asks, self._best(clause)) for clause, asks in clauses(text)),
+            analysis=analysis,
+            parts=pieces,
+            whole={self.intents[index]: score for index, score in whole.items()},
+            decision=self.decide(analysis),
+        )
 
     @staticmethod
     def _sum(columns: Mapping[str, tuple[Indexes, Weights]], vector: Mapping[str, float], size: int) -> Weights:
@@ -373,30 +411,45 @@ class Matcher:
         ranked = list(analysis.ranked)
         limits = self.thresholds
         if not ranked:
-            return Match("fallback", None, 0.0, ())
+            return Match("fallback", None, 0.0, (), reason="no intent shares a word with the message")
         top = ranked[0]
         in_scope = [c for c in ranked if c.intent not in self.out_of_scope]
         shown = tuple(in_scope[:3])
         outside = next((c for c in ranked if c.intent in self.out_of_scope), None)
-        if top.intent in self.out_of_scope or top.score < limits.clarify:
-            topic = top.intent if top.intent in self.out_of_scope else None
-            return Match("fallback", None, top.score, shown, topic=topic)
+        if top.intent in self.out_of_scope:
+            why = f"the best match {top.intent} is out of scope"
+            return Match("fallback", None, top.score, shown, topic=top.intent, reason=why)
+        if top.score < limits.clarify:
+            why = f"the best score {top.score:.1f} is below clarify {limits.clarify:g}"
+            return Match("fallback", None, top.score, shown, reason=why)
         if outside is not None and top.intent != CRISIS_INTENT and top.score - outside.score < limits.out_of_scope:
-            return Match("fallback", None, top.score, shown, topic=outside.intent)
+            why = (
+                f"{outside.intent} ({outside.score:.1f}) is within out_of_scope {limits.out_of_scope:g} "
+                f"of {top.intent} ({top.score:.1f})"
+            )
+            return Match("fallback", None, top.score, shown, topic=outside.intent, reason=why)
         if top.intent == CRISIS_INTENT:
             # A fair match on the self-harm intent's examples; the knowledge base decides what that means.
-            return Match("crisis", top.intent, top.score, shown)
+            return Match("crisis", top.intent, top.score, shown, reason="the best match is the self-harm intent")
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        clear = top.score >= limits.answer and top.score - runner_up >= limits.margin
+        lead = (
+            f"{top.score:.1f} (answer {limits.answer:g}), {top.score - runner_up:.1f} ahead of the next "
+            f"(margin {limits.margin:g})"
+        )
         problems = self._problems(analysis)
-        if len(problems) >= 2 and not (top.score >= limits.answer and top.score - runner_up >= limits.margin):
-            return Match("overview", None, top.score, problems)
-        if top.score >= limits.answer and top.score - runner_up >= limits.margin:
-            return Match("answer", top.intent, top.score, shown)
+        if len(problems) >= 2 and not clear:
+            why = f"{len(problems)} clauses each name a different problem at or above overview {limits.overview:g}"
+            return Match("overview", None, top.score, problems, reason=why)
+        if clear:
+            return Match("answer", top.intent, top.score, shown, reason=f"clearly ahead: {lead}")
         rivals = tuple(c for c in shown if c.score >= limits.clarify and top.score - c.score < limits.rival)
         if top.score >= limits.alone and len(rivals) <= 1:
             # Clearly the likeliest, with nothing else close: answer, and let the person say it was not it.
-            return Match("answer", top.intent, top.score, shown, sure=False)
-        return Match("clarify", None, top.score, rivals or (top,))
+            why = f"{top.score:.1f} is at or above alone {limits.alone:g} with no rival within {limits.rival:g}"
+            return Match("answer", top.intent, top.score, shown, sure=False, reason=why)
+        why = f"not clear enough to answer: {lead}; asking about the candidates within rival {limits.rival:g}"
+        return Match("clarify", None, top.score, rivals or (top,), reason=why)
 
     def _problems(self, analysis: Analysis) -> tuple[Candidate, ...]:
         """The distinct in-scope problems that separate clauses name clearly, in the order they were told."""
@@ -410,6 +463,17 @@ class Matcher:
             ):
                 found.append(candidate)
         return tuple(found[:3])
+
+
+@dataclass(frozen=True)
+class Explanation:
+    normalised: str
+    matched: str  # after the lexicon's aliases and dialect words
+    clauses: tuple[tuple[str, bool, Candidate | None], ...]  # (clause, asks something, its best intent)
+    analysis: Analysis
+    parts: Mapping[str, Mapping[str, float]]  # whole-message score pieces by intent
+    whole: Mapping[str, float]  # whole-message scores (a clause may score higher)
+    decision: Match
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,17 @@ _TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
         "zh-Hans": "你好，我是安心。被催收骚扰不是你的错，你也不是一个人。\n"
         "我可以告诉你：催收这样做合法吗、怎么投诉举报、你有哪些权利。\n"
-        "直接打字提问，或选一个话题。我不保存你的名字、电话或账号。",
+        "直接打字提问，或选一个话题。我不保存你的聊天账号；提问时不必写名字、电话或证件号。",
         "en": "Hi, I'm Anxin. Being harassed by debt collectors is not your fault, and you are not alone.\n"
         "I can tell you whether what they do is legal, how to report it, and what your rights are.\n"
-        "Type your question or pick a topic. I don't store your name, number or account.",
+        "Type your question or pick a topic. I don't store your messenger account, and you need not give your "
+        "name, number or ID.",
     },
     "menu": {
         "zh-Hans": "直接打字提问，或选一个话题：",
         "en": "Type your question, or pick a topic:",
     },
+    "more_questions": {"zh-Hans": "更多问题", "en": "More questions"},
     "topic": {
         "zh-Hans": "这个话题下常见的问题：",
         "en": "Common questions on this topic:",
@@ -80,6 +82,10 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "complain_button": {"zh-Hans": "帮我写投诉信", "en": "Help me write a complaint"},
     "rate_button": {"zh-Hans": "算一算我这笔的真实年化", "en": "Work out my loan's real rate"},
+    "stats_usage": {
+        "zh-Hans": "用法：/stats 或 /stats 天数（1–{most}），例如 /stats 7",
+        "en": "Usage: /stats, or /stats DAYS (1–{most}), e.g. /stats 7",
+    },
     "stats_unavailable": {
         "zh-Hans": "统计暂时读不到（数据库忙或不可用），请稍后再试。",
         "en": "Statistics are unavailable right now (the database is busy or missing); try again later.",
@@ -106,7 +112,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "to write such details. Send /forget to delete everything linked to you at once.",
     },
     "crisis": {
-        # Used only if the crisis answer is missing from faq/: verified national lines from FACTS.md.
+        # Used only if the crisis answer is missing from faq/: verified national lines (docs/sources.md).
         "zh-Hans": "听到你这样说，我很担心你。你现在不是一个人。\n"
         "请马上拨打全国心理援助热线 12356,或希望24热线 400-161-9995(24小时)。\n"
         "如果你有危险，请立刻拨打 110 或 120,并找一个人陪着你。债务可以慢慢解决，你的生命更重要。",

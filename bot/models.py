@@ -30,6 +30,7 @@ class Incoming:
     button: str | None = None
     media: str | None = None  # "sticker", "photo", "voice", … when the user sent no text
     role: Role = "user"  # "admin" when the channel's own configuration says so; never stored
+    language: Locale | None = None  # the language the person's app is set to, when the channel knows it
     # The most UTF-8 bytes one turn's reply may take on this channel (WeChat's passive replies: 2048), or None
     # for no limit. A guided flow's long output (complaint letters) is then served in parts, one per turn.
     reply_bytes: int | None = None
@@ -78,6 +79,7 @@ class Match:
     candidates: tuple[Candidate, ...] = field(default=())
     sure: bool = True  # False: answered as the only plausible intent, with a "not what you meant?" button
     topic: str | None = None  # for a fallback: the out-of-scope intent that made it one, if any
+    reason: str = ""  # why this decision, in words, for `anxin match --explain`
 
     def as_json(self) -> dict[str, object]:
         return {

@@ -22,8 +22,9 @@ import os
 import secrets
 from pathlib import Path
 
+from .errors import StartupError
 from .redaction import redact
-from .settings import StartupError
+from .text import encodable
 
 log = logging.getLogger(__name__)
 
@@ -130,3 +131,17 @@ __all__ = [
     "pseudonym",
     "redact",
 ]
+
+
+MAX_UNANSWERED_CHARS = 300  # what is kept of a question the bot could not answer
+
+
+def keepable(text: str) -> str:
+    """What may be kept of a question the bot could not answer: personal data removed, at most
+    `MAX_UNANSWERED_CHARS`, and only characters every store can hold (no lone surrogates, no NUL).
+
+    The one definition of that rule: the dialog applies it before storing, and each store applies it again as
+    it writes (applied twice it changes nothing).
+    """
+    # NUL says nothing in a question, and PostgreSQL refuses it in text.
+    return encodable(redact(text, MAX_UNANSWERED_CHARS)).replace("\x00", "")

@@ -1533,7 +1533,7 @@ def explain(cost: Cost, locale: Locale, region: Region | None = None) -> list[st
 
 
 def meaning(cost: Cost, locale: Locale, region: Region | None = None) -> list[str]:
-    """What the figure means under the rules of the user's region, framed as shared/FACTS.md allows.
+    """What the figure means under the rules of the user's region, framed as docs/sources.md allows.
 
     Mainland (the default): the courts' cap for private lending (4 × one-year LPR; 12% for contracts since
     May 2025) with the plain note that licensed lenders fall under financial regulation instead, so the loan

@@ -21,7 +21,7 @@ import sqlite3
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.routing import BaseRoute
 
@@ -29,11 +29,15 @@ from . import logs
 from .conversation import Conversation
 from .dialog import Dialog
 from .knowledge import KnowledgeSource
-from .settings import Settings
+from .settings import Settings, StartupError
 from .state import MemoryStore, Store, StoreError
 from .store import SqliteStore, purge_daily
 from .text import warm_up
+from .usage import Retention
 from .watch import start_live_reload
+
+if TYPE_CHECKING:
+    from .store_pg import PostgresStore
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +82,34 @@ class UnsavedStore(MemoryStore):
         return f"the database could not be opened ({self.reason}); nothing is saved until a restart"
 
 
-async def open_store(settings: Settings) -> Store:
-    """The SQLite store; memory only when the database cannot be opened at all, so the bot still answers.
+async def open_database(settings: Settings, *, migrate: bool = True) -> SqliteStore | PostgresStore:
+    """The configured store: PostgreSQL when `BOT_DATABASE_URL` is set, else the SQLite file in the data dir
+    (which is upgraded whenever it is opened). `StoreError` when it cannot be used."""
+    if settings.database_url is not None:
+        from .store_pg import PostgresStore
 
-    A damaged database file is moved aside and a new one started (see `bot.store`).
+        return await PostgresStore.open(
+            settings.database_url.value,
+            retention=Retention(settings.session_days, settings.event_days, settings.unanswered_days),
+            pool_size=settings.database_pool,
+            migrate=migrate,
+        )
+    return await SqliteStore.from_settings(settings)
+
+
+async def open_store(settings: Settings) -> Store:
+    """The store the bot runs on.
+
+    PostgreSQL (`BOT_DATABASE_URL`) must be usable at start: processes sharing it must not drift apart, so
+    one that cannot reach it stops with one line and its supervisor starts it again. The SQLite store falls
+    back to memory when the file cannot be opened at all, so a lone bot still answers; a damaged database
+    file is moved aside and a new one started (see `bot.store`).
     """
+    if settings.database_url is not None:
+        try:
+            return await open_database(settings)
+        except StoreError as exc:
+            raise StartupError(f"database: {exc}") from None
     try:
         return await SqliteStore.from_settings(settings, move_corrupt=True)
     except (StoreError, OSError, sqlite3.Error) as exc:
@@ -91,28 +118,41 @@ async def open_store(settings: Settings) -> Store:
         return UnsavedStore(reason)
 
 
-async def open_services(settings: Settings) -> Services:
+async def open_services(settings: Settings, store: Store | None = None) -> Services:
+    """Everything a running bot needs; `store` replaces the database (`anxin chat` talks to a throw-away one)."""
     # The key first: without it nothing may be stored, so an unusable one stops the start right here.
     secret = await asyncio.to_thread(settings.secret_key)
     logs.hide(secret.decode("latin-1"))
+    if settings.database_url is not None:
+        # Anxin's own rows are safe to log by design; the database address and its password are not.
+        logs.hide(settings.database_url.value)
+        if settings.secret is None:
+            log.warning(
+                "BOT_DATABASE_URL is set but BOT_SECRET is not: every process sharing the database must use the"
+                " same pseudonym key (the same BOT_SECRET, or one shared data dir), or one person becomes several"
+            )
     # OpenCC dictionaries and the knowledge base load before the first user arrives.
     await asyncio.to_thread(warm_up)
     knowledge = await asyncio.to_thread(KnowledgeSource, settings.content_dir, settings.data_dir)
-    store = await open_store(settings)
+    store = store or await open_store(settings)
     dialog = Dialog(knowledge, store, keep_unanswered=settings.keep_unanswered)
     return Services(settings, knowledge, store, dialog, secret)
 
 
 def configured_channels(services: Services) -> list[Channel]:
+    """Each configured channel gets what it needs and nothing more: its settings, the conversation, the key."""
     channels: list[Channel] = []
-    if services.settings.telegram_token is not None:
-        from .channels.telegram import TelegramChannel  # imported here: PTB loads only when configured
+    settings, conversation, secret = services.settings, services.conversation, services.secret
+    if settings.telegram_token is not None:
+        from .channels.telegram import TelegramChannel  # PTB loads only when configured
+        from .channels.telegram_app import TelegramConfig
 
-        channels.append(TelegramChannel(services))
-    if services.settings.wechat_token is not None:
-        from .channels.wechat import WeChatChannel
+        config = TelegramConfig.from_settings(settings)
+        channels.append(TelegramChannel(config, conversation, secret, services.stop))
+    if settings.wechat_token is not None:
+        from .channels.wechat import WeChatChannel, WeChatConfig
 
-        channels.append(WeChatChannel(services))
+        channels.append(WeChatChannel(WeChatConfig.from_settings(settings), conversation, secret))
     return channels
 
 

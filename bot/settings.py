@@ -7,11 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import StartupError as StartupError  # where the channels and the CLI have always found it
+
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-
-
-class StartupError(Exception):
-    """The bot cannot start; the message says why and what to do, in one line (no traceback)."""
 
 
 class SettingsError(StartupError, ValueError):
@@ -58,7 +56,10 @@ class Settings:
     wechat_token: Secret | None = None
     wechat_app_id: str | None = None
     wechat_aes_key: Secret | None = None
+    wechat_admin_openids: frozenset[str] = frozenset()
     log_level: str = "INFO"
+    database_url: Secret | None = None  # postgresql://…; None: SQLite in the data dir
+    database_pool: int = 10  # connections per process to PostgreSQL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +100,15 @@ class Settings:
                 except ValueError:
                     raise SettingsError("TELEGRAM_ADMIN_IDS must be numeric ids separated by commas") from None
 
+        database_url = secret("BOT_DATABASE_URL")  # it may carry a password
+        if database_url is not None and not database_url.value.startswith(("postgresql://", "postgres://")):
+            raise SettingsError(
+                "BOT_DATABASE_URL must be a postgresql:// address (postgresql://user:password@host:5432/dbname);"
+                " leave it unset to keep the SQLite file in BOT_DATA_DIR"
+            )
+        database_pool = number("BOT_DATABASE_POOL", 10)
+        if database_pool < 2:
+            raise SettingsError(f"BOT_DATABASE_POOL must be 2 or more, got {database_pool}")
         content = text("BOT_CONTENT_DIR")
         return cls(
             data_dir=Path(text("BOT_DATA_DIR") or "data"),
@@ -119,7 +129,12 @@ class Settings:
             wechat_token=secret("WECHAT_TOKEN"),
             wechat_app_id=text("WECHAT_APP_ID"),
             wechat_aes_key=secret("WECHAT_AES_KEY"),
+            wechat_admin_openids=frozenset(
+                part.strip() for part in (text("WECHAT_ADMIN_OPENIDS") or "").split(",") if part.strip()
+            ),
             log_level=(text("BOT_LOG_LEVEL") or "INFO").upper(),
+            database_url=database_url,
+            database_pool=database_pool,
         )
 
     def secret_key(self) -> bytes:

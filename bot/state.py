@@ -7,18 +7,22 @@ by the pseudonymous user key; nothing here ever sees a raw platform id.
 
 Exceptions:
     StoreError          the store cannot be used, even after retrying (`path` names it, `reason` says why)
+     └── SchemaTooNew   the database was upgraded by a newer version of the bot; it is left untouched
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from .coordination import Coordination, LocalCoordination
 from .models import DecisionKind, Locale
 from .region import Region
 from .usage import DAY, DayUsers, EventCount, PurgeResult, Retention, UnansweredCount, UsageSnapshot, day_of
@@ -27,12 +31,26 @@ CareLevel = Literal["crisis", "concern"]
 
 
 class StoreError(Exception):
-    """The database at `path` could not be used; `reason` says why (never user data)."""
+    """The database at `path` (a file, or a PostgreSQL address without its password) could not be used;
+    `reason` says why (never user data)."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class SchemaTooNew(StoreError):
+    """The database's schema version is newer than this program knows: it is refused, not touched."""
+
+    def __init__(self, path: Path | str, found: int, known: int) -> None:
+        super().__init__(
+            path,
+            f"schema version {found} is newer than this program knows ({known}): it was upgraded by a newer"
+            " Anxin; run that version (or restore a backup from before the upgrade), nothing was changed",
+        )
+        self.found = found
+        self.known = known
 
 
 @dataclass(frozen=True)
@@ -142,6 +160,20 @@ class Store(Protocol):
     def problem(self) -> str | None:
         """Why the store is not keeping state right now (shown by `/healthz`), or None when it is."""
 
+    def turn(self, user: str) -> AbstractAsyncContextManager[None]:
+        """One message of `user`: the store calls made inside it run after every earlier turn of that user has
+        ended, in this process and in every other process sharing the store. A store used by one process only
+        has nothing to add here (the channels order a user's messages in memory)."""
+
+    def coordination(self) -> Coordination:
+        """What processes sharing this store agree on: retries and the Telegram poller (`bot.coordination`)."""
+
+
+@contextlib.asynccontextmanager
+async def no_turn() -> AsyncIterator[None]:
+    """The turn of a store that only one process uses."""
+    yield
+
 
 class MemoryStore:
     """A `Store` that lives in memory: for tests, `chat`, and when no database can be opened."""
@@ -153,6 +185,7 @@ class MemoryStore:
         self.events: list[UsageEvent] = []  # an event whose user is "" has lost its link to the user
         self.unanswered: list[tuple[str, str, Locale, str, float]] = []
         self.daily_users: Counter[tuple[str, str]] = Counter()  # (day, channel) counts of unlinked days
+        self._coordination = LocalCoordination()
 
     async def get_session(self, user: str) -> Session | None:
         return self.sessions.get(user)
@@ -221,3 +254,9 @@ class MemoryStore:
 
     def problem(self) -> str | None:
         return None
+
+    def turn(self, user: str) -> AbstractAsyncContextManager[None]:
+        return no_turn()
+
+    def coordination(self) -> Coordination:
+        return self._coordination

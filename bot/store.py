@@ -28,18 +28,20 @@ import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 import aiosqlite
 
+from .coordination import Coordination, LocalCoordination
 from .models import LOCALES, Locale
-from .privacy import redact
+from .privacy import keepable
 from .region import REGIONS, Region
 from .schema import LATEST, MIGRATIONS, VERSION_TABLE
 from .settings import Settings
-from .state import CareState, Session, Store, UsageEvent
+from .state import CareState, SchemaTooNew, Session, Store, UsageEvent, no_turn
 from .state import StoreError as StoreError  # raised by this backend; re-exported for its callers
 from .usage import (
     CST,
@@ -59,7 +61,6 @@ log = logging.getLogger(__name__)
 DB_FILE = "anxin.sqlite3"
 BUSY_TIMEOUT_MS = 3000
 ATTEMPTS = 4
-MAX_UNANSWERED_CHARS = 300
 
 T = TypeVar("T")
 
@@ -114,13 +115,11 @@ class SqliteStore:
         self,
         path: Path,
         *,
-        keep_unanswered: bool = True,
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> None:
         self.path = path
-        self.keep_unanswered = keep_unanswered
         self.retention = retention or Retention()
         self.clock = clock
         self.busy_timeout_ms = busy_timeout_ms
@@ -131,13 +130,13 @@ class SqliteStore:
         self._checked = False  # the integrity check runs on the first connection only
         self._problem: str | None = None  # why the last operation failed; None while the database works
         self.moved_aside: Path | None = None  # where a damaged file found at start was moved
+        self._coordination = LocalCoordination()  # one process writes this file
 
     @classmethod
     async def open(
         cls,
         path: Path,
         *,
-        keep_unanswered: bool = True,
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
@@ -148,9 +147,7 @@ class SqliteStore:
         A damaged file raises `DatabaseCorrupt`, or, with `move_corrupt` (the bot at start, never an admin
         command reading while the bot runs), is moved aside and replaced by a new, empty database.
         """
-        store = cls(
-            path, keep_unanswered=keep_unanswered, retention=retention, clock=clock, busy_timeout_ms=busy_timeout_ms
-        )
+        store = cls(path, retention=retention, clock=clock, busy_timeout_ms=busy_timeout_ms)
         try:
             await store._run("open", _nothing)
         except DatabaseCorrupt as exc:
@@ -170,7 +167,6 @@ class SqliteStore:
     async def from_settings(cls, settings: Settings, *, move_corrupt: bool = False) -> SqliteStore:
         return await cls.open(
             database_path(settings),
-            keep_unanswered=settings.keep_unanswered,
             retention=Retention(settings.session_days, settings.event_days, settings.unanswered_days),
             move_corrupt=move_corrupt,
         )
@@ -246,11 +242,9 @@ class SqliteStore:
         await self._run("record event", work)
 
     async def record_unanswered(self, user: str, channel: str, locale: Locale, text: str, at: float) -> None:
-        if not self.keep_unanswered:
-            return
-        # The dialog redacts already; redacting again costs little and guards against a caller that forgot.
-        clean = redact(text, MAX_UNANSWERED_CHARS)
-        clean = clean.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be stored
+        # Whether to keep it at all is the dialog's decision (BOT_KEEP_UNANSWERED); what may be kept is
+        # `keepable`, applied again here so that no caller can store more than that.
+        clean = keepable(text)
         if not clean.strip():
             return
 
@@ -286,6 +280,12 @@ class SqliteStore:
     def problem(self) -> str | None:
         """Why the database is not working right now (for `/healthz`), or None when it is."""
         return self._problem
+
+    def turn(self, user: str) -> AbstractAsyncContextManager[None]:
+        return no_turn()
+
+    def coordination(self) -> Coordination:
+        return self._coordination
 
     # --- retention and statistics ----------------------------------------------------------------------
 
@@ -525,7 +525,7 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
         try:
             current = await _version(conn)
             if current > LATEST:
-                raise StoreError(path, f"schema version {current} is newer than this program knows ({LATEST})")
+                raise SchemaTooNew(path, current, LATEST)
             step = next((migration for migration in MIGRATIONS if migration.version == current + 1), None)
             if step is not None:
                 for statement in step.statements:

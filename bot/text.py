@@ -91,3 +91,15 @@ def detect_locale(text: str) -> Locale | None:
 def to_traditional_chars(text: str) -> str:
     """Character-level Simplified → Traditional (no phrase changes), so lengths stay aligned."""
     return _opencc("s2t").convert(text)
+
+
+def encodable(text: str) -> str:
+    """Text with lone surrogates (from a malformed JSON escape such as "\\ud800") replaced by "?".
+
+    Such a string cannot be encoded as UTF-8, which OpenCC and every store need.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text

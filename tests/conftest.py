@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -80,6 +83,110 @@ def anxin(
     )
 
 
+def telegram_channel(services: Any) -> Any:
+    """A Telegram channel built as `runner.configured_channels` builds it, from a test's `Services`."""
+    from bot.channels.telegram import TelegramChannel
+    from bot.channels.telegram_app import TelegramConfig
+
+    config = TelegramConfig.from_settings(services.settings)
+    return TelegramChannel(config, services.conversation, services.secret, services.stop)
+
+
+def wechat_channel(services: Any, **options: Any) -> Any:
+    """A WeChat channel built as `runner.configured_channels` builds it, from a test's `Services`."""
+    from bot.channels.wechat import WeChatChannel, WeChatConfig
+
+    return WeChatChannel(
+        WeChatConfig.from_settings(services.settings), services.conversation, services.secret, **options
+    )
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------------------------
+# Tests that need a server use BOT_TEST_DATABASE_URL (default: the local server every development and CI
+# machine runs). Without one they are skipped, with the reason in the summary, except under CI=true, where an
+# unreachable server fails them: CI must not pass by skipping.
+
+TEST_DATABASE_URL = os.environ.get("BOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_unavailable(reason: str) -> None:
+    """Skip, or under CI=true fail, a test that needs something PostgreSQL-related this machine lacks."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: PostgreSQL tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _probe(url: str) -> str | None:
+    import asyncio
+    import threading
+
+    import asyncpg
+
+    async def connect() -> None:
+        conn = await asyncpg.connect(url, timeout=3)
+        await conn.close()
+
+    failure: list[BaseException] = []
+
+    def attempt() -> None:  # in a thread of its own: the caller may be inside a running event loop
+        try:
+            asyncio.run(connect())
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=attempt)
+    thread.start()
+    thread.join()
+    try:
+        if failure:
+            raise failure[0]
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test server's address, once it has answered; skips (fails under CI) when it does not."""
+    problem = _probe(TEST_DATABASE_URL)
+    if problem is not None:
+        postgres_unavailable(f"PostgreSQL not reachable at {TEST_DATABASE_URL} ({problem}); set BOT_TEST_DATABASE_URL")
+    return TEST_DATABASE_URL
+
+
+def with_schema(url: str, schema: str) -> str:
+    """`url` with every connection's search_path set to `schema` (asyncpg passes query parameters to the server)."""
+    return f"{url}{'&' if '?' in url else '?'}search_path={schema}"
+
+
+@contextlib.asynccontextmanager
+async def fresh_schema(server_url: str) -> AsyncIterator[str]:
+    """The address of a new, empty schema on the server, dropped afterwards: tests never see each other."""
+    import secrets as random
+
+    import asyncpg
+
+    schema = f"anxin_test_{random.token_hex(6)}"
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await conn.close()
+    try:
+        yield with_schema(server_url, schema)
+    finally:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+async def pg_url(postgres_url: str) -> AsyncIterator[str]:
+    """A fresh schema on the test server for one test."""
+    async with fresh_schema(postgres_url) as url:
+        yield url
 @pytest.fixture(scope="session")
 def repo_knowledge() -> KnowledgeSource:
     """The bundled content (intents, answers, safety, letters), loaded once: guided flows need all of it.

@@ -44,6 +44,9 @@ def test_quick_bench_produces_every_figure(kb_dir: Path, tmp_path: Path) -> None
         assert expected in names
     assert all(math.isfinite(figure.value) and figure.value > 0 for figure in figures)
     assert details["dialog"]["store"] == "SqliteStore"  # type: ignore[index]
+    if details["postgres_missing"] is None:  # a server was reachable: one and two processes were measured
+        assert [timing["processes"] for timing in details["postgres"]] == [1, 2]  # type: ignore[attr-defined]
+        assert "PostgreSQL 2 processes ÷ 1 process" in names
     table = render_table(figures)
     assert len(table.splitlines()) == len(figures) + 1
     assert "PASS" in table or "MISS" in table

@@ -10,7 +10,7 @@ import pytest
 
 from bot.care import CARE_SECONDS, built_in_care, load_care
 from bot.channels.console import render_console
-from bot.channels.telegram import render_telegram
+from bot.channels.telegram_render import render_telegram
 from bot.channels.wechat import render_wechat
 from bot.content import KnowledgeError
 from bot.dialog import Dialog

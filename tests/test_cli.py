@@ -120,3 +120,64 @@ def test_bad_setting_is_named(kb_dir: Path, data_dir: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "bot", "lint"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2
     assert "BOT_PORT must be a whole number" in result.stderr
+
+
+def test_a_test_chat_leaves_no_trace_unless_asked_to_store(kb_dir: Path, data_dir: Path) -> None:
+    """A volunteer trying answers must not show up in the statistics; `--store` is the bot's own console."""
+    result = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin="催收打电话给我妈妈合法吗\nasdkjqwe zzz\n")
+    assert result.returncode == 0, result.stderr
+    assert "不合法。" in result.stdout
+    assert not list(data_dir.glob("anxin.sqlite3*"))
+    stored = anxin("chat", "--store", kb_dir=kb_dir, data_dir=data_dir, stdin="催收打电话给我妈妈合法吗\n")
+    assert stored.returncode == 0, stored.stderr
+    stats = json.loads(anxin("stats", "--json", kb_dir=kb_dir, data_dir=data_dir).stdout)
+    assert stats["messages"] == 1  # only the stored chat counts
+
+
+def test_match_explain_shows_the_text_as_matched_the_parts_thresholds_and_the_reason(
+    kb_dir: Path, data_dir: Path
+) -> None:
+    (kb_dir / "lexicon").mkdir()
+    (kb_dir / "lexicon" / "aliases.yaml").write_text("通讯录: [通讯路]\n", encoding="utf-8")
+    result = anxin("match", "爆通讯路了怎么办", "--explain", kb_dir=kb_dir, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "as matched:  爆通讯录了怎么办" in out
+    assert "legal.contact_contacts  [best example" in out
+    assert "thresholds:  answer " in out and " margin " in out and " clarify " in out
+    assert "decision:    answer, because clearly ahead:" in out
+
+
+def test_match_explain_says_why_it_asks(kb_dir: Path, data_dir: Path) -> None:
+    out = anxin("match", "催收", "--explain", kb_dir=kb_dir, data_dir=data_dir).stdout
+    decision = next(line for line in out.splitlines() if line.startswith("decision:"))
+    assert "because" in decision and ("below clarify" in decision or "not clear enough" in decision), decision
+
+
+def test_eval_can_be_limited_to_one_intent(kb_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    labelled = tmp_path / "set.yaml"
+    labelled.write_text(
+        "- {text: 催收打电话给我表哥, intent: legal.contact_contacts}\n"
+        "- {text: 半夜两点还打电话, intent: legal.call_hours}\n"
+        "- {text: 爆通讯录了怎么办, intent: legal.call_hours}\n",  # mislabelled: contact_contacts takes it
+        encoding="utf-8",
+    )
+    result = anxin(
+        "eval", str(labelled), "--intent", "legal.contact_contacts", "--json", kb_dir=kb_dir, data_dir=data_dir
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["total"] == 1
+    assert [item["text"] for item in data["taken_from_others"]] == ["爆通讯录了怎么办"]
+    wrong = anxin("eval", "--intent", "legal.contact_contact", kb_dir=kb_dir, data_dir=data_dir)
+    assert wrong.returncode == 2
+    assert "did you mean `legal.contact_contacts`?" in wrong.stderr
+
+
+def test_keep_unanswered_off_keeps_no_question_text(kb_dir: Path, data_dir: Path) -> None:
+    env = {"BOT_KEEP_UNANSWERED": "0"}
+    chat = anxin("chat", "--store", kb_dir=kb_dir, data_dir=data_dir, stdin="asdkjqwe zzz\n", env=env)
+    assert chat.returncode == 0, chat.stderr
+    stats = json.loads(anxin("stats", "--json", kb_dir=kb_dir, data_dir=data_dir).stdout)
+    assert stats["messages"] == 1 and stats["top_unanswered"] == []
+    assert b"asdkjqwe" not in b"".join(path.read_bytes() for path in data_dir.glob("anxin.sqlite3*"))

@@ -59,9 +59,11 @@ async def test_stats_for_an_admin_sends_the_summary_and_the_page(dialog: Dialog)
     assert reply.attachment.filename == "anxin-stats-7d.html" and b"<html" in reply.attachment.data
 
 
-async def test_stats_with_a_superscript_is_thirty_days_not_an_apology(dialog: Dialog) -> None:
-    [reply] = await dialog.handle(Incoming("test", USER, "/stats ²", role="admin"))
-    assert reply.attachment is not None and reply.attachment.filename == "anxin-stats-30d.html"
+@pytest.mark.parametrize("argument", ["²", "abc", "0", "99999", "-1", "٣", "9" * 5000])
+async def test_stats_with_a_bad_number_says_how_to_use_it_on_every_channel(dialog: Dialog, argument: str) -> None:
+    [reply] = await dialog.handle(Incoming("test", USER, f"/stats {argument}", role="admin"))
+    assert reply.text == "用法：/stats 或 /stats 天数（1–3650），例如 /stats 7"
+    assert reply.attachment is None
 
 
 async def test_reload_for_an_admin_reports_the_content(dialog: Dialog) -> None:

@@ -14,7 +14,7 @@ from bot.channels.wechat import render_wechat
 from bot.dialog import Dialog
 from bot.knowledge import KnowledgeSource
 from bot.matcher import CRISIS_INTENT
-from bot.messages import say
+from bot.messages import TOPICS, say
 from bot.models import Incoming, Locale, Reply
 from bot.region import Region
 from bot.state import MemoryStore
@@ -174,3 +174,31 @@ async def test_answers_that_say_block_also_say_stay_reachable(
     [found] = [r for r in await render_all(bundled, "mainland", locale) if r.intent == intent]
     stay = {"zh-Hans": "换号", "zh-Hant": "換號", "en": "number"}[locale]
     assert stay in found.answer.text
+
+
+async def test_browsing_the_topic_menu_reaches_every_answerable_intent(bundled: KnowledgeSource) -> None:
+    """Someone who never types a question can still find every answer: topics, pages, buttons."""
+    dialog = Dialog(bundled, MemoryStore())
+
+    async def press(payload: str) -> Reply:
+        [reply] = await dialog.handle(Incoming("test", USER, button=payload))
+        return reply
+
+    reached: set[str] = set()
+    pending = [button.payload for button in (await press("c:")).buttons]
+    visited: set[str] = set()
+    while pending:
+        payload = pending.pop()
+        if payload in visited or not payload.startswith("t:"):
+            continue
+        visited.add(payload)
+        reply = await press(payload)
+        assert 0 < len(reply.buttons) <= 10, payload
+        for button in reply.buttons:
+            if button.payload.startswith("a:"):
+                reached.add(button.payload[2:])
+            pending.append(button.payload)
+    expected = {intent.id for intent in bundled.current.answerable() if intent.group in TOPICS}
+    expected.discard(CRISIS_INTENT)  # the safety layer's, not a menu entry
+    assert expected <= reached, sorted(expected - reached)
+    assert "legal.third_party_agency" in reached  # the 11th legal intent, once beyond the first page

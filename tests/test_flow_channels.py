@@ -16,7 +16,8 @@ from fake_bot_api import FakeBotApi
 from test_telegram import USER, buttons_of, started_channel, text_of
 from test_wechat import Client, http_client, make_channel, message_xml, post_plain, reply_content
 
-from bot.channels.telegram import MAX_MESSAGE_CHARS, TelegramChannel, render_telegram
+from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_render import MAX_MESSAGE_CHARS, render_telegram
 from bot.channels.wechat import MAX_REPLY_BYTES, render_wechat
 from bot.knowledge import KnowledgeSource
 from bot.models import Button, Reply

@@ -101,7 +101,10 @@ def test_intent_without_simplified_answer_is_reported_and_left_out(kb_dir: Path)
 def test_related_id_that_does_not_exist(kb_dir: Path) -> None:
     edit(kb_dir, INTENTS, "related: [report.regulator]", "related: [report.regulatorr]")
     line = line_of(kb_dir, INTENTS, "report.regulatorr")
-    assert f"intents/main.yaml:{line}: related id `report.regulatorr` does not exist" in problems(kb_dir)
+    expected = (
+        f"intents/main.yaml:{line}: related id `report.regulatorr` does not exist; did you mean `report.regulator`?"
+    )
+    assert expected in problems(kb_dir)
 
 
 def test_example_under_two_intents(kb_dir: Path) -> None:
@@ -132,7 +135,13 @@ def test_legal_answer_without_sources(kb_dir: Path) -> None:
 
 def test_test_phrase_copied_from_examples_is_reported(kb_dir: Path) -> None:
     edit(kb_dir, INTENTS, "    - 深夜还在打", "    - 凌晨打电话合法吗?")
-    assert any("is also an example; tests must be new phrasings" in p for p in problems(kb_dir))
+    example = line_of(kb_dir, INTENTS, "- 凌晨打电话合法吗")
+    test = line_of(kb_dir, INTENTS, "- 凌晨打电话合法吗?")
+    expected = (
+        f"intents/main.yaml:{test}: test '凌晨打电话合法吗?' is also an example (line {example}); "
+        "tests must be new phrasings"
+    )
+    assert problems(kb_dir) == [expected]
 
 
 @pytest.mark.parametrize(
@@ -300,3 +309,80 @@ def test_unreadable_memory_of_last_good_versions_is_not_fatal(kb_dir: Path, tmp_
     source = KnowledgeSource(kb_dir, keep)
     assert "legal.contact_contacts" in source.current.intents
     assert json.loads((keep / "content-last-good.json").read_text(encoding="utf-8"))["intents/main.yaml"]
+
+
+# --- rules CI enforces, each with its numbers in the message -------------------------------------------------
+
+
+def test_too_few_examples_and_tests_name_the_rule_and_its_numbers(kb_dir: Path) -> None:
+    (kb_dir / "content-rules.yaml").write_text("min_examples: 8\nmin_tests: 2\n", encoding="utf-8")
+    line = line_of(kb_dir, INTENTS, "- id: legal.contact_contacts")
+    found = problems(kb_dir)
+    assert (
+        f"intents/main.yaml:{line}: `legal.contact_contacts` has 7 examples; every intent needs at least 8 "
+        "(content-rules.yaml): add the ways people really ask"
+    ) in found, found
+    assert any(p.startswith(f"intents/main.yaml:{line}: `legal.contact_contacts` has 1 test; ") for p in found)
+    # wellbeing.crisis is answered by the safety layer and exempt; meta.greeting is not
+    assert not any("`wellbeing.crisis` has" in p for p in found)
+    assert any("`meta.greeting` has 3 examples" in p for p in found)
+
+
+def test_a_rules_file_with_a_word_for_a_number_is_reported(kb_dir: Path) -> None:
+    (kb_dir / "content-rules.yaml").write_text("min_examples: fifteen\n", encoding="utf-8")
+    assert "content-rules.yaml:1: `min_examples` must be a whole number, like 15" in problems(kb_dir)
+
+
+def test_a_repeated_example_within_one_intent_points_at_the_first(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "    - 催收联系我的家人\n", "    - 催收联系我的家人\n    - 催收联系我的家人！\n")
+    first = line_of(kb_dir, INTENTS, "- 催收联系我的家人")
+    found = problems(kb_dir)
+    expected = (
+        f"intents/main.yaml:{first + 1}: '催收联系我的家人！' repeats line {first} of the same intent; remove one"
+    )
+    assert found == [expected]
+
+
+def test_a_chinese_title_longer_than_a_button_is_reported(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "zh-Hans: 催收打给家人朋友合法吗", "zh-Hans: 催收打电话给我的家人和朋友这样做到底合法吗")
+    line = line_of(kb_dir, INTENTS, "催收打电话给我的家人和朋友")
+    expected = f"intents/main.yaml:{line}: the zh-Hans title is 21 characters; a button shows at most 16"
+    assert expected in problems(kb_dir)
+
+
+def test_a_misspelt_related_id_gets_a_did_you_mean(kb_dir: Path) -> None:
+    edit(kb_dir, INTENTS, "related: [rights.family_liability, report.regulator]", "related: [rights.family_liabilty]")
+    line = line_of(kb_dir, INTENTS, "rights.family_liabilty")
+    expected = (
+        f"intents/main.yaml:{line}: related id `rights.family_liabilty` does not exist; "
+        "did you mean `rights.family_liability`?"
+    )
+    assert expected in problems(kb_dir)
+
+
+def test_an_answer_over_several_lines_without_a_bar_is_reported(kb_dir: Path) -> None:
+    edit(kb_dir, ANSWERS, "  answer: 频繁电话轰炸属于骚扰。", "  answer: 频繁电话轰炸属于骚扰。\n    1. 保留通话记录。")
+    line = line_of(kb_dir, ANSWERS, "频繁电话轰炸属于骚扰")
+    assert problems(kb_dir) == [
+        f"faq/zh-Hans/main.yaml:{line}: `answer` runs over several lines without `|`, so its lines would be joined "
+        "into one paragraph; write `answer: |` and put the text on the lines below it"
+    ]
+
+
+def test_english_prose_may_wrap_but_numbered_steps_need_a_bar(kb_dir: Path) -> None:
+    english = Path("faq/en/main.yaml")
+    text = (kb_dir / english).read_text(encoding="utf-8")
+    first = next(line for line in text.splitlines() if line.startswith("  answer: "))
+    edit(kb_dir, english, first, first + "\n    and this wrapped sentence goes on")
+    assert problems(kb_dir) == []
+    edit(kb_dir, english, "    and this wrapped sentence goes on", "    1. Keep every record.")
+    assert any("`answer` runs over several lines without `|`" in p for p in problems(kb_dir))
+
+
+def test_a_related_id_into_a_file_that_cannot_be_read_is_not_reported_as_well(kb_dir: Path) -> None:
+    (kb_dir / "intents" / "more.yaml").write_text(
+        "- id: oos.first\n  examples: [什么天气]\n  related: [oos.second]\n", encoding="utf-8"
+    )
+    (kb_dir / "intents" / "second.yaml").write_text("- id: oos.second\n  examples: [oops\n", encoding="utf-8")
+    found = problems(kb_dir)
+    assert len(found) == 1 and found[0].startswith("intents/second.yaml:"), found

@@ -31,7 +31,7 @@ def database_bytes(data_dir: Path) -> dict[str, bytes]:
 
 def test_piped_console_session_stores_no_number_or_platform_id(kb_dir: Path, data_dir: Path) -> None:
     stdin = f"我电话是{PHONE},催收天天打\nasdkjqwe zzz\n"
-    session = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin=stdin, env=DEBUG_LOGS)
+    session = anxin("chat", "--store", kb_dir=kb_dir, data_dir=data_dir, stdin=stdin, env=DEBUG_LOGS)
     assert session.returncode == 0, session.stderr
 
     files = database_bytes(data_dir)

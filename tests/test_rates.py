@@ -1,5 +1,5 @@
 """Loan cost: the independent phrasings of tests/data/rates.yaml, the issue's reference points, the IRR and
-numeral properties, the wording rules of FACTS.md, and `anxin rate` as volunteers run it."""
+numeral properties, the wording rules of docs/sources.md, and `anxin rate` as volunteers run it."""
 
 from __future__ import annotations
 

@@ -179,7 +179,7 @@ async def test_days_must_be_positive() -> None:
 
 
 def test_stats_command_prints_json_and_writes_html(kb_dir: Path, data_dir: Path) -> None:
-    chat = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin="催收打给我妈合法吗\nasdkjqwe zzz\n")
+    chat = anxin("chat", "--store", kb_dir=kb_dir, data_dir=data_dir, stdin="催收打给我妈合法吗\nasdkjqwe zzz\n")
     assert chat.returncode == 0, chat.stderr
     page = data_dir / "stats.html"
     result = anxin("stats", "--days", "7", "--json", "--html", str(page), kb_dir=kb_dir, data_dir=data_dir)
@@ -204,7 +204,7 @@ def test_stats_command_errors_are_one_line_with_exit_2(kb_dir: Path, data_dir: P
 
 
 def test_purge_command_applies_retention(kb_dir: Path, data_dir: Path) -> None:
-    chat = anxin("chat", kb_dir=kb_dir, data_dir=data_dir, stdin="asdkjqwe zzz\n")
+    chat = anxin("chat", "--store", kb_dir=kb_dir, data_dir=data_dir, stdin="asdkjqwe zzz\n")
     assert chat.returncode == 0, chat.stderr
     conn = sqlite3.connect(data_dir / DB_FILE)
     try:

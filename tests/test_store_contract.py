@@ -1,6 +1,7 @@
 """The `Store` contract: what every backend must do, run against each of them.
 
 A new backend joins by adding a case to `store` below; nothing else in the bot needs to know which one it is.
+The PostgreSQL case runs on a fresh schema of the test server (`pg_url` in conftest.py).
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from conftest import fresh_schema
 
 from bot.state import CareState, MemoryStore, Session, Store, UsageEvent
 from bot.store import SqliteStore
+from bot.store_pg import PostgresStore
 from bot.usage import DAY, Retention, day_of
 
 NOW = 1_780_000_000.0  # 2026-05-28 in China
@@ -31,13 +34,19 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
     opened: Store
     if request.param == "memory":
         opened = MemoryStore(retention=RETENTION, clock=clock)
-    else:
+    elif request.param == "sqlite":
         opened = await SqliteStore.open(tmp_path / "anxin.sqlite3", retention=RETENTION, clock=clock)
+    else:
+        async with fresh_schema(request.getfixturevalue("postgres_url")) as url:
+            opened = await PostgresStore.open(url, retention=RETENTION, clock=clock)
+            yield opened
+            await opened.close()
+        return
     yield opened
     await opened.close()
 

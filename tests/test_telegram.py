@@ -17,16 +17,12 @@ from typing import Any
 import fake_bot_api as fake
 import httpx
 import pytest
+from conftest import telegram_channel
 from fake_bot_api import TOKEN, FakeBotApi
 
-from bot.channels.telegram import (
-    MAX_MESSAGE_CHARS,
-    PRIVATE_ONLY,
-    SECRET_HEADER,
-    TelegramChannel,
-    render_telegram,
-    split_text,
-)
+from bot.channels.telegram import PRIVATE_ONLY, TelegramChannel
+from bot.channels.telegram_render import MAX_MESSAGE_CHARS, render_telegram, split_text
+from bot.channels.telegram_webhook import SECRET_HEADER
 from bot.dialog import Dialog
 from bot.knowledge import KnowledgeSource
 from bot.messages import say
@@ -67,7 +63,7 @@ async def started_channel(
     bot_api: FakeBotApi, knowledge: KnowledgeSource, store: Store
 ) -> AsyncIterator[TelegramChannel]:
     """A polling Telegram channel talking to `bot_api`, stopped on the way out."""
-    channel = TelegramChannel(make_services(bot_api, knowledge, store))
+    channel = telegram_channel(make_services(bot_api, knowledge, store))
     await channel.start()
     try:
         yield channel
@@ -130,7 +126,12 @@ async def test_start_registers_commands_and_welcomes_with_topic_buttons(
     languages = {call.params.get("language_code") for call in bot_api.called("setMyCommands")}
     assert {"en", "zh"} <= languages
     zh = next(call for call in bot_api.called("setMyCommands") if call.params.get("language_code") == "zh")
-    assert [c["command"] for c in zh.params["commands"]] == ["start", "help", "lang", "privacy", "forget", "complain"]
+    public = ["start", "help", "lang", "region", "privacy", "forget", "complain", "cancel"]  # bot.commands.COMMANDS
+    assert [c["command"] for c in zh.params["commands"]] == public
+    # Admins get their own menu with /stats and /reload, in their chat only.
+    [admin] = [call for call in bot_api.called("setMyCommands") if "scope" in call.params]
+    assert admin.params["scope"] == {"type": "chat", "chat_id": ADMIN}
+    assert [c["command"] for c in admin.params["commands"]] == [*public, "stats", "reload"]
 
     bot_api.push(fake.message(USER, "/start"))
     [welcome] = await bot_api.replies(USER)
@@ -149,7 +150,7 @@ async def test_question_answered_then_related_button_pressed(bot_api: FakeBotApi
     bot_api.push(fake.button_press(USER, "a:rights.family_liability"))
     [followup] = await bot_api.replies(USER)
     assert "依据：民法典第1064条" in text_of(followup)
-    assert len(bot_api.called("answerCallbackQuery")) == 1
+    await bot_api.wait_for(lambda: len(bot_api.called("answerCallbackQuery")) == 1)  # the spinner stops
 
 
 async def test_clarification_resolved_by_button(
@@ -285,7 +286,7 @@ async def test_admin_reload_of_broken_content_keeps_the_old_base_and_lists_error
     (kb_dir / "intents" / "main.yaml").write_text("- id: legal.contact_contacts\n  examples: [oops\n", encoding="utf-8")
     bot_api.push(fake.message(ADMIN, "/reload", language_code="en"))
     [reply] = await bot_api.replies(ADMIN)
-    assert "still serving the previous version" in text_of(reply)
+    assert "keep serving their last good version" in text_of(reply)
     assert "main.yaml:" in text_of(reply)
     bot_api.push(fake.message(USER, "催收打电话给我妈妈合法吗"))
     [answer] = await bot_api.replies(USER)
@@ -350,7 +351,7 @@ def _free_port() -> int:
 async def webhook(
     bot_api: FakeBotApi, knowledge: KnowledgeSource, memory_store: MemoryStore
 ) -> AsyncIterator[tuple[TelegramChannel, str]]:
-    channel = TelegramChannel(
+    channel = telegram_channel(
         make_services(bot_api, knowledge, memory_store, telegram_webhook_url="https://anxin.example/telegram")
     )
     await channel.start()
@@ -419,7 +420,7 @@ async def test_configured_secret_is_used_and_polling_channel_has_no_routes(
     assert isinstance(channel, TelegramChannel)
     assert channel.secret_token == "configured_secret-1"
     assert [getattr(route, "path", None) for route in channel.routes()] == ["/telegram"]
-    polling_channel = TelegramChannel(make_services(bot_api, knowledge, memory_store))
+    polling_channel = telegram_channel(make_services(bot_api, knowledge, memory_store))
     assert polling_channel.routes() == []
 
 

@@ -15,11 +15,12 @@ import fake_bot_api as fake
 import httpx
 import pytest
 from bot_process import bot_environment, free_port, running_bot
-from conftest import FIXTURES
+from conftest import FIXTURES, telegram_channel
 from fake_bot_api import FakeBotApi
 from test_telegram import ADMIN, USER, make_services, started_channel, text_of
 
-from bot.channels.telegram import MAX_UPDATE_BYTES, SECRET_HEADER, TelegramChannel
+from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_webhook import MAX_UPDATE_BYTES, SECRET_HEADER
 from bot.knowledge import KnowledgeSource
 from bot.messages import say
 from bot.runner import STOP_SECONDS
@@ -43,7 +44,7 @@ async def webhook(
 ) -> AsyncIterator[tuple[TelegramChannel, httpx.AsyncClient]]:
     """The webhook route on a real uvicorn server, and a client that posts to it with the secret token."""
     services = make_services(bot_api, knowledge, memory_store, telegram_webhook_url="https://anxin.example/telegram")
-    channel = TelegramChannel(services)
+    channel = telegram_channel(services)
     await channel.start()
     port = free_port()
     server = asyncio.create_task(serve(build_app(channel.routes()), "127.0.0.1", port, services.stop))
@@ -102,7 +103,7 @@ async def test_a_flood_beyond_the_limit_is_asked_to_come_back_later(
     bot_api: FakeBotApi, webhook: tuple[TelegramChannel, httpx.AsyncClient]
 ) -> None:
     channel, client = webhook
-    channel.max_pending = 3
+    channel.webhook.max_pending = 3
     bot_api.slow_down("sendMessage", 0.5)
     responses = await asyncio.gather(
         *(client.post("/telegram", json=update(100 + n, "/help", CHATS + n)) for n in range(8))
@@ -118,7 +119,7 @@ async def test_while_stopping_updates_are_left_to_telegram(
     bot_api: FakeBotApi, webhook: tuple[TelegramChannel, httpx.AsyncClient]
 ) -> None:
     channel, client = webhook
-    channel.services.stop.set()
+    channel.stopping.set()
     response = await client.post("/telegram", json=update(3))
     assert response.status_code == 503
     assert response.headers["retry-after"]

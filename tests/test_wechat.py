@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import xmltodict
+from conftest import wechat_channel
 from wechatpy import parse_message
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
@@ -39,9 +40,10 @@ from bot.dialog import Dialog
 from bot.knowledge import KnowledgeSource
 from bot.messages import say
 from bot.models import Button, Reply
+from bot.privacy import pseudonym
 from bot.runner import Services, configured_channels
 from bot.settings import Secret, Settings, SettingsError
-from bot.state import MemoryStore, Session
+from bot.state import MemoryStore, Session, UsageEvent
 from bot.web import build_app, serve
 
 TOKEN = "anxin-test-token"
@@ -67,7 +69,7 @@ def make_channel(knowledge: KnowledgeSource, store: MemoryStore, *, safe: bool =
         wechat_aes_key=Secret(AES_KEY) if safe else None,
     )
     services = Services(settings, knowledge, store, Dialog(knowledge, store), b"test-secret")
-    return WeChatChannel(services, **kwargs)
+    return wechat_channel(services, **kwargs)
 
 
 @pytest.fixture
@@ -563,7 +565,7 @@ def test_tampered_or_foreign_ciphertext_raises_specific_errors() -> None:
 def test_bad_settings_name_the_variable(knowledge: KnowledgeSource, memory_store: MemoryStore) -> None:
     def build(**changes: Any) -> None:
         settings = Settings(content_dir=knowledge.root, wechat_token=Secret(TOKEN), **changes)
-        WeChatChannel(Services(settings, knowledge, memory_store, Dialog(knowledge, memory_store), b"s"))
+        wechat_channel(Services(settings, knowledge, memory_store, Dialog(knowledge, memory_store), b"s"))
 
     with pytest.raises(SettingsError, match="WECHAT_AES_KEY"):
         build(wechat_aes_key=Secret("too-short"), wechat_app_id=APP_ID)
@@ -757,3 +759,55 @@ async def test_the_reply_deadline_counts_from_the_first_byte_of_the_request(know
         await asyncio.wait_for(server, 10)
         await channel.stop()
     assert [event.kind for event in store.events] == ["failed"]  # the user saw nothing: not counted as answered
+
+
+class SlowWrites(MemoryStore):
+    """A store whose writes take a while, so that two turns of one person would overlap if they could."""
+
+    async def put_session(self, session: Session) -> None:
+        await asyncio.sleep(0.2)
+        await super().put_session(session)
+
+    async def record_event(self, event: UsageEvent) -> None:
+        await asyncio.sleep(0.2)
+        await super().record_event(event)
+
+
+async def test_a_question_and_forget_sent_together_leave_nothing_behind(knowledge: KnowledgeSource) -> None:
+    """The person is told everything was deleted: it must be true, whatever the question's turn was doing."""
+    store = SlowWrites()
+    channel = make_channel(knowledge, store)
+    transport = httpx.ASGITransport(app=build_app(channel.routes()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://wechat.test") as http:
+        question = post_plain(http, message_xml(Content=QUESTION, msg_id="5001"))
+        forget = post_plain(http, message_xml(Content="/forget", msg_id="5002"))
+        answered, forgotten = await asyncio.gather(question, forget)
+    await channel.stop()
+    assert reply_content(answered).startswith("不合法。")
+    assert "删除" in reply_content(forgotten)
+    user = pseudonym(b"test-secret", "wechat", OPENID)
+    assert user not in store.sessions
+    assert [event for event in store.events if event.user == user] == []
+    assert [row for row in store.unanswered if row[0] == user] == []
+
+
+async def test_an_admin_openid_gets_stats_and_reload_and_others_do_not(
+    knowledge: KnowledgeSource, memory_store: MemoryStore
+) -> None:
+    settings = Settings(
+        content_dir=knowledge.root,
+        secret=Secret("test-secret"),
+        wechat_token=Secret(TOKEN),
+        wechat_admin_openids=frozenset({OPENID}),
+    )
+    channel = wechat_channel(Services(settings, knowledge, memory_store, Dialog(knowledge, memory_store), b"s" * 16))
+    transport = httpx.ASGITransport(app=build_app(channel.routes()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://wechat.test") as http:
+        stats = reply_content(await post_plain(http, message_xml(Content="/stats 7", msg_id="5101")))
+        reload = reply_content(await post_plain(http, message_xml(Content="/reload", msg_id="5102")))
+        other = message_xml(Content="/stats 7", msg_id="5103").replace(OPENID, "oX3fK2-someone-else")
+        refused = str(parse_message((await post_plain(http, other)).content).content)
+    await channel.stop()
+    assert stats.startswith("最近 7 天")
+    assert reload.startswith("已重新加载")
+    assert not refused.startswith("最近") and "/stats" not in refused

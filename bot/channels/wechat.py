@@ -5,14 +5,19 @@ every message or event, as XML, in plain, compatible or safe (AES) mode. The rep
 itself and must come within 5 seconds of the request's arrival, so the dialog gets `REPLY_TIMEOUT` counted
 from the first byte of the request, and a slower answer becomes "success" (WeChat then shows nothing and
 does not retry). WeChat retries a message it got no answer for, so answers are cached by sender and MsgId
-and a retry gets the same bytes without running the dialog again.
+and a retry gets the same bytes without running the dialog again. With several processes on one PostgreSQL
+database the reply text is also kept there for ten minutes (`bot.coordination`), so a retry that reaches
+another process gets the same reply and the message is counted once.
 
 Before anything in the body is parsed, a request must fit in `MAX_BODY_BYTES`, carry a valid signature and a
 recent timestamp, and, with `WECHAT_AES_KEY` set, be encrypted (no downgrade to plaintext). Each signed
 (timestamp, nonce) pair is remembered while its timestamp is valid: the same pair with another body is a
 forgery and is refused. Every parse failure is a 400.
 
-Users are known only by the pseudonym of their openid; openids and message text are never logged.
+Users are known only by the pseudonym of their openid; openids and message text are never logged. Openids in
+`WECHAT_ADMIN_OPENIDS` are compared here and become `Incoming.role == "admin"` (for /stats and /reload);
+the openid itself goes no further. Everything a message means is decided by `Conversation`, which also keeps
+one person's messages in order (a question and /forget sent together: the question first, then nothing left).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
@@ -35,11 +40,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..dialog import Turn
-from ..models import Incoming, Locale, Reply, clip
+from ..conversation import Conversation
+from ..models import Incoming, Locale, Reply, Role, clip
 from ..privacy import pseudonym
-from ..runner import Services
-from ..settings import SettingsError
+from ..settings import Secret, Settings, SettingsError
 from ..text import detect_locale
 from ..web import arrival, read_body
 from .wechat_crypto import CryptoError, MessageCrypto, SignatureError, check_signature, check_timestamp
@@ -59,7 +63,6 @@ MAX_CONCURRENT_ANSWERS = 16  # dialogs running at once: more would only make eve
 SUCCESS = b"success"  # "received, no reply": WeChat shows nothing and does not retry
 MEDIA_TYPES = frozenset({"image", "voice", "video", "shortvideo", "location", "link", "file"})
 ELLIPSIS = "…"
-APOLOGY = "抱歉,出了点问题。请稍后再发一次。/ Sorry, something went wrong. Please try again in a moment."
 
 # Characters XML 1.0 cannot carry even inside CDATA; WeChat would reject the whole reply.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -292,6 +295,24 @@ class NonceMemory:
 # --- the channel ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class WeChatConfig:
+    """What this channel needs of the settings, and nothing else."""
+
+    token: Secret
+    app_id: str | None = None
+    aes_key: Secret | None = None
+    admin_openids: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WeChatConfig:
+        if settings.wechat_token is None:
+            raise SettingsError("WECHAT_TOKEN is required for the WeChat channel")
+        return cls(
+            settings.wechat_token, settings.wechat_app_id, settings.wechat_aes_key, settings.wechat_admin_openids
+        )
+
+
 class WeChatChannel:
     """The `/wechat` webhook for one Official Account."""
 
@@ -299,26 +320,27 @@ class WeChatChannel:
 
     def __init__(
         self,
-        services: Services,
+        config: WeChatConfig,
+        conversation: Conversation,
+        secret: bytes,
         *,
         clock: Callable[[], float] = time.time,
         reply_timeout: float = REPLY_TIMEOUT,
         cache: ReplyCache | None = None,
     ) -> None:
-        settings = services.settings
-        if settings.wechat_token is None:
-            raise SettingsError("WECHAT_TOKEN is required for the WeChat channel")
-        self.token = settings.wechat_token.value
+        self.token = config.token.value
+        self.admins = config.admin_openids
         self.crypto: MessageCrypto | None = None
-        if settings.wechat_aes_key is not None:
-            if not settings.wechat_app_id:
+        if config.aes_key is not None:
+            if not config.app_id:
                 raise SettingsError("WECHAT_APP_ID is required when WECHAT_AES_KEY is set (safe mode checks it)")
             try:
-                self.crypto = MessageCrypto(self.token, settings.wechat_aes_key.value, settings.wechat_app_id)
+                self.crypto = MessageCrypto(self.token, config.aes_key.value, config.app_id)
             except CryptoError as exc:
                 raise SettingsError(f"WECHAT_AES_KEY: {exc.reason} (copy the EncodingAESKey exactly)") from None
-        self.dialog = services.dialog
-        self.secret = services.secret
+        self.conversation = conversation
+        self.coordination = conversation.coordination
+        self.secret = secret
         self.clock = clock
         self.reply_timeout = reply_timeout
         self.cache = cache or ReplyCache()
@@ -414,17 +436,19 @@ class WeChatChannel:
         return Response(reply, media_type="application/xml")
 
     def _incoming(self, message: WeChatMessage) -> Incoming | None:
-        """What the dialog should see, or None for pushes that need no answer."""
+        """What the conversation should see, or None for pushes that need no answer."""
         user = pseudonym(self.secret, CHANNEL, message.from_user)
+        role: Role = "admin" if message.from_user in self.admins else "user"
         if message.msg_type == "text":
-            return Incoming(CHANNEL, user, clip(message.content), reply_bytes=MAX_REPLY_BYTES)
+            return Incoming(CHANNEL, user, clip(message.content), role=role, reply_bytes=MAX_REPLY_BYTES)
         if message.msg_type == "voice" and message.recognition:
-            return Incoming(CHANNEL, user, clip(message.recognition), reply_bytes=MAX_REPLY_BYTES)
+            return Incoming(CHANNEL, user, clip(message.recognition), role=role, reply_bytes=MAX_REPLY_BYTES)
         if message.msg_type == "event":
             if message.event == "subscribe":
-                return Incoming(CHANNEL, user, "/start")
+                return Incoming(CHANNEL, user, "/start", role=role)
             return None  # unsubscribe, menu clicks, location reports…: nothing to say
-        return Incoming(CHANNEL, user, media=message.msg_type if message.msg_type in MEDIA_TYPES else "other")
+        media = message.msg_type if message.msg_type in MEDIA_TYPES else "other"
+        return Incoming(CHANNEL, user, media=media, role=role)
 
     @staticmethod
     def _key(message: WeChatMessage, user: str) -> str:
@@ -435,24 +459,26 @@ class WeChatChannel:
         return f"at:{user}:{message.create_time}:{message.msg_type}:{message.event}"
 
     async def _answer(self, message: WeChatMessage, incoming: Incoming, deadline: float) -> bytes:
+        # With several processes on one database, the process that got the message first writes the answer
+        # and a retry that reaches another process gets the same text (`bot.coordination`).
+        content = await self.coordination.reply_once(
+            incoming.user, self._key(message, incoming.user), lambda: self._content(incoming, deadline), deadline
+        )
+        if not content:  # nothing to say, not read in time, or another process's answer not ready yet
+            return SUCCESS
+        return text_reply(message, content, int(self.clock()))
+
+    async def _content(self, incoming: Incoming, deadline: float) -> str | None:
+        """The reply text ("" when there is nothing to say), or None when the message was not read."""
         loop = asyncio.get_running_loop()
         async with self._slots:
             if loop.time() >= deadline:
                 # Waited too long for a turn: the request has already said "success". Running the dialog
                 # now would only add to the backlog that made it late.
                 log.warning("wechat: too busy to answer a message in time; it was not read")
-                return SUCCESS
-            turn: Turn | None = None
-            try:
-                turn = await self.dialog.respond(incoming)
-                replies = turn.replies
-            except Exception:
-                log.exception("wechat: the dialog failed on a message")
-                replies = [Reply(APOLOGY)]
-        content = render_wechat(replies)
-        if turn is not None:
-            # The reply is delivered if it is ready while the request that asked for it still waits.
-            await self.dialog.record(turn, delivered=loop.time() < deadline)
-        if not content.strip():
-            return SUCCESS
-        return text_reply(message, content, int(self.clock()))
+                return None
+            async with self.conversation.exchange(incoming) as exchange:  # never raises: an apology at worst
+                content = render_wechat(exchange.replies)
+                # The reply is delivered if it is ready while the request that asked for it still waits.
+                exchange.delivered = loop.time() < deadline
+        return content if content.strip() else ""

@@ -1,0 +1,141 @@
+"""Telegram's webhook: updates POSTed to `/telegram`, acknowledged only once they are handled.
+
+The request that carries an update waits until the update was handled (its reply sent, or sending failed
+for good), then gets 200. Until then Telegram keeps the update and delivers it again if the bot dies, so a
+kill -9 loses nothing; Telegram's `max_connections` is the queue. While shutting down, or with too many
+updates in progress, the answer is 503 and Telegram tries again later. Update ids seen lately are remembered
+(in memory, nothing else of the update) so a redelivery is not answered twice. With several processes on one
+PostgreSQL database the update id (and whether it was handled) is also kept there for a day, so a redelivery
+to another process is not answered twice either (`bot.coordination`); nothing else of the update is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from telegram import Bot, Update
+
+from ..coordination import Coordination
+from ..web import read_body
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# A message holds at most 4096 characters; with its entities and a quoted reply an update stays far below.
+MAX_UPDATE_BYTES = 256 * 1024
+MAX_PENDING_UPDATES = 100  # more in progress than that: 503, and Telegram delivers them again later
+RECENT_UPDATES = 10_000  # update ids remembered to recognise a redelivery
+
+
+class RecentUpdates:
+    """Update ids seen lately, each with whether its first delivery was handled, so that a redelivered update
+    is acknowledged without being answered twice. Bounded and in memory; nothing else of the update is kept.
+    """
+
+    def __init__(self, size: int = RECENT_UPDATES) -> None:
+        self.size = size
+        self._seen: OrderedDict[int, asyncio.Future[bool]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def earlier(self, update_id: int) -> asyncio.Future[bool] | None:
+        """The outcome of an earlier delivery of `update_id` (it may still be in progress), or None."""
+        return self._seen.get(update_id)
+
+    def begin(self, update_id: int) -> None:
+        self._seen[update_id] = asyncio.get_running_loop().create_future()
+        while len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+
+    def end(self, update_id: int, handled: bool) -> None:
+        """Handled: later deliveries are acknowledged as they are. Not handled (cancelled at shutdown): the id
+        is forgotten, so the delivery Telegram makes again is handled as new."""
+        outcome = self._seen.get(update_id) if handled else self._seen.pop(update_id, None)
+        if outcome is not None and not outcome.done():
+            outcome.set_result(handled)
+
+
+def _unavailable(retry_after: int) -> Response:
+    return Response(status_code=503, headers={"Retry-After": str(retry_after)})
+
+
+class Webhook:
+    """The `/telegram` route: checks the secret token, reads one update and waits until `process` handled it."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        secret_token: str,
+        process: Callable[[Update], Awaitable[None]],
+        stopping: asyncio.Event,
+        coordination: Coordination,
+    ) -> None:
+        self.bot = bot
+        self.secret_token = secret_token
+        self.process = process
+        self.stopping = stopping
+        self.coordination = coordination
+        self.recent = RecentUpdates()
+        self.max_pending = MAX_PENDING_UPDATES
+        self._pending = 0
+
+    async def receive(self, request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode("latin-1")
+        if not hmac.compare_digest(given, self.secret_token.encode()):
+            log.warning("telegram webhook: request without the right secret token refused")
+            return Response(status_code=403)
+        if self.stopping.is_set():
+            return _unavailable(retry_after=5)  # shutting down: Telegram keeps the update for the next start
+        body = await read_body(request, MAX_UPDATE_BYTES)
+        if body is None:
+            log.warning("telegram webhook: update over %d bytes refused", MAX_UPDATE_BYTES)
+            return Response(status_code=413)
+        update = self._parse(body)
+        if update is None:
+            return Response(status_code=400)
+        earlier = self.recent.earlier(update.update_id)
+        if earlier is not None:  # delivered again: acknowledge once the first delivery is handled
+            return Response(status_code=200) if await asyncio.shield(earlier) else _unavailable(retry_after=1)
+        if self._pending >= self.max_pending:
+            log.warning("telegram webhook: %d updates in progress; asked Telegram to deliver later", self._pending)
+            return _unavailable(retry_after=1)
+        self.recent.begin(update.update_id)
+        # Another process on the same database may have it already.
+        claim = await self.coordination.claim_update(update.update_id)
+        if claim != "new":
+            self.recent.end(update.update_id, handled=claim == "done")
+            return Response(status_code=200) if claim == "done" else _unavailable(retry_after=1)
+        self._pending += 1
+        handled = False
+        try:
+            await self.process(update)
+            handled = True
+        finally:
+            self._pending -= 1
+            self.recent.end(update.update_id, handled)
+            await self.coordination.finish_update(update.update_id, handled)
+        return Response(status_code=200)
+
+    def _parse(self, body: bytes) -> Update | None:
+        try:
+            data: Any = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            update_id = data.get("update_id")
+            if not isinstance(update_id, int) or isinstance(update_id, bool):
+                raise ValueError("no update_id")
+            return Update.de_json(data, self.bot)
+        # What JSON and PTB raise on a wrong shape, a nesting too deep or a number too big for a date.
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, OverflowError) as exc:
+            # The body may hold user text: log only what kind of problem it was.
+            log.warning("telegram webhook: malformed update dropped (%s)", type(exc).__name__)
+            return None
