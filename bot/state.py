@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
 from .coordination import Coordination, LocalCoordination
-from .models import DecisionKind, Locale
-from .region import Region
+from .models import LOCALES, DecisionKind, Locale
+from .region import REGIONS, Region
 from .usage import DAY, DayUsers, EventCount, PurgeResult, Retention, UnansweredCount, UsageSnapshot, day_of
 
 CareLevel = Literal["crisis", "concern"]
@@ -125,6 +126,37 @@ class Session:
 
     def replace(self, **changes: object) -> Session:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    # The columns every store keeps a session in, in this order (`from_row` reads them back).
+    COLUMNS = "locale, locale_pinned, last_intent, options, updated_at, region, region_pinned, care"
+
+    @classmethod
+    def from_row(cls, user: str, row: Sequence[object]) -> Session:
+        """A session from its stored columns (`COLUMNS`); anything damaged reads as "not known" and costs the
+        person only that piece of state."""
+        options = _json(row[3])
+        updated = row[4]
+        return cls(
+            user,
+            locale=next((locale for locale in LOCALES if locale == row[0]), None),
+            locale_pinned=bool(row[1]),
+            last_intent=row[2] if isinstance(row[2], str) else None,
+            options=tuple(str(option) for option in options) if isinstance(options, list) else (),
+            updated_at=float(updated) if isinstance(updated, int | float) else 0.0,
+            region=next((region for region in REGIONS if region == row[5]), None),
+            region_pinned=bool(row[6]),
+            care=CareState.from_json(_json(row[7])),
+        )
+
+
+def _json(text: object) -> object:
+    """A JSON column's value; a damaged one reads as None."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

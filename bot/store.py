@@ -36,12 +36,11 @@ from typing import TypeVar
 import aiosqlite
 
 from .coordination import Coordination, LocalCoordination
-from .models import LOCALES, Locale
+from .models import Locale
 from .privacy import keepable
-from .region import REGIONS, Region
 from .schema import LATEST, MIGRATIONS, VERSION_TABLE
 from .settings import Settings
-from .state import CareState, SchemaTooNew, Session, Store, UsageEvent, no_turn
+from .state import SchemaTooNew, Session, Store, UsageEvent, no_turn
 from .state import StoreError as StoreError  # raised by this backend; re-exported for its callers
 from .usage import (
     CST,
@@ -83,29 +82,6 @@ def database_path(settings: Settings) -> Path:
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
-
-
-def _locale(value: object) -> Locale | None:
-    return next((locale for locale in LOCALES if locale == value), None)
-
-
-def _region(value: object) -> Region | None:
-    return next((region for region in REGIONS if region == value), None)
-
-
-def _json(text: object) -> object:
-    """A JSON column's value; a damaged one reads as None and costs the user that piece of state only."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _json_list(text: object) -> list[object]:
-    value = _json(text)
-    return value if isinstance(value, list) else []
 
 
 class SqliteStore:
@@ -175,25 +151,9 @@ class SqliteStore:
 
     async def get_session(self, user: str) -> Session | None:
         async def work(conn: aiosqlite.Connection) -> Session | None:
-            async with conn.execute(
-                "SELECT locale, locale_pinned, last_intent, options, updated_at, region, region_pinned, care"
-                " FROM sessions WHERE user = ?",
-                (user,),
-            ) as cursor:
+            async with conn.execute(f"SELECT {Session.COLUMNS} FROM sessions WHERE user = ?", (user,)) as cursor:
                 row = await cursor.fetchone()
-            if row is None:
-                return None
-            return Session(
-                user,
-                locale=_locale(row[0]),
-                locale_pinned=bool(row[1]),
-                last_intent=row[2],
-                options=tuple(str(option) for option in _json_list(row[3])),
-                updated_at=float(row[4]),
-                region=_region(row[5]),
-                region_pinned=bool(row[6]),
-                care=CareState.from_json(_json(row[7])),
-            )
+            return None if row is None else Session.from_row(user, row)
 
         return await self._run("read session", work)
 

@@ -42,11 +42,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from .coordination import REPLY_SECONDS, UPDATE_SECONDS, Coordination, UpdateClaim
-from .models import LOCALES, Locale
+from .models import Locale
 from .privacy import keepable
-from .region import REGIONS, Region
 from .schema_pg import LATEST, MIGRATIONS, VERSION_TABLE
-from .state import CareState, SchemaTooNew, Session, StoreError, UsageEvent
+from .state import SchemaTooNew, Session, StoreError, UsageEvent
 from .usage import (
     DAY,
     DayUsers,
@@ -110,23 +109,6 @@ def lock_key(namespace: str, name: str) -> int:
     """A 64-bit advisory lock key for `name` within `namespace` (the schema)."""
     digest = hashlib.blake2b(f"anxin:{namespace}:{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
-
-
-def _locale(value: object) -> Locale | None:
-    return next((locale for locale in LOCALES if locale == value), None)
-
-
-def _region(value: object) -> Region | None:
-    return next((region for region in REGIONS if region == value), None)
-
-
-def _json(text: object) -> object:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 def _reason(exc: BaseException) -> str:
@@ -267,25 +249,8 @@ class PostgresStore:
 
     async def get_session(self, user: str) -> Session | None:
         async def work(conn: Connection) -> Session | None:
-            row = await conn.fetchrow(
-                "SELECT locale, locale_pinned, last_intent, options, updated_at, region, region_pinned, care"
-                " FROM sessions WHERE user_key = $1",
-                user,
-            )
-            if row is None:
-                return None
-            options = _json(row[3])
-            return Session(
-                user,
-                locale=_locale(row[0]),
-                locale_pinned=bool(row[1]),
-                last_intent=row[2],
-                options=tuple(str(option) for option in options) if isinstance(options, list) else (),
-                updated_at=float(row[4]),
-                region=_region(row[5]),
-                region_pinned=bool(row[6]),
-                care=CareState.from_json(_json(row[7])),
-            )
+            row = await conn.fetchrow(f"SELECT {Session.COLUMNS} FROM sessions WHERE user_key = $1", user)
+            return None if row is None else Session.from_row(user, tuple(row))
 
         return await self._run("read session", work)
 
