@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from .knowledge import KnowledgeSource as KnowledgeSourceType
     from .stats import StatsReport
     from .usage import UsageSnapshot
 
@@ -81,7 +82,8 @@ def cmd_lint(settings: Settings, args: argparse.Namespace) -> int:
     answers = len(kb.written())
     examples = sum(len(intent.examples) for intent in kb.intents.values())
     warned = f"; {len(stale)} warning(s)" if stale else ""
-    _write(f"ok: {len(kb.intents)} intents, {examples} examples, {answers} answers{warned}")
+    letters = len(kb.letters.written())
+    _write(f"ok: {len(kb.intents)} intents, {examples} examples, {answers} answers, {letters} letter sets{warned}")
     return 0
 
 
@@ -250,8 +252,13 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
     from .models import Incoming
     from .state import MemoryStore, Session
 
+    if args.intent == "complaint" and not args.sample:
+        sys.stderr.write("anxin show complaint: add --sample to see a filled-in example\n")
+        return 2
     source = KnowledgeSource(settings.content_dir)
     kb = source.current
+    if args.intent == "complaint":
+        return _show_complaint(source, args)
     if args.intent not in kb.intents or kb.intents[args.intent].out_of_scope:
         sys.stderr.write(f"anxin show: no answer for `{args.intent}` (see `anxin match`)\n")
         return 2
@@ -280,6 +287,38 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
         _write("sources (full title → shown as):")
         for item in answer.sources:
             _write(f"  - {item.full}  →  {item.short}")
+    return 0
+
+
+def _show_complaint(source: KnowledgeSourceType, args: argparse.Namespace) -> int:
+    """`anxin show complaint --sample`: the letters a made-up user gets, as the channel shows them, then where
+    each letter and each rule it cites comes from."""
+    from .flows.letters import LETTER_REGIONS
+    from .flows.sample import sample_story, sample_turns
+
+    region: Region = next((r for r in LETTER_REGIONS if r == args.region), "mainland")
+    letters = source.current.letters.get(region, args.locale)
+    if letters is None:
+        sys.stderr.write(f"anxin show complaint: no {region} letters in {args.locale} (see `anxin lint`)\n")
+        return 2
+    turns = asyncio.run(sample_turns(source, args.locale, region, args.channel))
+    for number, turn in enumerate(turns, 1):
+        if len(turns) > 1:
+            hint = " (the user replies 1 for each next one)" if number == 1 else ""
+            _write(f"--- message {number} of {len(turns)}{hint}")
+        for line in _render(args.channel, turn):
+            _write(line)
+    origin = display_path(letters.path) if letters.path else "letters"
+    how = " (converted from the other Chinese script)" if letters.converted else ""
+    _write("")
+    _write(f"--- letters: {origin}{how}; reviewed {letters.reviewed or '-'}, valid_until {letters.valid_until or '-'}")
+    story = sample_story(region)
+    for letter in letters.letters:
+        if not letter.wanted(story):
+            continue
+        _write(f"{letter.id}: cites")
+        for rule in letters.cited(letter.id, story):
+            _write(f"  - [{rule.kind}] {rule.source}  ({rule.id}: when {', '.join(sorted(rule.when))})")
     return 0
 
 
@@ -547,12 +586,13 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--today", type=_date, help="check review dates as if today were this day (YYYY-MM-DD)")
     lint.set_defaults(handler=cmd_lint)
     show = commands.add_parser("show", help="an answer exactly as a channel renders it, then its full sources")
-    show.add_argument("intent")
+    show.add_argument("intent", help="an intent id, or `complaint` (with --sample) for the /complain letters")
     show.add_argument("--locale", choices=["zh-Hans", "zh-Hant", "en"], default="zh-Hans")
     show.add_argument(
         "--region", choices=["mainland", "hk", "tw", "other", "unknown"], default="mainland", help="where the user is"
     )
     show.add_argument("--channel", choices=["console", "wechat", "telegram"], default="console")
+    show.add_argument("--sample", action="store_true", help="with `complaint`: letters filled in for a made-up user")
     show.set_defaults(handler=cmd_show)
     review = commands.add_parser("review", help="answers due for review or past valid_until, oldest first")
     review.add_argument("--json", action="store_true", help="machine-readable output")

@@ -44,6 +44,7 @@ COMMANDS: tuple[Command, ...] = (
     _command("region", "地区：中国大陆 / 香港 / 台湾", "Region: mainland China / Hong Kong / Taiwan"),
     _command("privacy", "隐私：我保存什么、不保存什么", "What I keep and what I don't"),
     _command("forget", "删除我的全部记录", "Delete everything about me"),
+    _command("complain", "一步步帮我写投诉信", "Help me write a complaint, step by step"),
     _command("cancel", "取消正在进行的步骤", "Cancel what we are doing"),
     _command("stats", "使用统计（管理员）", "Usage statistics (admins)", admin_only=True),
     _command("reload", "重新加载内容（管理员）", "Reload the content (admins)", admin_only=True),

@@ -21,16 +21,21 @@ from .actions import Action, payloads
 from .answers import answer_text, fill, more_text
 from .choices import OutOfRange, Pick, pick
 from .content import display_path
+from .flows import complaint as complaint_flow
+from .flows import rate as rate_flow
+from .flows.engine import Context as FlowContext
+from .flows.engine import Flows, FlowTurn
 from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
 from .messages import LANGUAGE_NAMES, REGION_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
 from .models import LOCALES, Attachment, Button, Incoming, Locale, Match, Reply
 from .privacy import keepable
+from .rates import Absurd, LoanTerms, Missing
 from .redaction import strip_bidi
 from .region import REGIONS, Region, update_region
 from .safety import Assessment
 from .state import CareState, Session, Store, UsageEvent
-from .text import detect_locale, encodable
+from .text import detect_locale, encodable, normalise
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +94,36 @@ def _debt_question(intent: str) -> bool:
     return intent != CRISIS_INTENT and intent.split(".", 1)[0] not in ("meta", "oos")
 
 
+# "帮我写投诉信", "help me write a complaint": the guided complaint, rather than the answer about complaints.
+_COMPLAINT_REQUEST = re.compile(
+    r"(帮|替|给|教)我?.{0,4}(写|起草|拟)(一?[份封个篇])?.{0,6}(投诉|举报|申诉|报警材料)|写(一?[份封个篇])?投诉(信|书)"
+    r"|投诉(信|书)?(要)?怎么写|\b(help|can you|could you|please)\b.{0,20}\b(write|draft)\b.{0,30}\bcomplain"
+    r"|\bcomplaint letter\b"
+)
+# A message typed in the middle of a flow that is a new question rather than an answer to the flow's question.
+_QUESTION = re.compile(
+    r"吗|嗎|怎么|怎麼|如何|能不能|可不可以|是否|合法|违法|違法|\?|？|\b(what|how|can|is it|should)\b", re.I
+)
+MAX_ANSWER_LIKE_CHARS = 30
+
+
+def _a_question(text: str, decision: Match) -> bool:
+    """Whether a message typed while a flow waits is a question the knowledge base can answer with confidence."""
+    if decision.kind != "answer" or not decision.sure or decision.intent in (None, rate_flow.INTENT):
+        return False
+    assert decision.intent is not None
+    return _debt_question(decision.intent) and (len(text) > MAX_ANSWER_LIKE_CHARS or bool(_QUESTION.search(text)))
+
+
+def _flow_options(options: tuple[str, ...]) -> bool:
+    """Whether the options last offered were a flow's own (a step, a part): a flow was under way."""
+    for payload in options:
+        action = Action.decode(payload)
+        if action is not None and action.kind == "flow" and not action.value.startswith("complain"):
+            return True
+    return False
+
+
 CommandHandler = Callable[[KnowledgeBase, Session, str, Locale], Awaitable["_Outcome"]]
 MAX_RELOAD_ERRORS = 20  # /reload shows this many content problems; `anxin lint` shows them all
 
@@ -126,11 +161,14 @@ class Dialog:
         *,
         keep_unanswered: bool = True,
         clock: Callable[[], float] = time.time,
+        flows: Flows | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.store = store
         self.keep_unanswered = keep_unanswered
         self.clock = clock
+        # Guided flows keep what people tell them in this process's memory only (bot.flows.memory).
+        self.flows = flows or Flows(clock=clock)
         self._commands: dict[str, CommandHandler] = {
             "start": self._cmd_start,
             "help": self._cmd_help,
@@ -139,6 +177,7 @@ class Dialog:
             "privacy": self._cmd_privacy,
             "forget": self._cmd_forget,
             "cancel": self._cmd_cancel,
+            "complain": self._cmd_complain,
             "stats": self._cmd_stats,
             "reload": self._cmd_reload,
         }
@@ -169,7 +208,7 @@ class Dialog:
 
         outcome: _Outcome
         if incoming.button is not None:
-            outcome = self._on_button(kb, session, encodable(incoming.button), locale)
+            outcome = self._on_button(kb, session, encodable(incoming.button), locale, incoming.reply_bytes)
         elif text.startswith("/"):
             outcome = await self._on_command(kb, session, incoming, text, locale)
             if outcome.kind == "forget":
@@ -212,11 +251,11 @@ class Dialog:
     ) -> _Outcome:
         if session.options:
             # "2", "第二个", "the second one" or an option's own text picks what was offered last.
-            chosen = pick(text, [self._label(kb, payload, locale) for payload in session.options])
+            chosen = pick(text, [self._label(kb, payload, locale, session) for payload in session.options])
             if isinstance(chosen, Pick):
-                return self._on_button(kb, session, session.options[chosen.index], locale)
+                return self._on_button(kb, session, session.options[chosen.index], locale, incoming.reply_bytes)
             if isinstance(chosen, OutOfRange):
-                labels = [Button(self._label(kb, p, locale), p) for p in session.options]
+                labels = [Button(self._label(kb, p, locale, session), p) for p in session.options]
                 return _Outcome(
                     [Reply(say("out_of_range", locale).format(count=chosen.count), tuple(labels))], "button"
                 )
@@ -225,12 +264,16 @@ class Dialog:
         assessment = kb.assess(text)  # safety first, in every state
         decision = kb.match(text)
         if assessment.at_risk:
+            # A flow under way waits in memory (two hours at most); care mode offers it again when it ends.
             reply = care.start(kb.care, assessment, in_care, locale, session.region, now)
             replies = [Reply(reply.text, reply.buttons)]
             return _Outcome(replies, assessment.level, CRISIS_INTENT, 100.0, care=reply.state, care_set=True)
         if in_care is not None:
             # Message text in care mode is never kept, not even as an unanswered question.
             return self._in_care(kb, session, in_care, text, decision, locale)
+        guided = self._guided(kb, session, text, decision, locale, incoming.reply_bytes)
+        if guided is not None:
+            return guided
         if decision.kind == "answer" and decision.intent is not None:
             if decision.intent == session.last_intent and _FOLLOW_UP.search(text):
                 return self._again(kb, session, decision.intent, locale, decision.score)
@@ -246,6 +289,70 @@ class Dialog:
         if decision.kind == "clarify":
             return _Outcome([self._clarify(kb, decision, locale)], "clarify", None, decision.score)
         return _Outcome([self._fallback(kb, session, decision, text, locale)], "fallback", None, decision.score)
+
+    def _guided(
+        self,
+        kb: KnowledgeBase,
+        session: Session,
+        text: str,
+        decision: Match,
+        locale: Locale,
+        reply_bytes: int | None,
+    ) -> _Outcome | None:
+        """A message for a guided flow: an answer to the question a flow asked, a request for a complaint
+        letter, or a loan described in figures. None: an ordinary question. Never kept as unanswered text."""
+        ctx = self._flow_context(kb, session, locale, reply_bytes)
+        if self.flows.active(session.user):
+            turn = self.flows.on_text(ctx, text, question=_a_question(text, decision))
+            if turn is not None:
+                return self._flow_outcome(turn)
+            if self.flows.waiting_complaint(session.user):
+                if decision.kind == "answer" and decision.intent is not None and _debt_question(decision.intent):
+                    # A question in the middle of the complaint: answer it, with a way back to the complaint.
+                    return self._answer_then_continue(kb, session, ctx, decision, locale)
+                reask = self.flows.reask(ctx)
+                if reask is not None:
+                    return self._flow_outcome(reask)
+            elif self.flows.continue_button(ctx) is not None and decision.kind == "answer":
+                # Letter parts still to send (WeChat): answer, and keep the way to the next part.
+                return self._answer_then_continue(kb, session, ctx, decision, locale)
+        elif _flow_options(session.options) and not (decision.kind == "answer" and decision.sure):
+            # The options were a flow's, but the flow is gone (a restart, or two hours passed): say so,
+            # rather than reading a lender's name or a figure as a question.
+            return _Outcome([self.flows.expired(locale)], "flow_expired")
+        if _COMPLAINT_REQUEST.search(normalise(text)):
+            return self._flow_outcome(self.flows.start_complaint(ctx, told=text))
+        found = rate_flow.detect(text, decision)
+        if isinstance(found, Missing):
+            return self._flow_outcome(self.flows.start_rate(ctx, text, found))
+        if isinstance(found, (LoanTerms, Absurd)):
+            outcome = self._flow_outcome(self.flows.rate_answer(ctx, found))
+            if outcome.kind != "rate" and rate_flow.INTENT in kb.intents:
+                # No figure for these numbers: say why, then what the rules are.
+                return dataclasses.replace(
+                    outcome, replies=[*outcome.replies, *self._answer(kb, rate_flow.INTENT, locale, session)]
+                )
+            return outcome
+        return None
+
+    def _answer_then_continue(
+        self, kb: KnowledgeBase, session: Session, ctx: FlowContext, decision: Match, locale: Locale
+    ) -> _Outcome:
+        assert decision.intent is not None
+        replies = self._answer(kb, decision.intent, locale, session)
+        button = self.flows.continue_button(ctx)
+        if button is not None:
+            last = replies[-1]
+            replies[-1] = dataclasses.replace(last, buttons=(*last.buttons, button))
+        return _Outcome(replies, "answer", decision.intent, decision.score)
+
+    def _flow_context(
+        self, kb: KnowledgeBase, session: Session, locale: Locale, reply_bytes: int | None = None
+    ) -> FlowContext:
+        return FlowContext(session.user, kb, locale, session.region, session.options, reply_bytes)
+
+    def _flow_outcome(self, turn: FlowTurn) -> _Outcome:
+        return _Outcome(turn.replies, turn.kind, turn.intent, 0.0, pin_region=turn.region)
 
     def _in_care(
         self, kb: KnowledgeBase, session: Session, state: CareState, text: str, decision: Match, locale: Locale
@@ -280,15 +387,31 @@ class Dialog:
             return _Outcome([Reply(reply.text, reply.buttons)], "care", care=reply.state, care_set=True)
         # Leaving care mode: say so with a line in view, then the question asked meanwhile, or the menu.
         goodbye = care.goodbye(kb.care, state, locale, session.region)
+        resume = self.flows.resume_offer(self._flow_context(kb, session, locale))
+        if resume is not None:
+            # A complaint was under way when the crisis signal came: offer it again, never push it.
+            return _Outcome([Reply(goodbye), resume], "care", care_set=True)
         if state.pending is not None and state.pending in kb.intents:
             return _Outcome([Reply(goodbye), *self._answer(kb, state.pending, locale, session)], "care", care_set=True)
         return _Outcome([self._menu(kb, locale, goodbye)], "care", care_set=True)
 
-    def _on_button(self, kb: KnowledgeBase, session: Session, payload: str, locale: Locale) -> _Outcome:
+    def _on_button(
+        self, kb: KnowledgeBase, session: Session, payload: str, locale: Locale, reply_bytes: int | None = None
+    ) -> _Outcome:
         action = Action.decode(payload)
         if action is None:
             return _Outcome([self._menu(kb, locale, say("stale", locale))], "button")
         kind, value = action.kind, action.value
+        if kind == "flow":
+            ctx = self._flow_context(kb, session, locale, reply_bytes)
+            if value == "rate":
+                return self._flow_outcome(
+                    self.flows.start_rate(ctx, "", Missing(("amount", "received_or_payment", "periods")))
+                )
+            turn = self.flows.on_action(ctx, value)
+            if turn is None:
+                return _Outcome([self.flows.expired(locale)], "flow_expired")
+            return self._flow_outcome(turn)
         if kind == "care" and value in care.CHOICES:
             state = care.active(session.care, self.clock()) or CareState("concern", self.clock())
             return self._care_choice(kb, session, state, value, locale)
@@ -355,6 +478,7 @@ class Dialog:
         return self._on_region(kb, argument, locale)
 
     async def _cmd_forget(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        self.flows.drop(session.user)  # whatever a flow was told goes first, even if the store fails
         try:
             await self.store.forget(session.user)
         except Exception:
@@ -363,7 +487,12 @@ class Dialog:
         return _Outcome([Reply(say("forgotten", locale))], "forget")
 
     async def _cmd_cancel(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        if self.flows.drop(session.user):
+            return _Outcome([self._menu(kb, locale, say("cancelled", locale))], "cancel")
         return _Outcome([self._menu(kb, locale, say("nothing_to_cancel", locale))], "command")
+
+    async def _cmd_complain(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        return self._flow_outcome(self.flows.start_complaint(self._flow_context(kb, session, locale)))
 
     async def _cmd_stats(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
         days = stats_days(argument)
@@ -437,6 +566,7 @@ class Dialog:
         if session is not None and _ask_region(session, intent, locale):
             text += "\n\n" + say("region_ask", locale)
             buttons.extend(region_buttons(locale))
+        buttons.extend(self._flow_buttons(intent, locale))  # last: the numbers of the others stay as they were
         return [Reply(text, tuple(buttons))]
 
     def _again(self, kb: KnowledgeBase, session: Session, intent: str, locale: Locale, score: float) -> _Outcome:
@@ -477,12 +607,20 @@ class Dialog:
             return self._menu(kb, locale, say("distress", locale).format(line=line))
         return self._menu(kb, locale, say("fallback", locale))
 
-    def _label(self, kb: KnowledgeBase, payload: str, locale: Locale) -> str:
+    def _label(self, kb: KnowledgeBase, payload: str, locale: Locale, session: Session) -> str:
         """The label a button with this payload was shown with: typed text can pick it."""
         action = Action.decode(payload)
         if action is None:
             return ""
         kind, value = action.kind, action.value
+        if kind == "flow":
+            if value == "rate":
+                return say("rate_button", locale)
+            if value.startswith("complain"):
+                return say("complain_button", locale)
+            if value == "page":
+                return ""  # "1" picks it; its label changes with the part number
+            return self.flows.label(value, self._flow_context(kb, session, locale)) or ""
         if kind == "answer":
             return kb.title(value, locale)
         if kind == "topic" and value in TOPICS:
@@ -498,6 +636,19 @@ class Dialog:
         return {"more": say("more", locale), "menu": say("topics", locale), "none": say("none_of_these", locale)}.get(
             kind, value
         )
+
+    def _flow_buttons(self, intent: str, locale: Locale) -> tuple[Button, ...]:
+        """Under every legal.* and report.* answer, the guided complaint (about what the answer is about); under
+        the answer on interest, working out the real rate."""
+        if intent.split(".", 1)[0] not in ("legal", "report"):
+            return ()
+        buttons: list[Button] = []
+        if intent == rate_flow.INTENT:
+            buttons.append(Action("flow", "rate").button(say("rate_button", locale)))
+        preset = complaint_flow.PRESETS.get(intent)
+        value = f"complain.{preset}" if preset else "complain"
+        buttons.append(Action("flow", value).button(say("complain_button", locale)))
+        return tuple(buttons)
 
     def _related_buttons(self, kb: KnowledgeBase, intent: str, locale: Locale) -> tuple[Button, ...]:
         found = kb.intents.get(intent)

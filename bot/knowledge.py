@@ -29,6 +29,10 @@ from types import MappingProxyType
 import yaml
 
 from .care import CareContent, load_care
+from .claims import LAW_CLAUSE as _LAW_CLAUSE
+from .claims import NOT_LAW as _NOT_LAW
+from .claims import NUMBER_110 as _NUMBER_110
+from .claims import WRONG_CLAIMS as _WRONG_CLAIMS
 from .content import (
     KnowledgeError,
     display_path,
@@ -56,6 +60,7 @@ from .content import (
 from .content import (
     yaml_files as _yaml_files,
 )
+from .flows.letters import Letters, load_letters
 from .lexicon import load_lexicon
 from .matcher import CRISIS_INTENT, Matcher
 from .models import LOCALES, Locale, Match
@@ -90,16 +95,6 @@ MAX_SOURCES_COLUMNS = 200
 # Words an answer may contain in braces; the bot fills them in for the user's region (see `bot.answers`).
 PLACEHOLDERS = frozenset({"emergency"})
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_NUMBER_110 = re.compile(r"(?<![\d-])110(?![\d-])")
-# 法律上 / "The law:" up to the end of its clause (。；; or a full stop before a new sentence): standards and
-# association rules must not appear there.
-_LAW_CLAUSE = re.compile(r"(?:法律上|The law|Legal basis)[:：]?((?:[^。；;\n.]|\.(?!\s+[A-Z]))*)", re.IGNORECASE)
-_NOT_LAW = re.compile(
-    r"GB/T|国家标准|國家標準|推荐性|推薦性|协会|協會|公约|公約|指引|standard|association|convention|guideline",
-    re.IGNORECASE,
-)
-
-
 @dataclass(frozen=True)
 class Intent:
     id: str
@@ -153,6 +148,7 @@ class KnowledgeBase:
     root: Path = field(default=Path("."))
     regional: Mapping[tuple[str, Locale, Region], Answer] = field(default_factory=lambda: MappingProxyType({}))
     rules: ContentRules = field(default_factory=lambda: ContentRules())
+    letters: Letters = field(default_factory=Letters)  # the /complain letters (`letters/`), none when absent
 
     def answer(self, intent: str, locale: Locale, region: Region | None = None) -> Answer | None:
         """The answer for a user in `region`: one written for that region (in either Chinese script, converted
@@ -457,32 +453,6 @@ def _sources(node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> tuple
     return tuple(found)
 
 
-# Claims that were wrong and must not come back (see docs/sources.md, "Never repeat"). Each: where it is
-# wrong (None: everywhere; "mainland": in answers without `region`), the pattern, and what to write instead.
-_WRONG_CLAIMS: tuple[tuple[str | None, re.Pattern[str], str], ...] = (
-    (
-        None,
-        re.compile(r"13\.8\s*%"),
-        "13.8% is not the current cap: 4 × the one-year LPR is 12% for contracts since May 2025",
-    ),
-    (
-        "mainland",
-        re.compile(r"(?<![\d.])(?:24|36)\s*%"),
-        "the 24%/36% rule of 2015 was replaced in 2020: courts cap interest at 4 × the one-year LPR",
-    ),
-    (
-        None,
-        re.compile(r"(?:债务清理|債務清理)条?條?例第\s*17\s*[条條]"),
-        "Taiwan's 消債條例 art. 17 sets no collection hours: that claim is fabricated",
-    ),
-    (
-        None,
-        re.compile(r"最多(?:拨打|撥打|打)?\s*6\s*次|at most 6 (?:unanswered )?(?:call )?attempts"),
-        "the banking association guideline says 每天不宜超过6次 (should not exceed): a soft limit, not a maximum",
-    ),
-)
-
-
 def _content_checks(answer: Answer, node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> None:
     """Mistakes a reviewer found once and a volunteer could make again: each reported at the answer's line."""
     line = _line(node)
@@ -620,11 +590,12 @@ def _check_block(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeEr
 
 
 def load_knowledge(root: Path) -> Loaded:
-    """Read `root/intents`, `root/faq`, `root/safety` and `root/lexicon`; never raises on bad content.
+    """Read `root/intents`, `root/faq`, `root/safety`, `root/lexicon` and `root/letters`; never raises on bad
+    content.
 
     Three steps: read (each file and entry on its own), validate (across files: duplicates, missing answers,
     related ids; nothing reported that only follows from a file that could not be read), build (conversions,
-    the matcher, the safety net).
+    the matcher, the safety net, the letters).
     """
     errors: list[KnowledgeError] = []
     read = _read(root, errors)
@@ -780,6 +751,7 @@ def _build(root: Path, files: _Files, valid: _Valid, errors: list[KnowledgeError
     safety = load_safety(root / "safety", errors, ordinary)
     care = load_care(root / "safety", None, errors)
     lexicon = load_lexicon(sorted((root / "lexicon").glob("*.yaml")), errors)
+    letters = load_letters(root / "letters", errors)
     return KnowledgeBase(
         intents=MappingProxyType(final),
         answers=MappingProxyType(answers),
@@ -789,6 +761,7 @@ def _build(root: Path, files: _Files, valid: _Valid, errors: list[KnowledgeError
         root=root,
         regional=MappingProxyType(regional),
         rules=files.rules,
+        letters=letters,
     )
 
 

@@ -76,6 +76,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh-Hans": "现在没有进行中的步骤。直接打字提问，或选一个话题：",
         "en": "Nothing to cancel. Type your question, or pick a topic:",
     },
+    "cancelled": {
+        "zh-Hans": "好的，已取消，你刚才的回答已经删除。直接打字提问，或选一个话题：",
+        "en": "OK, cancelled; your answers have been deleted. Type your question, or pick a topic:",
+    },
+    "complain_button": {"zh-Hans": "帮我写投诉信", "en": "Help me write a complaint"},
+    "rate_button": {"zh-Hans": "算一算我这笔的真实年化", "en": "Work out my loan's real rate"},
     "stats_usage": {
         "zh-Hans": "用法：/stats 或 /stats 天数（1–{most}），例如 /stats 7",
         "en": "Usage: /stats, or /stats DAYS (1–{most}), e.g. /stats 7",

@@ -31,6 +31,9 @@ class Incoming:
     media: str | None = None  # "sticker", "photo", "voice", … when the user sent no text
     role: Role = "user"  # "admin" when the channel's own configuration says so; never stored
     language: Locale | None = None  # the language the person's app is set to, when the channel knows it
+    # The most UTF-8 bytes one turn's reply may take on this channel (WeChat's passive replies: 2048), or None
+    # for no limit. A guided flow's long output (complaint letters) is then served in parts, one per turn.
+    reply_bytes: int | None = None
 
 
 def clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:
@@ -49,6 +52,9 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     attachment: Attachment | None = None  # a file for channels that can send one (the stats page)
+    # Text meant to be copied exactly as it is (a complaint letter), shown after `text`: Telegram puts it in a
+    # code block (tap to copy), WeChat and the console as plain text, a web chat with a copy button.
+    copy: str = ""
 
 
 @dataclass(frozen=True)

@@ -89,4 +89,25 @@ def date_problems(kb: KnowledgeBase, today: dt.date) -> tuple[list[KnowledgeErro
                     f"{REVIEW_DAYS} days ago: check it against docs/sources.md and update `reviewed`",
                 )
             )
+    for letters in kb.letters.written():
+        path = letters.path or Path("letters")
+        where = f"the {letters.region} letters ({letters.locale})"
+        if letters.valid_until is not None and letters.valid_until < today:
+            errors.append(
+                KnowledgeError(
+                    path,
+                    letters.line,
+                    f"{where} are past their valid_until date {letters.valid_until.isoformat()}: check every rule "
+                    "against docs/sources.md, then set new `reviewed` and `valid_until` dates",
+                )
+            )
+        elif letters.reviewed is not None and (today - letters.reviewed).days > REVIEW_DAYS:
+            warnings.append(
+                KnowledgeError(
+                    path,
+                    letters.line,
+                    f"WARNING: {where} were last reviewed on {letters.reviewed.isoformat()}, over {REVIEW_DAYS} "
+                    "days ago: check them against docs/sources.md and update `reviewed`",
+                )
+            )
     return errors, warnings

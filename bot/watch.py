@@ -18,7 +18,7 @@ from .knowledge import KnowledgeSource
 
 log = logging.getLogger(__name__)
 
-WATCHED = ("intents/*.yaml", "faq/*/*.yaml", "safety/*.yaml", "lexicon/*.yaml", "content-rules.yaml")
+WATCHED = ("intents/*.yaml", "faq/*/*.yaml", "safety/*.yaml", "lexicon/*.yaml", "letters/*.yaml", "content-rules.yaml")
 POLL_SECONDS = 1.0
 # Editors save in steps (write a temp file, rename, touch); reload once the files hold still.
 SETTLE_SECONDS = 0.3

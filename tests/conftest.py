@@ -187,3 +187,9 @@ async def pg_url(postgres_url: str) -> AsyncIterator[str]:
     """A fresh schema on the test server for one test."""
     async with fresh_schema(postgres_url) as url:
         yield url
+@pytest.fixture(scope="session")
+def repo_knowledge() -> KnowledgeSource:
+    """The bundled content (intents, answers, safety, letters), loaded once: guided flows need all of it.
+
+    Read-only for tests: never reload or edit it (use `kb_dir` for that)."""
+    return KnowledgeSource(REPO)

@@ -29,7 +29,13 @@ async def test_question_gets_answer_with_sources_and_follow_up_buttons(dialog: D
     assert reply.text.startswith("不合法。")
     # The sources as one line of short names, then the month the answer was last checked.
     assert reply.text.endswith("\n\n依据：民法典第1033条；GB/T 45251—2025（推荐性国家标准）\n核对于 2026-11")
-    assert payloads(reply) == ["m:legal.contact_contacts", "a:rights.family_liability", "a:report.regulator"]
+    # Details, related questions, then the guided complaint about what this answer is about.
+    assert payloads(reply) == [
+        "m:legal.contact_contacts",
+        "a:rights.family_liability",
+        "a:report.regulator",
+        "f:complain.contacts",
+    ]
 
 
 async def test_traditional_question_gets_traditional_answer(dialog: Dialog) -> None:
@@ -214,7 +220,7 @@ async def test_a_choice_can_be_typed_as_a_number_an_ordinal_or_the_option_text(d
 async def test_a_number_beyond_the_options_says_how_many_there_are_and_shows_them_again(dialog: Dialog) -> None:
     first = await say(dialog, "爆通讯录了怎么办")
     reply = await say(dialog, "7")
-    assert "3" in reply.text and "选项" in reply.text
+    assert "4" in reply.text and "选项" in reply.text
     assert payloads(reply) == payloads(first)
 
 

@@ -115,7 +115,7 @@ async def test_more_details_of_a_mainland_answer_carry_the_same_preface(dialog: 
 async def test_traditional_writer_is_asked_where_they_are_with_the_first_legal_answer_only(dialog: Dialog) -> None:
     first = await send(dialog, "催收打電話給我媽媽合法嗎")
     assert first.text.endswith(say("region_ask", "zh-Hant"))
-    assert payloads(first)[-4:] == ["r:mainland", "r:hk", "r:tw", "r:other"]
+    assert payloads(first)[-5:] == ["r:mainland", "r:hk", "r:tw", "r:other", "f:complain.contacts"]
     second = await send(dialog, "催收一天打幾十個電話")
     assert not any(p.startswith("r:") for p in payloads(second))  # asked once, not under every answer
     await send(dialog, "4")  # the number picks an option offered last time; here not a region: no harm

@@ -141,7 +141,11 @@ async def test_conversation_survives_reload_that_removes_the_intent_its_buttons_
         assert stale.buttons  # a topic menu, so the user can go on
 
     offered = await ask(dialog, QUESTION)
-    assert [button.payload for button in offered.buttons] == ["m:legal.contact_contacts", "a:report.regulator"]
+    assert [button.payload for button in offered.buttons] == [
+        "m:legal.contact_contacts",
+        "a:report.regulator",
+        "f:complain.contacts",
+    ]
     remove_intent(kb_dir, "report.regulator")
     assert await reload_knowledge(source, "test") == ()
     assert (await ask(dialog, "2")).text.startswith("这个选项已经失效了")

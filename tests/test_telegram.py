@@ -126,7 +126,7 @@ async def test_start_registers_commands_and_welcomes_with_topic_buttons(
     languages = {call.params.get("language_code") for call in bot_api.called("setMyCommands")}
     assert {"en", "zh"} <= languages
     zh = next(call for call in bot_api.called("setMyCommands") if call.params.get("language_code") == "zh")
-    public = ["start", "help", "lang", "region", "privacy", "forget", "cancel"]  # bot.commands.COMMANDS, in order
+    public = ["start", "help", "lang", "region", "privacy", "forget", "complain", "cancel"]  # bot.commands.COMMANDS
     assert [c["command"] for c in zh.params["commands"]] == public
     # Admins get their own menu with /stats and /reload, in their chat only.
     [admin] = [call for call in bot_api.called("setMyCommands") if "scope" in call.params]

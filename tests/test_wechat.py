@@ -229,7 +229,7 @@ async def test_text_question_gets_a_passive_text_answer_with_numbered_options(
     assert content.startswith("不合法。催收只能找借款人本人。")
     assert "依据：民法典第1033条" in content
     assert "1. " in content and "2. 家人要替我还钱吗" in content and "3. 怎么向监管部门投诉" in content
-    assert content.endswith("回复 1 / 2 / 3")
+    assert content.endswith("4. 帮我写投诉信\n回复 1 / 2 / 3 / 4")
     assert [event.intent for event in memory_store.events] == ["legal.contact_contacts"]
     assert memory_store.events[0].channel == "wechat"
 
@@ -247,8 +247,8 @@ async def test_a_number_picks_the_option_offered_before(client: Client) -> None:
 
 async def test_traditional_question_gets_traditional_reply_hint(client: Client) -> None:
     content = reply_content(await post_plain(client, message_xml(Content="催收打電話給我媽媽合法嗎")))
-    # Three follow-ups, then the four regions: a Traditional writer is asked where they are.
-    assert content.endswith("\n回覆 1–7")
+    # Three follow-ups, the four regions (a Traditional writer is asked where they are), then the complaint.
+    assert content.endswith("\n回覆 1–8")
     assert "回复" not in content
 
 
@@ -453,7 +453,7 @@ async def test_long_answer_is_cut_at_a_paragraph_within_the_byte_limit(kb_dir: P
     assert content.startswith(paragraphs[0])
     kept, rest = content.split("\n…\n\n", 1)
     assert kept.split("\n\n")[-1] in paragraphs  # whole paragraphs only
-    assert rest.endswith("回复 1 / 2 / 3")  # the options survive the cut
+    assert rest.endswith("回复 1 / 2 / 3 / 4")  # the options survive the cut
 
 
 def test_render_keeps_options_and_limit_with_no_line_breaks_at_all() -> None:

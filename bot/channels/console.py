@@ -11,6 +11,7 @@ from ..models import Incoming, Reply, clip
 from ..privacy import pseudonym
 
 CHANNEL = "console"
+COPY_RULE = "-" * 40
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
 
 
@@ -20,6 +21,8 @@ def render_console(replies: list[Reply]) -> str:
     blocks: list[str] = []
     for reply in replies:
         lines = [reply.text]
+        if reply.copy:  # a letter: between rules, so it is plain where to start and stop copying
+            lines.extend([COPY_RULE, reply.copy, COPY_RULE])
         lines.extend(f"  [{numbers[id(button)]}] {button.label}" for button in reply.buttons)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -19,6 +19,7 @@ from ..models import Button, Locale, Reply
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4096  # Telegram's limit, counted in UTF-16 code units after entity parsing
+MAX_COPY_CHARS = 4000  # a letter's part in one <pre> block, with room to spare under the limit
 MAX_CALLBACK_BYTES = 64  # Telegram's limit on callback_data
 
 
@@ -79,17 +80,25 @@ def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
 
 
 def render_telegram(replies: Sequence[Reply]) -> list[Outgoing]:
-    """Escaped HTML chunks; a reply's buttons go with its last chunk."""
+    """Escaped HTML chunks; a reply's buttons go with its last chunk. A letter to copy (`Reply.copy`) goes in a
+    <pre> block, which Telegram copies with one tap; a long one is cut at paragraphs into several blocks."""
     messages: list[Outgoing] = []
     for reply in replies:
-        chunks = [chunk for chunk in split_text(reply.text.strip()) if chunk.strip()]
+        chunks = [html.escape(chunk, quote=False) for chunk in split_text(reply.text.strip()) if chunk.strip()]
+        copy = reply.copy.strip()
+        if copy:
+            blocks = [f"<pre>{html.escape(part, quote=False)}</pre>" for part in split_text(copy, MAX_COPY_CHARS)]
+            if chunks and _units(reply.text.strip()) + _units(copy) + 2 <= MAX_MESSAGE_CHARS and len(blocks) == 1:
+                chunks[-1] = f"{chunks[-1]}\n\n{blocks[0]}"  # a short letter stays with its heading
+            else:
+                chunks.extend(blocks)
         if not chunks:
             if not reply.buttons:
                 continue
             chunks = ["…"]  # Telegram refuses a message without text, even one that only carries buttons
         for chunk in chunks[:-1]:
-            messages.append(Outgoing(html.escape(chunk, quote=False)))
-        messages.append(Outgoing(html.escape(chunks[-1], quote=False), keyboard(reply.buttons)))
+            messages.append(Outgoing(chunk))
+        messages.append(Outgoing(chunks[-1], keyboard(reply.buttons)))
     return messages
 
 

@@ -169,7 +169,10 @@ def render_wechat(replies: Sequence[Reply], limit: int = MAX_REPLY_BYTES) -> str
     The dialog maps a bare number to the options it last offered, in this order, so "1" selects the
     first line. Over `limit` bytes the text is shortened and ends with "…"; the options always stay.
     """
-    body = "\n\n".join(reply.text.strip() for reply in replies if reply.text.strip())
+    # A letter to copy (`Reply.copy`) follows its reply's text: WeChat copies a whole message, so the dialog
+    # serves long letters in parts, one a message (`Incoming.reply_bytes`).
+    texts = ("\n\n".join(part for part in (reply.text.strip(), reply.copy.strip()) if part) for reply in replies)
+    body = "\n\n".join(text for text in texts if text)
     buttons = [button for reply in replies for button in reply.buttons]
     tail = ""
     if buttons:
@@ -437,9 +440,9 @@ class WeChatChannel:
         user = pseudonym(self.secret, CHANNEL, message.from_user)
         role: Role = "admin" if message.from_user in self.admins else "user"
         if message.msg_type == "text":
-            return Incoming(CHANNEL, user, clip(message.content), role=role)
+            return Incoming(CHANNEL, user, clip(message.content), role=role, reply_bytes=MAX_REPLY_BYTES)
         if message.msg_type == "voice" and message.recognition:
-            return Incoming(CHANNEL, user, clip(message.recognition), role=role)
+            return Incoming(CHANNEL, user, clip(message.recognition), role=role, reply_bytes=MAX_REPLY_BYTES)
         if message.msg_type == "event":
             if message.event == "subscribe":
                 return Incoming(CHANNEL, user, "/start", role=role)
