@@ -118,7 +118,7 @@ class TfidfBaseline:
         found = [(self.columns[gram], weight / norm) for gram, weight in weights.items()]
         rows = np.concatenate([indexes for (indexes, _), _ in found])
         values = np.concatenate([column * weight for (_, column), weight in found])
-        dots: npt.NDArray[np.float64] = np.bincount(rows, weights=values, minlength=self.size)
+        dots = np.asarray(np.bincount(rows, weights=values, minlength=self.size), dtype=np.float64)
         row = int(np.argmax(dots))
         return self.ids[int(self.owners[row])], float(dots[row])
 
