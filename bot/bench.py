@@ -30,6 +30,7 @@ from types import MappingProxyType
 
 from .bench_load import CONCURRENT_USERS, SEED, _conversation, _quiet, percentile
 from .bench_pg import SharedTiming, measure_postgres
+from .bench_scale import SIZES, Accuracy, ScaleTiming, measure_scaling, tfidf_accuracy
 from .dialog import Dialog
 from .knowledge import Intent, KnowledgeBase, KnowledgeSource, load_knowledge
 from .matcher import Matcher
@@ -361,15 +362,24 @@ class BenchSize:
 
     rounds: int = 5
     baseline_queries: int = 40
-    synthetic_intents: int = 500
-    synthetic_examples: int = 20
     messages: int = 3000
     startup_runs: int = 3
+    scale_sizes: tuple[int, ...] = SIZES  # knowledge-base sizes, in examples (`bot.bench_scale`)
+    scale_startup_sizes: tuple[int, ...] = (3_000, 10_000, 30_000)  # 100k: the build alone is measured
+    scale_queries: int = 400
+    scale_baseline: int = 8
 
     @classmethod
     def quick(cls) -> BenchSize:
         return cls(
-            rounds=1, baseline_queries=3, synthetic_intents=20, synthetic_examples=5, messages=50, startup_runs=1
+            rounds=1,
+            baseline_queries=3,
+            messages=50,
+            startup_runs=1,
+            scale_sizes=(200,),
+            scale_startup_sizes=(),
+            scale_queries=20,
+            scale_baseline=2,
         )
 
 
@@ -381,16 +391,14 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
     queries = bundled_queries(kb)
     bundled = measure_matching(kb.matcher, queries, rounds=size.rounds, baseline_queries=size.baseline_queries)
 
-    made, synthetic_queries = synthetic_intents(
-        list(kb.intents.values()), count=size.synthetic_intents, examples_per_intent=size.synthetic_examples
+    scaling = measure_scaling(
+        settings.content_dir,
+        size.scale_sizes,
+        queries=size.scale_queries,
+        baseline_queries=size.scale_baseline,
+        startup_sizes=size.scale_startup_sizes,
     )
-    large_matcher = Matcher.build(made)
-    large = measure_matching(
-        large_matcher,
-        synthetic_queries,
-        rounds=max(1, size.rounds // 2),
-        baseline_queries=max(1, size.baseline_queries // 3),
-    )
+    accuracy = tfidf_accuracy(kb, settings.content_dir)
 
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as data:
         bench_settings = dataclasses.replace(settings, data_dir=Path(data), secret=Secret("bench"))
@@ -399,16 +407,13 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
     startup = measure_startup(settings.content_dir, runs=size.startup_runs)
 
     bundled_label = f"bundled, {bundled.intents} intents / {bundled.examples} examples"
-    large_label = f"synthetic, {large.intents} intents / {large.examples} examples"
     figures = [
         Figure(f"match p50 ({bundled_label})", bundled.p50_ms, "ms"),
         Figure(f"match p99 ({bundled_label})", bundled.p99_ms, "ms", 2.0),
-        Figure("speed-up over difflib (bundled)", bundled.speedup, "×", 100.0, higher_is_better=True),
+        Figure("speed-up over difflib (bundled)", bundled.speedup, "×", 150.0, higher_is_better=True),
         Figure("speed-up over naive difflib, new matcher per pair (bundled)", bundled.naive_speedup, "×"),
-        Figure(f"match p50 ({large_label})", large.p50_ms, "ms"),
-        Figure(f"match p99 ({large_label})", large.p99_ms, "ms", 10.0),
-        Figure("speed-up over difflib (synthetic)", large.speedup, "×", 100.0, higher_is_better=True),
-        Figure("speed-up over naive difflib, new matcher per pair (synthetic)", large.naive_speedup, "×"),
+        *scaling_figures(scaling),
+        *accuracy_figures(accuracy),
         Figure(
             f"end to end, one message at a time ({dialog.store}, {dialog.cores} core)",
             dialog.per_second,
@@ -419,12 +424,13 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         Figure(f"end-to-end p99, one at a time ({dialog.store})", dialog.p99_ms, "ms"),
         Figure(f"end to end, {CONCURRENT_USERS} users at once", dialog.concurrent_per_second, "msg/s"),
         *_postgres_figures(shared, dialog),
-        Figure("start-up to first answer", startup.seconds, "s", 2.0),
-        Figure("peak RSS (chat process)", startup.peak_rss_mb, "MB", 200.0),
+        Figure("start-up to first answer (bundled)", startup.seconds, "s", 0.8),
+        Figure("peak RSS (chat process, bundled)", startup.peak_rss_mb, "MB", 150.0),
     ]
     details: dict[str, object] = {
         "bundled": dataclasses.asdict(bundled),
-        "synthetic": dataclasses.asdict(large),
+        "scaling": [dataclasses.asdict(timing) for timing in scaling],
+        "accuracy": dataclasses.asdict(accuracy) if accuracy is not None else None,
         "dialog": dataclasses.asdict(dialog),
         "startup": dataclasses.asdict(startup),
         "postgres": [dataclasses.asdict(timing) for timing in shared],
@@ -433,6 +439,46 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         "python": sys.version.split()[0],
     }
     return figures, details
+
+
+def scaling_figures(scaling: Sequence[ScaleTiming]) -> list[Figure]:
+    """The knowledge-base scaling table: each size's matcher, its anchors and its start-up (`bot.bench_scale`)."""
+    figures: list[Figure] = []
+    for timing in scaling:
+        label = f"synthetic, {timing.examples:,} examples"
+        figures += [
+            Figure(f"match p50 ({label})", timing.match_p50_ms, "ms"),
+            Figure(f"match p99 ({label})", timing.match_p99_ms, "ms", 2.0),
+            Figure(f"TF-IDF p50, same queries ({label})", timing.tfidf_p50_ms, "ms"),
+            Figure(f"speed-up over difflib ({label})", timing.speedup, "×", 150.0, higher_is_better=True),
+            Figure(f"matcher build ({label})", timing.build_s, "s", 10.0),
+            Figure(f"peak RSS, matcher process ({label})", timing.peak_rss_mb, "MB"),
+            Figure(f"reload peak ÷ RSS before it ({label})", timing.reload_ratio, "×", 2.0),
+        ]
+        if timing.startup_s > 0:
+            small = timing.examples <= 30_000
+            figures += [
+                Figure(f"start-up to first answer (bundled + {label})", timing.startup_s, "s", 2.0 if small else None),
+                Figure(
+                    f"peak RSS (chat process, bundled + {label})",
+                    timing.startup_rss_mb,
+                    "MB",
+                    300.0 if small else None,
+                ),
+            ]
+    return figures
+
+
+def accuracy_figures(accuracy: Accuracy | None) -> list[Figure]:
+    """Anxin beside the TF-IDF anchor on eval/holdout.yaml: speed is never bought with accuracy."""
+    if accuracy is None:
+        return []
+    return [
+        Figure("accuracy on eval/holdout.yaml (Anxin)", 100 * accuracy.anxin, "%"),
+        Figure("wrong answers on eval/holdout.yaml (Anxin)", accuracy.anxin_wrong_answers, "answers"),
+        Figure("accuracy on eval/holdout.yaml (TF-IDF anchor)", 100 * accuracy.tfidf, "%"),
+        Figure("wrong answers on eval/holdout.yaml (TF-IDF anchor)", accuracy.tfidf_wrong_answers, "answers"),
+    ]
 
 
 def _postgres_figures(shared: Sequence[SharedTiming], sqlite: DialogTiming) -> list[Figure]:

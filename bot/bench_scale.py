@@ -33,7 +33,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from .bench_load import _quiet, percentile
 from .knowledge import Intent, KnowledgeBase, load_knowledge
@@ -321,7 +320,7 @@ def measure_scaling(
     *,
     queries: int = 400,
     baseline_queries: int = 8,
-    startup_runs: int = 1,
+    startup_sizes: Sequence[int] = (),
 ) -> list[ScaleTiming]:
     from dataclasses import replace
 
@@ -332,11 +331,11 @@ def measure_scaling(
     results: list[ScaleTiming] = []
     for examples in sizes:
         timing = _child_size(examples, queries, baseline_queries, content_dir)
-        if startup_runs > 0:
+        if examples in startup_sizes:
             made, _ = synthetic_for(kb, examples)
             with tempfile.TemporaryDirectory(prefix="anxin-scale-") as folder:
                 write_content(content_dir, Path(folder), made)
-                startup = measure_startup(Path(folder), runs=startup_runs)
+                startup = measure_startup(Path(folder), runs=1)
             timing = replace(timing, startup_s=startup.seconds, startup_rss_mb=startup.peak_rss_mb)
         results.append(timing)
     return results
