@@ -31,6 +31,7 @@ from types import MappingProxyType
 from .bench_load import CONCURRENT_USERS, SEED, _conversation, _quiet, percentile
 from .bench_pg import SharedTiming, measure_postgres
 from .bench_scale import SIZES, Accuracy, ScaleTiming, measure_scaling, tfidf_accuracy
+from .bench_web import CONCURRENCY, WebTiming, measure_webhooks
 from .dialog import Dialog
 from .knowledge import Intent, KnowledgeBase, KnowledgeSource, load_knowledge
 from .matcher import Matcher
@@ -368,6 +369,8 @@ class BenchSize:
     scale_startup_sizes: tuple[int, ...] = (3_000, 10_000, 30_000)  # 100k: the build alone is measured
     scale_queries: int = 400
     scale_baseline: int = 8
+    web_seconds: float = 3.0  # per path and concurrency (`bot.bench_web`)
+    web_concurrency: tuple[int, ...] = CONCURRENCY
 
     @classmethod
     def quick(cls) -> BenchSize:
@@ -380,6 +383,8 @@ class BenchSize:
             scale_startup_sizes=(),
             scale_queries=20,
             scale_baseline=2,
+            web_seconds=0.3,
+            web_concurrency=(1, 4),
         )
 
 
@@ -403,6 +408,9 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as data:
         bench_settings = dataclasses.replace(settings, data_dir=Path(data), secret=Secret("bench"))
         dialog = asyncio.run(measure_dialog(bench_settings, queries, messages=size.messages))
+    web = asyncio.run(
+        measure_webhooks(settings.content_dir, queries, seconds=size.web_seconds, concurrency=size.web_concurrency)
+    )
     shared, shared_missing = measure_postgres(settings, queries, messages=size.messages)
     startup = measure_startup(settings.content_dir, runs=size.startup_runs)
 
@@ -418,12 +426,13 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
             f"end to end, one message at a time ({dialog.store}, {dialog.cores} core)",
             dialog.per_second,
             "msg/s",
-            1000.0,
+            2500.0,
             higher_is_better=True,
         ),
         Figure(f"end-to-end p99, one at a time ({dialog.store})", dialog.p99_ms, "ms"),
         Figure(f"end to end, {CONCURRENT_USERS} users at once", dialog.concurrent_per_second, "msg/s"),
         *_postgres_figures(shared, dialog),
+        *webhook_figures(web),
         Figure("start-up to first answer (bundled)", startup.seconds, "s", 0.8),
         Figure("peak RSS (chat process, bundled)", startup.peak_rss_mb, "MB", 150.0),
     ]
@@ -433,6 +442,7 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         "accuracy": dataclasses.asdict(accuracy) if accuracy is not None else None,
         "dialog": dataclasses.asdict(dialog),
         "startup": dataclasses.asdict(startup),
+        "webhooks": [dataclasses.asdict(timing) for timing in web],
         "postgres": [dataclasses.asdict(timing) for timing in shared],
         "postgres_missing": shared_missing,
         "size": dataclasses.asdict(size),
@@ -466,6 +476,37 @@ def scaling_figures(scaling: Sequence[ScaleTiming]) -> list[Figure]:
                     300.0 if small else None,
                 ),
             ]
+    return figures
+
+
+# Targets at 64 requests in flight, the bot on one core: (msg/s at least, p99 ms at most).
+WEBHOOK_TARGETS = {"telegram": (600.0, 150.0), "wechat": (1200.0, 80.0)}
+
+
+def webhook_figures(timings: Sequence[WebTiming]) -> list[Figure]:
+    """Each webhook path at each concurrency, and its ratio to /healthz measured just before it (`bot.bench_web`)."""
+    anchor = {timing.concurrency: timing for timing in timings if timing.path == "healthz"}
+    figures: list[Figure] = []
+    for timing in timings:
+        label = f"{timing.concurrency} in flight, bot on 1 core"
+        if timing.path == "healthz":
+            figures.append(Figure(f"anchor: /healthz ({label})", timing.per_second, "req/s"))
+            continue
+        rate, p99 = WEBHOOK_TARGETS.get(timing.path, (None, None)) if timing.concurrency == 64 else (None, None)
+        figures += [
+            Figure(f"{timing.path} webhook ({label})", timing.per_second, "msg/s", rate, higher_is_better=True),
+            Figure(f"{timing.path} webhook p50 ({label})", timing.p50_ms, "ms"),
+            Figure(f"{timing.path} webhook p99 ({label})", timing.p99_ms, "ms", p99),
+        ]
+        base = anchor.get(timing.concurrency)
+        if base is not None and base.per_second > 0:
+            figures.append(
+                Figure(f"{timing.path} webhook ÷ /healthz ({label})", timing.per_second / base.per_second, "×")
+            )
+        if timing.failed:
+            figures.append(
+                Figure(f"{timing.path} webhook: requests without an answer ({label})", timing.failed, "answers")
+            )
     return figures
 
 

@@ -47,6 +47,12 @@ def test_quick_bench_produces_every_figure(kb_dir: Path, tmp_path: Path) -> None
     scaling = details["scaling"]
     assert [row["examples"] for row in scaling] == [200]  # type: ignore[attr-defined,index]
     assert scaling[0]["speedup"] > 0 and scaling[0]["reload_ratio"] > 0  # type: ignore[index]
+    # The real bot in a child on 127.0.0.1: every webhook request at every concurrency got its answer.
+    web = details["webhooks"]
+    assert {(row["path"], row["concurrency"]) for row in web} == {  # type: ignore[attr-defined,index]
+        (path, level) for path in ("healthz", "telegram", "wechat") for level in (1, 4)
+    }
+    assert all(row["requests"] > 0 and row["failed"] == 0 for row in web)  # type: ignore[attr-defined,index]
     assert details["dialog"]["store"] == "SqliteStore"  # type: ignore[index]
     if details["postgres_missing"] is None:  # a server was reachable: one and two processes were measured
         assert [timing["processes"] for timing in details["postgres"]] == [1, 2]  # type: ignore[attr-defined]
