@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench_load import _quiet, percentile
+from .bench_load import _quiet, difflib_best, measure_startup, percentile, synthetic_intents
 from .knowledge import Intent, KnowledgeBase, load_knowledge
 from .text import normalise
 
@@ -206,15 +206,12 @@ def _timed(function: object, queries: Sequence[str]) -> list[float]:
 
 
 def synthetic_for(kb: KnowledgeBase, examples: int) -> tuple[list[Intent], list[str]]:
-    from .bench import synthetic_intents
-
     count = max(1, examples // EXAMPLES_PER_INTENT)
     return synthetic_intents(list(kb.intents.values()), count=count, examples_per_intent=EXAMPLES_PER_INTENT)
 
 
 def measure_size(content_dir: Path, examples: int, *, queries: int, baseline_queries: int) -> ScaleTiming:
     """One size, in this process (call it in a fresh child: the memory figures are this process's)."""
-    from .bench import difflib_best
     from .matcher import Matcher
 
     with _quiet("bot.knowledge"):
@@ -323,8 +320,6 @@ def measure_scaling(
     startup_sizes: Sequence[int] = (),
 ) -> list[ScaleTiming]:
     from dataclasses import replace
-
-    from .bench import measure_startup
 
     with _quiet("bot.knowledge"):
         kb = load_knowledge(content_dir).knowledge

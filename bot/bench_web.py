@@ -347,8 +347,7 @@ async def measure_webhooks(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m bot.bench_web [CODE_ROOT]`: the table for one checkout (CODE_ROOT: another checkout's bot)."""
-    from .bench import bundled_queries
-    from .bench_load import _quiet
+    from .bench_load import _quiet, bundled_queries
     from .knowledge import load_knowledge
     from .settings import _default_content_dir
 

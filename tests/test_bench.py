@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench import BenchSize, Figure, percentile, render_table, run_bench, synthetic_intents
+from bot.bench import BenchSize, Figure, render_table, run_bench
+from bot.bench_load import percentile, synthetic_intents
 from bot.cli import main
 from bot.knowledge import KnowledgeBase
 from bot.settings import Settings

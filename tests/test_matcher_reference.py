@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import reference_matcher as reference
 
-from bot.bench import synthetic_intents
+from bot.bench_load import synthetic_intents
 from bot.evaluation import load_labelled
 from bot.knowledge import MAX_MATCH_CHARS, KnowledgeBase, KnowledgeSource
 from bot.matcher import RANKED, Matcher
