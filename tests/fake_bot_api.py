@@ -4,7 +4,8 @@ It speaks just enough of the Bot API (https://core.telegram.org/bots/api) for th
 getMe, getUpdates (queued updates, then a short long-poll), sendMessage and sendDocument (recorded),
 answerCallbackQuery, setMyCommands, deleteWebhook, setWebhook and getWebhookInfo. `fail_next()` makes
 the next call of a method fail, e.g. with 429 and `retry_after`, as Telegram does under flood control;
-`slow_down()` makes every call of a method take a while, like a Bot API under load.
+`slow_down()` makes every call of a method take a while, like a Bot API under load (`most_in_flight` then
+tells how many such calls the bot had open at once).
 
 After `setWebhook` it delivers updates the way Telegram does: it POSTs each one to the registered URL with
 the secret token header, over at most `max_connections` connections at once, and delivers it again until
@@ -97,6 +98,8 @@ class FakeBotApi:
         self._failures: dict[str, tuple[int, dict[str, Any]]] = {}
         self._delays: dict[str, float] = {}
         self.failures_served: list[tuple[str, int]] = []
+        self.in_flight = 0  # requests being answered right now
+        self.most_in_flight = 0  # the most that ever were at once
         # Webhook delivery, as Telegram does it once setWebhook was called.
         self.deliveries: dict[int, Delivery] = {}
         self.retry_delay = 0.2  # Telegram waits longer between attempts; tests need no more
@@ -262,7 +265,12 @@ class FakeBotApi:
 
         delay = self._delays.get(method)
         if delay:
-            await asyncio.sleep(delay)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self.in_flight -= 1
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return JSONResponse(

@@ -16,6 +16,11 @@ from ..settings import Secret, Settings
 
 RATE_LIMIT_RETRIES = 3  # a 429 with retry_after is waited out this many times before giving up
 MAX_CONCURRENT_UPDATES = 64
+# Bot API requests in flight at once (PTB's default pool is 256 connections). httpcore walks its whole pool on
+# every request, so a pool sized for the traffic costs less per message; a request that finds every connection
+# busy waits its turn (up to POOL_TIMEOUT) instead of failing. The rate limiter allows 30 messages a second.
+MAX_BOT_API_CONNECTIONS = 16
+POOL_TIMEOUT = 10.0  # seconds
 
 Bot = Application[Any, Any, Any, Any, Any, Any]
 
@@ -72,6 +77,8 @@ def build_application(token: str, api_url: str, *, webhook: bool) -> Bot:
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         # Different people's updates run at once; one person's stay in order in `Conversation`.
         .concurrent_updates(SimpleUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .connection_pool_size(MAX_BOT_API_CONNECTIONS)
+        .pool_timeout(POOL_TIMEOUT)
     )
     if webhook:
         builder = builder.updater(None)  # updates arrive through our own route on the shared web app
