@@ -18,7 +18,7 @@ import bisect
 import itertools
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -104,10 +104,10 @@ def features(normalised: str) -> dict[str, float]:
     """Raw term weights of a normalised text (before IDF)."""
     found: dict[str, float] = {}
     for run in _CJK_RUN.findall(normalised):
-        for index, char in enumerate(run):
-            found["u" + char] = UNIGRAM_WEIGHT
-            if index + 1 < len(run):
-                found["b" + run[index : index + 2]] = 1.0
+        for index in range(len(run) - 1):
+            found["u" + run[index]] = UNIGRAM_WEIGHT
+            found["b" + run[index : index + 2]] = 1.0
+        found["u" + run[-1]] = UNIGRAM_WEIGHT
 
     words = [_stem(word) for word in _LATIN.findall(normalised)]
     for index, word in enumerate(words):
@@ -230,6 +230,19 @@ def _pools_using(needle: str, joined: str, ends: Sequence[int], limit: float) ->
     return count
 
 
+def _pools_with_each(keywords: Sequence[str], pools: Sequence[str]) -> Counter[str]:
+    """For each keyword, how many pools contain it, testing in each pool only the keywords whose first
+    character occurs there (instead of searching every pool for every keyword)."""
+    starting: dict[str, list[str]] = defaultdict(list)
+    for keyword in keywords:
+        starting[keyword[0]].append(keyword)
+    counts: Counter[str] = Counter()
+    for pool in pools:
+        for char in starting.keys() & set(pool):
+            counts.update(keyword for keyword in starting[char] if keyword in pool)
+    return counts
+
+
 @dataclass(frozen=True)
 class _Scored:
     """One text's scores over every intent (0 where none), with the pieces `explain` shows."""
@@ -298,7 +311,7 @@ class Matcher:
 
         # Every (feature, row, weight) entry, examples in row order then centroids in intent order; a stable
         # sort by feature then lays out each column exactly as a per-feature list would.
-        number: dict[str, int] = {}
+        number = {key: column for column, key in enumerate(idf)}  # every kept feature is in some example
         entry_feature: list[int] = []
         entry_row: list[int] = []
         entry_weight: list[float] = []
@@ -307,16 +320,16 @@ class Matcher:
             vector = _unit({key: value * idf[key] for key, value in raw.items() if key in idf})
             sums = centroid_sums[index]
             for key, weight in vector.items():
-                entry_feature.append(number.setdefault(key, len(number)))
-                entry_row.append(row)
-                entry_weight.append(weight)
                 sums[key] += weight
+            entry_feature.extend(map(number.__getitem__, vector))
+            entry_row.extend(itertools.repeat(row, len(vector)))
+            entry_weight.extend(vector.values())
         examples = len(example_rows)
         for index, total in enumerate(centroid_sums):
-            for key, weight in _unit(total).items():
-                entry_feature.append(number.setdefault(key, len(number)))
-                entry_row.append(examples + index)
-                entry_weight.append(weight)
+            vector = _unit(total)
+            entry_feature.extend(map(number.__getitem__, vector))
+            entry_row.extend(itertools.repeat(examples + index, len(vector)))
+            entry_weight.extend(vector.values())
         del centroid_sums
         feature_of = np.array(entry_feature, dtype=np.intp)
         del entry_feature
@@ -340,15 +353,13 @@ class Matcher:
         if count >= PRUNE_FROM and keyword_owners:
             pools = [" ".join(example_rows[row][1] for row in range(*bounds[index])) for index in range(count)]
             latin_pools = [f" {_NOT_LATIN.sub(' ', pool)} " for pool in pools]
-            joined, latin_joined = "\0".join(pools), "\0".join(latin_pools)
-            ends = list(itertools.accumulate(len(pool) + 1 for pool in pools))
-            latin_ends = list(itertools.accumulate(len(pool) + 1 for pool in latin_pools))
-            ends = [end - 1 for end in ends]  # the separator after each pool
-            latin_ends = [end - 1 for end in latin_ends]
+            latin_joined = "\0".join(latin_pools)
+            latin_ends = [end - 1 for end in itertools.accumulate(len(pool) + 1 for pool in latin_pools)]
             limit = COMMON_SHARE * count
+            chinese_use = _pools_with_each([text for text in keyword_owners if has_cjk(text)], pools)
             for text in list(keyword_owners):
                 if has_cjk(text):
-                    used = _pools_using(text, joined, ends, limit)
+                    used = chinese_use[text]
                 else:
                     used = _pools_using(f" {text} ", latin_joined, latin_ends, limit)
                 if used > limit:

@@ -221,7 +221,8 @@ async def test_forget_deletes_the_users_records(
 ) -> None:
     bot_api.push(fake.message(USER, "催收打电话给我妈妈合法吗"))
     await bot_api.replies(USER)
-    assert memory_store.sessions
+    # The turn is saved once its reply has been sent (session and event in one transaction).
+    await bot_api.wait_for(lambda: bool(memory_store.sessions and memory_store.events))
     bot_api.push(fake.message(USER, "/forget"))
     [done] = await bot_api.replies(USER)
     assert text_of(done) == say("forgotten", "zh-Hans")
