@@ -273,13 +273,25 @@ class Matcher:
     lexicon: Lexicon = field(default_factory=Lexicon)
     thresholds: Thresholds = Thresholds()
     out_of_scope_mask: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # example as written → as matched (normalised, lexicon applied): what a rebuild with the same lexicon reuses
+    prepared: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
-        cls, intents: Sequence[Teachable], thresholds: Thresholds | None = None, lexicon: Lexicon | None = None
+        cls,
+        intents: Sequence[Teachable],
+        thresholds: Thresholds | None = None,
+        lexicon: Lexicon | None = None,
+        previous: Matcher | None = None,
     ) -> Matcher:
-        """Linear in the number of examples: every example is read once, and every intent's rows are contiguous."""
+        """Linear in the number of examples: every example is read once, and every intent's rows are contiguous.
+
+        With `previous` (the matcher a reload replaces) built on the same lexicon, examples it already
+        normalised are not normalised again (OpenCC is most of that cost), and their strings are shared.
+        """
         lexicon = lexicon or Lexicon()
+        known = previous.prepared if previous is not None and previous.lexicon == lexicon else {}
+        prepared: dict[str, str] = {}
         ids = tuple(intent.id for intent in intents)
         intent_features: list[set[str]] = []
         example_rows: list[tuple[int, str, dict[str, float]]] = []
@@ -288,7 +300,10 @@ class Matcher:
             seen: set[str] = set()
             first = len(example_rows)
             for example in intent.examples:
-                text = lexicon.apply(normalise(example))
+                text = known.get(example)
+                if text is None:
+                    text = lexicon.apply(normalise(example))
+                prepared[example] = text
                 if not text:
                     continue
                 raw = features(text)
@@ -385,6 +400,7 @@ class Matcher:
             lexicon=lexicon,
             thresholds=thresholds or Thresholds(),
             out_of_scope_mask=np.array([intent_id in out_of_scope for intent_id in ids], dtype=bool),
+            prepared=prepared,
         )
 
     def scores(self, text: str) -> list[Candidate]:

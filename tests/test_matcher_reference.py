@@ -110,3 +110,20 @@ def test_a_large_synthetic_knowledge_base_gets_the_reference_decisions(bundled: 
     assert dict(new.keywords.latin) == dict(old.keywords.latin)
     assert len(new.keywords) < sum(len(set(intent.keywords)) for intent in made)
     assert _compare(new, old, queries[:300]) == 300
+
+
+def test_a_rebuild_reuses_the_previous_matchers_normalised_examples_only_with_the_same_lexicon(
+    bundled: KnowledgeBase,
+) -> None:
+    intents = list(bundled.intents.values())
+    first = bundled.matcher
+    again = Matcher.build(intents, lexicon=first.lexicon, previous=first)
+    assert again.example_text == first.example_text and again.spans == first.spans
+    assert again.weights.tolist() == first.weights.tolist()
+    example = intents[0].examples[0]
+    assert all(again.prepared[text] is first.prepared[text] for text in first.prepared)  # shared, not copies
+    # What the previous matcher worked out is taken as it is: a (deliberately wrong) stand-in shows it was used.
+    marked = Matcher(**{**first.__dict__, "prepared": {**first.prepared, example: "标记"}})
+    assert "标记" in Matcher.build(intents, lexicon=first.lexicon, previous=marked).example_text
+    other = Matcher.build(intents, previous=marked)  # another lexicon: nothing is reused
+    assert "标记" not in other.example_text

@@ -16,10 +16,11 @@ from ..settings import Secret, Settings
 
 RATE_LIMIT_RETRIES = 3  # a 429 with retry_after is waited out this many times before giving up
 MAX_CONCURRENT_UPDATES = 64
-# Bot API requests in flight at once (PTB's default pool is 256 connections). httpcore walks its whole pool on
-# every request, so a pool sized for the traffic costs less per message; a request that finds every connection
-# busy waits its turn (up to POOL_TIMEOUT) instead of failing. The rate limiter allows 30 messages a second.
-MAX_BOT_API_CONNECTIONS = 16
+# Bot API requests in flight at once (PTB's default pool is 256 connections): as many as Telegram delivers
+# webhook updates at once (`telegram.MAX_WEBHOOK_CONNECTIONS`), so no update waits for another one's request and
+# a SIGTERM still finds every request in progress able to finish in time; a request that finds every connection
+# busy (the bot answering other updates' buttons at the same time) waits its turn up to POOL_TIMEOUT.
+MAX_BOT_API_CONNECTIONS = 40
 POOL_TIMEOUT = 10.0  # seconds
 
 Bot = Application[Any, Any, Any, Any, Any, Any]
