@@ -188,7 +188,7 @@ class ScaleTiming:
     speedup: float  # difflib median ÷ matcher median, same queries, same process
     tfidf_build_s: float
     tfidf_p50_ms: float
-    peak_rss_mb: float  # the child's high-water mark: bundled knowledge base, synthetic matcher, queries
+    peak_rss_mb: float  # the child's high-water mark: bundled knowledge base, synthetic matcher, its queries
     build_peak_mb: float  # the high-water mark during the build, above the RSS just before it
     reload_ratio: float  # high-water mark over a second build beside the first ÷ the RSS with one matcher
     startup_s: float = 0.0
@@ -228,6 +228,7 @@ def measure_size(content_dir: Path, examples: int, *, queries: int, baseline_que
     for query in asked[:30]:
         matcher.match(query)  # warm caches (OpenCC, rapidfuzz)
     samples = _timed(matcher.match, asked)
+    peak = _status_mb("VmHWM")  # before the anchors: the matcher's process, not the baselines' memory
     subset = asked[: max(1, baseline_queries)]
     examples_text = matcher.example_text
     baseline = _timed(lambda query: difflib_best(query, examples_text), subset)
@@ -239,7 +240,6 @@ def measure_size(content_dir: Path, examples: int, *, queries: int, baseline_que
     tfidf_samples = _timed(tfidf.best, asked)
     del tfidf
 
-    peak = _status_mb("VmHWM")
     one = _status_mb("VmRSS")
     _reset_peak()
     second = Matcher.build(made)  # a reload builds the new matcher while the old one still serves
