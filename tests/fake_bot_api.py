@@ -9,7 +9,8 @@ tells how many such calls the bot had open at once).
 
 After `setWebhook` it delivers updates the way Telegram does: it POSTs each one to the registered URL with
 the secret token header, over at most `max_connections` connections at once, and delivers it again until
-the answer is a 200. `deliveries` records, per update, every attempt and when it was acknowledged.
+the answer is a 200; a Bot API call in the body of that answer is made as if it had been sent. `deliveries`
+records, per update, every attempt and when it was acknowledged.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class FakeBotApi:
         self._failures: dict[str, tuple[int, dict[str, Any]]] = {}
         self._delays: dict[str, float] = {}
         self.failures_served: list[tuple[str, int]] = []
+        self.answered_in_webhook: list[str] = []  # methods that came back in webhook answers
         self.in_flight = 0  # requests being answered right now
         self.most_in_flight = 0  # the most that ever were at once
         # Webhook delivery, as Telegram does it once setWebhook was called.
@@ -237,8 +239,22 @@ class FakeBotApi:
             record.attempts.append(outcome)
             if outcome == 200:
                 record.acknowledged = time.monotonic()
+                self._answered_with(response)
             else:  # anything but a 200: Telegram delivers the update again later
                 loop.call_later(self.retry_delay, self._outbox.put_nowait, update)
+
+    def _answered_with(self, response: httpx.Response) -> None:
+        """Like Telegram: a Bot API call in the body of the webhook's answer is made (and recorded) as if sent."""
+        if not response.content:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            return
+        if isinstance(body, dict) and isinstance(body.get("method"), str):
+            method = body.pop("method")
+            self.calls.append(Call(method, body))
+            self.answered_in_webhook.append(method)
 
     # --- the server
 
