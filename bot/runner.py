@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+WEB_PAGES = ("web", "admin")  # served on the web server, beside the console chat when there is no messenger
 STOP_SECONDS = 8.0  # Docker sends SIGKILL 10 s after SIGTERM; by then everything must be closed
 
 
@@ -141,7 +142,8 @@ async def open_services(settings: Settings, store: Store | None = None) -> Servi
 
 
 def configured_channels(services: Services) -> list[Channel]:
-    """Each configured channel gets what it needs and nothing more: its settings, the conversation, the key."""
+    """Each configured channel gets what it needs and nothing more: its settings, the conversation, the key
+    (the admin dashboard: the store and the knowledge it reports on)."""
     channels: list[Channel] = []
     settings, conversation, secret = services.settings, services.conversation, services.secret
     if settings.telegram_token is not None:
@@ -154,6 +156,10 @@ def configured_channels(services: Services) -> list[Channel]:
         from .channels.wechat import WeChatChannel, WeChatConfig
 
         channels.append(WeChatChannel(WeChatConfig.from_settings(settings), conversation, secret))
+    if settings.admin_token is not None:
+        from .admin import AdminPage
+
+        channels.append(AdminPage(settings.admin_token, services.store, services.knowledge))
     if settings.web_chat_on():
         from .channels.webchat import WebChatChannel, WebChatConfig
 
@@ -265,7 +271,7 @@ async def run(settings: Settings) -> None:
     """`anxin run`: every configured channel; the console chat (and the web chat) when no messenger is."""
     services = await open_services(settings)
     channels = configured_channels(services)
-    if not [channel for channel in channels if channel.name != "web"]:  # no messenger: the console chat
+    if not [channel for channel in channels if channel.name not in WEB_PAGES]:  # no messenger: the console chat
         await run_console(settings, services, web=channels)
         return
     _install_signals(services)

@@ -308,3 +308,18 @@ def test_the_web_chat_is_off_beside_a_messenger_unless_asked_for() -> None:
     assert not Settings.from_env({"WECHAT_TOKEN": "t"}).web_chat_on()
     assert Settings.from_env({"WECHAT_TOKEN": "t", "BOT_WEB_CHAT": "1"}).web_chat_on()
     assert not Settings.from_env({"BOT_WEB_CHAT": "0"}).web_chat_on()
+
+
+async def test_an_answer_asks_whether_it_helped_and_the_thumb_is_counted(tmp_path: Path) -> None:
+    user = new_id()
+    async with web_chat(tmp_path) as chat:
+        answer = await chat.say(user, QUESTION)
+        thumbs = answer[-1]["feedback"]
+        assert [button["label"] for button in thumbs] == ["👍 有帮助", "👎 没帮助"]  # type: ignore[index]
+        assert answer[-1]["question"] == "有帮助吗？"
+        thanks = await chat.post({"id": user, "action": thumbs[0]["action"]})  # type: ignore[index]
+        snapshot = await chat.store.usage("2000-01-01")
+    assert thanks.status_code == 200
+    assert [(row.kind, row.intent, row.channel) for row in snapshot.events if row.kind == "helpful"] == [
+        ("helpful", "legal.contact_contacts", "web")
+    ]

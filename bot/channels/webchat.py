@@ -25,7 +25,6 @@ import logging
 import math
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -39,7 +38,7 @@ from ..conversation import Conversation
 from ..models import LOCALES, MAX_BUTTON_CHARS, Incoming, Locale, Reply, clip
 from ..privacy import pseudonym
 from ..settings import Settings
-from ..web import read_body
+from ..web import Bucket, RateLimiter, read_body
 
 log = logging.getLogger(__name__)
 
@@ -52,42 +51,9 @@ _ASSETS = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; c
 _FALLBACK_NUMBERS = ("110", "119", "120", "999")  # the emergency numbers care replies name in words
 
 
-@dataclass(frozen=True)
-class Bucket:
-    """A token bucket: `burst` requests at once, then one every `1 / per_second` seconds."""
-
-    burst: float
-    per_second: float
-
-
 ID_LIMIT = Bucket(burst=10, per_second=0.5)  # a person: ten quick clicks, then one message every two seconds
 # An address: many people can share one (a carrier's NAT, an office), so it is several people's worth.
 ADDRESS_LIMIT = Bucket(burst=60, per_second=3)
-
-
-class RateLimiter:
-    """Token buckets by key, the least recently used forgotten beyond `max_keys` (memory stays bounded)."""
-
-    def __init__(self, bucket: Bucket, *, max_keys: int = 50_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self.bucket = bucket
-        self.max_keys = max_keys
-        self.clock = clock
-        self._keys: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key → (tokens, when)
-
-    def take(self, key: str) -> float:
-        """0 when the request may go ahead (a token is used); else the seconds until it could."""
-        now = self.clock()
-        tokens, when = self._keys.pop(key, (self.bucket.burst, now))
-        tokens = min(self.bucket.burst, tokens + (now - when) * self.bucket.per_second)
-        wait = 0.0
-        if tokens >= 1:
-            tokens -= 1
-        else:
-            wait = (1 - tokens) / self.bucket.per_second
-        self._keys[key] = (tokens, now)
-        while len(self._keys) > self.max_keys:
-            self._keys.popitem(last=False)
-        return wait
 
 
 # --- rendering -----------------------------------------------------------------------------------------
@@ -127,7 +93,7 @@ def parts(text: str, numbers: Sequence[str]) -> list[dict[str, str]]:
 
 
 def render_web(replies: Sequence[Reply], numbers: Sequence[str] = ()) -> list[dict[str, object]]:
-    """The replies as the page shows them: text (and its parts with hotline links), buttons, a letter to copy."""
+    """The replies as the page shows them: text (and its parts with hotline links), buttons, 👍/👎, a letter to copy."""
     rendered: list[dict[str, object]] = []
     for reply in replies:
         text = reply.text.strip()
@@ -136,6 +102,12 @@ def render_web(replies: Sequence[Reply], numbers: Sequence[str] = ()) -> list[di
                 "text": text,
                 "parts": parts(text, numbers),
                 "buttons": [{"label": button.label, "action": button.payload} for button in reply.buttons],
+                "feedback": (
+                    [{"label": button.label, "action": button.payload} for button in reply.feedback.buttons]
+                    if reply.feedback is not None
+                    else []
+                ),
+                "question": reply.feedback.question if reply.feedback is not None else "",
                 "copy": reply.copy.strip(),
             }
         )

@@ -178,7 +178,7 @@
         rate.className = "feedback";
         rate.setAttribute("role", "group");
         var question = document.createElement("span");
-        question.textContent = words().feedback;
+        question.textContent = reply.question || words().feedback;
         question.id = "feedback-" + Date.now() + "-" + i;
         rate.setAttribute("aria-labelledby", question.id);
         rate.appendChild(question);
