@@ -225,8 +225,13 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _render(channel: str, replies: list[Reply]) -> list[str]:
+def _render(channel: str, replies: list[Reply], kb: KnowledgeBase | None = None) -> list[str]:
     """The replies as the channel would send them."""
+    if channel == "web":
+        from .channels.webchat import hotline_numbers, render_web
+
+        numbers = hotline_numbers(kb.care) if kb is not None else ()
+        return [json.dumps(render_web(replies, numbers), ensure_ascii=False, indent=2)]
     if channel == "wechat":
         from .channels.wechat import render_wechat
 
@@ -239,7 +244,7 @@ def _render(channel: str, replies: list[Reply]) -> list[str]:
         for message in render_telegram(replies):
             lines.append(message.html)
             if message.keyboard is not None:
-                lines.extend(f"  [{row[0].text}]" for row in message.keyboard.inline_keyboard)
+                lines.extend("  " + " ".join(f"[{b.text}]" for b in row) for row in message.keyboard.inline_keyboard)
         return lines
     from .channels.console import render_console
 
@@ -273,7 +278,7 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
         dialog = Dialog(source, store, keep_unanswered=False)
         return await dialog.handle(Incoming(args.channel, "show", button=f"a:{args.intent}"))
 
-    for line in _render(args.channel, asyncio.run(press())):
+    for line in _render(args.channel, asyncio.run(press()), kb):
         _write(line)
     answer = kb.answer(args.intent, args.locale, region)
     if answer is None:
@@ -306,7 +311,7 @@ def _show_complaint(source: KnowledgeSourceType, args: argparse.Namespace) -> in
         if len(turns) > 1:
             hint = " (the user replies 1 for each next one)" if number == 1 else ""
             _write(f"--- message {number} of {len(turns)}{hint}")
-        for line in _render(args.channel, turn):
+        for line in _render(args.channel, turn, source.current):
             _write(line)
     origin = display_path(letters.path) if letters.path else "letters"
     how = " (converted from the other Chinese script)" if letters.converted else ""
@@ -599,7 +604,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument(
         "--region", choices=["mainland", "hk", "tw", "other", "unknown"], default="mainland", help="where the user is"
     )
-    show.add_argument("--channel", choices=["console", "wechat", "telegram"], default="console")
+    show.add_argument("--channel", choices=["console", "wechat", "telegram", "web"], default="console")
     show.add_argument("--sample", action="store_true", help="with `complaint`: letters filled in for a made-up user")
     show.set_defaults(handler=cmd_show)
     review = commands.add_parser("review", help="answers due for review or past valid_until, oldest first")
