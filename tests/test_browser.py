@@ -249,6 +249,23 @@ def test_keyboard_alone_reaches_every_control_in_order(bot: str, driver: object)
     assert seen[:2] == ["lang", "forget"]  # the header first, then the topics, then the message box
 
 
+def test_the_page_reflows_at_320_css_pixels_as_at_400_percent_zoom(bot: str, driver: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    d = driver
+    d.set_window_size(320, 700)  # type: ignore[attr-defined]  # WCAG 1.4.10: 1280 px at 400% zoom
+    d.get(f"{bot}/chat")  # type: ignore[attr-defined]
+    replied(d, 0, "the welcome")
+    before = send(d, QUESTION)
+    replied(d, before, "an answer")
+    width = d.execute_script("return document.documentElement.clientWidth")  # type: ignore[attr-defined]
+    scroll = d.execute_script("return document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    assert width <= 340, width  # the window really is that narrow
+    assert scroll <= width, "the page scrolls sideways"
+    for element in d.find_elements(By.CSS_SELECTOR, "#send, #forget, #lang, #message"):  # type: ignore[attr-defined]
+        assert element.is_displayed() and element.rect["x"] + element.rect["width"] <= width + 1
+
+
 def test_dashboard_needs_the_token_and_shows_titles(bot: str, driver: object, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
