@@ -240,9 +240,20 @@ def with_knowledge(report: StatsReport, snapshot: UsageSnapshot, kb: KnowledgeBa
     )
     intents |= {found.guess for found in groups if found.guess is not None}
     titles: dict[str, Mapping[str, str]] = {
-        intent: {str(locale): kb.title(intent, locale) for locale in LOCALES} for intent in intents
+        intent: {str(locale): _title(kb, intent, locale) for locale in LOCALES} for intent in intents
     }
     return replace(report, titles=titles, groups=groups)
+
+
+_OUT_OF_SCOPE = {"zh-Hans": "不在服务范围：{name}", "zh-Hant": "不在服務範圍：{name}", "en": "out of scope: {name}"}
+
+
+def _title(kb: KnowledgeBase, intent: str, locale: Locale) -> str:
+    """The intent's title; the out-of-scope intents, which have none, say so in words."""
+    title = kb.title(intent, locale)
+    if title == intent and intent.startswith("oos."):
+        return _OUT_OF_SCOPE[locale].format(name=intent.removeprefix("oos.").replace("_", " "))
+    return title
 
 
 def build_report(

@@ -255,3 +255,12 @@ def test_stats_public_and_csv_from_the_command_line(kb_dir: Path, data_dir: Path
     assert ",<5," in text and "asdkjqwe" not in text
     both = anxin("stats", "--public", "--json", kb_dir=kb_dir, data_dir=data_dir)
     assert both.returncode == 2 and both.stderr.count("\n") == 1
+
+
+def test_out_of_scope_intents_without_a_title_say_so_in_words(kb: KnowledgeBase) -> None:
+    from bot.stats import _title
+
+    assert kb.title("oos.chitchat", "en") == "oos.chitchat"  # no title in the content
+    assert _title(kb, "oos.chitchat", "en") == "out of scope: chitchat"
+    assert _title(kb, "oos.chitchat", "zh-Hans") == "不在服务范围：chitchat"
+    assert _title(kb, "legal.contact_contacts", "en") == "Can collectors call my family?"
