@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -264,6 +265,43 @@ def test_the_page_reflows_at_320_css_pixels_as_at_400_percent_zoom(bot: str, dri
     assert scroll <= width, "the page scrolls sideways"
     for element in d.find_elements(By.CSS_SELECTOR, "#send, #forget, #lang, #message"):  # type: ignore[attr-defined]
         assert element.is_displayed() and element.rect["x"] + element.rect["width"] <= width + 1
+
+
+_COLOURS = """
+const out = [];
+for (const node of document.querySelectorAll(arguments[0])) {
+  let back = node, bg = "rgba(0, 0, 0, 0)";
+  while (back && (bg === "rgba(0, 0, 0, 0)" || bg === "transparent")) {
+    bg = getComputedStyle(back).backgroundColor; back = back.parentElement;
+  }
+  out.push([node.tagName + "." + node.className, getComputedStyle(node).color, bg]);
+}
+return out;
+"""
+
+
+def _luminance(colour: str) -> float:
+    red, green, blue = (int(part) / 255 for part in re.findall(r"[0-9.]+", colour)[:3])
+
+    def linear(value: float) -> float:
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+
+
+def test_text_has_at_least_aa_contrast(bot: str, driver: object) -> None:
+    d = driver
+    d.get(f"{bot}/chat")  # type: ignore[attr-defined]
+    replied(d, 0, "the welcome")
+    before = send(d, QUESTION)
+    replied(d, before, "an answer")
+    selector = "h1, label, .intro, .hint, .msg.bot, .msg.me, .choices button, .feedback span, #send, #forget, select"
+    pairs = d.execute_script(_COLOURS, selector)  # type: ignore[attr-defined]
+    assert len(pairs) >= 10
+    for name, colour, background in pairs:
+        light, dark = sorted((_luminance(colour), _luminance(background)), reverse=True)
+        ratio = (light + 0.05) / (dark + 0.05)
+        assert ratio >= 4.5, f"{name}: {colour} on {background} is {ratio:.2f}:1"
 
 
 def test_dashboard_needs_the_token_and_shows_titles(bot: str, driver: object, tmp_path: Path) -> None:
