@@ -323,3 +323,14 @@ async def test_an_answer_asks_whether_it_helped_and_the_thumb_is_counted(tmp_pat
     assert [(row.kind, row.intent, row.channel) for row in snapshot.events if row.kind == "helpful"] == [
         ("helpful", "legal.contact_contacts", "web")
     ]
+
+
+async def test_behind_a_local_proxy_each_forwarded_address_has_its_own_limit(tmp_path: Path) -> None:
+    async with web_chat(tmp_path, address_limit=Bucket(burst=2, per_second=0.01)) as chat:
+        first = [
+            (await chat.post({"id": new_id(), "text": "/help"}, **{"x-forwarded-for": "203.0.113.7"})).status_code
+            for _ in range(3)
+        ]
+        other = await chat.post({"id": new_id(), "text": "/help"}, **{"x-forwarded-for": "198.51.100.9"})
+    assert first == [200, 200, 429]
+    assert other.status_code == 200
