@@ -403,7 +403,8 @@ class Dialog:
     def _flow_context(
         self, kb: KnowledgeBase, session: Session, locale: Locale, reply_bytes: int | None = None
     ) -> FlowContext:
-        return FlowContext(session.user, kb, locale, session.region, session.options, reply_bytes)
+        options = tuple(payload for payload in session.options if not _is_feedback(payload))  # numbered ones only
+        return FlowContext(session.user, kb, locale, session.region, options, reply_bytes)
 
     def _flow_outcome(self, turn: FlowTurn) -> _Outcome:
         return _Outcome(turn.replies, turn.kind, turn.intent, 0.0, pin_region=turn.region)
