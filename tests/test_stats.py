@@ -264,3 +264,34 @@ def test_out_of_scope_intents_without_a_title_say_so_in_words(kb: KnowledgeBase)
     assert _title(kb, "oos.chitchat", "en") == "out of scope: chitchat"
     assert _title(kb, "oos.chitchat", "zh-Hans") == "不在服务范围：chitchat"
     assert _title(kb, "legal.contact_contacts", "en") == "Can collectors call my family?"
+
+
+def test_rates_are_compared_with_the_week_before() -> None:
+    from bot.stats import build_report
+    from bot.usage import EventCount, UsageSnapshot
+
+    def row(day: str, kind: str, count: int) -> EventCount:
+        return EventCount(day, "web", "zh-Hans", kind, "legal.contact_contacts", count)
+
+    # The week before: 1 answer in 4 questions (25%); this week: 3 in 4 (75%).
+    events = (
+        row("2026-05-15", "answer", 1),
+        row("2026-05-15", "fallback", 3),
+        row("2026-05-25", "answer", 3),
+        row("2026-05-26", "fallback", 1),
+    )
+    report = build_report(UsageSnapshot(events, (), ()), 14, "2026-05-15", "2026-05-28")
+    assert report.weeks is not None
+    before, now = report.weeks
+    assert (before.first_day, before.last_day, now.first_day, now.last_day) == (
+        "2026-05-15",
+        "2026-05-21",
+        "2026-05-22",
+        "2026-05-28",
+    )
+    assert (before.questions, now.questions) == (4, 4)
+    table = render_table(report)
+    assert re.search(r"^answered +50% +\+50 pt$", table, re.MULTILINE)  # 4 of 8 over the fortnight
+    assert re.search(r"^fallback +50% +−50 pt$", table, re.MULTILINE)
+    page = render_html(report)
+    assert "<td>+50 pt</td>" in page
