@@ -52,6 +52,7 @@ def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) 
         "催收说我是老赖，还说要起诉我",
         "我是做生意的 欠了三个网贷 催收天天打",
         "反催收团队说交钱能帮我停息挂账，靠谱吗",
+        "这个催收话术也太吓人了吧",
         "老板拖欠我三个月工资，催收还天天打给我",
         "平台借给我的钱利息太高了",
         "The collector says I owe them 5000, is that right?",
