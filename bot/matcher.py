@@ -70,7 +70,7 @@ _ASKS = re.compile(
     r"where|who|which|will|does)\b",
     re.IGNORECASE,
 )
-MIN_CLAUSE_CHARS = 4  # a clause shorter than this (normalised) says too little to score alone
+MIN_CLAUSE_CHARS = 6  # a clause shorter than this (normalised) says too little to score alone ("能投诉吗")
 LONG_MESSAGE = 30  # normalised characters: an unpunctuated message this long is also scored on its tail
 TAIL_CHARS = 24
 CONTEXT_WEIGHT = 0.85  # a story clause counts a little less than the whole message or its question
