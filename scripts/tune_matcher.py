@@ -1,6 +1,6 @@
 """Threshold search for the matcher's decisions, on the sets it may be tuned on.
 
-Usage: .venv/bin/python scripts/tune_matcher.py eval/realistic-dev.yaml eval/dev.yaml [--top 15]
+Usage: .venv/bin/python scripts/tune_matcher.py eval/realistic-dev.yaml eval/realistic-dev-2.yaml eval/dev.yaml [--top 15]
 
 Every message is analysed once (scores for the whole message and its clauses); then every combination of
 thresholds in the grid is applied to those analyses, which is cheap. Each combination is scored on every
@@ -29,8 +29,8 @@ GRID = {
     "clarify": (20.0, 24.0, 28.0, 32.0),
     "answer": (34.0, 38.0, 42.0),
     "margin": (6.0, 9.0, 12.0),
-    "alone": (28.0, 32.0, 36.0, 99.0),
-    "rival": (5.0, 8.0, 12.0),
+    "alone": (24.0, 28.0, 32.0, 99.0),
+    "rival": (8.0, 12.0, 16.0),
     "overview": (40.0, 48.0, 99.0),
     "out_of_scope": (0.0, 3.0, 6.0, 10.0),
 }
