@@ -77,6 +77,13 @@ def test_dev_set_floor(bundled: KnowledgeBase) -> None:
         "？？？",
         "1234567",
         "🙂🙂🙂",
+        # neighbouring topics that share "投诉", "转账" or "花呗" with real questions (issue 11)
+        "小区物业乱收停车费，能投诉吗",
+        "公司拖了我两个月工资，在哪投诉",
+        "how do I add my bank card to huabei",
+        "花唄點樣加額度",
+        "网上有人说买他的理财产品稳赚，要先转账给他，是骗局吗",
+        "我是催收员，晚上十点以后还能打吗",
     ],
 )
 def test_out_of_scope_and_gibberish_fall_back(bundled: KnowledgeBase, text: str) -> None:
