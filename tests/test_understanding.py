@@ -55,6 +55,8 @@ def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) 
         "这个催收话术也太吓人了吧",
         "老板拖欠我三个月工资，催收还天天打给我",
         "平台借给我的钱利息太高了",
+        "朋友借我两万帮我还了网贷，现在催收还打给他",
+        "他借了我的身份证去网贷，现在催收找我",
         "The collector says I owe them 5000, is that right?",
         "A collection agency keeps calling my mum",
     ],
