@@ -117,3 +117,25 @@ def test_realistic_sets_floor(
     assert report.confident_wrong / report.total <= confident_wrong, figures
     # Fewer questions back (issue 11): "did you mean …?" and overviews together.
     assert report.clarified / report.total <= clarify, figures
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # the README's own example once got "family or employer?" (issue 11)
+        ("催收打给我妈合法吗", "legal.contact_contacts"),
+        ("How do I complain about a debt collector?", "report.platform"),
+        ("collectors keep calling my parents", "legal.contact_contacts"),
+        ("佢哋日日打畀我老細，咁都得？", "legal.contact_employer"),
+        ("討債公司一直打給我爸媽，這樣合法嗎", "legal.contact_contacts"),
+    ],
+)
+def test_plain_questions_get_an_answer_not_a_choice(bundled: KnowledgeBase, text: str, intent: str) -> None:
+    decision = bundled.decide(text)
+    assert (decision.kind, decision.intent) == ("answer", intent), decision
+
+
+def test_several_problems_get_an_overview(bundled: KnowledgeBase) -> None:
+    decision = bundled.decide("calls all day, photoshopped me as wanted, went to my parents' home")
+    assert decision.kind == "overview", decision
+    assert {"legal.call_frequency", "legal.home_visit"} <= {c.intent for c in decision.candidates}
