@@ -331,6 +331,9 @@ class Dialog:
                 return self._again(kb, session, decision.intent, locale, decision.score)
             replies = self._answer(kb, decision.intent, locale, session)
             if not decision.sure:
+                # Answered as the only plausible intent, below the answer threshold: volunteers should see it.
+                if self.keep_unanswered and decision.score < kb.matcher.thresholds.answer:
+                    await self._keep_unanswered(incoming.user, incoming.channel, locale, text)
                 last = replies[-1]
                 replies[-1] = Reply(last.text, (*last.buttons, Action("none").button(say("not_this", locale))))
             return _Outcome(replies, "answer", decision.intent, decision.score)
