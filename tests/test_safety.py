@@ -188,9 +188,9 @@ def test_the_nets_examples_keep_in_step_with_the_tuning_set() -> None:
 def test_quoted_words_are_cut_when_a_collector_said_them_not_when_the_writer_did(rules: SafetyRules) -> None:
     assert rules.assess("催收说“你怎么还不去死”，这个可以报警吗").level == "none"
     assert rules.assess("他们在我家门口喷漆写「欠债不还去死」").level == "none"
-    assert rules.assess("the collector texted \"you should just die\", can i report that").level == "none"
+    assert rules.assess('the collector texted "you should just die", can i report that').level == "none"
     assert rules.assess("我跟我妈说“我不想活了”").level == "crisis"
-    assert rules.assess("老爸最近一直在说\"我死了你们就解脱了\"，他欠了很多钱").level == "concern"
+    assert rules.assess('老爸最近一直在说"我死了你们就解脱了"，他欠了很多钱').level == "concern"
 
 
 # --- broken content never switches the layer off -----------------------------------------------------------
