@@ -270,3 +270,10 @@ def test_exclusions_cut_other_peoples_words_but_not_the_writers(tmp_path: Path) 
     found = load_safety(folder, [])
     assert found.assess("他叫我去死").level == "none"
     assert found.assess("他叫我去死，我真的不想活了").level == "crisis"
+
+
+def test_a_typo_rewrite_does_not_mangle_the_correctly_spelled_word(rules: SafetyRules) -> None:
+    # "everyon" → "everyone" once turned "everyone" into "everyonee", so "bye everyone" matched nothing
+    assert rules.canonical("bye everyone") == "bye everyone"
+    assert rules.canonical("I can't do this anymore") == "i can t do this anymore"
+    assert rules.assess("bye everyone").level != "none"
