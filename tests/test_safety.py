@@ -195,6 +195,15 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: K
     assert report["false_alarm_rate"] <= 0.01, report["false_alarms"]
 
 
+def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> None:
+    # Set G: a seventh writer, never tuned on. Floors a little under its first figures (91.8 % recall, 11.8 %
+    # false alarms), so a content edit that loses ground on messages nobody tuned for fails CI.
+    report = evaluate_safety(real, load_safety_items(REPO / "eval" / "safety-holdout.yaml")).as_json()
+    assert report["total"] == 420
+    assert report["recall"] >= 0.91, report["misses"]
+    assert report["false_alarm_rate"] <= 0.125, report["false_alarms"]
+
+
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(real: KnowledgeBase) -> None:
     urgent = [item for item in _dev_items() if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
     assert len(urgent) == 215
@@ -277,3 +286,14 @@ def test_a_typo_rewrite_does_not_mangle_the_correctly_spelled_word(rules: Safety
     assert rules.canonical("bye everyone") == "bye everyone"
     assert rules.canonical("I can't do this anymore") == "i can t do this anymore"
     assert rules.assess("bye everyone").level != "none"
+
+
+def test_no_message_kept_for_measuring_is_taught_to_the_safety_layer() -> None:
+    # A holdout line copied into safety/ would only hide a miss; the sets measure nothing once they are taught.
+    held = {
+        str(item["text"])
+        for name in ("safety-holdout.yaml", "realistic-holdout.yaml")
+        for item in yaml.safe_load((REPO / "eval" / name).read_text(encoding="utf-8"))
+    }
+    taught = "\n".join(path.read_text(encoding="utf-8") for path in sorted((REPO / "safety").glob("*.yaml")))
+    assert [text for text in held if text in taught] == []
