@@ -289,11 +289,11 @@ def test_a_typo_rewrite_does_not_mangle_the_correctly_spelled_word(rules: Safety
 
 
 def test_no_message_kept_for_measuring_is_taught_to_the_safety_layer() -> None:
-    # A holdout line copied into safety/ would only hide a miss; the sets measure nothing once they are taught.
-    held = {
-        str(item["text"])
-        for name in ("safety-holdout.yaml", "realistic-holdout.yaml")
-        for item in yaml.safe_load((REPO / "eval" / name).read_text(encoding="utf-8"))
-    }
-    taught = "\n".join(path.read_text(encoding="utf-8") for path in sorted((REPO / "safety").glob("*.yaml")))
-    assert [text for text in held if text in taught] == []
+    # A holdout line copied into safety/ would only hide a miss: the set measures nothing once it is taught.
+    # (A short message two writers both wrote, such as 吃多少片安眠药才会死, is in the tuning set on its own.)
+    held = {str(item["text"]) for item in yaml.safe_load((REPO / "eval" / "safety-holdout.yaml").read_text("utf-8"))}
+    tuning = {str(item["text"]) for item in _dev_items()}
+    examples = yaml.safe_load((REPO / "safety" / "examples.yaml").read_text(encoding="utf-8"))
+    taught = set(examples["risk"]) | set(examples["safe"])
+    assert sorted((held - tuning) & taught) == []
+    assert len(held) == 420
