@@ -55,9 +55,14 @@ class Chat:
 
 @contextlib.asynccontextmanager
 async def web_chat(
-    tmp_path: Path, *, origins: tuple[str, ...] = (), id_limit: Bucket = ROOMY, address_limit: Bucket = ROOMY
+    tmp_path: Path,
+    *,
+    origins: tuple[str, ...] = (),
+    id_limit: Bucket = ROOMY,
+    address_limit: Bucket = ROOMY,
+    content: Path = FIXTURES / "kb",
 ) -> AsyncIterator[Chat]:
-    knowledge = KnowledgeSource(FIXTURES / "kb")
+    knowledge = KnowledgeSource(content)
     data_dir = tmp_path / "data"
     data_dir.mkdir(exist_ok=True)
     store = await SqliteStore.open(data_dir / DB_FILE)
@@ -334,3 +339,55 @@ async def test_behind_a_local_proxy_each_forwarded_address_has_its_own_limit(tmp
         other = await chat.post({"id": new_id(), "text": "/help"}, **{"x-forwarded-for": "198.51.100.9"})
     assert first == [200, 200, 429]
     assert other.status_code == 200
+
+
+# --- the guided complaint ----------------------------------------------------------------------------------------
+
+
+async def test_the_complaint_by_buttons_gives_letters_to_copy_and_keeps_none_of_the_story(tmp_path: Path) -> None:
+    user = new_id()
+
+    async with web_chat(tmp_path, content=Path(__file__).parent.parent) as chat:
+
+        async def press(action: str) -> list[dict[str, object]]:
+            response = await chat.post({"id": user, "action": action})
+            assert response.status_code == 200, response.text
+            replies: list[dict[str, object]] = response.json()["replies"]
+            return replies
+
+        assert "f:c.region.mainland" in actions(await chat.say(user, "/complain"))
+        await press("f:c.region.mainland")
+        await chat.say(user, "拍拍贷")  # the lender typed, not chosen
+        await press("f:c.conduct.expose")
+        chosen = await press("f:c.conduct.night")
+        assert "✓ 把我的信息发到网上或群里" in labels(chosen)  # a multi-select shows what is chosen
+        await press("f:next.conduct")
+        await press("f:skip.since")
+        back = await press("f:back.often")
+        assert "（4/8）" in str(back[0]["text"])
+        crisis = await chat.say(user, "我想死")  # the safety layer still comes first, inside the flow
+        assert any(part.get("tel") == "12356" for reply in crisis for part in reply["parts"])  # type: ignore[attr-defined]
+        safe = await press("k:safe_now")  # leaving care mode offers the flow back, its answers kept
+        assert "f:resume" in actions(safe)
+        assert "（4/8）" in str((await press("f:resume"))[0]["text"])
+        await press("f:skip.since")
+        await press("f:skip.often")
+        await chat.say(user, "13812345678 自称王经理")
+        await press("f:skip.evidence")
+        done = await press("f:skip.wants")
+        letters = [str(reply["copy"]) for reply in done if reply["copy"]]
+        files = {file.name: file.read_bytes() for file in chat.data_dir.glob(DB_FILE + "*")}
+
+    assert len(letters) == 3  # the lender, the regulator, the police (personal data was posted)
+    first = letters[0]
+    assert first.startswith("致拍拍贷客户服务") and "13812345678 自称王经理" in first
+    assert "民法典第1033条、第1034条" in first and "个人信息保护法" in first  # posted data
+    assert "标准" in first and "GB/T 45251" in first  # night calls: a recommended standard, framed as one
+    assert "f:complain" in actions(done)
+    for name, content in files.items():  # nothing of the story reaches the database
+        for secret in ("拍拍贷", "13812345678", "王经理", "我想死"):
+            assert secret.encode() not in content, (name, secret)
+
+
+def actions(replies: list[dict[str, object]]) -> list[str]:
+    return [str(button["action"]) for reply in replies for button in reply["buttons"]]  # type: ignore[attr-defined]
