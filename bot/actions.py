@@ -17,7 +17,7 @@ from typing import Literal
 
 from .models import Button, Reply
 
-Kind = Literal["answer", "more", "topic", "menu", "none", "lang", "region", "care", "flow"]
+Kind = Literal["answer", "more", "topic", "menu", "none", "lang", "region", "care", "flow", "feedback"]
 _CODE: dict[Kind, str] = {
     "answer": "a",  # an intent's answer
     "more": "m",  # an intent's details
@@ -28,6 +28,7 @@ _CODE: dict[Kind, str] = {
     "region": "r",  # choose a region
     "care": "k",  # a choice in care mode
     "flow": "f",  # a step of a guided flow (bot.flows): start one, answer, skip, back, next part
+    "feedback": "h",  # was an answer helpful: `y.<intent>` or `n.<intent>`; `<intent>` alone marks it asked
 }
 _KIND = {code: kind for kind, code in _CODE.items()}
 _VALUE = re.compile(r"^[A-Za-z0-9_.-]{0,60}$")

@@ -1,6 +1,7 @@
 """Benchmarks for `anxin bench` (`make bench`): matching latency, a difflib baseline, end-to-end throughput,
 start-up time and peak memory, each printed with its target.
 
+    safety check        KnowledgeBase.assess (the self-harm check every message passes first) on the bundled queries
     match latency       Matcher.match on the bundled knowledge base and on a synthetic one about 10× larger,
                         generated deterministically by recombining the real examples
     difflib baseline    for each query, SequenceMatcher.ratio() against every normalised example, best kept;
@@ -247,6 +248,7 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         kb = load_knowledge(settings.content_dir).knowledge
     queries = bundled_queries(kb)
     bundled = measure_matching(kb.matcher, queries, rounds=size.rounds, baseline_queries=size.baseline_queries)
+    safety = sorted(_timed(kb.assess, queries, size.rounds))
 
     scaling = measure_scaling(
         settings.content_dir,
@@ -270,6 +272,8 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
     figures = [
         Figure(f"match p50 ({bundled_label})", bundled.p50_ms, "ms"),
         Figure(f"match p99 ({bundled_label})", bundled.p99_ms, "ms", 2.0),
+        Figure("safety check p50 (every message, before matching)", statistics.median(safety) * 1000, "ms"),
+        Figure("safety check p99 (every message, before matching)", percentile(safety, 0.99) * 1000, "ms", 2.0),
         Figure("speed-up over difflib (bundled)", bundled.speedup, "×", 150.0, higher_is_better=True),
         Figure("speed-up over naive difflib, new matcher per pair (bundled)", bundled.naive_speedup, "×"),
         *scaling_figures(scaling),
@@ -290,6 +294,7 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
     ]
     details: dict[str, object] = {
         "bundled": dataclasses.asdict(bundled),
+        "safety_p50_ms": statistics.median(safety) * 1000,
         "scaling": [dataclasses.asdict(timing) for timing in scaling],
         "accuracy": dataclasses.asdict(accuracy) if accuracy is not None else None,
         "dialog": dataclasses.asdict(dialog),

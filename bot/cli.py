@@ -225,8 +225,13 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _render(channel: str, replies: list[Reply]) -> list[str]:
+def _render(channel: str, replies: list[Reply], kb: KnowledgeBase | None = None) -> list[str]:
     """The replies as the channel would send them."""
+    if channel == "web":
+        from .channels.webchat import hotline_numbers, render_web
+
+        numbers = hotline_numbers(kb.care) if kb is not None else ()
+        return [json.dumps(render_web(replies, numbers), ensure_ascii=False, indent=2)]
     if channel == "wechat":
         from .channels.wechat import render_wechat
 
@@ -239,7 +244,7 @@ def _render(channel: str, replies: list[Reply]) -> list[str]:
         for message in render_telegram(replies):
             lines.append(message.html)
             if message.keyboard is not None:
-                lines.extend(f"  [{row[0].text}]" for row in message.keyboard.inline_keyboard)
+                lines.extend("  " + " ".join(f"[{b.text}]" for b in row) for row in message.keyboard.inline_keyboard)
         return lines
     from .channels.console import render_console
 
@@ -273,7 +278,7 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
         dialog = Dialog(source, store, keep_unanswered=False)
         return await dialog.handle(Incoming(args.channel, "show", button=f"a:{args.intent}"))
 
-    for line in _render(args.channel, asyncio.run(press())):
+    for line in _render(args.channel, asyncio.run(press()), kb):
         _write(line)
     answer = kb.answer(args.intent, args.locale, region)
     if answer is None:
@@ -306,7 +311,7 @@ def _show_complaint(source: KnowledgeSourceType, args: argparse.Namespace) -> in
         if len(turns) > 1:
             hint = " (the user replies 1 for each next one)" if number == 1 else ""
             _write(f"--- message {number} of {len(turns)}{hint}")
-        for line in _render(args.channel, turn):
+        for line in _render(args.channel, turn, source.current):
             _write(line)
     origin = display_path(letters.path) if letters.path else "letters"
     how = " (converted from the other Chinese script)" if letters.converted else ""
@@ -394,9 +399,10 @@ async def _collect(settings: Settings, days: int) -> StatsReport:
     path = database_path(settings)
     if settings.database_url is None and not await asyncio.to_thread(path.is_file):
         raise StoreError(path, "no database here yet (has the bot run with this BOT_DATA_DIR?)")
+    kb = await asyncio.to_thread(_knowledge, settings)  # titles instead of ids; unanswered questions grouped
     store = await open_database(settings, migrate=False)
     try:
-        return await collect(store, days)
+        return await collect(store, days, kb=kb)
     finally:
         await store.close()
 
@@ -453,26 +459,33 @@ def cmd_suggest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
-    from .stats import render_html, render_table
+    from .stats import render_csv, render_html, render_table
 
     if args.days < 1:
         sys.stderr.write("anxin stats: --days must be 1 or more\n")
+        return 2
+    if args.public and args.json:
+        sys.stderr.write("anxin stats: --public is for the table, --html and --csv (--json keeps exact counts)\n")
         return 2
     try:
         report = asyncio.run(_collect(settings, args.days))
     except StoreError as exc:
         sys.stderr.write(f"anxin stats: {exc}\n")
         return 2
-    if args.html:
+    files = [(args.html, "html"), (args.csv, "csv")]
+    for name, kind in files:
+        if not name:
+            continue
         try:
-            Path(args.html).write_text(render_html(report), encoding="utf-8")
+            text = render_html(report, public=args.public) if kind == "html" else render_csv(report)
+            Path(name).write_text(text, encoding="utf-8")
         except OSError as exc:
-            sys.stderr.write(f"anxin stats: cannot write {args.html}: {exc.strerror}\n")
+            sys.stderr.write(f"anxin stats: cannot write {name}: {exc.strerror}\n")
             return 2
     if args.json:
         _write(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     else:
-        _write(render_table(report))
+        _write(render_table(report, public=args.public))
     return 0
 
 
@@ -602,7 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument(
         "--region", choices=["mainland", "hk", "tw", "other", "unknown"], default="mainland", help="where the user is"
     )
-    show.add_argument("--channel", choices=["console", "wechat", "telegram"], default="console")
+    show.add_argument("--channel", choices=["console", "wechat", "telegram", "web"], default="console")
     show.add_argument("--sample", action="store_true", help="with `complaint`: letters filled in for a made-up user")
     show.set_defaults(handler=cmd_show)
     review = commands.add_parser("review", help="answers due for review or past valid_until, oldest first")
@@ -641,6 +654,8 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--days", type=int, default=30, help="how many days back, today included (default 30)")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with a daily chart")
+    stats.add_argument("--csv", metavar="FILE", help="also write the aggregates as CSV (counts under 5 as <5)")
+    stats.add_argument("--public", action="store_true", help="figures safe to publish: counts from 1 to 4 as <5")
     stats.set_defaults(handler=cmd_stats)
     commands.add_parser("purge", help="apply the retention policy now (BOT_*_DAYS)").set_defaults(handler=cmd_purge)
     commands.add_parser("migrate", help="upgrade the database schema now (the bot also does it at start)").set_defaults(
@@ -665,6 +680,7 @@ def _secrets(settings: Settings) -> list[str]:
         settings.wechat_token,
         settings.wechat_aes_key,
         settings.database_url,
+        settings.admin_token,
     )
     hidden = [value.value for value in values if value is not None]
     if settings.database_url is not None:

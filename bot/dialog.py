@@ -28,7 +28,7 @@ from .flows.engine import Flows, FlowTurn
 from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
 from .messages import LANGUAGE_NAMES, REGION_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
-from .models import LOCALES, Attachment, Button, Incoming, Locale, Match, Reply
+from .models import LOCALES, Attachment, Button, Feedback, Incoming, Locale, Match, Reply
 from .privacy import keepable
 from .rates import Absurd, LoanTerms, Missing
 from .redaction import strip_bidi
@@ -157,6 +157,44 @@ def _topic_page(value: str) -> tuple[str, int] | None:
     return topic, int(page or 0)
 
 
+def _feedback(intent: str, locale: Locale) -> Feedback:
+    return Feedback(
+        say("feedback_ask", locale),
+        say("feedback_typed", locale),
+        (
+            Action("feedback", f"y.{intent}").button(say("feedback_yes", locale)),
+            Action("feedback", f"n.{intent}").button(say("feedback_no", locale)),
+        ),
+    )
+
+
+def _is_feedback(payload: str) -> bool:
+    action = Action.decode(payload)
+    return action is not None and action.kind == "feedback"
+
+
+def _feedback_asked(options: tuple[str, ...]) -> str | None:
+    """The intent whose answer was just asked about ("was this helpful?"), if the last turn asked."""
+    action = Action.decode(options[-1]) if options else None
+    if action is None or action.kind != "feedback" or not action.value:
+        return None
+    return action.value
+
+
+_YES = frozenset({"好", "有帮助", "有幫助", "有用", "👍", "yes", "y", "helpful"})
+_NO = frozenset({"不好", "没帮助", "沒幫助", "没有帮助", "沒有幫助", "没用", "沒用", "👎", "no", "n", "not helpful"})
+
+
+def _verdict(text: str) -> bool | None:
+    """True for "好" / "yes", False for "不好" / "no", None for anything else (then it is a message)."""
+    word = text.strip().strip("。.!！~～ ").casefold()
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    return None
+
+
 class Dialog:
     def __init__(
         self,
@@ -230,7 +268,15 @@ class Dialog:
             session = session.replace(region=outcome.pin_region, region_pinned=True)
         if outcome.care_set:
             session = session.replace(care=outcome.care)
-        options = payloads(outcome.replies)
+        replies = outcome.replies
+        if self._ask_feedback(outcome, session):
+            assert outcome.intent is not None
+            replies = [*replies[:-1], dataclasses.replace(replies[-1], feedback=_feedback(outcome.intent, locale))]
+            outcome = dataclasses.replace(outcome, replies=replies)
+        options = payloads(replies)
+        if replies and replies[-1].feedback is not None:
+            # Last, after the numbered options: "好" or "不好" then rates the answer; numbers stay as they were.
+            options = (*options, Action("feedback", outcome.intent or "").encode())
         last_intent = outcome.intent if outcome.kind in ("answer", "crisis") else session.last_intent
         saved = session.replace(options=options, last_intent=last_intent, updated_at=self.clock())
         event = UsageEvent(
@@ -260,13 +306,19 @@ class Dialog:
     async def _on_text(
         self, kb: KnowledgeBase, session: Session, incoming: Incoming, text: str, locale: Locale
     ) -> _Outcome:
-        if session.options:
+        asked = _feedback_asked(session.options)
+        if asked is not None:
+            verdict = _verdict(text)
+            if verdict is not None:
+                return self._on_feedback(kb, session, verdict, asked, locale)
+        offered = [payload for payload in session.options if not _is_feedback(payload)]
+        if offered:
             # "2", "第二个", "the second one" or an option's own text picks what was offered last.
-            chosen = pick(text, [self._label(kb, payload, locale, session) for payload in session.options])
+            chosen = pick(text, [self._label(kb, payload, locale, session) for payload in offered])
             if isinstance(chosen, Pick):
-                return self._on_button(kb, session, session.options[chosen.index], locale, incoming.reply_bytes)
+                return self._on_button(kb, session, offered[chosen.index], locale, incoming.reply_bytes)
             if isinstance(chosen, OutOfRange):
-                labels = [Button(self._label(kb, p, locale, session), p) for p in session.options]
+                labels = [Button(self._label(kb, p, locale, session), p) for p in offered]
                 return _Outcome(
                     [Reply(say("out_of_range", locale).format(count=chosen.count), tuple(labels))], "button"
                 )
@@ -289,19 +341,25 @@ class Dialog:
             if decision.intent == session.last_intent and _FOLLOW_UP.search(text):
                 return self._again(kb, session, decision.intent, locale, decision.score)
             replies = self._answer(kb, decision.intent, locale, session)
+            unsure = None
             if not decision.sure:
+                # Answered as the only plausible intent, below the answer threshold: volunteers should see it.
+                if self.keep_unanswered and decision.score < kb.matcher.thresholds.answer:
+                    unsure = Unanswered(incoming.user, incoming.channel, locale, keepable(text), self.clock())
                 last = replies[-1]
                 replies[-1] = Reply(last.text, (*last.buttons, Action("none").button(say("not_this", locale))))
-            return _Outcome(replies, "answer", decision.intent, decision.score)
+            return _Outcome(replies, "answer", decision.intent, decision.score, unanswered=unsure)
         if decision.kind == "overview":
             return _Outcome([self._overview(kb, session, decision, locale)], "overview", None, decision.score)
         kept = None
         if self.keep_unanswered and (decision.kind == "fallback" or decision.score < kb.matcher.thresholds.answer):
             kept = Unanswered(incoming.user, incoming.channel, locale, keepable(text), self.clock())
+        # The bot's best guess goes with the event, so statistics can say which topics fail, and how.
+        guess = decision.topic or (decision.candidates[0].intent if decision.candidates else None)
         if decision.kind == "clarify":
-            return _Outcome([self._clarify(kb, decision, locale)], "clarify", None, decision.score, unanswered=kept)
+            return _Outcome([self._clarify(kb, decision, locale)], "clarify", guess, decision.score, unanswered=kept)
         replies = [self._fallback(kb, session, decision, text, locale)]
-        return _Outcome(replies, "fallback", None, decision.score, unanswered=kept)
+        return _Outcome(replies, "fallback", guess, decision.score, unanswered=kept)
 
     def _guided(
         self,
@@ -362,7 +420,8 @@ class Dialog:
     def _flow_context(
         self, kb: KnowledgeBase, session: Session, locale: Locale, reply_bytes: int | None = None
     ) -> FlowContext:
-        return FlowContext(session.user, kb, locale, session.region, session.options, reply_bytes)
+        options = tuple(payload for payload in session.options if not _is_feedback(payload))  # numbered ones only
+        return FlowContext(session.user, kb, locale, session.region, options, reply_bytes)
 
     def _flow_outcome(self, turn: FlowTurn) -> _Outcome:
         return _Outcome(turn.replies, turn.kind, turn.intent, 0.0, pin_region=turn.region)
@@ -408,6 +467,23 @@ class Dialog:
             return _Outcome([Reply(goodbye), *self._answer(kb, state.pending, locale, session)], "care", care_set=True)
         return _Outcome([self._menu(kb, locale, goodbye)], "care", care_set=True)
 
+    def _ask_feedback(self, outcome: _Outcome, session: Session) -> bool:
+        """Ask "was this helpful?" after an answer to a debt question; not in care mode, which stays calm."""
+        if outcome.kind != "answer" or outcome.intent is None or not _debt_question(outcome.intent):
+            return False
+        if outcome.care_set or care.active(session.care, self.clock()) is not None:
+            return False
+        return bool(outcome.replies)
+
+    def _on_feedback(self, kb: KnowledgeBase, session: Session, helpful: bool, intent: str, locale: Locale) -> _Outcome:
+        """👍 or 👎 (or "好" / "不好") for the answer just given. Counted once, as an event with the intent and
+        the verdict only, and only while that answer is the last one: an old button says thank you, no more."""
+        counted = _feedback_asked(session.options) == intent and intent in kb.intents
+        if helpful:
+            return _Outcome([Reply(say("feedback_thanks", locale))], "helpful" if counted else "button", intent)
+        reply = self._menu(kb, locale, say("feedback_sorry", locale))
+        return _Outcome([reply], "unhelpful" if counted else "button", intent)
+
     def _on_button(
         self, kb: KnowledgeBase, session: Session, payload: str, locale: Locale, reply_bytes: int | None = None
     ) -> _Outcome:
@@ -425,6 +501,8 @@ class Dialog:
             if turn is None:
                 return _Outcome([self.flows.expired(locale)], "flow_expired")
             return self._flow_outcome(turn)
+        if kind == "feedback" and value[:2] in ("y.", "n."):
+            return self._on_feedback(kb, session, value[0] == "y", value[2:], locale)
         if kind == "care" and value in care.CHOICES:
             state = care.active(session.care, self.clock()) or CareState("concern", self.clock())
             return self._care_choice(kb, session, state, value, locale)
@@ -512,11 +590,11 @@ class Dialog:
         if days is None:
             return _Outcome([Reply(say("stats_usage", locale).format(most=MAX_STATS_DAYS))], "command")
         try:
-            report = await stats.collect(self.store, days)
+            report = await stats.collect(self.store, days, kb=kb)
         except Exception:
             log.exception("stats: the store could not be read")
             return _Outcome([Reply(say("stats_unavailable", locale))], "command")
-        page = Attachment(f"anxin-stats-{days}d.html", stats.render_html(report).encode("utf-8"))
+        page = Attachment(f"anxin-stats-{days}d.html", stats.render_html(report, locale).encode("utf-8"))
         return _Outcome([Reply(stats.render_text(report, locale), attachment=page)], "command")
 
     async def _cmd_reload(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:

@@ -67,6 +67,7 @@ from .models import LOCALES, Locale, Match
 from .region import Region
 from .safety import Assessment, SafetyRules, load_safety
 from .text import has_cjk, normalise, to_simplified, to_traditional
+from .understanding import role
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ class KnowledgeBase:
         assessment = self.assess(text)
         if assessment.at_risk:
             return Match(assessment.level, CRISIS_INTENT, 100.0, ())  # type: ignore[arg-type]
-        return self._without_crisis(self.matcher.match(text[:MAX_MATCH_CHARS]))
+        return self.match(text)
 
     def _without_crisis(self, decision: Match) -> Match:
         """Whether to check in is the safety layer's decision alone: when it saw no risk, a message that
@@ -190,8 +191,16 @@ class KnowledgeBase:
         return Match("fallback", None, decision.score, decision.candidates)
 
     def match(self, text: str) -> Match:
-        """The matcher's decision, without the safety check (the dialog runs that first itself)."""
-        return self._without_crisis(self.matcher.match(text[:MAX_MATCH_CHARS]))
+        """The matcher's decision, without the safety check (the dialog runs that first itself).
+
+        Who is writing is read first: a collector, a lender or someone owed money gets the out-of-scope reply
+        for their side of the debt (bot/understanding.py), however close their words are to a borrower's."""
+        text = text[:MAX_MATCH_CHARS]
+        side = role(text, self.matcher.lexicon)
+        if side is not None and side in self.intents:
+            why = f"written from the collecting side ({side}): not a borrower's question"
+            return Match("fallback", None, 0.0, (), topic=side, reason=why)
+        return self._without_crisis(self.matcher.match(text))
 
     def assess(self, text: str) -> Assessment:
         """The safety layer's view of one message (a crisis signal anywhere in a long message counts)."""

@@ -54,8 +54,8 @@ class Thresholds:
     answer: float = 34.0  # at or above: answer, if clearly ahead of the runner-up
     margin: float = 12.0  # how far ahead the best must be to answer without asking
     clarify: float = 24.0  # below: fallback; between clarify and answer: "did you mean …?"
-    alone: float = 99.0  # at or above, with no real rival: answer, offering "not what you meant?"
-    rival: float = 8.0  # a candidate this close to the best is a real option worth asking about
+    alone: float = 28.0  # at or above, with no real rival: answer, offering "not what you meant?"
+    rival: float = 12.0  # a candidate this close to the best is a real option worth asking about
     overview: float = 40.0  # a clause's best intent at or above this counts as one of several problems
     # an out-of-scope intent this close behind the best (or ahead) makes the message out of scope: someone
     # asking how to open 白条 is not asking about 白条 debt, however many words they share
@@ -72,7 +72,7 @@ _ASKS = re.compile(
     r"where|who|which|will|does)\b",
     re.IGNORECASE,
 )
-MIN_CLAUSE_CHARS = 4  # a clause shorter than this (normalised) says too little to score alone
+MIN_CLAUSE_CHARS = 6  # a clause shorter than this (normalised) says too little to score alone ("能投诉吗")
 LONG_MESSAGE = 30  # normalised characters: an unpunctuated message this long is also scored on its tail
 TAIL_CHARS = 24
 CONTEXT_WEIGHT = 0.85  # a story clause counts a little less than the whole message or its question

@@ -178,6 +178,15 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "There are only {count} options: reply with one of their numbers, or type your question:",
     },
     "not_this": {"zh-Hans": "不是我想问的", "en": "Not what I meant"},
+    "feedback_ask": {"zh-Hans": "有帮助吗？", "en": "Was this helpful?"},
+    "feedback_typed": {"zh-Hans": "有帮助吗？回复 好 / 不好", "en": "Was this helpful? Reply yes / no"},
+    "feedback_yes": {"zh-Hans": "👍 有帮助", "en": "👍 Helpful"},
+    "feedback_no": {"zh-Hans": "👎 没帮助", "en": "👎 Not helpful"},
+    "feedback_thanks": {"zh-Hans": "谢谢你告诉我。", "en": "Thank you for telling me."},
+    "feedback_sorry": {
+        "zh-Hans": "抱歉没能帮上忙，谢谢你告诉我，我们会改进。可以换个说法再问，或选一个话题：",
+        "en": "Sorry that didn't help. Thank you for telling me; we will improve it. Try other words, or pick a topic:",
+    },
     "next_question": {
         "zh-Hans": "这个问题刚才已经回答了。接下来想了解哪一个？",
         "en": "I've just answered that one. What would you like to know next?",

@@ -48,6 +48,17 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Feedback:
+    """"Was this answer helpful?" after an answer: `buttons` (👍, 👎) where a channel has buttons (Telegram, the
+    web), `typed` ("有帮助吗？回复 好 / 不好") where options are numbered (WeChat, the console): words, not
+    numbers, so they never clash with the numbered options."""
+
+    question: str
+    typed: str
+    buttons: tuple[Button, Button]
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
@@ -55,6 +66,7 @@ class Reply:
     # Text meant to be copied exactly as it is (a complaint letter), shown after `text`: Telegram puts it in a
     # code block (tap to copy), WeChat and the console as plain text, a web chat with a copy button.
     copy: str = ""
+    feedback: Feedback | None = None  # after an answer: was it helpful?
 
 
 @dataclass(frozen=True)

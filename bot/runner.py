@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sqlite3
 import sys
 import threading
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+WEB_PAGES = ("web", "admin")  # served on the web server, beside the console chat when there is no messenger
 STOP_SECONDS = 8.0  # Docker sends SIGKILL 10 s after SIGTERM; by then everything must be closed
 
 
@@ -140,7 +142,8 @@ async def open_services(settings: Settings, store: Store | None = None) -> Servi
 
 
 def configured_channels(services: Services) -> list[Channel]:
-    """Each configured channel gets what it needs and nothing more: its settings, the conversation, the key."""
+    """Each configured channel gets what it needs and nothing more: its settings, the conversation, the key
+    (the admin dashboard: the store and the knowledge it reports on)."""
     channels: list[Channel] = []
     settings, conversation, secret = services.settings, services.conversation, services.secret
     if settings.telegram_token is not None:
@@ -153,18 +156,77 @@ def configured_channels(services: Services) -> list[Channel]:
         from .channels.wechat import WeChatChannel, WeChatConfig
 
         channels.append(WeChatChannel(WeChatConfig.from_settings(settings), conversation, secret))
+    if settings.admin_token is not None:
+        from .admin import AdminPage
+
+        channels.append(AdminPage(settings.admin_token, services.store, services.knowledge))
+    if settings.web_chat_on():
+        from .channels.webchat import WebChatChannel, WebChatConfig
+
+        channels.append(WebChatChannel(WebChatConfig.from_settings(settings), conversation, secret))
     return channels
 
 
-async def run_console(settings: Settings, services: Services | None = None) -> None:
+def _port_free(host: str, port: int) -> bool:
+    """Whether `host:port` can be listened on now (so a second `make run` keeps its console chat)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+async def _serve_beside_console(services: Services, channels: list[Channel]) -> asyncio.Task[None] | None:
+    """The web chat's server next to the console chat, and its address on the console; None when the port
+    is taken (the console chat still runs)."""
+    from .web import build_app, serve
+
+    settings = services.settings
+    if not _port_free(settings.host, settings.port):
+        sys.stdout.write(f"(web chat not started: {settings.host}:{settings.port} is in use; set BOT_PORT)\n\n")
+        return None
+    for channel in channels:
+        await channel.start()
+    routes = [route for channel in channels for route in channel.routes()]
+    app = build_app(routes, health=services.store.problem)
+    task = asyncio.create_task(serve(app, settings.host, settings.port, services.stop), name="web")
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    shown = f"[{shown}]" if ":" in shown else shown
+    sys.stdout.write(f"Web chat: http://{shown}:{settings.port}/chat\n\n")
+    sys.stdout.flush()
+    return task
+
+
+async def run_console(settings: Settings, services: Services | None = None, web: list[Channel] | None = None) -> None:
+    """The console chat; with `web` channels (the web chat), their server too.
+
+    In a terminal, leaving the console chat stops everything. When input is not a terminal (a pipe, or
+    /dev/null under Docker) the web chat goes on after the input ends, until SIGTERM or SIGINT.
+    """
     from .channels.console import chat
 
     services = services or await open_services(settings)
     live = start_live_reload(services.knowledge, watch_files=settings.watch)
     retention = asyncio.create_task(purge_daily(services.store), name="retention")
+    server: asyncio.Task[None] | None = None
     try:
-        await chat(services.conversation.handle, services.secret, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+        if web:
+            server = await _serve_beside_console(services, web)
+        interactive = sys.stdin.isatty()
+        await chat(services.conversation.handle, services.secret, sys.stdin, sys.stdout, interactive=interactive)
+        if server is not None and not interactive:
+            _install_signals(services)
+            await server  # until a signal sets `services.stop`
     finally:
+        if server is not None:
+            services.stop.set()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(server, STOP_SECONDS)
+            for channel in web or []:
+                await channel.stop()
         await live.stop()
         await _stop(retention)
         await services.store.close()
@@ -206,11 +268,11 @@ def _exit_if_stuck(seconds: float) -> None:
 
 
 async def run(settings: Settings) -> None:
-    """`anxin run`: every configured channel; the console chat when none is configured."""
+    """`anxin run`: every configured channel; the console chat (and the web chat) when no messenger is."""
     services = await open_services(settings)
     channels = configured_channels(services)
-    if not channels:
-        await run_console(settings, services)
+    if not [channel for channel in channels if channel.name not in WEB_PAGES]:  # no messenger: the console chat
+        await run_console(settings, services, web=channels)
         return
     _install_signals(services)
     live = start_live_reload(services.knowledge, watch_files=settings.watch)

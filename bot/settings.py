@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,11 @@ class Settings:
     log_level: str = "INFO"
     database_url: Secret | None = None  # postgresql://…; None: SQLite in the data dir
     database_pool: int = 10  # connections per process to PostgreSQL
+    # The web chat (`/chat`): on by default only when no messenger is configured (`make run` on a laptop);
+    # BOT_WEB_CHAT=1 serves it beside Telegram or WeChat, BOT_WEB_CHAT=0 never.
+    web_chat: bool | None = None
+    web_origins: tuple[str, ...] = ()  # sites allowed to embed /chat in an iframe (frame-ancestors)
+    admin_token: Secret | None = None  # /admin exists only when this is set
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -110,6 +116,7 @@ class Settings:
         if database_pool < 2:
             raise SettingsError(f"BOT_DATABASE_POOL must be 2 or more, got {database_pool}")
         content = text("BOT_CONTENT_DIR")
+        web_chat = None if text("BOT_WEB_CHAT") is None else flag("BOT_WEB_CHAT", False)
         return cls(
             data_dir=Path(text("BOT_DATA_DIR") or "data"),
             content_dir=Path(content) if content else _default_content_dir(),
@@ -135,7 +142,16 @@ class Settings:
             log_level=(text("BOT_LOG_LEVEL") or "INFO").upper(),
             database_url=database_url,
             database_pool=database_pool,
+            web_chat=web_chat,
+            web_origins=web_origins(text("BOT_WEB_ORIGINS") or ""),
+            admin_token=admin_token(secret("BOT_ADMIN_TOKEN")),
         )
+
+    def web_chat_on(self) -> bool:
+        """Whether to serve the web chat: BOT_WEB_CHAT when set, else only when no messenger is configured."""
+        if self.web_chat is not None:
+            return self.web_chat
+        return self.telegram_token is None and self.wechat_token is None
 
     def secret_key(self) -> bytes:
         """The pseudonym key: BOT_SECRET, or one generated once into the data dir; `SecretError` (a
@@ -145,3 +161,31 @@ class Settings:
         if self.secret is not None:
             return check_secret(self.secret.value.encode(), "BOT_SECRET")
         return load_or_create_secret(self.data_dir)
+
+
+_ORIGIN = re.compile(r"^https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+MIN_ADMIN_TOKEN_CHARS = 16
+
+
+def web_origins(value: str) -> tuple[str, ...]:
+    """BOT_WEB_ORIGINS: origins (scheme://host[:port], space- or comma-separated) that may embed the chat.
+    Each goes into a Content-Security-Policy header, so anything else is refused rather than passed on."""
+    origins: list[str] = []
+    for part in re.split(r"[\s,]+", value.strip()):
+        if not part:
+            continue
+        origin = part.rstrip("/")
+        if not _ORIGIN.match(origin):
+            raise SettingsError(
+                f"BOT_WEB_ORIGINS: {part!r} is not an origin like https://example.org (scheme and host, no path)"
+            )
+        if origin not in origins:
+            origins.append(origin)
+    return tuple(origins)
+
+
+def admin_token(token: Secret | None) -> Secret | None:
+    """BOT_ADMIN_TOKEN, refused when too short to stand up to guessing."""
+    if token is not None and len(token.value) < MIN_ADMIN_TOKEN_CHARS:
+        raise SettingsError(f"BOT_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} characters")
+    return token

@@ -23,6 +23,8 @@ import asyncio
 import contextlib
 import logging
 import resource
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -51,6 +53,39 @@ class Limits:
     max_connections: int = 512  # lowered further when the open-file limit is low
     keep_alive: int = 5
     grace: int = 4  # Docker sends SIGKILL 10 s after SIGTERM: requests get 4, the rest of shutdown has plenty
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A token bucket: `burst` requests at once, then one every `1 / per_second` seconds."""
+
+    burst: float
+    per_second: float
+
+
+class RateLimiter:
+    """Token buckets by key, the least recently used forgotten beyond `max_keys` (memory stays bounded)."""
+
+    def __init__(self, bucket: Bucket, *, max_keys: int = 50_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.bucket = bucket
+        self.max_keys = max_keys
+        self.clock = clock
+        self._keys: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key → (tokens, when)
+
+    def take(self, key: str) -> float:
+        """0 when the request may go ahead (a token is used); else the seconds until it could."""
+        now = self.clock()
+        tokens, when = self._keys.pop(key, (self.bucket.burst, now))
+        tokens = min(self.bucket.burst, tokens + (now - when) * self.bucket.per_second)
+        wait = 0.0
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            wait = (1 - tokens) / self.bucket.per_second
+        self._keys[key] = (tokens, now)
+        while len(self._keys) > self.max_keys:
+            self._keys.popitem(last=False)
+        return wait
 
 
 # --- the app -------------------------------------------------------------------------------------------

@@ -490,3 +490,26 @@ def clauses(text: str) -> list[tuple[str, bool]]:
         tail = text.strip()[-TAIL_CHARS:]
         found.append((tail, bool(_ASKS.search(tail))))
     return found if len(found) > 1 else []
+
+
+# What others tune on the real matcher (how long a clause must be, the weights, the thresholds, how a message is cut
+# into clauses) is shared, so the comparison stays about how the scores are computed and ranked.
+import bot.matcher as _tuned  # noqa: E402
+
+for _name in (
+    "MIN_CLAUSE_CHARS",
+    "LONG_MESSAGE",
+    "TAIL_CHARS",
+    "CONTEXT_WEIGHT",
+    "UNIGRAM_WEIGHT",
+    "PAIR_WEIGHT",
+    "EXAMPLE_WEIGHT",
+    "NEAR_CUTOFF",
+    "NEAR_DISCOUNT",
+    "PRUNE_FROM",
+    "NEAR_POOL",
+    "COMMON_SHARE",
+    "CRISIS_INTENT",
+):
+    globals()[_name] = getattr(_tuned, _name)
+clauses = _tuned.clauses  # noqa: F811

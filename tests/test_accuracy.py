@@ -58,7 +58,7 @@ def test_sample_floor(bundled: KnowledgeBase) -> None:
 
 def test_dev_set_floor(bundled: KnowledgeBase) -> None:
     report = evaluate(bundled, load_labelled(REPO / "eval" / "dev.yaml"))
-    assert report.correct / report.total >= 0.93, report.as_json()["accuracy"]
+    assert report.correct / report.total >= 0.94, report.as_json()["accuracy"]
     # The mistake that hurts most: a confident answer to the wrong question.
     assert report.confident_wrong / report.total <= 0.02
 
@@ -77,6 +77,13 @@ def test_dev_set_floor(bundled: KnowledgeBase) -> None:
         "？？？",
         "1234567",
         "🙂🙂🙂",
+        # neighbouring topics that share "投诉", "转账" or "花呗" with real questions (issue 11)
+        "小区物业乱收停车费，能投诉吗",
+        "公司拖了我两个月工资，在哪投诉",
+        "how do I add my bank card to huabei",
+        "花唄點樣加額度",
+        "网上有人说买他的理财产品稳赚，要先转账给他，是骗局吗",
+        "我是催收员，晚上十点以后还能打吗",
     ],
 )
 def test_out_of_scope_and_gibberish_fall_back(bundled: KnowledgeBase, text: str) -> None:
@@ -87,22 +94,54 @@ def test_out_of_scope_and_gibberish_fall_back(bundled: KnowledgeBase, text: str)
 def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
     """eval/holdout.yaml is for reporting only: nothing was tuned on it, so this floor measures generalisation."""
     report = evaluate(bundled, load_labelled(REPO / "eval" / "holdout.yaml"))
-    assert report.correct / report.total >= 0.92, report.as_json()["accuracy"]
+    assert report.correct / report.total >= 0.95, report.as_json()["accuracy"]
     assert report.confident_wrong / report.total <= 0.02
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The dev half tunes the thresholds
-# (scripts/tune_matcher.py); the holdout half never does: its floor only stops a change from making it worse.
+# of a debt), written by people who never saw the examples. Both sets are tuning data now (realistic-dev-2 was
+# the holdout until its figure was reported): scripts/tune_matcher.py tunes thresholds on them and their failures
+# say which kinds of message need new examples (never their lines). Their floors stop a change from undoing that;
+# realistic-holdout (set C), never seen while tuning, measures generalisation.
 @pytest.mark.parametrize(
-    ("name", "accuracy", "out_of_scope", "confident_wrong"),
-    [("realistic-dev", 0.86, 0.84, 0.055), ("realistic-holdout", 0.85, 0.86, 0.045)],
+    ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
+    [
+        ("realistic-dev", 0.92, 0.95, 0.045, 0.14),
+        ("realistic-dev-2", 0.91, 0.94, 0.04, 0.14),
+        # The never-tuned set C: a floor a little under its first figure (90.0 %, 85.5 %, 16 of 440, 11.8 %),
+        # so a content edit that loses ground on messages nobody tuned for fails CI.
+        ("realistic-holdout", 0.88, 0.82, 0.04, 0.13),
+    ],
 )
 def test_realistic_sets_floor(
-    bundled: KnowledgeBase, name: str, accuracy: float, out_of_scope: float, confident_wrong: float
+    bundled: KnowledgeBase, name: str, accuracy: float, out_of_scope: float, confident_wrong: float, clarify: float
 ) -> None:
     report = evaluate(bundled, load_labelled(REPO / "eval" / f"{name}.yaml"))
     figures = report.as_json()
     assert report.correct / report.total >= accuracy, figures
     assert report.out_of_scope_rejected / report.out_of_scope_total >= out_of_scope, figures
     assert report.confident_wrong / report.total <= confident_wrong, figures
+    # Fewer questions back (issue 11): "did you mean …?" and overviews together.
+    assert report.clarified / report.total <= clarify, figures
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # the README's own example once got "family or employer?" (issue 11)
+        ("催收打给我妈合法吗", "legal.contact_contacts"),
+        ("How do I complain about a debt collector?", "report.platform"),
+        ("collectors keep calling my parents", "legal.contact_contacts"),
+        ("佢哋日日打畀我老細，咁都得？", "legal.contact_employer"),
+        ("討債公司一直打給我爸媽，這樣合法嗎", "legal.contact_contacts"),
+    ],
+)
+def test_plain_questions_get_an_answer_not_a_choice(bundled: KnowledgeBase, text: str, intent: str) -> None:
+    decision = bundled.decide(text)
+    assert (decision.kind, decision.intent) == ("answer", intent), decision
+
+
+def test_several_problems_get_an_overview(bundled: KnowledgeBase) -> None:
+    decision = bundled.decide("calls all day, photoshopped me as wanted, went to my parents' home")
+    assert decision.kind == "overview", decision
+    assert {"legal.call_frequency", "legal.home_visit"} <= {c.intent for c in decision.candidates}

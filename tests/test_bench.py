@@ -41,7 +41,8 @@ def test_quick_bench_produces_every_figure(kb_dir: Path, tmp_path: Path) -> None
     settings = Settings(data_dir=tmp_path / "data", content_dir=kb_dir)
     figures, details = run_bench(settings, BenchSize.quick())
     names = " | ".join(figure.name for figure in figures)
-    for expected in ("match p99 (bundled", "match p99 (synthetic", "difflib", "end to end", "start-up", "RSS"):
+    expected_names = ("safety check p99", "match p99 (bundled", "match p99 (synthetic", "difflib", "end to end")
+    for expected in (*expected_names, "start-up", "RSS"):
         assert expected in names
     assert all(math.isfinite(figure.value) for figure in figures)
     assert all(figure.value > 0 for figure in figures if figure.unit != "answers")  # a count of mistakes may be 0

@@ -125,6 +125,14 @@ async def test_in_danger_now_button_gives_the_emergency_first(dialog: Dialog) ->
     assert reply.startswith("请现在就拨打 110")
 
 
+async def test_words_that_only_make_sense_in_care_mode_put_the_emergency_number_first(dialog: Dialog) -> None:
+    alone = await say(dialog, "我已经吃了")  # on its own: "I've already eaten"
+    assert "110" not in text_of(alone)
+    await say(dialog, "活着太累了，什么都没意义")  # a check-in first
+    reply = text_of(await say(dialog, "我已经吃了"))
+    assert reply.startswith("请现在就拨打 110"), reply
+
+
 async def test_a_number_picks_a_care_choice_as_on_wechat(dialog: Dialog) -> None:
     await say(dialog, "我不想活了")
     reply = text_of(await say(dialog, "1"))  # [1] the line didn't answer

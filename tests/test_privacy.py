@@ -47,7 +47,7 @@ def test_piped_console_session_stores_no_number_or_platform_id(kb_dir: Path, dat
     assert stats.returncode == 0, stats.stderr
     report = json.loads(stats.stdout)
     assert report["messages"] == 2
-    assert sum(report["kinds"].values()) == 2  # a low-confidence clarification and a fallback
+    assert sum(report["kinds"].values()) == 2  # a low-confidence answer ("not what you meant?") and a fallback
     assert "我电话是[手机号],催收天天打" in [item["name"] for item in report["top_unanswered"]]
     # Only the pseudonym identifies the user: HMAC-SHA256(secret, "console:local").
     assert pseudonym(secret, "console", "local").encode() in files[DB_FILE]

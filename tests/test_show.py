@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -56,3 +57,11 @@ def test_show_complaint_sample_on_wechat_comes_in_messages_that_fit(data_dir: Pa
 def test_show_complaint_without_sample_says_how(data_dir: Path) -> None:
     result = anxin("show", "complaint", kb_dir=REPO, data_dir=data_dir)
     assert result.returncode == 2 and "--sample" in result.stderr
+
+
+def test_show_on_the_web_chat_is_the_json_the_page_draws(kb_dir: Path, data_dir: Path) -> None:
+    result = anxin("show", "legal.contact_contacts", "--channel", "web", kb_dir=kb_dir, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    replies = json.loads(result.stdout.split("\n--- answer:", 1)[0])
+    assert replies[-1]["buttons"] and replies[-1]["feedback"][0]["label"] == "👍 有帮助"
+    assert "".join(part["text"] for part in replies[0]["parts"]) == replies[0]["text"]

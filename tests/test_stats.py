@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import anxin
+from conftest import FIXTURES, anxin
 
 from bot.dialog import Dialog
-from bot.knowledge import KnowledgeSource
+from bot.knowledge import KnowledgeBase, KnowledgeSource
 from bot.models import Incoming
 from bot.privacy import pseudonym
 from bot.state import MemoryStore, Store
@@ -217,3 +218,80 @@ def test_purge_command_applies_retention(kb_dir: Path, data_dir: Path) -> None:
     result = anxin("purge", kb_dir=kb_dir, data_dir=data_dir)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ("purged: 1 idle session(s), 1 per-user event link(s), 1 unanswered question(s)")
+
+
+async def test_the_table_lists_active_days_oldest_first_with_titles_and_public_counts(kb: KnowledgeBase) -> None:
+    store = MemoryStore()
+    clock = [NOW - 5 * DAY]
+    dialog = Dialog(KnowledgeSource(FIXTURES / "kb"), store, clock=lambda: clock[0])
+    for user in "abcdef":
+        await dialog.handle(Incoming("web", user, "催收打电话给我妈妈合法吗"))
+    clock[0] = NOW
+    await dialog.handle(Incoming("web", "g", "催收打电话给我妈妈合法吗"))
+    report = await collect(store, 30, now=NOW, kb=kb)
+    table = render_table(report)
+    days = re.findall(r"^(\d{4}-\d\d-\d\d) ", table, re.MULTILINE)
+    assert days == sorted(days) and len(days) == 2  # two days with messages, not thirty rows
+    assert "Can collectors call my family?" in table and "legal.contact_contacts" not in table
+    public = render_table(report, public=True)
+    assert re.search(r"^\d{4}-\d\d-\d\d +6 ", public, re.MULTILINE)  # six stays six
+    assert re.search(r"^\d{4}-\d\d-\d\d +<5 ", public, re.MULTILINE)  # one becomes <5
+    assert "unanswered" not in public
+    page = render_html(report, public=True)
+    html_days = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)</td>", page)
+    assert html_days == sorted(html_days) and len(html_days) == 2
+
+
+def test_stats_public_and_csv_from_the_command_line(kb_dir: Path, data_dir: Path) -> None:
+    chat = anxin("chat", "--store", kb_dir=kb_dir, data_dir=data_dir, stdin="催收打给我妈合法吗\nasdkjqwe zzz\n")
+    assert chat.returncode == 0, chat.stderr
+    sheet = data_dir / "stats.csv"
+    public = anxin("stats", "--public", "--csv", str(sheet), kb_dir=kb_dir, data_dir=data_dir)
+    assert public.returncode == 0, public.stderr
+    assert "<5 messages" in public.stdout and "2 messages" not in public.stdout
+    assert "asdkjqwe" not in public.stdout
+    text = sheet.read_text(encoding="utf-8")
+    assert text.startswith("section,day,intent,title,messages")
+    assert ",<5," in text and "asdkjqwe" not in text
+    both = anxin("stats", "--public", "--json", kb_dir=kb_dir, data_dir=data_dir)
+    assert both.returncode == 2 and both.stderr.count("\n") == 1
+
+
+def test_out_of_scope_intents_without_a_title_say_so_in_words(kb: KnowledgeBase) -> None:
+    from bot.stats import _title
+
+    assert kb.title("oos.chitchat", "en") == "oos.chitchat"  # no title in the content
+    assert _title(kb, "oos.chitchat", "en") == "out of scope: chitchat"
+    assert _title(kb, "oos.chitchat", "zh-Hans") == "不在服务范围：chitchat"
+    assert _title(kb, "legal.contact_contacts", "en") == "Can collectors call my family?"
+
+
+def test_rates_are_compared_with_the_week_before() -> None:
+    from bot.stats import build_report
+    from bot.usage import EventCount, UsageSnapshot
+
+    def row(day: str, kind: str, count: int) -> EventCount:
+        return EventCount(day, "web", "zh-Hans", kind, "legal.contact_contacts", count)
+
+    # The week before: 1 answer in 4 questions (25%); this week: 3 in 4 (75%).
+    events = (
+        row("2026-05-15", "answer", 1),
+        row("2026-05-15", "fallback", 3),
+        row("2026-05-25", "answer", 3),
+        row("2026-05-26", "fallback", 1),
+    )
+    report = build_report(UsageSnapshot(events, (), ()), 14, "2026-05-15", "2026-05-28")
+    assert report.weeks is not None
+    before, now = report.weeks
+    assert (before.first_day, before.last_day, now.first_day, now.last_day) == (
+        "2026-05-15",
+        "2026-05-21",
+        "2026-05-22",
+        "2026-05-28",
+    )
+    assert (before.questions, now.questions) == (4, 4)
+    table = render_table(report)
+    assert re.search(r"^answered +50% +\+50 pt$", table, re.MULTILINE)  # 4 of 8 over the fortnight
+    assert re.search(r"^fallback +50% +−50 pt$", table, re.MULTILINE)
+    page = render_html(report)
+    assert "<td>+50 pt</td>" in page

@@ -484,3 +484,21 @@ async def test_care_mode_over_telegram_buttons_lead_to_the_next_line(
     bot_api.push(fake.message(USER, "还是打不通"))
     [again] = await bot_api.replies(USER)
     assert "010-82951332" in text_of(again)
+
+
+async def test_thumbs_under_an_answer_are_one_row_and_a_press_is_counted(
+    bot_api: FakeBotApi, polling: TelegramChannel, memory_store: MemoryStore
+) -> None:
+    bot_api.push(fake.message(USER, "催收打电话给我妈妈合法吗"))
+    [answer] = await bot_api.replies(USER)
+    rows = answer.params["reply_markup"]["inline_keyboard"]
+    thumbs = [(button["text"], button["callback_data"]) for button in rows[-1]]
+    assert thumbs == [("👍 有帮助", "h:y.legal.contact_contacts"), ("👎 没帮助", "h:n.legal.contact_contacts")]
+    bot_api.push(fake.button_press(USER, "h:n.legal.contact_contacts"))
+    [sorry] = await bot_api.replies(USER)
+    assert text_of(sorry) == say("feedback_sorry", "zh-Hans")
+    await bot_api.wait_for(lambda: len(memory_store.events) == 2)  # counted once the reply is sent
+    assert [(event.kind, event.intent) for event in memory_store.events] == [
+        ("answer", "legal.contact_contacts"),
+        ("unhelpful", "legal.contact_contacts"),
+    ]

@@ -229,7 +229,8 @@ async def test_text_question_gets_a_passive_text_answer_with_numbered_options(
     assert content.startswith("不合法。催收只能找借款人本人。")
     assert "依据：民法典第1033条" in content
     assert "1. " in content and "2. 家人要替我还钱吗" in content and "3. 怎么向监管部门投诉" in content
-    assert content.endswith("4. 帮我写投诉信\n回复 1 / 2 / 3 / 4")
+    # "Was it helpful?" in words after the options, so "好" / "不好" never take a number from them.
+    assert content.endswith("4. 帮我写投诉信\n回复 1 / 2 / 3 / 4\n\n有帮助吗？回复 好 / 不好")
     assert [event.intent for event in memory_store.events] == ["legal.contact_contacts"]
     assert memory_store.events[0].channel == "wechat"
 
@@ -248,7 +249,7 @@ async def test_a_number_picks_the_option_offered_before(client: Client) -> None:
 async def test_traditional_question_gets_traditional_reply_hint(client: Client) -> None:
     content = reply_content(await post_plain(client, message_xml(Content="催收打電話給我媽媽合法嗎")))
     # Three follow-ups, the four regions (a Traditional writer is asked where they are), then the complaint.
-    assert content.endswith("\n回覆 1–8")
+    assert content.endswith("\n回覆 1–8\n\n有幫助嗎？回覆 好 / 不好")
     assert "回复" not in content
 
 
@@ -453,7 +454,7 @@ async def test_long_answer_is_cut_at_a_paragraph_within_the_byte_limit(kb_dir: P
     assert content.startswith(paragraphs[0])
     kept, rest = content.split("\n…\n\n", 1)
     assert kept.split("\n\n")[-1] in paragraphs  # whole paragraphs only
-    assert rest.endswith("回复 1 / 2 / 3 / 4")  # the options survive the cut
+    assert rest.endswith("回复 1 / 2 / 3 / 4\n\n有帮助吗？回复 好 / 不好")  # the options survive the cut
 
 
 def test_render_keeps_options_and_limit_with_no_line_breaks_at_all() -> None:
@@ -586,14 +587,11 @@ def test_wechat_token_turns_the_channel_on(knowledge: KnowledgeSource, memory_st
     settings = Settings(content_dir=knowledge.root, wechat_token=Secret(TOKEN))
     services = Services(settings, knowledge, memory_store, Dialog(knowledge, memory_store), b"s")
     assert [channel.name for channel in configured_channels(services)] == ["wechat"]
-    assert (
-        configured_channels(
-            Services(
-                Settings(content_dir=knowledge.root), knowledge, memory_store, Dialog(knowledge, memory_store), b"s"
-            )
-        )
-        == []
+    no_messenger = Services(
+        Settings(content_dir=knowledge.root), knowledge, memory_store, Dialog(knowledge, memory_store), b"s"
     )
+    # Without a messenger only the web chat is there (beside the console chat).
+    assert [channel.name for channel in configured_channels(no_messenger)] == ["web"]
 
 
 # --- privacy -------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ def render_console(replies: list[Reply]) -> str:
         if reply.copy:  # a letter: between rules, so it is plain where to start and stop copying
             lines.extend([COPY_RULE, reply.copy, COPY_RULE])
         lines.extend(f"  [{numbers[id(button)]}] {button.label}" for button in reply.buttons)
+        if reply.feedback is not None:  # in words, so it never takes a number from the options
+            lines.append(reply.feedback.typed)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

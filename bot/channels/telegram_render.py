@@ -67,15 +67,19 @@ def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     return pieces
 
 
-def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
-    """One button a row, so long Chinese titles stay readable on a phone."""
+def keyboard(buttons: Sequence[Button], feedback: Sequence[Button] = ()) -> InlineKeyboardMarkup | None:
+    """One button a row, so long Chinese titles stay readable on a phone; 👍 and 👎 share the last row."""
     rows: list[list[InlineKeyboardButton]] = []
-    for button in buttons:
-        if len(button.payload.encode()) > MAX_CALLBACK_BYTES:
-            # Payloads are built from intent ids, never from user text, so naming it is safe.
-            log.warning("button %r dropped: callback data over %d bytes", button.payload, MAX_CALLBACK_BYTES)
-            continue
-        rows.append([InlineKeyboardButton(button.label, callback_data=button.payload)])
+    for row in [[button] for button in buttons] + ([list(feedback)] if feedback else []):
+        kept = []
+        for button in row:
+            if len(button.payload.encode()) > MAX_CALLBACK_BYTES:
+                # Payloads are built from intent ids, never from user text, so naming it is safe.
+                log.warning("button %r dropped: callback data over %d bytes", button.payload, MAX_CALLBACK_BYTES)
+                continue
+            kept.append(InlineKeyboardButton(button.label, callback_data=button.payload))
+        if kept:
+            rows.append(kept)
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -98,7 +102,8 @@ def render_telegram(replies: Sequence[Reply]) -> list[Outgoing]:
             chunks = ["…"]  # Telegram refuses a message without text, even one that only carries buttons
         for chunk in chunks[:-1]:
             messages.append(Outgoing(chunk))
-        messages.append(Outgoing(chunks[-1], keyboard(reply.buttons)))
+        feedback = reply.feedback.buttons if reply.feedback is not None else ()
+        messages.append(Outgoing(chunks[-1], keyboard(reply.buttons, feedback)))
     return messages
 
 

@@ -182,6 +182,9 @@ def render_wechat(replies: Sequence[Reply], limit: int = MAX_REPLY_BYTES, locale
         locale = locale or detect_locale(body) or "zh-Hans"
         lines = [f"{number}. {button.label}" for number, button in enumerate(buttons, 1)]
         tail = "\n".join([*lines, _numbers(len(buttons), locale)])
+    asked = next((reply.feedback for reply in reversed(replies) if reply.feedback is not None), None)
+    if asked is not None:  # in words ("回复 好 / 不好"), never a number: the numbers stay the options'
+        tail = f"{tail}\n\n{asked.typed}" if tail else asked.typed
     separator = "\n\n" if body and tail else ""
     full = body + separator + tail
     if _utf8_len(full) <= limit:

@@ -1,0 +1,103 @@
+"""Before matching: who is writing. Anxin answers borrowers; the other side of a debt gets a different reply.
+
+A collector asking how late they may call, a lender asking whether they may visit a customer, someone whose
+friend owes *them* money asking whether they may call the friend's parents: all of them share nearly every word
+with a borrower's question ("can they call after ten?", "can they come to my home?"), so the examples alone
+cannot keep them apart. What gives them away is how they speak of themselves: "我是催收员", "我们公司的客户逾期",
+"朋友欠我两万", "my cousin owes me". `role` reads that; the knowledge base then falls back with the
+out-of-scope intent's reply (what Anxin is for) instead of a borrower's answer.
+
+The patterns are deliberately narrow (the writer in the collecting role): a borrower writing "催收说我是老赖",
+"我是老师，催收打到学校" or "我是紧急联系人" must never be turned away. They run on the text folded like the
+matcher's (NFKC, lower case, Simplified) with its punctuation kept, after the lexicon (Cantonese 收數 → 催收,
+討債 → 催收, 表哥 → 亲戚), so one pattern covers every script and dialect.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .lexicon import Lexicon
+from .text import to_simplified
+
+CREDITOR_SIDE = "oos.creditor_side"
+COLLECTION_BUSINESS = "oos.collection_business"
+
+# People who borrow from the writer (after the lexicon: 表哥/堂姐 → 亲戚, 老板 → 领导).
+_PEOPLE = (
+    r"(?:朋友|同事|同学|亲戚|前男友|前女友|前任|男朋友|女朋友|邻居|老乡|熟人|舍友|室友|领导|客户|租客|房客"
+    r"|他|她|对方|别人|人家|人)"
+)
+# Where the writer works, when they name a lender or collector as their employer.
+_LENDER = r"(?:催收|贷款|小贷|网贷|金融|银行|放贷|信贷|资产管理)(?:公司|机构|平台|部门|中心)?"
+
+_BUSINESS = re.compile(
+    r"(?:开|办|成立|注册|创办|经营|做)(?:一家|一个|个|间)?(?:催收|收账|收数|追债)(?:公司|生意|业务|部门)"
+    r"|(?:开|成立|注册)(?:一家|一个|个|间)?催收|催收(?:公司)?(?:要|要怎么|怎么|如何)(?:注册|成立|开|收费)"
+    r"|催收(?:公司)?(?:要|需要|得)?(?:办|申请|有)?(?:什么|哪些|咩)?(?:牌照|执照|资质)"
+    r"|(?<!反)(?<!这个)(?<!这种)(?<!他们的)催收(?:话术|说术|技巧)(?!.{0,8}(?:应对|怎么办|真的|吓|套路|太|好|真))|学(?:习)?催收"
+    r"|(?<!反)催收(?:员|人员)?的?(?:培训|入门|这行|行业|生意|团队|系统|软件|提成|底薪|佣金)"
+    r"|(?:做|接)(?:委外|外包)催收|催收(?:外包)?业务(?:怎么)?接|催收公司.{0,6}(?:收费|佣金)"
+    r"|(?:请|招|招聘)(?:人做)?催收|催收(?:业务|单子)(?:怎么)?(?:接|外包)|不良(?:资产|债权)"
+    r"|\b(?:start|open|set up|register|run|running)(?: a| an| my own)? (?:debt )?collection (?:company|agency|business)"
+    r"|\bcollection (?:call )?(?:scripts?|cent(?:re|er))\b|\bhir(?:e|ing) (?:debt )?collectors\b"
+    r"|\btraining (?:new )?collection agents\b|\bcollection business\b|\b(?:open|start) (?:a )?催收 ?company"
+    r"|\bcollection agenc(?:y|ies) (?:need|charge)|(?:licen[cs]e|commission|profitable).{0,30}collection agenc"
+)
+_COLLECTOR = re.compile(
+    # "我是催收员", "我是做催收的", "我是银行的催收专员", "我是网贷公司贷后部门的"
+    r"我们?(?:是|系|做|干|当)(?:一名|一个|个)?(?:做|干)?(?:[\u4e00-\u9fff]{0,6}?(?:公司|银行|平台|机构|部门|网贷|委外|外包)的?)?"
+    r"(?:催收|贷后|风控|放贷|放款|出借人|放款人)"
+    r"|我们?(?:是|系)?(?:在|喺)(?:一家|一间)?" + _LENDER + r"(?:上班|工作|做催收|做事|负责)"
+    r"|我们?(?:是|系)" + _LENDER + r"(?:的)?(?:职员|员工|工作人员)"
+    r"|我们?(?:是|系)(?:一家|一间)?(?:小贷|贷款|网贷|金融|催收|放贷)公司|我们(?:小贷|贷款|网贷)公司"
+    r"|(?:^|[，,。？?！!\s])(?:做|干)催收(?:的|这行|工作|被|一个月|能|赚)"
+    r"|我是 ?(?:a )?(?:debt )?collect(?:or|ion agent)|(?:作为|身为)(?:一名|一个)?(?:催收|贷款公司|出借人|放款人)"
+    r"|(?:我们|我司|本公司|公司)的?(?:客户|借款人|债务人)|做贷款业务"
+    r"|(?:打给|打电(?:话|说)给|联系|催)(?:客户|债务人|欠款人)|(?:让|叫|逼)(?:客户|债务人|欠款人|借款人).{0,4}还|投诉我们"
+    r"|(?:客户|债务人|欠款人)(?:一直)?(?:逾期|不还|失联|拉黑|跑路|不接|换了?号)"
+    r"|(?:借款人)(?:一直)?(?:失联|拉黑|跑路|不接|换了?号|说要投诉我)"
+    r"|\bi (?:work|am working) (?:as|for|in|at) (?:a |an )?(?:debt )?(?:collector|collection|lend|loan)"
+    r"|\b(?:i am|i'm|we are|we're) (?:a |an )?(?:debt )?(?:collectors?|collection agents?|lenders?)\b"
+    r"|\bas a (?:debt )?(?:collector|lender)\b|\bcollection agent here\b|\bi run (?:a |an )?(?:small )?lending\b"
+    r"|\bcollections? job\b|\bcalls? (?:overdue )?customers\b|\bborrower (?:stopped|won't|doesn't|isn't) answer"
+    r"|\bi(?: am|'m) 催收|\bmake (?:the )?(?:customer|debtor|borrower)s? pay\b"
+    r"|\bour (?:customer|client|borrower|debtor)s?\b|\bmy (?:customer|client|debtor|tenant)s?\b"
+    r"|\b(?:track down|find) a debtor\b"
+)
+_OWED = re.compile(
+    r"欠我(?:的)?(?:钱|债|货款|房租|租金|[0-9一二三四五六七八九十两几百千万]+(?:块|元|万|千|百)?(?!个月))"
+    # "借我钱" is also "lend me money": only with a sign that it was not paid back
+    r"|" + _PEOPLE + r"(?:跟我|向我|找我)?借(?:了|咗)?我(?:的)?(?:钱|[0-9一二三四五六七八九十两几百千万]+)"
+    r"[^。？?！!]{0,12}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回|不给|不接|失联|一直|至今|到现在|年了|个月了)"
+    r"|" + _PEOPLE + r"(?:跟|向|找)我借(?:了|咗)?钱"
+    r"|我借(?:了|咗)?(?:钱|[0-9一二三四五六七八九十两几百千万]+(?:块|元|万)?)?(?:给|畀)"
+    + _PEOPLE
+    + r"|借钱(?:给|畀)"
+    + _PEOPLE
+    + r"|(?:帮|替)"
+    + _PEOPLE
+    + r"(?:去)?(?:催收|追债|要钱)|老赖欠我"
+    r"|\bowes? me\b|\bborrow(?:ed)? (?:money )?from me\b|\bborrow(?:ed)? my money\b"
+    r"|\bi lent\b|\blent (?:him|her|them|money)\b|\bwon't (?:repay|pay) me\b|\bpay me back\b|\bget my money back\b"
+)
+_NOT_OWED = re.compile(r"工资|薪水|薪资|工钱|押金|按金|赔偿|wages?|salary|deposit")
+
+
+def fold(text: str, lexicon: Lexicon) -> str:
+    """The text as the role patterns read it: the matcher's folding (NFKC, lower case, Simplified, lexicon)
+    with the punctuation kept, because "我是老师，催收打到学校" must not read as "我是老师催收"."""
+    return lexicon.apply(to_simplified(unicodedata.normalize("NFKC", text).casefold()))
+
+
+def role(text: str, lexicon: Lexicon | None = None) -> str | None:
+    """The out-of-scope intent for a message written from the collecting side, or None for everyone else."""
+    folded = fold(text, lexicon or Lexicon())
+    if _BUSINESS.search(folded):
+        return COLLECTION_BUSINESS
+    if _COLLECTOR.search(folded):
+        return CREDITOR_SIDE
+    if _OWED.search(folded) and not _NOT_OWED.search(folded):
+        return CREDITOR_SIDE
+    return None

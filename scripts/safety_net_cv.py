@@ -1,0 +1,75 @@
+"""K-fold cross-validation of the safety net behind the rules, on its own examples (`safety/examples.yaml`).
+
+Usage: .venv/bin/python scripts/safety_net_cv.py [--folds 5] [--thresholds 0.7 0.75 0.8 0.85 0.9]
+
+The examples are split into folds by position (every k-th message, so each fold mixes writers and kinds);
+for each fold the net is trained on the other folds plus every intent's examples, exactly as at load time,
+and the rules plus that net are run on the fold. Printed per threshold: what the whole layer catches on
+the risk messages it did not learn from, its false alarms on the safe ones, and how many of each the net
+alone adds (messages no rule flagged). This is how to choose `threshold:`; never measure the net on a
+holdout set by adding it to the examples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import yaml
+
+from bot.knowledge import load_knowledge
+from bot.matcher import CRISIS_INTENT
+from bot.safety import SafetyNet, SafetyRules
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--thresholds", type=float, nargs="+", default=[0.7, 0.75, 0.8, 0.85, 0.9, 0.95])
+    args = parser.parse_args()
+
+    loaded = load_knowledge(REPO)
+    rules: SafetyRules = dataclasses.replace(loaded.knowledge.safety, net=None)
+    data = yaml.safe_load((REPO / "safety" / "examples.yaml").read_text(encoding="utf-8"))
+    examples = [(text, True) for text in data["risk"]] + [(text, False) for text in data["safe"]]
+    ordinary = [e for i in loaded.knowledge.intents.values() if i.id != CRISIS_INTENT for e in i.examples]
+    canonical = {text: rules.canonical(text) for text, _ in examples}
+    canonical_ordinary = [rules.canonical(text) for text in ordinary]
+    flagged_by_rules = {text: rules.assess(text).at_risk for text, _ in examples}
+
+    scored: list[tuple[bool, bool, float]] = []  # (risky, a rule fired, the net's probability)
+    for fold in range(args.folds):
+        train = [item for index, item in enumerate(examples) if index % args.folds != fold]
+        test = [item for index, item in enumerate(examples) if index % args.folds == fold]
+        risky_count = sum(risky for _, risky in train)
+        safe_count = len(train) - risky_count
+        each = min(1.0, 3.0 * safe_count / len(ordinary)) if ordinary else 1.0
+        net = SafetyNet.train(
+            [(canonical[text], risky) for text, risky in train] + [(text, False) for text in canonical_ordinary],
+            rules.families,
+            0.5,
+            [1.0] * len(train) + [each] * len(ordinary),
+        )
+        scored += [(risky, flagged_by_rules[text], net.probability(canonical[text])) for text, risky in test]
+
+    positives = sum(risky for risky, _, _ in scored)
+    negatives = len(scored) - positives
+    rules_caught = sum(risky and fired for risky, fired, _ in scored)
+    rules_false = sum(not risky and fired for risky, fired, _ in scored)
+    print(f"{args.folds}-fold, {positives} risk and {negatives} safe examples")
+    print(f"rules alone:  recall {rules_caught / positives:.3f}  false alarms {rules_false / negatives:.3f}")
+    for threshold in args.thresholds:
+        net_caught = sum(risky and not fired and p >= threshold for risky, fired, p in scored)
+        net_false = sum(not risky and not fired and p >= threshold for risky, fired, p in scored)
+        print(
+            f"threshold {threshold:.2f}: recall {(rules_caught + net_caught) / positives:.3f} "
+            f"(net adds {net_caught})  false alarms {(rules_false + net_false) / negatives:.3f} "
+            f"(net adds {net_false})"
+        )
+
+
+if __name__ == "__main__":
+    main()

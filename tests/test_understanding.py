@@ -1,0 +1,65 @@
+"""Who is writing: the collecting side is told what Anxin is for, a borrower is never turned away."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.understanding import COLLECTION_BUSINESS, CREDITOR_SIDE, role
+
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="module")
+def bundled() -> KnowledgeBase:
+    return load_knowledge(REPO).knowledge
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我是做催收的，客户老是不接电话有什么办法",
+        "我在一家小贷公司上班，想问晚上九点还能打给借款人吗",
+        "表哥借了我八千块两年了，我能去他单位闹吗",
+        "我借給同學三萬，佢一直拖，我可唔可以打畀佢屋企人？",
+        "欠我钱的那个人换号了，怎么找到他",
+        "我們公司的客戶逾期半年了，可以寄信到他家嗎",
+        "I'm a debt collector. Can I text the borrower's sister?",
+        "My roommate owes me two months of rent, can I tell his boss?",
+    ],
+)
+def test_the_creditor_side_is_recognised(bundled: KnowledgeBase, text: str) -> None:
+    assert role(text, bundled.matcher.lexicon) == CREDITOR_SIDE
+    decision = bundled.decide(text)
+    assert (decision.kind, decision.topic) == ("fallback", CREDITOR_SIDE), decision
+
+
+@pytest.mark.parametrize(
+    "text", ["打算成立一家催收公司，要办哪些手续", "討債公司怎麼註冊", "how do I set up a debt collection agency"]
+)
+def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) -> None:
+    assert role(text, bundled.matcher.lexicon) == COLLECTION_BUSINESS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我是老师，催收打电话到学校找校长",
+        "我是紧急联系人，催收让我替朋友还钱",
+        "我是被催收的那个人，他们天天打电话",
+        "催收说我是老赖，还说要起诉我",
+        "我是做生意的 欠了三个网贷 催收天天打",
+        "反催收团队说交钱能帮我停息挂账，靠谱吗",
+        "这个催收话术也太吓人了吧",
+        "老板拖欠我三个月工资，催收还天天打给我",
+        "平台借给我的钱利息太高了",
+        "朋友借我两万帮我还了网贷，现在催收还打给他",
+        "他借了我的身份证去网贷，现在催收找我",
+        "The collector says I owe them 5000, is that right?",
+        "A collection agency keeps calling my mum",
+    ],
+)
+def test_a_borrower_is_not_turned_away(bundled: KnowledgeBase, text: str) -> None:
+    assert role(text, bundled.matcher.lexicon) is None
