@@ -18,27 +18,33 @@ import contextlib
 import dataclasses
 import difflib
 import os
-import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 
-from .bench_load import CONCURRENT_USERS, SEED, _conversation, _quiet, percentile
+from .bench_load import (
+    CONCURRENT_USERS,
+    SEED,
+    _conversation,
+    _quiet,
+    bundled_queries,
+    difflib_best,
+    measure_startup,
+    percentile,
+)
 from .bench_pg import SharedTiming, measure_postgres
+from .bench_scale import SIZES, Accuracy, ScaleTiming, measure_scaling, tfidf_accuracy
+from .bench_web import CONCURRENCY, WebTiming, measure_webhooks
 from .dialog import Dialog
-from .knowledge import Intent, KnowledgeBase, KnowledgeSource, load_knowledge
+from .knowledge import KnowledgeSource, load_knowledge
 from .matcher import Matcher
 from .models import Incoming
-from .settings import PACKAGE_ROOT, Secret, Settings
-from .text import has_cjk, normalise
-
-STARTUP_QUESTION = "催收打电话给我妈妈合法吗"
+from .settings import Secret, Settings
+from .text import normalise
 
 
 @dataclass(frozen=True)
@@ -71,81 +77,6 @@ class Figure:
 # --- Synthetic knowledge base -------------------------------------------------------------------------
 
 
-def _pieces(text: str, rng: random.Random) -> list[str]:
-    """A phrase cut into recombinable parts: 2-4 characters for Chinese, words for English."""
-    if has_cjk(text):
-        parts: list[str] = []
-        index = 0
-        while index < len(text):
-            size = rng.randint(2, 4)
-            parts.append(text[index : index + size])
-            index += size
-        return parts
-    return text.split()
-
-
-def synthetic_intents(
-    intents: Sequence[Intent], *, count: int = 500, examples_per_intent: int = 20, seed: int = SEED
-) -> tuple[list[Intent], list[str]]:
-    """`count` intents with `examples_per_intent` examples each, recombined from `intents`; plus queries.
-
-    Each synthetic intent copies one real intent's pieces and adds a "topic" piece of its own taken from
-    another intent, so copies of the same intent differ the way neighbouring real intents do. Two extra
-    phrasings per intent are held out as queries.
-    """
-    rng = random.Random(seed)
-    sources = [intent for intent in intents if intent.examples] or [
-        Intent("meta.bench", MappingProxyType({}), ("催收打电话给我家人", "collectors call my family"))
-    ]
-    pool = [piece for intent in sources for example in intent.examples for piece in _pieces(example, rng)]
-    seen: set[str] = set()
-    made: list[Intent] = []
-    queries: list[str] = []
-    for number in range(count):
-        base = sources[number % len(sources)]
-        topic = rng.choice(pool)
-        phrasings: list[str] = []
-        for _ in range((examples_per_intent + 2) * 20):  # bounded retries for duplicates
-            if len(phrasings) == examples_per_intent + 2:
-                break
-            first, second = rng.choice(base.examples), rng.choice(base.examples)
-            head, tail = _pieces(first, rng), _pieces(second, rng)
-            cut_head, cut_tail = rng.randint(1, max(1, len(head))), rng.randint(0, max(0, len(tail) - 1))
-            parts = head[:cut_head] + tail[cut_tail:]
-            parts.insert(rng.randint(0, len(parts)), topic)
-            joiner = "" if has_cjk(first) else " "
-            phrase = joiner.join(parts)
-            key = normalise(phrase)
-            if not key or key in seen:
-                continue
-            seen.add(key)
-            phrasings.append(phrase)
-        group, _, name = base.id.partition(".")
-        made.append(
-            Intent(
-                id=f"{group}.{name}_{number}",
-                titles=MappingProxyType({}),
-                examples=tuple(phrasings[:examples_per_intent]),
-                keywords=base.keywords,
-            )
-        )
-        queries.extend(phrasings[examples_per_intent:])
-    rng.shuffle(queries)
-    return made, queries
-
-
-def bundled_queries(kb: KnowledgeBase, *, seed: int = SEED) -> list[str]:
-    """Held-out tests, examples with a typo (a dropped or doubled character) and out-of-scope phrases."""
-    rng = random.Random(seed)
-    queries = [test for intent in kb.intents.values() for test in intent.tests]
-    for intent in kb.intents.values():
-        for example in intent.examples[:3]:
-            index = rng.randrange(len(example))
-            queries.append(example[:index] + example[index + 1 :] if rng.random() < 0.5 else example + example[-1])
-    queries.extend(["今天天气怎么样", "帮我写一首诗", "what's the best phone to buy", "股票怎么买"])
-    return queries or ["催收打电话给我家人"]
-
-
 # --- Matching -----------------------------------------------------------------------------------------
 
 
@@ -157,17 +88,6 @@ def _timed(function: Callable[[str], object], queries: Sequence[str], rounds: in
             function(query)
             samples.append(time.perf_counter() - start)
     return samples
-
-
-def difflib_best(query: str, examples: Sequence[str]) -> float:
-    """The baseline: the best SequenceMatcher ratio of the normalised query against every example."""
-    matcher = difflib.SequenceMatcher(autojunk=False)
-    matcher.set_seq2(normalise(query))  # seq2 is the side SequenceMatcher caches; reuse it
-    best = 0.0
-    for example in examples:
-        matcher.set_seq1(example)
-        best = max(best, matcher.ratio())
-    return best
 
 
 def difflib_best_naive(query: str, examples: Sequence[str]) -> float:
@@ -287,72 +207,6 @@ async def measure_dialog(settings: Settings, queries: Sequence[str], *, messages
 # --- Start-up and memory ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StartupTiming:
-    seconds: float  # median over runs, exec to first reply line
-    peak_rss_mb: float  # the largest child's peak resident set
-
-
-def _rss_mb(max_rss: int) -> float:
-    # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
-    return max_rss / (1024 * 1024) if sys.platform == "darwin" else max_rss / 1024
-
-
-def _peak_rss_mb(pid: int) -> float | None:
-    """The child's high-water mark since exec (Linux). ru_maxrss is not used where this exists: it also
-    counts the moment between fork and exec, when the child still carries this (large) process's pages."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None
-
-
-def measure_startup(content_dir: Path, *, runs: int) -> StartupTiming:
-    times: list[float] = []
-    peak = 0.0
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory(prefix="anxin-bench-") as data:
-            env = {
-                **os.environ,
-                "BOT_CONTENT_DIR": str(content_dir),
-                "BOT_DATA_DIR": data,
-                "BOT_SECRET": "bench-pseudonym-key",
-                "BOT_WATCH": "0",
-                "PYTHONIOENCODING": "utf-8",
-            }
-            start = time.perf_counter()
-            child = subprocess.Popen(
-                [sys.executable, "-m", "bot", "chat"],
-                cwd=PACKAGE_ROOT,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-            assert child.stdin is not None and child.stdout is not None
-            child.stdin.write((STARTUP_QUESTION + "\n").encode())
-            child.stdin.flush()
-            first = child.stdout.readline()
-            elapsed = time.perf_counter() - start
-            child.stdout.readline()  # the rest of the answer has been written by now, or is being
-            high_water = _peak_rss_mb(child.pid)
-            child.stdin.close()
-            child.stdout.read()
-            child.stdout.close()
-            # wait4 gives this child's own resource usage, not the sum over all children.
-            _, status, usage = os.wait4(child.pid, 0)
-            child.returncode = os.waitstatus_to_exitcode(status)
-            if not first or child.returncode != 0:
-                raise RuntimeError(f"`python -m bot chat` did not answer (exit code {child.returncode})")
-            times.append(elapsed)
-            peak = max(peak, high_water if high_water is not None else _rss_mb(usage.ru_maxrss))
-    return StartupTiming(statistics.median(times), peak)
-
-
 # --- Putting it together ------------------------------------------------------------------------------
 
 
@@ -362,15 +216,28 @@ class BenchSize:
 
     rounds: int = 5
     baseline_queries: int = 40
-    synthetic_intents: int = 500
-    synthetic_examples: int = 20
     messages: int = 3000
     startup_runs: int = 3
+    scale_sizes: tuple[int, ...] = SIZES  # knowledge-base sizes, in examples (`bot.bench_scale`)
+    scale_startup_sizes: tuple[int, ...] = (3_000, 10_000, 30_000)  # 100k: the build alone is measured
+    scale_queries: int = 400
+    scale_baseline: int = 8
+    web_seconds: float = 3.0  # per path and concurrency (`bot.bench_web`)
+    web_concurrency: tuple[int, ...] = CONCURRENCY
 
     @classmethod
     def quick(cls) -> BenchSize:
         return cls(
-            rounds=1, baseline_queries=3, synthetic_intents=20, synthetic_examples=5, messages=50, startup_runs=1
+            rounds=1,
+            baseline_queries=3,
+            messages=50,
+            startup_runs=1,
+            scale_sizes=(200,),
+            scale_startup_sizes=(),
+            scale_queries=20,
+            scale_baseline=2,
+            web_seconds=0.3,
+            web_concurrency=(1, 4),
         )
 
 
@@ -383,61 +250,133 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
     bundled = measure_matching(kb.matcher, queries, rounds=size.rounds, baseline_queries=size.baseline_queries)
     safety = sorted(_timed(kb.assess, queries, size.rounds))
 
-    made, synthetic_queries = synthetic_intents(
-        list(kb.intents.values()), count=size.synthetic_intents, examples_per_intent=size.synthetic_examples
+    scaling = measure_scaling(
+        settings.content_dir,
+        size.scale_sizes,
+        queries=size.scale_queries,
+        baseline_queries=size.scale_baseline,
+        startup_sizes=size.scale_startup_sizes,
     )
-    large_matcher = Matcher.build(made)
-    large = measure_matching(
-        large_matcher,
-        synthetic_queries,
-        rounds=max(1, size.rounds // 2),
-        baseline_queries=max(1, size.baseline_queries // 3),
-    )
+    accuracy = tfidf_accuracy(kb, settings.content_dir)
 
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as data:
         bench_settings = dataclasses.replace(settings, data_dir=Path(data), secret=Secret("bench"))
         dialog = asyncio.run(measure_dialog(bench_settings, queries, messages=size.messages))
+    web = asyncio.run(
+        measure_webhooks(settings.content_dir, queries, seconds=size.web_seconds, concurrency=size.web_concurrency)
+    )
     shared, shared_missing = measure_postgres(settings, queries, messages=size.messages)
     startup = measure_startup(settings.content_dir, runs=size.startup_runs)
 
     bundled_label = f"bundled, {bundled.intents} intents / {bundled.examples} examples"
-    large_label = f"synthetic, {large.intents} intents / {large.examples} examples"
     figures = [
         Figure(f"match p50 ({bundled_label})", bundled.p50_ms, "ms"),
         Figure(f"match p99 ({bundled_label})", bundled.p99_ms, "ms", 2.0),
         Figure("safety check p50 (every message, before matching)", statistics.median(safety) * 1000, "ms"),
         Figure("safety check p99 (every message, before matching)", percentile(safety, 0.99) * 1000, "ms", 2.0),
-        Figure("speed-up over difflib (bundled)", bundled.speedup, "×", 100.0, higher_is_better=True),
+        Figure("speed-up over difflib (bundled)", bundled.speedup, "×", 150.0, higher_is_better=True),
         Figure("speed-up over naive difflib, new matcher per pair (bundled)", bundled.naive_speedup, "×"),
-        Figure(f"match p50 ({large_label})", large.p50_ms, "ms"),
-        Figure(f"match p99 ({large_label})", large.p99_ms, "ms", 10.0),
-        Figure("speed-up over difflib (synthetic)", large.speedup, "×", 100.0, higher_is_better=True),
-        Figure("speed-up over naive difflib, new matcher per pair (synthetic)", large.naive_speedup, "×"),
+        *scaling_figures(scaling),
+        *accuracy_figures(accuracy),
         Figure(
             f"end to end, one message at a time ({dialog.store}, {dialog.cores} core)",
             dialog.per_second,
             "msg/s",
-            1000.0,
+            2500.0,
             higher_is_better=True,
         ),
         Figure(f"end-to-end p99, one at a time ({dialog.store})", dialog.p99_ms, "ms"),
         Figure(f"end to end, {CONCURRENT_USERS} users at once", dialog.concurrent_per_second, "msg/s"),
         *_postgres_figures(shared, dialog),
-        Figure("start-up to first answer", startup.seconds, "s", 2.0),
-        Figure("peak RSS (chat process)", startup.peak_rss_mb, "MB", 200.0),
+        *webhook_figures(web),
+        Figure("start-up to first answer (bundled)", startup.seconds, "s", 0.8),
+        Figure("peak RSS (chat process, bundled)", startup.peak_rss_mb, "MB", 150.0),
     ]
     details: dict[str, object] = {
         "bundled": dataclasses.asdict(bundled),
         "safety_p50_ms": statistics.median(safety) * 1000,
-        "synthetic": dataclasses.asdict(large),
+        "scaling": [dataclasses.asdict(timing) for timing in scaling],
+        "accuracy": dataclasses.asdict(accuracy) if accuracy is not None else None,
         "dialog": dataclasses.asdict(dialog),
         "startup": dataclasses.asdict(startup),
+        "webhooks": [dataclasses.asdict(timing) for timing in web],
         "postgres": [dataclasses.asdict(timing) for timing in shared],
         "postgres_missing": shared_missing,
         "size": dataclasses.asdict(size),
         "python": sys.version.split()[0],
     }
     return figures, details
+
+
+def scaling_figures(scaling: Sequence[ScaleTiming]) -> list[Figure]:
+    """The knowledge-base scaling table: each size's matcher, its anchors and its start-up (`bot.bench_scale`)."""
+    figures: list[Figure] = []
+    for timing in scaling:
+        label = f"synthetic, {timing.examples:,} examples"
+        figures += [
+            Figure(f"match p50 ({label})", timing.match_p50_ms, "ms"),
+            Figure(f"match p99 ({label})", timing.match_p99_ms, "ms", 2.0),
+            Figure(f"TF-IDF p50, same queries ({label})", timing.tfidf_p50_ms, "ms"),
+            Figure(f"speed-up over difflib ({label})", timing.speedup, "×", 150.0, higher_is_better=True),
+            Figure(f"matcher build ({label})", timing.build_s, "s", 10.0),
+            Figure(f"peak RSS, matcher process ({label})", timing.peak_rss_mb, "MB"),
+            Figure(f"reload peak ÷ RSS before it ({label})", timing.reload_ratio, "×", 2.0),
+        ]
+        if timing.startup_s > 0:
+            small = timing.examples <= 30_000
+            figures += [
+                Figure(f"start-up to first answer (bundled + {label})", timing.startup_s, "s", 2.0 if small else None),
+                Figure(
+                    f"peak RSS (chat process, bundled + {label})",
+                    timing.startup_rss_mb,
+                    "MB",
+                    300.0 if small else None,
+                ),
+            ]
+    return figures
+
+
+# Targets at 64 requests in flight, the bot on one core: (msg/s at least, p99 ms at most).
+WEBHOOK_TARGETS = {"telegram": (600.0, 150.0), "wechat": (1200.0, 80.0)}
+
+
+def webhook_figures(timings: Sequence[WebTiming]) -> list[Figure]:
+    """Each webhook path at each concurrency, and its ratio to /healthz measured just before it (`bot.bench_web`)."""
+    anchor = {timing.concurrency: timing for timing in timings if timing.path == "healthz"}
+    figures: list[Figure] = []
+    for timing in timings:
+        label = f"{timing.concurrency} in flight, bot on 1 core"
+        if timing.path == "healthz":
+            figures.append(Figure(f"anchor: /healthz ({label})", timing.per_second, "req/s"))
+            continue
+        rate, p99 = WEBHOOK_TARGETS.get(timing.path, (None, None)) if timing.concurrency == 64 else (None, None)
+        figures += [
+            Figure(f"{timing.path} webhook ({label})", timing.per_second, "msg/s", rate, higher_is_better=True),
+            Figure(f"{timing.path} webhook p50 ({label})", timing.p50_ms, "ms"),
+            Figure(f"{timing.path} webhook p99 ({label})", timing.p99_ms, "ms", p99),
+        ]
+        base = anchor.get(timing.concurrency)
+        if base is not None and base.per_second > 0:
+            figures.append(
+                Figure(f"{timing.path} webhook ÷ /healthz ({label})", timing.per_second / base.per_second, "×")
+            )
+        if timing.failed:
+            figures.append(
+                Figure(f"{timing.path} webhook: requests without an answer ({label})", timing.failed, "answers")
+            )
+    return figures
+
+
+def accuracy_figures(accuracy: Accuracy | None) -> list[Figure]:
+    """Anxin beside the TF-IDF anchor on eval/holdout.yaml: speed is never bought with accuracy."""
+    if accuracy is None:
+        return []
+    return [
+        Figure("accuracy on eval/holdout.yaml (Anxin)", 100 * accuracy.anxin, "%"),
+        Figure("wrong answers on eval/holdout.yaml (Anxin)", accuracy.anxin_wrong_answers, "answers"),
+        Figure("accuracy on eval/holdout.yaml (TF-IDF anchor)", 100 * accuracy.tfidf, "%"),
+        Figure("wrong answers on eval/holdout.yaml (TF-IDF anchor)", accuracy.tfidf_wrong_answers, "answers"),
+    ]
 
 
 def _postgres_figures(shared: Sequence[SharedTiming], sqlite: DialogTiming) -> list[Figure]:

@@ -1,14 +1,27 @@
-"""What the benchmarks feed the bot and how they read the clock: shared by `bot.bench` and `bot.bench_pg`."""
+"""What the benchmarks feed the bot and how they read the clock: shared by `bot.bench`, `bot.bench_pg`,
+`bot.bench_scale` and `bot.bench_web` (so that none of them imports another: `bot.bench` imports them all)."""
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
+import os
 import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
 
-from .knowledge import KnowledgeBase
+from .knowledge import Intent, KnowledgeBase
 from .models import Incoming
+from .settings import PACKAGE_ROOT
+from .text import has_cjk, normalise
 
 SEED = 20261129
 
@@ -55,3 +68,160 @@ def _conversation(kb: KnowledgeBase, queries: Sequence[str], count: int, seed: i
         else:
             messages.append(Incoming("bench", user, "/start"))
     return messages
+
+
+# --- Shared with `bot.bench_scale` (which `bot.bench` imports) ------------------------------------------------
+
+STARTUP_QUESTION = "催收打电话给我妈妈合法吗"
+
+
+def _pieces(text: str, rng: random.Random) -> list[str]:
+    """A phrase cut into recombinable parts: 2-4 characters for Chinese, words for English."""
+    if has_cjk(text):
+        parts: list[str] = []
+        index = 0
+        while index < len(text):
+            size = rng.randint(2, 4)
+            parts.append(text[index : index + size])
+            index += size
+        return parts
+    return text.split()
+
+
+def synthetic_intents(
+    intents: Sequence[Intent], *, count: int = 500, examples_per_intent: int = 20, seed: int = SEED
+) -> tuple[list[Intent], list[str]]:
+    """`count` intents with `examples_per_intent` examples each, recombined from `intents`; plus queries.
+
+    Each synthetic intent copies one real intent's pieces and adds a "topic" piece of its own taken from
+    another intent, so copies of the same intent differ the way neighbouring real intents do. Two extra
+    phrasings per intent are held out as queries.
+    """
+    rng = random.Random(seed)
+    sources = [intent for intent in intents if intent.examples] or [
+        Intent("meta.bench", MappingProxyType({}), ("催收打电话给我家人", "collectors call my family"))
+    ]
+    pool = [piece for intent in sources for example in intent.examples for piece in _pieces(example, rng)]
+    seen: set[str] = set()
+    made: list[Intent] = []
+    queries: list[str] = []
+    for number in range(count):
+        base = sources[number % len(sources)]
+        topic = rng.choice(pool)
+        phrasings: list[str] = []
+        for _ in range((examples_per_intent + 2) * 20):  # bounded retries for duplicates
+            if len(phrasings) == examples_per_intent + 2:
+                break
+            first, second = rng.choice(base.examples), rng.choice(base.examples)
+            head, tail = _pieces(first, rng), _pieces(second, rng)
+            cut_head, cut_tail = rng.randint(1, max(1, len(head))), rng.randint(0, max(0, len(tail) - 1))
+            parts = head[:cut_head] + tail[cut_tail:]
+            parts.insert(rng.randint(0, len(parts)), topic)
+            joiner = "" if has_cjk(first) else " "
+            phrase = joiner.join(parts)
+            key = normalise(phrase)
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            phrasings.append(phrase)
+        group, _, name = base.id.partition(".")
+        made.append(
+            Intent(
+                id=f"{group}.{name}_{number}",
+                titles=MappingProxyType({}),
+                examples=tuple(phrasings[:examples_per_intent]),
+                keywords=base.keywords,
+            )
+        )
+        queries.extend(phrasings[examples_per_intent:])
+    rng.shuffle(queries)
+    return made, queries
+
+
+def difflib_best(query: str, examples: Sequence[str]) -> float:
+    """The baseline: the best SequenceMatcher ratio of the normalised query against every example."""
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    matcher.set_seq2(normalise(query))  # seq2 is the side SequenceMatcher caches; reuse it
+    best = 0.0
+    for example in examples:
+        matcher.set_seq1(example)
+        best = max(best, matcher.ratio())
+    return best
+
+
+@dataclass(frozen=True)
+class StartupTiming:
+    seconds: float  # median over runs, exec to first reply line
+    peak_rss_mb: float  # the largest child's peak resident set
+
+
+def _rss_mb(max_rss: int) -> float:
+    # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
+    return max_rss / (1024 * 1024) if sys.platform == "darwin" else max_rss / 1024
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """The child's high-water mark since exec (Linux). ru_maxrss is not used where this exists: it also
+    counts the moment between fork and exec, when the child still carries this (large) process's pages."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def measure_startup(content_dir: Path, *, runs: int) -> StartupTiming:
+    times: list[float] = []
+    peak = 0.0
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="anxin-bench-") as data:
+            env = {
+                **os.environ,
+                "BOT_CONTENT_DIR": str(content_dir),
+                "BOT_DATA_DIR": data,
+                "BOT_SECRET": "bench-pseudonym-key",
+                "BOT_WATCH": "0",
+                "PYTHONIOENCODING": "utf-8",
+            }
+            start = time.perf_counter()
+            child = subprocess.Popen(
+                [sys.executable, "-m", "bot", "chat"],
+                cwd=PACKAGE_ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            assert child.stdin is not None and child.stdout is not None
+            child.stdin.write((STARTUP_QUESTION + "\n").encode())
+            child.stdin.flush()
+            first = child.stdout.readline()
+            elapsed = time.perf_counter() - start
+            child.stdout.readline()  # the rest of the answer has been written by now, or is being
+            high_water = _peak_rss_mb(child.pid)
+            child.stdin.close()
+            child.stdout.read()
+            child.stdout.close()
+            # wait4 gives this child's own resource usage, not the sum over all children.
+            _, status, usage = os.wait4(child.pid, 0)
+            child.returncode = os.waitstatus_to_exitcode(status)
+            if not first or child.returncode != 0:
+                raise RuntimeError(f"`python -m bot chat` did not answer (exit code {child.returncode})")
+            times.append(elapsed)
+            peak = max(peak, high_water if high_water is not None else _rss_mb(usage.ru_maxrss))
+    return StartupTiming(statistics.median(times), peak)
+
+
+def bundled_queries(kb: KnowledgeBase, *, seed: int = SEED) -> list[str]:
+    """Held-out tests, examples with a typo (a dropped or doubled character) and out-of-scope phrases."""
+    rng = random.Random(seed)
+    queries = [test for intent in kb.intents.values() for test in intent.tests]
+    for intent in kb.intents.values():
+        for example in intent.examples[:3]:
+            index = rng.randrange(len(example))
+            queries.append(example[:index] + example[index + 1 :] if rng.random() < 0.5 else example + example[-1])
+    queries.extend(["今天天气怎么样", "帮我写一首诗", "what's the best phone to buy", "股票怎么买"])
+    return queries or ["催收打电话给我家人"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from .coordination import Coordination
 from .dialog import Dialog, Turn
 from .messages import say
-from .models import Incoming, Reply
+from .models import Incoming, Locale, Reply
 from .text import detect_locale
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ class Exchange:
 
     replies: list[Reply]
     delivered: bool = False
+    locale: Locale | None = None  # the language the replies are in, when the dialog knows it (for renderers)
 
 
 class Conversation:
@@ -85,7 +86,7 @@ class Conversation:
         # In this process, then across processes sharing a database (`Store.turn`; a no-op for SQLite).
         async with self.order.turn(incoming.user), self.dialog.store.turn(incoming.user):
             turn = await self._respond(incoming)
-            exchange = Exchange(turn.replies)
+            exchange = Exchange(turn.replies, locale=turn.event.locale if turn.event is not None else None)
             try:
                 yield exchange
             finally:

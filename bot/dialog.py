@@ -34,7 +34,7 @@ from .rates import Absurd, LoanTerms, Missing
 from .redaction import strip_bidi
 from .region import REGIONS, Region, update_region
 from .safety import Assessment
-from .state import CareState, Session, Store, UsageEvent
+from .state import CareState, Session, Store, Unanswered, UsageEvent
 from .text import detect_locale, encodable, normalise
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,9 @@ class Turn:
 
     replies: list[Reply]
     event: UsageEvent | None
+    session: Session | None = None  # the conversation state to save with the event
+    unanswered: tuple[Unanswered, ...] = ()  # a question to keep (BOT_KEEP_UNANSWERED), saved with the event
+    read: bool = True  # the session was read from the store (not made up after a read failure)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class _Outcome:
     pin_region: Region | None = None  # the user chose a region with /region
     care: CareState | None = None
     care_set: bool = False  # True when `care` replaces the session's care state (None ends care mode)
+    unanswered: Unanswered | None = None
 
 
 # A message that builds on the last answer ("那具体怎么做", "what else can I do"), as opposed to the same
@@ -231,11 +235,12 @@ class Dialog:
         return turn.replies
 
     async def respond(self, incoming: Incoming) -> Turn:
-        """The replies to one message, with the conversation state saved; the usage event is left to
-        `record`, so a channel can count it once it knows whether the reply was delivered."""
+        """The replies to one message, and what to save; `record` saves it all in one store transaction once
+        the channel knows whether the reply was delivered (before it acknowledges the message)."""
         kb = self.knowledge.current  # one knowledge base for the whole message, even if a reload happens
         errors_before = self._store_errors
         session = await self._load(incoming.user)
+        read = self._store_errors == errors_before
         text = encodable(incoming.text or "").strip()
         locale = self._locale(session, text, incoming.language)
         session = session.replace(locale=locale)
@@ -273,22 +278,28 @@ class Dialog:
             # Last, after the numbered options: "好" or "不好" then rates the answer; numbers stay as they were.
             options = (*options, Action("feedback", outcome.intent or "").encode())
         last_intent = outcome.intent if outcome.kind in ("answer", "crisis") else session.last_intent
-        await self._save(session.replace(options=options, last_intent=last_intent, updated_at=self.clock()))
+        saved = session.replace(options=options, last_intent=last_intent, updated_at=self.clock())
         event = UsageEvent(
             incoming.user, incoming.channel, locale, outcome.kind, outcome.intent, outcome.score, self.clock()
         )
-        if self._store_errors == errors_before:
-            # Only a message whose reads *and* writes all worked ends an outage: with a read-only
-            # database reads succeed and writes fail, which must not log once per message.
-            self._store_recovered()
-        return Turn(outcome.replies, event)
+        kept = (outcome.unanswered,) if outcome.unanswered is not None else ()
+        return Turn(outcome.replies, event, saved, kept, read)
 
     async def record(self, turn: Turn, *, delivered: bool) -> None:
-        """Count the message; a reply that could not be delivered is counted as `failed`, not as answered."""
-        if turn.event is None:
+        """Save the turn (session, usage event, unanswered question) in one transaction; a reply that could not
+        be delivered is counted as `failed`, not as answered."""
+        if turn.event is None and turn.session is None:
+            return  # /forget: nothing may be written back for a user who just left
+        event = turn.event if delivered or turn.event is None else dataclasses.replace(turn.event, kind="failed")
+        try:
+            await self.store.save_turn(turn.session, event, turn.unanswered)
+        except Exception:
+            self._store_failed("write")
             return
-        event = turn.event if delivered else dataclasses.replace(turn.event, kind="failed")
-        await self._record(event)
+        if turn.read:
+            # Only a message whose read *and* writes worked ends an outage: with a read-only database
+            # reads succeed and writes fail, which must not log once per message.
+            self._store_recovered()
 
     # --- decisions -----------------------------------------------------------------------------------
 
@@ -330,22 +341,25 @@ class Dialog:
             if decision.intent == session.last_intent and _FOLLOW_UP.search(text):
                 return self._again(kb, session, decision.intent, locale, decision.score)
             replies = self._answer(kb, decision.intent, locale, session)
+            unsure = None
             if not decision.sure:
                 # Answered as the only plausible intent, below the answer threshold: volunteers should see it.
                 if self.keep_unanswered and decision.score < kb.matcher.thresholds.answer:
-                    await self._keep_unanswered(incoming.user, incoming.channel, locale, text)
+                    unsure = Unanswered(incoming.user, incoming.channel, locale, keepable(text), self.clock())
                 last = replies[-1]
                 replies[-1] = Reply(last.text, (*last.buttons, Action("none").button(say("not_this", locale))))
-            return _Outcome(replies, "answer", decision.intent, decision.score)
+            return _Outcome(replies, "answer", decision.intent, decision.score, unanswered=unsure)
         if decision.kind == "overview":
             return _Outcome([self._overview(kb, session, decision, locale)], "overview", None, decision.score)
+        kept = None
         if self.keep_unanswered and (decision.kind == "fallback" or decision.score < kb.matcher.thresholds.answer):
-            await self._keep_unanswered(incoming.user, incoming.channel, locale, text)
+            kept = Unanswered(incoming.user, incoming.channel, locale, keepable(text), self.clock())
         # The bot's best guess goes with the event, so statistics can say which topics fail, and how.
         guess = decision.topic or (decision.candidates[0].intent if decision.candidates else None)
         if decision.kind == "clarify":
-            return _Outcome([self._clarify(kb, decision, locale)], "clarify", guess, decision.score)
-        return _Outcome([self._fallback(kb, session, decision, text, locale)], "fallback", guess, decision.score)
+            return _Outcome([self._clarify(kb, decision, locale)], "clarify", guess, decision.score, unanswered=kept)
+        replies = [self._fallback(kb, session, decision, text, locale)]
+        return _Outcome(replies, "fallback", guess, decision.score, unanswered=kept)
 
     def _guided(
         self,
@@ -779,24 +793,6 @@ class Dialog:
             self._store_failed("read")
             return Session(user)
         return found or Session(user)
-
-    async def _save(self, session: Session) -> None:
-        try:
-            await self.store.put_session(session)
-        except Exception:
-            self._store_failed("write")
-
-    async def _record(self, event: UsageEvent) -> None:
-        try:
-            await self.store.record_event(event)
-        except Exception:
-            self._store_failed("record")
-
-    async def _keep_unanswered(self, user: str, channel: str, locale: Locale, text: str) -> None:
-        try:
-            await self.store.record_unanswered(user, channel, locale, keepable(text), self.clock())
-        except Exception:
-            self._store_failed("record")
 
     def _store_failed(self, what: str) -> None:
         # Log once per outage, not once per message: a dead disk must not flood the log.

@@ -96,6 +96,8 @@ MAX_SOURCES_COLUMNS = 200
 # Words an answer may contain in braces; the bot fills them in for the user's region (see `bot.answers`).
 PLACEHOLDERS = frozenset({"emergency"})
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
 @dataclass(frozen=True)
 class Intent:
     id: str
@@ -598,9 +600,9 @@ def _check_block(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeEr
 # --- Putting it together ---------------------------------------------------------------------------
 
 
-def load_knowledge(root: Path) -> Loaded:
+def load_knowledge(root: Path, previous: KnowledgeBase | None = None) -> Loaded:
     """Read `root/intents`, `root/faq`, `root/safety`, `root/lexicon` and `root/letters`; never raises on bad
-    content.
+    content. `previous`: the knowledge base this one replaces (a reload), whose work the matcher may reuse.
 
     Three steps: read (each file and entry on its own), validate (across files: duplicates, missing answers,
     related ids; nothing reported that only follows from a file that could not be read), build (conversions,
@@ -609,7 +611,7 @@ def load_knowledge(root: Path) -> Loaded:
     errors: list[KnowledgeError] = []
     read = _read(root, errors)
     valid = _validate(read, errors)
-    knowledge = _build(root, read, valid, errors)
+    knowledge = _build(root, read, valid, errors, previous)
     errors.sort(key=lambda e: (str(e.path), e.line))
     return Loaded(knowledge, tuple(errors))
 
@@ -740,7 +742,9 @@ def _validate(files: _Files, errors: list[KnowledgeError]) -> _Valid:
     return _Valid(drafts, set(first_of), answers, regional, usable)
 
 
-def _build(root: Path, files: _Files, valid: _Valid, errors: list[KnowledgeError]) -> KnowledgeBase:
+def _build(
+    root: Path, files: _Files, valid: _Valid, errors: list[KnowledgeError], previous: KnowledgeBase | None = None
+) -> KnowledgeBase:
     final: dict[str, Intent] = {}
     for intent in valid.usable.values():
         kept = tuple(r for r in intent.related if r in valid.usable and r != intent.id)
@@ -766,7 +770,8 @@ def _build(root: Path, files: _Files, valid: _Valid, errors: list[KnowledgeError
         answers=MappingProxyType(answers),
         safety=safety,
         care=care,
-        matcher=Matcher.build(list(final.values()), lexicon=lexicon),
+        # A reload reuses what the knowledge base it replaces already worked out (`Matcher.build`).
+        matcher=Matcher.build(list(final.values()), lexicon=lexicon, previous=previous.matcher if previous else None),
         root=root,
         regional=MappingProxyType(regional),
         rules=files.rules,
@@ -869,8 +874,9 @@ class KnowledgeSource:
         return errors
 
     def _load(self) -> tuple[KnowledgeBase, tuple[KnowledgeError, ...]]:
+        previous = getattr(self, "_current", None)  # None at start; the knowledge base a reload replaces
         with reading() as fresh:
-            loaded = load_knowledge(self.root)
+            loaded = load_knowledge(self.root, previous)
         troubled = {error.path for error in loaded.errors}
         good = {path: text for path, text in self._good.items() if path.exists() or path in fresh.texts}
         good.update((path, text) for path, text in fresh.texts.items() if path not in troubled)
@@ -882,7 +888,7 @@ class KnowledgeSource:
             self.stood_in = ()
             return loaded.knowledge, loaded.errors
         with reading(stand_ins) as past:
-            patched = load_knowledge(self.root)
+            patched = load_knowledge(self.root, previous)
         self.stood_in = tuple(sorted(past.stood_in))
         return patched.knowledge, loaded.errors
 

@@ -14,9 +14,11 @@ Intents in the `oos.` group are questions the bot must not answer; winning with 
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -102,10 +104,10 @@ def features(normalised: str) -> dict[str, float]:
     """Raw term weights of a normalised text (before IDF)."""
     found: dict[str, float] = {}
     for run in _CJK_RUN.findall(normalised):
-        for index, char in enumerate(run):
-            found["u" + char] = UNIGRAM_WEIGHT
-            if index + 1 < len(run):
-                found["b" + run[index : index + 2]] = 1.0
+        for index in range(len(run) - 1):
+            found["u" + run[index]] = UNIGRAM_WEIGHT
+            found["b" + run[index : index + 2]] = 1.0
+        found["u" + run[-1]] = UNIGRAM_WEIGHT
 
     words = [_stem(word) for word in _LATIN.findall(normalised)]
     for index, word in enumerate(words):
@@ -176,6 +178,80 @@ class KeywordIndex:
 
 Indexes = npt.NDArray[np.intp]
 Weights = npt.NDArray[np.float64]
+Rows = npt.NDArray[np.int32]
+
+# `Analysis.ranked` keeps the best RANKED in-scope and the best RANKED out-of-scope intents: `decide` reads only
+# the first two overall, the first three in scope and the first out of scope, so the decision is the same as
+# over every intent, while the cost no longer grows with the number of intents. `scores()` still ranks all.
+RANKED = 5
+
+
+def _top(scores: Weights, ids: Sequence[str], limit: int | None) -> list[int]:
+    """Indexes of the `limit` highest positive scores, best first, ties by intent id; every positive one if None.
+
+    `np.argpartition` finds the limit-th score without sorting them all; everything tied with it is kept, so
+    the Python sort of the few left breaks ties exactly as sorting every intent would.
+    """
+    positive = np.flatnonzero(scores > 0)
+    if limit is not None and len(positive) > limit:
+        values = scores[positive]
+        kth = values[np.argpartition(-values, limit - 1)[limit - 1]]
+        positive = positive[values >= kth]
+    chosen = sorted(positive.tolist(), key=lambda index: (-scores[index], ids[index]))
+    return chosen if limit is None else chosen[:limit]
+
+
+def _likeliest(scores: Weights, limit: int) -> list[int]:
+    """Indexes of the `limit` highest positive scores, best first, ties by index (a stable descending sort)."""
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) > limit:
+        values = scores[positive]
+        kth = values[np.argpartition(-values, limit - 1)[limit - 1]]
+        positive = positive[values >= kth]
+    return sorted(positive.tolist(), key=lambda index: -scores[index])[:limit]
+
+
+def _pools_using(needle: str, joined: str, ends: Sequence[int], limit: float) -> int:
+    """How many pools (separated in `joined`, pool i ending at `ends[i]`) contain `needle`; stops past `limit`.
+
+    Each pool is counted once: after a hit the search jumps to the next pool, so the work follows the
+    pools that contain the needle, not the number of pools times their length.
+    """
+    count = 0
+    position = joined.find(needle)
+    while position != -1:
+        count += 1
+        if count > limit:
+            break
+        owner = bisect.bisect_right(ends, position)
+        if owner >= len(ends):
+            break
+        position = joined.find(needle, ends[owner] + 1)
+    return count
+
+
+def _pools_with_each(keywords: Sequence[str], pools: Sequence[str]) -> Counter[str]:
+    """For each keyword, how many pools contain it, testing in each pool only the keywords whose first
+    character occurs there (instead of searching every pool for every keyword)."""
+    starting: dict[str, list[str]] = defaultdict(list)
+    for keyword in keywords:
+        starting[keyword[0]].append(keyword)
+    counts: Counter[str] = Counter()
+    for pool in pools:
+        for char in starting.keys() & set(pool):
+            counts.update(keyword for keyword in starting[char] if keyword in pool)
+    return counts
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One text's scores over every intent (0 where none), with the pieces `explain` shows."""
+
+    scores: Weights
+    best_example: Weights
+    centroid: Weights
+    near: Mapping[int, float]
+    boost: Mapping[int, float]
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,56 +261,101 @@ class Matcher:
     idf: Mapping[str, float]
     example_text: tuple[str, ...]  # normalised examples, for rapidfuzz
     intent_rows: tuple[range, ...]  # intent index → its examples' indexes (contiguous)
-    # feature → sparse column over the examples, then the intents' centroids (at len(example_text) + intent):
-    # one numpy sum per message gives both dot products, and its cost grows with the message's features,
-    # not with the number of examples.
-    columns: Mapping[str, tuple[Indexes, Weights]]
+    # A sparse matrix stored by column: feature → (start, stop) into `rows` and `weights`. A column lists the
+    # examples that have the feature, then the intents' centroids (at len(example_text) + intent): one numpy
+    # sum per message gives both dot products, and its cost grows with the message's features' columns.
+    spans: Mapping[str, tuple[int, int]]
+    rows: Rows
+    weights: Weights
     starts: Indexes  # first example index of each intent that has examples, for per-intent maxima
     with_examples: Indexes  # the intents those starts belong to
     keywords: KeywordIndex
     lexicon: Lexicon = field(default_factory=Lexicon)
     thresholds: Thresholds = Thresholds()
+    out_of_scope_mask: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # example as written → as matched (normalised, lexicon applied): what a rebuild with the same lexicon reuses
+    prepared: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
-        cls, intents: Sequence[Teachable], thresholds: Thresholds | None = None, lexicon: Lexicon | None = None
+        cls,
+        intents: Sequence[Teachable],
+        thresholds: Thresholds | None = None,
+        lexicon: Lexicon | None = None,
+        previous: Matcher | None = None,
     ) -> Matcher:
+        """Linear in the number of examples: every example is read once, and every intent's rows are contiguous.
+
+        With `previous` (the matcher a reload replaces) built on the same lexicon, examples it already
+        normalised are not normalised again (OpenCC is most of that cost), and their strings are shared.
+        """
         lexicon = lexicon or Lexicon()
+        known = previous.prepared if previous is not None and previous.lexicon == lexicon else {}
+        prepared: dict[str, str] = {}
         ids = tuple(intent.id for intent in intents)
         intent_features: list[set[str]] = []
         example_rows: list[tuple[int, str, dict[str, float]]] = []
+        bounds: list[tuple[int, int]] = []
         for index, intent in enumerate(intents):
             seen: set[str] = set()
+            first = len(example_rows)
             for example in intent.examples:
-                text = lexicon.apply(normalise(example))
+                text = known.get(example)
+                if text is None:
+                    text = lexicon.apply(normalise(example))
+                prepared[example] = text
                 if not text:
                     continue
                 raw = features(text)
                 seen.update(raw)
                 example_rows.append((index, text, raw))
+            bounds.append((first, len(example_rows)))
             intent_features.append(seen)
         count = max(len(intents), 1)
         document_frequency: dict[str, int] = defaultdict(int)
         for seen in intent_features:
             for feature in seen:
                 document_frequency[feature] += 1
+        del intent_features
         idf = {
             feature: math.log((count + 1) / (df + 0.5))
             for feature, df in document_frequency.items()
             if count < PRUNE_FROM or df <= COMMON_SHARE * count
         }
+        del document_frequency
 
-        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        # Every (feature, row, weight) entry, examples in row order then centroids in intent order; a stable
+        # sort by feature then lays out each column exactly as a per-feature list would.
+        number = {key: column for column, key in enumerate(idf)}  # every kept feature is in some example
+        entry_feature: list[int] = []
+        entry_row: list[int] = []
+        entry_weight: list[float] = []
         centroid_sums: list[dict[str, float]] = [defaultdict(float) for _ in intents]
         for row, (index, _, raw) in enumerate(example_rows):
             vector = _unit({key: value * idf[key] for key, value in raw.items() if key in idf})
+            sums = centroid_sums[index]
             for key, weight in vector.items():
-                postings[key].append((row, weight))
-                centroid_sums[index][key] += weight
-        centroids: dict[str, list[tuple[int, float]]] = defaultdict(list)
+                sums[key] += weight
+            entry_feature.extend(map(number.__getitem__, vector))
+            entry_row.extend(itertools.repeat(row, len(vector)))
+            entry_weight.extend(vector.values())
+        examples = len(example_rows)
         for index, total in enumerate(centroid_sums):
-            for key, weight in _unit(total).items():
-                centroids[key].append((index, weight))
+            vector = _unit(total)
+            entry_feature.extend(map(number.__getitem__, vector))
+            entry_row.extend(itertools.repeat(examples + index, len(vector)))
+            entry_weight.extend(vector.values())
+        del centroid_sums
+        feature_of = np.array(entry_feature, dtype=np.intp)
+        del entry_feature
+        order = np.argsort(feature_of, kind="stable")
+        rows = np.array(entry_row, dtype=np.int32)[order]
+        del entry_row
+        weights = np.array(entry_weight, dtype=np.float64)[order]
+        del entry_weight
+        edges = np.concatenate(([0], np.cumsum(np.bincount(feature_of, minlength=len(number))))).tolist()
+        del feature_of, order
+        spans = {key: (edges[column], edges[column + 1]) for key, column in number.items()}
 
         # A keyword shared by several intents says less about each of them; one that most intents' examples
         # use anyway (a keyword that an alias turned into 催收, say) says nothing and is left out.
@@ -244,97 +365,102 @@ class Matcher:
                 text = lexicon.apply(normalise(keyword))
                 if text:
                     keyword_owners[text].add(index)
-        if count >= PRUNE_FROM:
-            pools = [" ".join(text for owner, text, _ in example_rows if owner == index) for index in range(count)]
+        if count >= PRUNE_FROM and keyword_owners:
+            pools = [" ".join(example_rows[row][1] for row in range(*bounds[index])) for index in range(count)]
             latin_pools = [f" {_NOT_LATIN.sub(' ', pool)} " for pool in pools]
+            latin_joined = "\0".join(latin_pools)
+            latin_ends = [end - 1 for end in itertools.accumulate(len(pool) + 1 for pool in latin_pools)]
+            limit = COMMON_SHARE * count
+            chinese_use = _pools_with_each([text for text in keyword_owners if has_cjk(text)], pools)
             for text in list(keyword_owners):
-                chinese = has_cjk(text)
-                used = sum(
-                    (text in pool) if chinese else (f" {text} " in latin)
-                    for pool, latin in zip(pools, latin_pools, strict=True)
-                )
-                if used > COMMON_SHARE * count:
+                if has_cjk(text):
+                    used = chinese_use[text]
+                else:
+                    used = _pools_using(f" {text} ", latin_joined, latin_ends, limit)
+                if used > limit:
                     del keyword_owners[text]
         keywords = KeywordIndex.build(
             (text, tuple((index, 10.0 / len(owners)) for index in sorted(owners)))
             for text, owners in sorted(keyword_owners.items())
         )
-        rows_of: list[list[int]] = [[] for _ in intents]
-        for row, (index, _, _) in enumerate(example_rows):
-            rows_of[index].append(row)
-        starts = [rows.start for rows in (range(r[0], r[-1] + 1) for r in rows_of if r)]
+        filled = [index for index, (first, last) in enumerate(bounds) if last > first]
+        out_of_scope = frozenset(intent.id for intent in intents if intent.out_of_scope)
         return cls(
             intents=ids,
-            out_of_scope=frozenset(intent.id for intent in intents if intent.out_of_scope),
+            out_of_scope=out_of_scope,
             idf=idf,
             example_text=tuple(text for _, text, _ in example_rows),
-            intent_rows=tuple(range(rows[0], rows[-1] + 1) if rows else range(0) for rows in rows_of),
-            columns={
-                key: _column(postings.get(key, []) + [(len(example_rows) + i, w) for i, w in centroids.get(key, [])])
-                for key in postings.keys() | centroids.keys()
-            },
-            starts=np.array(starts, dtype=np.intp),
-            with_examples=np.array([index for index, rows in enumerate(rows_of) if rows], dtype=np.intp),
+            intent_rows=tuple(range(first, last) if last > first else range(0) for first, last in bounds),
+            spans=spans,
+            rows=rows,
+            weights=weights,
+            starts=np.array([bounds[index][0] for index in filled], dtype=np.intp),
+            with_examples=np.array(filled, dtype=np.intp),
             keywords=keywords,
             lexicon=lexicon,
             thresholds=thresholds or Thresholds(),
+            out_of_scope_mask=np.array([intent_id in out_of_scope for intent_id in ids], dtype=bool),
+            prepared=prepared,
         )
 
     def scores(self, text: str) -> list[Candidate]:
         """Every intent with a non-zero score, best first (0-100)."""
-        return list(self.analyse(text).ranked)
+        return list(self.analyse(text, limit=None).ranked)
 
-    def analyse(self, text: str) -> Analysis:
+    def analyse(self, text: str, *, limit: int | None = RANKED) -> Analysis:
         """Scores for the whole message and for each clause of a longer one.
 
         People tell a story before they ask: the whole message is scored, and so is every sentence, the
         question sentences at full weight and the story at `CONTEXT_WEIGHT`; an intent keeps its best.
         Each clause's own winner is kept too, so a message naming several problems can get an overview.
+        `ranked` holds the best `limit` in-scope and the best `limit` out-of-scope intents (all when None).
         """
-        whole = self._score(text)
-        combined = dict(whole)
+        whole = self._scored(text)
+        combined = whole.scores.copy() if whole is not None else np.zeros(len(self.intents))
         winners: list[tuple[int, float, bool]] = []
         for clause, asks in clauses(text):
-            found = self._score(clause)
-            if not found:
+            found = self._scored(clause)
+            if found is None:
                 continue
-            best = max(found, key=lambda index: (found[index], -index))
-            winners.append((best, found[best], asks))
-            weight = 1.0 if asks else CONTEXT_WEIGHT
-            for index, score in found.items():
-                combined[index] = max(combined.get(index, 0.0), score * weight)
-        ranked = [Candidate(self.intents[index], score) for index, score in combined.items() if score > 0]
-        ranked.sort(key=lambda c: (-c.score, c.intent))
+            best = int(np.argmax(found.scores))
+            winners.append((best, float(found.scores[best]), asks))
+            combined = np.maximum(combined, found.scores if asks else found.scores * CONTEXT_WEIGHT)
+        if limit is None:
+            chosen = _top(combined, self.intents, None)
+        else:
+            mask = self.out_of_scope_mask
+            inside = _top(np.where(mask, 0.0, combined), self.intents, limit)
+            outside = _top(np.where(mask, combined, 0.0), self.intents, limit) if self.out_of_scope else []
+            chosen = sorted(inside + outside, key=lambda index: (-combined[index], self.intents[index]))
+        ranked = tuple(Candidate(self.intents[index], float(combined[index])) for index in chosen)
         clause_winners = tuple(Candidate(self.intents[index], score) for index, score, _ in winners)
         asked = tuple(asks for _, _, asks in winners)
-        return Analysis(tuple(ranked), clause_winners, asked)
+        return Analysis(ranked, clause_winners, asked)
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
         query = self.lexicon.apply(normalise(text))
         return _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
 
-    def _score(self, text: str, parts: dict[int, dict[str, float]] | None = None) -> dict[int, float]:
-        """Scores of one text, by intent index; `parts`, when given, receives each score's pieces."""
+    def _scored(self, text: str) -> _Scored | None:
+        """Every intent's score for one text, as one array; None when no intent scores above 0."""
         query = self.lexicon.apply(normalise(text))
         if not query or not self.intents:
-            return {}
+            return None
         vector = _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
         examples = len(self.example_text)
-        dots = self._sum(self.columns, vector, examples + len(self.intents))
+        dots = self._sum(vector, examples + len(self.intents))
         example_dot, centroid_dot = dots[:examples], dots[examples:]
         best_example = np.zeros(len(self.intents))
         if len(self.starts):
             best_example[self.with_examples] = np.maximum.reduceat(example_dot, self.starts)
         combined = EXAMPLE_WEIGHT * best_example + (1 - EXAMPLE_WEIGHT) * centroid_dot
-        rough = {int(index): float(combined[index]) for index in np.flatnonzero(combined > 0)}
 
         # Near-duplicates (typos, a missing word) are looked for only among the likeliest intents' examples:
         # a near-copy of an example is always close to it in the vector space too.
-        likely = sorted(rough, key=rough.__getitem__, reverse=True)[:NEAR_POOL]
         choices: list[str] = []
         owner_of: list[int] = []  # choice position → intent index
-        for index in likely:
+        for index in _likeliest(combined, NEAR_POOL):
             rows = self.intent_rows[index]
             choices.extend(self.example_text[rows.start : rows.stop])
             owner_of.extend([index] * len(rows))
@@ -349,30 +475,40 @@ class Matcher:
             for index, value in owners:
                 boost[index] = min(boost[index] + value, 15.0)
 
-        results: dict[int, float] = {}
-        for index in set(rough) | set(near) | set(boost):
-            score = 100.0 * rough.get(index, 0.0)
-            if index in near:
-                # Near-duplicates of an example (typos, a missing word) score like the example itself.
-                score = max(score, near[index] - NEAR_DISCOUNT)
-            score = min(score + boost.get(index, 0.0), 100.0)
-            if score > 0:
-                results[index] = score
-                if parts is not None:
-                    parts[index] = {
-                        "best example": 100.0 * float(best_example[index]),
-                        "centroid": 100.0 * float(centroid_dot[index]),
-                        "near copy": near.get(index, 0.0),
-                        "keywords": boost.get(index, 0.0),
-                    }
+        scores = np.where(combined > 0, 100.0 * combined, 0.0)
+        for index, ratio in near.items():
+            # Near-duplicates of an example (typos, a missing word) score like the example itself.
+            scores[index] = max(scores[index], ratio - NEAR_DISCOUNT)
+        for index, value in boost.items():
+            scores[index] += value
+        np.minimum(scores, 100.0, out=scores)
+        scores[scores < 0] = 0.0
+        if not scores.any():
+            return None
+        return _Scored(scores, best_example, centroid_dot, near, boost)
+
+    def _score(self, text: str, parts: dict[int, dict[str, float]] | None = None) -> dict[int, float]:
+        """Scores of one text, by intent index; `parts`, when given, receives each score's pieces."""
+        found = self._scored(text)
+        if found is None:
+            return {}
+        results = {int(index): float(found.scores[index]) for index in np.flatnonzero(found.scores > 0)}
+        if parts is not None:
+            for index in results:
+                parts[index] = {
+                    "best example": 100.0 * float(found.best_example[index]),
+                    "centroid": 100.0 * float(found.centroid[index]),
+                    "near copy": found.near.get(index, 0.0),
+                    "keywords": found.boost.get(index, 0.0),
+                }
         return results
 
     def _best(self, text: str) -> Candidate | None:
-        found = self._score(text)
-        if not found:
+        found = self._scored(text)
+        if found is None:
             return None
-        index = max(found, key=lambda i: (found[i], -i))
-        return Candidate(self.intents[index], found[index])
+        index = int(np.argmax(found.scores))
+        return Candidate(self.intents[index], float(found.scores[index]))
 
     def explain(self, text: str) -> Explanation:
         """What `anxin match --explain` shows: the text as matched, each clause, the pieces of the best scores."""
@@ -393,14 +529,14 @@ class Matcher:
             decision=self.decide(analysis),
         )
 
-    @staticmethod
-    def _sum(columns: Mapping[str, tuple[Indexes, Weights]], vector: Mapping[str, float], size: int) -> Weights:
-        """Dot products of the query vector with every row of a sparse matrix stored by column."""
-        found = [(columns[key], weight) for key, weight in vector.items() if key in columns]
+    def _sum(self, vector: Mapping[str, float], size: int) -> Weights:
+        """Dot products of the query vector with every row of the sparse matrix stored by column."""
+        spans = self.spans
+        found = [(spans[key], weight) for key, weight in vector.items() if key in spans]
         if not found:
             return np.zeros(size)
-        rows = np.concatenate([indexes for (indexes, _), _ in found])
-        values = np.concatenate([weights * weight for (_, weights), weight in found])
+        rows = np.concatenate([self.rows[start:stop] for (start, stop), _ in found])
+        values = np.concatenate([self.weights[start:stop] * weight for (start, stop), weight in found])
         return np.asarray(np.bincount(rows, weights=values, minlength=size), dtype=np.float64)
 
     def match(self, text: str) -> Match:

@@ -32,7 +32,7 @@ from .dialog import Dialog
 from .knowledge import KnowledgeSource
 from .settings import Settings, StartupError
 from .state import MemoryStore, Store, StoreError
-from .store import SqliteStore, purge_daily
+from .store import SESSION_CACHE, SqliteStore, purge_daily
 from .text import warm_up
 from .usage import Retention
 from .watch import start_live_reload
@@ -113,7 +113,7 @@ async def open_store(settings: Settings) -> Store:
         except StoreError as exc:
             raise StartupError(f"database: {exc}") from None
     try:
-        return await SqliteStore.from_settings(settings, move_corrupt=True)
+        return await SqliteStore.from_settings(settings, move_corrupt=True, session_cache=SESSION_CACHE)
     except (StoreError, OSError, sqlite3.Error) as exc:
         reason = exc.reason if isinstance(exc, StoreError) else str(exc)
         log.error("cannot open the database, keeping state in memory until restart: %s", exc)

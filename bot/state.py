@@ -172,10 +172,27 @@ class UsageEvent:
     at: float
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """A question the bot could not answer, already redacted (`privacy.keepable`), to be kept for a while."""
+
+    user: str
+    channel: str
+    locale: Locale
+    text: str
+    at: float
+
+
 class Store(Protocol):
     async def get_session(self, user: str) -> Session | None: ...
     async def put_session(self, session: Session) -> None: ...
     async def record_event(self, event: UsageEvent) -> None: ...
+    async def save_turn(
+        self, session: Session | None, event: UsageEvent | None, unanswered: Sequence[Unanswered] = ()
+    ) -> None:
+        """Everything one message changes, all or nothing: the session, the usage event, unanswered questions.
+        Returns once it is durable (committed): a channel acknowledges the message only after that."""
+
     async def record_unanswered(self, user: str, channel: str, locale: Locale, text: str, at: float) -> None:
         """`text` is already redacted by the caller; `user` (the pseudonym) lets /forget remove it."""
 
@@ -230,6 +247,18 @@ class MemoryStore:
 
     async def record_unanswered(self, user: str, channel: str, locale: Locale, text: str, at: float) -> None:
         self.unanswered.append((user, channel, locale, text, at))
+
+    async def save_turn(
+        self, session: Session | None, event: UsageEvent | None, unanswered: Sequence[Unanswered] = ()
+    ) -> None:
+        # In memory there is no transaction to share: the three calls keep their own behaviour (and a test
+        # store that overrides one of them still sees every write).
+        if session is not None:
+            await self.put_session(session)
+        for question in unanswered:
+            await self.record_unanswered(question.user, question.channel, question.locale, question.text, question.at)
+        if event is not None:
+            await self.record_event(event)
 
     async def forget(self, user: str) -> None:
         self.sessions.pop(user, None)

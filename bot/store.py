@@ -22,12 +22,14 @@ Exceptions:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +42,7 @@ from .models import Locale
 from .privacy import keepable
 from .schema import LATEST, MIGRATIONS, VERSION_TABLE
 from .settings import Settings
-from .state import SchemaTooNew, Session, Store, UsageEvent, no_turn
+from .state import SchemaTooNew, Session, Store, Unanswered, UsageEvent, no_turn
 from .state import StoreError as StoreError  # raised by this backend; re-exported for its callers
 from .usage import (
     CST,
@@ -60,6 +62,24 @@ log = logging.getLogger(__name__)
 DB_FILE = "anxin.sqlite3"
 BUSY_TIMEOUT_MS = 3000
 ATTEMPTS = 4
+# The bot's store (`runner.open_store`) keeps sessions read lately in memory: the bot process is the only one
+# that writes sessions to its file, so a session it wrote is the session on disk. Bounded in number and in age:
+# another process may only purge sessions idle for days (`anxin purge`), never one used within the hour.
+# Other users of the file (admin commands, tests that edit it) open it without the cache.
+SESSION_CACHE = 10_000
+SESSION_CACHE_SECONDS = 3600.0
+
+SESSION_UPSERT = (
+    "INSERT INTO sessions (user, locale, locale_pinned, last_intent, options, updated_at, region,"
+    " region_pinned, care) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user) DO UPDATE SET"
+    " locale = excluded.locale, locale_pinned = excluded.locale_pinned,"
+    " last_intent = excluded.last_intent, options = excluded.options, updated_at = excluded.updated_at,"
+    " region = excluded.region, region_pinned = excluded.region_pinned, care = excluded.care"
+)
+EVENT_INSERT = "INSERT INTO events (day, channel, locale, kind, intent, bucket, user) VALUES (?, ?, ?, ?, ?, ?, ?)"
+UNANSWERED_INSERT = "INSERT INTO unanswered (at, day, channel, locale, text, user) VALUES (?, ?, ?, ?, ?, ?)"
+
+Row = tuple[object, ...]
 
 T = TypeVar("T")
 
@@ -94,8 +114,10 @@ class SqliteStore:
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        session_cache: int = 0,
     ) -> None:
         self.path = path
+        self.session_cache = session_cache  # sessions kept in memory at most (0: none)
         self.retention = retention or Retention()
         self.clock = clock
         self.busy_timeout_ms = busy_timeout_ms
@@ -107,6 +129,13 @@ class SqliteStore:
         self._problem: str | None = None  # why the last operation failed; None while the database works
         self.moved_aside: Path | None = None  # where a damaged file found at start was moved
         self._coordination = LocalCoordination()  # one process writes this file
+        # user → (when cached, monotonic; the session, or None for none stored)
+        self._sessions: OrderedDict[str, tuple[float, Session | None]] = OrderedDict()
+        # Turns waiting to be written, each with the future its caller awaits; one writer task at a time
+        # writes all that are waiting in one transaction (group commit).
+        self._waiting: list[tuple[_TurnRows, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.transactions = 0  # write transactions committed by `save_turn` (several turns each under load)
 
     @classmethod
     async def open(
@@ -117,13 +146,16 @@ class SqliteStore:
         clock: Callable[[], float] = time.time,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
         move_corrupt: bool = False,
+        session_cache: int = 0,
     ) -> SqliteStore:
         """Open (creating and migrating when needed) the database; `StoreError` if it cannot be used.
 
         A damaged file raises `DatabaseCorrupt`, or, with `move_corrupt` (the bot at start, never an admin
         command reading while the bot runs), is moved aside and replaced by a new, empty database.
         """
-        store = cls(path, retention=retention, clock=clock, busy_timeout_ms=busy_timeout_ms)
+        store = cls(
+            path, retention=retention, clock=clock, busy_timeout_ms=busy_timeout_ms, session_cache=session_cache
+        )
         try:
             await store._run("open", _nothing)
         except DatabaseCorrupt as exc:
@@ -140,84 +172,103 @@ class SqliteStore:
         return store
 
     @classmethod
-    async def from_settings(cls, settings: Settings, *, move_corrupt: bool = False) -> SqliteStore:
+    async def from_settings(
+        cls, settings: Settings, *, move_corrupt: bool = False, session_cache: int = 0
+    ) -> SqliteStore:
         return await cls.open(
             database_path(settings),
             retention=Retention(settings.session_days, settings.event_days, settings.unanswered_days),
             move_corrupt=move_corrupt,
+            session_cache=session_cache,
         )
 
     # --- the Store protocol -----------------------------------------------------------------------------
 
     async def get_session(self, user: str) -> Session | None:
+        cached = self._sessions.get(user)
+        if cached is not None and time.monotonic() - cached[0] < SESSION_CACHE_SECONDS:
+            self._sessions.move_to_end(user)
+            return cached[1]
+
         async def work(conn: aiosqlite.Connection) -> Session | None:
             async with conn.execute(f"SELECT {Session.COLUMNS} FROM sessions WHERE user = ?", (user,)) as cursor:
                 row = await cursor.fetchone()
             return None if row is None else Session.from_row(user, row)
 
-        return await self._run("read session", work)
+        found = await self._run("read session", work)
+        self._remember(user, found)
+        return found
 
     async def put_session(self, session: Session) -> None:
-        values = (
-            session.user,
-            session.locale,
-            int(session.locale_pinned),
-            session.last_intent,
-            json.dumps(list(session.options)),
-            session.updated_at or self.clock(),
-            session.region,
-            int(session.region_pinned),
-            json.dumps(session.care.as_json()) if session.care is not None else None,
-        )
-
-        async def work(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "INSERT INTO sessions (user, locale, locale_pinned, last_intent, options, updated_at, region,"
-                " region_pinned, care) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user) DO UPDATE SET"
-                " locale = excluded.locale, locale_pinned = excluded.locale_pinned,"
-                " last_intent = excluded.last_intent, options = excluded.options, updated_at = excluded.updated_at,"
-                " region = excluded.region, region_pinned = excluded.region_pinned, care = excluded.care",
-                values,
-            )
-
-        await self._run("write session", work)
+        await self.save_turn(session, None)
 
     async def record_event(self, event: UsageEvent) -> None:
-        values = (
-            day_of(event.at),
-            event.channel,
-            event.locale,
-            event.kind,
-            event.intent,
-            score_bucket(event.score),
-            event.user,
-        )
-
-        async def work(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "INSERT INTO events (day, channel, locale, kind, intent, bucket, user) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
-
-        await self._run("record event", work)
+        await self.save_turn(None, event)
 
     async def record_unanswered(self, user: str, channel: str, locale: Locale, text: str, at: float) -> None:
-        # Whether to keep it at all is the dialog's decision (BOT_KEEP_UNANSWERED); what may be kept is
-        # `keepable`, applied again here so that no caller can store more than that.
-        clean = keepable(text)
-        if not clean.strip():
+        await self.save_turn(None, None, (Unanswered(user, channel, locale, text, at),))
+
+    async def save_turn(
+        self, session: Session | None, event: UsageEvent | None, unanswered: Sequence[Unanswered] = ()
+    ) -> None:
+        """One transaction with every turn waiting to be written: returns once this turn is committed."""
+        rows = _TurnRows(
+            [_session_row(session, self.clock)] if session is not None else [],
+            [_event_row(event)] if event is not None else [],
+            [row for question in unanswered if (row := _unanswered_row(question)) is not None],
+        )
+        if not (rows.sessions or rows.events or rows.unanswered):
             return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((rows, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
+        try:
+            await asyncio.shield(done)  # a caller that gives up does not take the others' commit with it
+        except StoreError:
+            if session is not None:
+                self._sessions.pop(session.user, None)  # not stored: read it again next time
+            raise
+        if session is not None:
+            self._remember(session.user, session)
 
-        async def work(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "INSERT INTO unanswered (at, day, channel, locale, text, user) VALUES (?, ?, ?, ?, ?, ?)",
-                (at, day_of(at), channel, locale, clean, user),
-            )
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            merged = _TurnRows([], [], [])
+            for rows, _ in batch:
+                merged.sessions.extend(rows.sessions)
+                merged.events.extend(rows.events)
+                merged.unanswered.extend(rows.unanswered)
+            try:
+                await self._run(
+                    "save turns", functools.partial(_in_thread, work=functools.partial(_write_rows, rows=merged))
+                )
+            except BaseException as exc:
+                failure = exc if isinstance(exc, StoreError) else StoreError(self.path, f"save turns failed: {exc}")
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(failure)
+                        done.exception()  # retrieved: a caller that gave up must not leave a warning behind
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                self.transactions += 1
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
-        await self._run("record unanswered", work)
+    def _remember(self, user: str, session: Session | None) -> None:
+        if self.session_cache <= 0:
+            return
+        self._sessions[user] = (time.monotonic(), session)
+        self._sessions.move_to_end(user)
+        while len(self._sessions) > self.session_cache:
+            self._sessions.popitem(last=False)
 
     async def forget(self, user: str) -> None:
         """Delete every row keyed to `user`, at once, and flush the deleted pages out of the log."""
+        self._sessions.pop(user, None)
 
         async def work(conn: aiosqlite.Connection) -> None:
             await _transaction(
@@ -257,6 +308,8 @@ class SqliteStore:
         unanswered_cutoff = now - max(keep.unanswered_days, 0) * DAY
         # Whole days only, so a day's distinct-user count is either live or archived, never half of each.
         link_cutoff = day_of(now - max(keep.event_days, 0) * DAY)
+
+        self._sessions.clear()  # idle sessions go: read what is left from the file again
 
         async def work(conn: aiosqlite.Connection) -> PurgeResult:
             counts = await _transaction(
@@ -402,6 +455,7 @@ class SqliteStore:
         return conn
 
     async def _drop(self) -> None:
+        self._sessions.clear()  # a reopened (perhaps replaced) file is the truth again
         conn, self._conn, self._identity = self._conn, None, None
         if conn is not None:
             try:
@@ -429,6 +483,67 @@ async def purge_daily(store: Store, interval: float = DAY) -> None:
 
 async def _nothing(conn: aiosqlite.Connection) -> None:
     return None
+
+
+class _TurnRows:
+    """The parameter rows of one or more turns, by table."""
+
+    __slots__ = ("events", "sessions", "unanswered")
+
+    def __init__(self, sessions: list[Row], events: list[Row], unanswered: list[Row]) -> None:
+        self.sessions, self.events, self.unanswered = sessions, events, unanswered
+
+
+def _session_row(session: Session, clock: Callable[[], float]) -> Row:
+    return (
+        session.user,
+        session.locale,
+        int(session.locale_pinned),
+        session.last_intent,
+        json.dumps(list(session.options)),
+        session.updated_at or clock(),
+        session.region,
+        int(session.region_pinned),
+        json.dumps(session.care.as_json()) if session.care is not None else None,
+    )
+
+
+def _event_row(event: UsageEvent) -> Row:
+    bucket = score_bucket(event.score)
+    return (day_of(event.at), event.channel, event.locale, event.kind, event.intent, bucket, event.user)
+
+
+def _unanswered_row(question: Unanswered) -> Row | None:
+    # Whether to keep it at all is the dialog's decision (BOT_KEEP_UNANSWERED); what may be kept is
+    # `keepable`, applied again here so that no caller can store more than that.
+    clean = keepable(question.text)
+    if not clean.strip():
+        return None
+    return (question.at, day_of(question.at), question.channel, question.locale, clean, question.user)
+
+
+def _write_rows(db: sqlite3.Connection, rows: _TurnRows) -> None:
+    """Every row in one transaction, on the connection's own thread."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if rows.sessions:
+            db.executemany(SESSION_UPSERT, rows.sessions)
+        if rows.unanswered:
+            db.executemany(UNANSWERED_INSERT, rows.unanswered)
+        if rows.events:
+            db.executemany(EVENT_INSERT, rows.events)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:  # SQLite may have rolled back on its own (a full disk, an I/O error)
+            db.execute("ROLLBACK")
+        raise
+
+
+async def _in_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """`work` on the connection's own thread, in one hop instead of one per statement. aiosqlite (pinned in
+    requirements.txt) has no public call for this; `_execute` is what all its public calls use."""
+    result: T = await conn._execute(lambda: work(conn._conn))  # type: ignore[no-untyped-call]
+    return result
 
 
 async def _check_integrity(conn: aiosqlite.Connection, path: Path) -> None:

@@ -34,7 +34,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -45,7 +45,7 @@ from .coordination import REPLY_SECONDS, UPDATE_SECONDS, Coordination, UpdateCla
 from .models import Locale
 from .privacy import keepable
 from .schema_pg import LATEST, MIGRATIONS, VERSION_TABLE
-from .state import SchemaTooNew, Session, StoreError, UsageEvent
+from .state import SchemaTooNew, Session, StoreError, Unanswered, UsageEvent
 from .usage import (
     DAY,
     DayUsers,
@@ -255,40 +255,15 @@ class PostgresStore:
         return await self._run("read session", work)
 
     async def put_session(self, session: Session) -> None:
-        values = (
-            session.user,
-            session.locale,
-            session.locale_pinned,
-            session.last_intent,
-            json.dumps(list(session.options)),
-            session.updated_at or self.clock(),
-            session.region,
-            session.region_pinned,
-            json.dumps(session.care.as_json()) if session.care is not None else None,
-        )
+        values = _session_values(session, self.clock)
 
         async def work(conn: Connection) -> None:
-            await conn.execute(
-                "INSERT INTO sessions (user_key, locale, locale_pinned, last_intent, options, updated_at, region,"
-                " region_pinned, care) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (user_key) DO UPDATE"
-                " SET locale = excluded.locale, locale_pinned = excluded.locale_pinned,"
-                " last_intent = excluded.last_intent, options = excluded.options, updated_at = excluded.updated_at,"
-                " region = excluded.region, region_pinned = excluded.region_pinned, care = excluded.care",
-                *values,
-            )
+            await conn.execute(SESSION_UPSERT.format("$1, $2, $3, $4, $5, $6, $7, $8, $9"), *values)
 
         await self._run("write session", work)
 
     async def record_event(self, event: UsageEvent) -> None:
-        values = (
-            day_of(event.at),
-            event.channel,
-            event.locale,
-            event.kind,
-            event.intent,
-            score_bucket(event.score),
-            event.user or None,
-        )
+        values = _event_values(event)
 
         async def work(conn: Connection) -> None:
             await conn.execute(
@@ -320,6 +295,45 @@ class PostgresStore:
             )
 
         await self._run("record unanswered", work, retry=False)
+
+    async def save_turn(
+        self, session: Session | None, event: UsageEvent | None, unanswered: Sequence[Unanswered] = ()
+    ) -> None:
+        """The session, the unanswered question and the usage event in one statement: one round trip, one
+        transaction (data-modifying WITH clauses all run, and commit or fail together)."""
+        clauses: list[str] = []
+        values: list[object] = []
+
+        def slots(*row: object) -> str:
+            first = len(values) + 1
+            values.extend(row)
+            return ", ".join(f"${number}" for number in range(first, first + len(row)))
+
+        if session is not None:
+            clauses.append(f"s AS ({SESSION_UPSERT.format(slots(*_session_values(session, self.clock)))} RETURNING 1)")
+        for number, question in enumerate(unanswered):
+            clean = keepable(question.text)
+            if clean.strip():
+                row = (question.at, day_of(question.at), question.channel, question.locale, clean, question.user)
+                clauses.append(
+                    f"u{number} AS (INSERT INTO unanswered (at, day, channel, locale, text, user_key)"
+                    f" VALUES ({slots(*row)}) RETURNING 1)"
+                )
+        if event is not None:
+            clauses.append(
+                "e AS (INSERT INTO events (day, channel, locale, kind, intent, bucket, user_key)"
+                f" VALUES ({slots(*_event_values(event))}) RETURNING 1)"
+            )
+        if not clauses:
+            return
+        statement = "WITH " + ", ".join(clauses) + " SELECT 1"
+
+        async def work(conn: Connection) -> None:
+            await conn.execute(statement, *values)
+
+        # Not retried on a fault, like `record_event`: the statement may have committed before the
+        # connection was lost, and a message counted twice is worse than one missing from the statistics.
+        await self._run("save turn", work, retry=False)
 
     async def forget(self, user: str) -> None:
         """Delete every row keyed to `user`, in every table, in one transaction."""
@@ -714,3 +728,31 @@ class PostgresCoordination:
 async def _reply(conn: Connection, user: str, key: str) -> str | None:
     value = await conn.fetchval("SELECT reply FROM wechat_replies WHERE user_key = $1 AND msg_key = $2", user, key)
     return value if isinstance(value, str) else None
+
+
+SESSION_UPSERT = (
+    "INSERT INTO sessions (user_key, locale, locale_pinned, last_intent, options, updated_at, region,"
+    " region_pinned, care) VALUES ({}) ON CONFLICT (user_key) DO UPDATE"
+    " SET locale = excluded.locale, locale_pinned = excluded.locale_pinned,"
+    " last_intent = excluded.last_intent, options = excluded.options, updated_at = excluded.updated_at,"
+    " region = excluded.region, region_pinned = excluded.region_pinned, care = excluded.care"
+)
+
+
+def _session_values(session: Session, clock: Callable[[], float]) -> tuple[object, ...]:
+    return (
+        session.user,
+        session.locale,
+        session.locale_pinned,
+        session.last_intent,
+        json.dumps(list(session.options)),
+        session.updated_at or clock(),
+        session.region,
+        session.region_pinned,
+        json.dumps(session.care.as_json()) if session.care is not None else None,
+    )
+
+
+def _event_values(event: UsageEvent) -> tuple[object, ...]:
+    bucket = score_bucket(event.score)
+    return (day_of(event.at), event.channel, event.locale, event.kind, event.intent, bucket, event.user or None)

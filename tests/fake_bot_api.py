@@ -4,11 +4,13 @@ It speaks just enough of the Bot API (https://core.telegram.org/bots/api) for th
 getMe, getUpdates (queued updates, then a short long-poll), sendMessage and sendDocument (recorded),
 answerCallbackQuery, setMyCommands, deleteWebhook, setWebhook and getWebhookInfo. `fail_next()` makes
 the next call of a method fail, e.g. with 429 and `retry_after`, as Telegram does under flood control;
-`slow_down()` makes every call of a method take a while, like a Bot API under load.
+`slow_down()` makes every call of a method take a while, like a Bot API under load (`most_in_flight` then
+tells how many such calls the bot had open at once).
 
 After `setWebhook` it delivers updates the way Telegram does: it POSTs each one to the registered URL with
 the secret token header, over at most `max_connections` connections at once, and delivers it again until
-the answer is a 200. `deliveries` records, per update, every attempt and when it was acknowledged.
+the answer is a 200; a Bot API call in the body of that answer is made as if it had been sent. `deliveries`
+records, per update, every attempt and when it was acknowledged.
 """
 
 from __future__ import annotations
@@ -97,6 +99,9 @@ class FakeBotApi:
         self._failures: dict[str, tuple[int, dict[str, Any]]] = {}
         self._delays: dict[str, float] = {}
         self.failures_served: list[tuple[str, int]] = []
+        self.answered_in_webhook: list[str] = []  # methods that came back in webhook answers
+        self.in_flight = 0  # requests being answered right now
+        self.most_in_flight = 0  # the most that ever were at once
         # Webhook delivery, as Telegram does it once setWebhook was called.
         self.deliveries: dict[int, Delivery] = {}
         self.retry_delay = 0.2  # Telegram waits longer between attempts; tests need no more
@@ -234,8 +239,22 @@ class FakeBotApi:
             record.attempts.append(outcome)
             if outcome == 200:
                 record.acknowledged = time.monotonic()
+                self._answered_with(response)
             else:  # anything but a 200: Telegram delivers the update again later
                 loop.call_later(self.retry_delay, self._outbox.put_nowait, update)
+
+    def _answered_with(self, response: httpx.Response) -> None:
+        """Like Telegram: a Bot API call in the body of the webhook's answer is made (and recorded) as if sent."""
+        if not response.content:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            return
+        if isinstance(body, dict) and isinstance(body.get("method"), str):
+            method = body.pop("method")
+            self.calls.append(Call(method, body))
+            self.answered_in_webhook.append(method)
 
     # --- the server
 
@@ -262,7 +281,12 @@ class FakeBotApi:
 
         delay = self._delays.get(method)
         if delay:
-            await asyncio.sleep(delay)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self.in_flight -= 1
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return JSONResponse(

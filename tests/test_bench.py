@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench import BenchSize, Figure, percentile, render_table, run_bench, synthetic_intents
+from bot.bench import BenchSize, Figure, render_table, run_bench
+from bot.bench_load import percentile, synthetic_intents
 from bot.cli import main
 from bot.knowledge import KnowledgeBase
 from bot.settings import Settings
@@ -43,7 +44,17 @@ def test_quick_bench_produces_every_figure(kb_dir: Path, tmp_path: Path) -> None
     expected_names = ("safety check p99", "match p99 (bundled", "match p99 (synthetic", "difflib", "end to end")
     for expected in (*expected_names, "start-up", "RSS"):
         assert expected in names
-    assert all(math.isfinite(figure.value) and figure.value > 0 for figure in figures)
+    assert all(math.isfinite(figure.value) for figure in figures)
+    assert all(figure.value > 0 for figure in figures if figure.unit != "answers")  # a count of mistakes may be 0
+    scaling = details["scaling"]
+    assert [row["examples"] for row in scaling] == [200]  # type: ignore[attr-defined,index]
+    assert scaling[0]["speedup"] > 0 and scaling[0]["reload_ratio"] > 0  # type: ignore[index]
+    # The real bot in a child on 127.0.0.1: every webhook request at every concurrency got its answer.
+    web = details["webhooks"]
+    assert {(row["path"], row["concurrency"]) for row in web} == {  # type: ignore[attr-defined,index]
+        (path, level) for path in ("healthz", "telegram", "wechat") for level in (1, 4)
+    }
+    assert all(row["requests"] > 0 and row["failed"] == 0 for row in web)  # type: ignore[attr-defined,index]
     assert details["dialog"]["store"] == "SqliteStore"  # type: ignore[index]
     if details["postgres_missing"] is None:  # a server was reachable: one and two processes were measured
         assert [timing["processes"] for timing in details["postgres"]] == [1, 2]  # type: ignore[attr-defined]

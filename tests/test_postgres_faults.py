@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -32,7 +32,7 @@ from bot.knowledge import KnowledgeSource
 from bot.privacy import pseudonym
 from bot.runner import Services
 from bot.settings import Secret, Settings
-from bot.state import UsageEvent
+from bot.state import Session, Unanswered, UsageEvent
 from bot.store_pg import PostgresStore
 from bot.web import build_app
 
@@ -122,9 +122,12 @@ class WitnessStore(PostgresStore):
 
     acknowledged: list[str]
 
-    async def record_event(self, event: UsageEvent) -> None:
-        await super().record_event(event)
-        self.acknowledged.append(event.user)
+    async def save_turn(
+        self, session: Session | None, event: UsageEvent | None, unanswered: Sequence[Unanswered] = ()
+    ) -> None:
+        await super().save_turn(session, event, unanswered)
+        if event is not None:
+            self.acknowledged.append(event.user)
 
 
 async def test_the_bot_keeps_answering_through_a_database_crash_and_loses_no_acknowledged_message(

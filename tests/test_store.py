@@ -19,7 +19,7 @@ from bot.privacy import pseudonym
 from bot.runner import open_store
 from bot.schema import LATEST
 from bot.settings import Settings
-from bot.state import CareState, MemoryStore, Session, UsageEvent
+from bot.state import CareState, MemoryStore, Session, Unanswered, UsageEvent
 from bot.stats import collect
 from bot.store import DAY, DB_FILE, Retention, SqliteStore, StoreError, day_of, purge_daily
 
@@ -384,5 +384,74 @@ async def test_runner_opens_the_sqlite_store_in_the_data_dir(data_dir: Path) -> 
         assert isinstance(store, SqliteStore)
         assert store.path == data_dir / DB_FILE
         assert store.retention.session_days == 7
+    finally:
+        await store.close()
+
+
+# --- one transaction per turn, many turns per transaction, sessions from memory -------------------------------
+
+
+def _event(user: str, kind: str = "answer") -> UsageEvent:
+    return UsageEvent(user, "wechat", "zh-Hans", kind, None, 40.0, NOW)
+
+
+def _counts(path: Path) -> tuple[int, int, int]:
+    with raw(path) as conn:
+        return tuple(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in TABLES)  # type: ignore[return-value]
+
+
+TABLES = ("sessions", "events", "unanswered")
+
+
+async def test_a_turn_is_written_all_or_nothing(store: SqliteStore, db_path: Path) -> None:
+    with raw(db_path) as conn:
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    question = Unanswered("u1", "wechat", "zh-Hans", "能不能帮我查一下征信", NOW)
+    with pytest.raises(StoreError, match="disk says no"):
+        await store.save_turn(Session("u1", updated_at=NOW), _event("u1", "fallback"), (question,))
+    assert _counts(db_path) == (0, 0, 0)  # the session and the question went with the event
+    with raw(db_path) as conn:
+        conn.execute("DROP TRIGGER refuse")
+    await store.save_turn(Session("u1", updated_at=NOW), _event("u1", "fallback"), (question,))
+    assert _counts(db_path) == (1, 1, 1)
+
+
+async def test_turns_in_flight_together_share_one_transaction(store: SqliteStore, db_path: Path) -> None:
+    people = [f"u{number}" for number in range(30)]
+    await asyncio.gather(*(store.save_turn(Session(user, updated_at=NOW), _event(user)) for user in people))
+    assert _counts(db_path) == (30, 30, 0)
+    assert 1 <= store.transactions < len(people)  # group commit: one transaction for everything waiting
+    before = store.transactions
+    await store.save_turn(Session("alone", updated_at=NOW), _event("alone"))
+    assert store.transactions == before + 1 and _counts(db_path) == (31, 31, 0)
+
+
+async def test_the_bots_store_reads_sessions_from_memory_bounded_and_invalidated(db_path: Path) -> None:
+    store = await SqliteStore.open(db_path, session_cache=2)
+    try:
+        await store.save_turn(Session("u1", "zh-Hans", updated_at=NOW), None)
+        with raw(db_path) as conn:  # behind the store's back (no bot process does this)
+            conn.execute("UPDATE sessions SET locale = 'en' WHERE user = 'u1'")
+        assert (await store.get_session("u1")).locale == "zh-Hans"  # type: ignore[union-attr]  # from memory
+        await store.save_turn(Session("u2", updated_at=NOW), None)
+        await store.save_turn(Session("u3", updated_at=NOW), None)
+        assert (await store.get_session("u1")).locale == "en"  # type: ignore[union-attr]  # bounded: u1 left
+        assert await store.get_session("nobody") is None
+
+        await store.forget("u2")
+        assert await store.get_session("u2") is None  # forget removes the cached copy too
+
+        with raw(db_path) as conn:
+            conn.execute("UPDATE sessions SET locale = 'zh-Hant' WHERE user = 'u3'")
+        await store.purge(NOW)
+        assert (await store.get_session("u3")).locale == "zh-Hant"  # type: ignore[union-attr]  # purge re-reads
+
+        with raw(db_path) as conn:
+            conn.execute(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON sessions BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+            )
+        with pytest.raises(StoreError):
+            await store.save_turn(Session("u3", "en", updated_at=NOW), None)
+        assert (await store.get_session("u3")).locale == "zh-Hant"  # type: ignore[union-attr]  # not the failed one
     finally:
         await store.close()

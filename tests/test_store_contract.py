@@ -6,14 +6,16 @@ The PostgreSQL case runs on a fresh schema of the test server (`pg_url` in conft
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from conftest import fresh_schema
 
-from bot.state import CareState, MemoryStore, Session, Store, UsageEvent
-from bot.store import SqliteStore
+from bot.privacy import keepable
+from bot.state import CareState, MemoryStore, Session, Store, Unanswered, UsageEvent
+from bot.store import SESSION_CACHE, SqliteStore
 from bot.store_pg import PostgresStore
 from bot.usage import DAY, Retention, day_of
 
@@ -34,13 +36,16 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", "sqlite-cached", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
     opened: Store
     if request.param == "memory":
         opened = MemoryStore(retention=RETENTION, clock=clock)
-    elif request.param == "sqlite":
-        opened = await SqliteStore.open(tmp_path / "anxin.sqlite3", retention=RETENTION, clock=clock)
+    elif request.param.startswith("sqlite"):
+        cache = SESSION_CACHE if request.param == "sqlite-cached" else 0  # the bot's store caches sessions
+        opened = await SqliteStore.open(
+            tmp_path / "anxin.sqlite3", retention=RETENTION, clock=clock, session_cache=cache
+        )
     else:
         async with fresh_schema(request.getfixturevalue("postgres_url")) as url:
             opened = await PostgresStore.open(url, retention=RETENTION, clock=clock)
@@ -68,6 +73,35 @@ async def test_a_session_round_trips_every_field(store: Store) -> None:
     changed = session.replace(locale="en", care=None, options=())
     await store.put_session(changed)
     assert await store.get_session("u1") == changed
+
+
+async def test_a_turn_saves_session_question_and_event_together_and_forget_removes_them(store: Store) -> None:
+    session = Session("u1", "zh-Hans", last_intent="legal.threats", options=("a:legal.threats",), updated_at=NOW)
+    text = keepable("催收说要上门 我的电话13812345678")  # as the dialog hands it over
+    question = Unanswered("u1", "wechat", "zh-Hans", text, NOW)
+    await store.save_turn(session, event("u1", NOW, "fallback", None), (question,))
+    assert await store.get_session("u1") == session
+    snapshot = await store.usage(day_of(NOW))
+    assert [(e.kind, e.messages) for e in snapshot.events] == [("fallback", 1)]
+    assert [u.text for u in snapshot.unanswered] == [text] and "13812345678" not in text
+    changed = session.replace(last_intent=None, options=())
+    await store.save_turn(changed, None)  # a session alone (no event: e.g. nothing to count)
+    assert await store.get_session("u1") == changed
+    await store.save_turn(None, event("u1", NOW))  # an event alone
+    assert sum(e.messages for e in (await store.usage(day_of(NOW))).events) == 2
+    await store.forget("u1")
+    assert await store.get_session("u1") is None
+    empty = await store.usage(day_of(NOW))
+    assert (empty.events, empty.unanswered) == ((), ())
+
+
+async def test_concurrent_turns_are_all_saved(store: Store) -> None:
+    people = [f"u{number}" for number in range(40)]
+    await asyncio.gather(*(store.save_turn(Session(user, "en", updated_at=NOW), event(user, NOW)) for user in people))
+    assert [await store.get_session(user) for user in people] == [
+        Session(user, "en", updated_at=NOW) for user in people
+    ]
+    assert sum(e.messages for e in (await store.usage(day_of(NOW))).events) == len(people)
 
 
 async def test_usage_aggregates_events_and_distinct_users_per_day_without_user_keys(store: Store) -> None:

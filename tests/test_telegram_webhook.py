@@ -19,8 +19,10 @@ from conftest import FIXTURES, telegram_channel
 from fake_bot_api import FakeBotApi
 from test_telegram import ADMIN, USER, make_services, started_channel, text_of
 
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import MAX_WEBHOOK_CONNECTIONS, TelegramChannel
+from bot.channels.telegram_app import MAX_BOT_API_CONNECTIONS, build_application
 from bot.channels.telegram_webhook import MAX_UPDATE_BYTES, SECRET_HEADER
+from bot.coordination import Coordination, LocalCoordination
 from bot.knowledge import KnowledgeSource
 from bot.messages import say
 from bot.runner import STOP_SECONDS
@@ -71,10 +73,25 @@ def update(update_id: int, text: str = QUESTION, user_id: int = USER) -> dict[st
 # --- acknowledged when answered --------------------------------------------------------------------------------
 
 
+async def test_bot_api_requests_in_flight_are_bounded_and_the_rest_wait_their_turn(bot_api: FakeBotApi) -> None:
+    assert MAX_BOT_API_CONNECTIONS == MAX_WEBHOOK_CONNECTIONS  # one connection for every update Telegram sends
+    app = build_application(fake.TOKEN, bot_api.url, webhook=True)
+    await app.initialize()
+    try:
+        bot_api.slow_down("getMe", 0.3)  # not rate-limited: only the connection pool can bound these
+        calls = MAX_BOT_API_CONNECTIONS + 20
+        results = await asyncio.gather(*(app.bot.get_me() for _ in range(calls)))
+    finally:
+        await app.shutdown()
+    assert len(results) == calls  # every one answered: none failed waiting for a connection
+    assert bot_api.most_in_flight == MAX_BOT_API_CONNECTIONS
+
+
 async def test_an_update_is_acknowledged_only_after_its_reply_was_sent(
     bot_api: FakeBotApi, webhook: tuple[TelegramChannel, httpx.AsyncClient], memory_store: MemoryStore
 ) -> None:
-    _, client = webhook
+    channel, client = webhook
+    channel.webhook.replies_in_answer = False  # as with several processes: every message through sendMessage
     bot_api.slow_down("sendMessage", 0.5)
     started = time.monotonic()
     response = await client.post("/telegram", json=update(1))
@@ -85,10 +102,62 @@ async def test_an_update_is_acknowledged_only_after_its_reply_was_sent(
     assert [event.kind for event in memory_store.events] == ["answer"]
 
 
+async def test_in_one_process_the_reply_travels_in_the_webhooks_answer_once_saved_and_rate_limited(
+    bot_api: FakeBotApi,
+    webhook: tuple[TelegramChannel, httpx.AsyncClient],
+    memory_store: MemoryStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    channel, client = webhook
+    limiter = channel.application.bot.rate_limiter
+    assert limiter is not None
+    limited: list[tuple[str, object]] = []
+    original = type(limiter).process_request
+
+    async def counting(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[no-untyped-def]
+        limited.append((endpoint, data.get("chat_id")))
+        return await original(self, callback, args, kwargs, endpoint, data, rate_limit_args)
+
+    monkeypatch.setattr(type(limiter), "process_request", counting)
+    response = await client.post("/telegram", json=update(21))
+    assert response.status_code == 200
+    call = response.json()
+    assert (call["method"], call["chat_id"], call["parse_mode"]) == ("sendMessage", USER, "HTML")
+    assert "民法典第1033条" in call["text"] and call["reply_markup"]["inline_keyboard"]
+    assert bot_api.sent_to(USER) == []  # one request less: nothing went through sendMessage
+    assert ("sendMessage", USER) in limited  # it waited for the rate limiter like any message
+    assert [event.kind for event in memory_store.events] == ["answer"]  # saved before the answer left
+
+    # The answer never reached Telegram: the redelivery gets the same reply, and the dialog does not run again.
+    again = await client.post("/telegram", json=update(21))
+    assert again.status_code == 200 and again.json() == call
+    assert len(memory_store.events) == 1
+
+
+async def test_with_a_shared_database_every_reply_goes_through_send_message(
+    bot_api: FakeBotApi, knowledge: KnowledgeSource, memory_store: MemoryStore
+) -> None:
+    class Shared(MemoryStore):
+        def coordination(self) -> Coordination:
+            return _SharedCoordination()
+
+    services = make_services(bot_api, knowledge, Shared(), telegram_webhook_url="https://anxin.example/telegram")
+    channel = telegram_channel(services)
+    # A redelivery may reach another process, which could not repeat this one's answer.
+    assert channel.webhook.replies_in_answer is False
+
+
+class _SharedCoordination(LocalCoordination):
+    """Stands for the PostgreSQL coordination: state shared with other processes."""
+
+    shared = True
+
+
 async def test_a_redelivered_update_is_answered_once(
     bot_api: FakeBotApi, webhook: tuple[TelegramChannel, httpx.AsyncClient], memory_store: MemoryStore
 ) -> None:
-    _, client = webhook
+    channel, client = webhook
+    channel.webhook.replies_in_answer = False
     bot_api.slow_down("sendMessage", 0.3)
     together = await asyncio.gather(*(client.post("/telegram", json=update(7)) for _ in range(3)))
     later = await client.post("/telegram", json=update(7))
@@ -104,6 +173,7 @@ async def test_a_flood_beyond_the_limit_is_asked_to_come_back_later(
 ) -> None:
     channel, client = webhook
     channel.webhook.max_pending = 3
+    channel.webhook.replies_in_answer = False
     bot_api.slow_down("sendMessage", 0.5)
     responses = await asyncio.gather(
         *(client.post("/telegram", json=update(100 + n, "/help", CHATS + n)) for n in range(8))
@@ -129,7 +199,8 @@ async def test_while_stopping_updates_are_left_to_telegram(
 async def test_a_reply_that_cannot_be_sent_is_counted_as_failed_not_answered(
     bot_api: FakeBotApi, webhook: tuple[TelegramChannel, httpx.AsyncClient], memory_store: MemoryStore
 ) -> None:
-    _, client = webhook
+    channel, client = webhook
+    channel.webhook.replies_in_answer = False
     bot_api.fail_next("sendMessage", error_code=400, description="Bad Request: chat not found")
     assert (await client.post("/telegram", json=update(11))).status_code == 200
     assert [event.kind for event in memory_store.events] == ["failed"]
@@ -186,9 +257,10 @@ async def test_a_long_message_is_cut_at_the_edge_and_answered_quickly(
     _, client = webhook
     started = time.monotonic()
     long_text = "我的电话" + "1" * 70_000  # only a forged or broken update can carry this; Telegram stops at 4096
-    assert (await client.post("/telegram", json=update(31, long_text))).status_code == 200
+    response = await client.post("/telegram", json=update(31, long_text))
+    assert response.status_code == 200
     assert time.monotonic() - started < 2.0
-    assert bot_api.sent_to(USER)
+    assert bot_api.sent_to(USER) or response.json()["method"] == "sendMessage"  # answered, one way or the other
     assert all(len(row[3]) <= 300 and "1111" not in row[3] for row in memory_store.unanswered)
 
 

@@ -466,6 +466,15 @@ def test_render_keeps_options_and_limit_with_no_line_breaks_at_all() -> None:
     assert english.endswith("Reply 1, 2 or 3")
 
 
+def test_render_says_reply_in_the_language_the_dialog_answered_in() -> None:
+    # The dialog knows the language: the renderer need not guess it from the text (and cannot, for a menu
+    # of English buttons under a Chinese answer, or a Traditional answer short on telling characters).
+    reply = Reply("催收不能这样做。", (Button("More", "m:x"), Button("Back", "c:menu")))
+    assert render_wechat([reply]).endswith("回复 1 / 2")
+    assert render_wechat([reply], locale="zh-Hant").endswith("回覆 1 / 2")
+    assert render_wechat([reply], locale="en").endswith("Reply 1 or 2")
+
+
 # --- safe and compatible mode --------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from starlette.routing import BaseRoute, Route
-from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update, User
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, LinkPreviewOptions, Update, User
 from telegram.constants import ChatType, ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
@@ -39,7 +39,7 @@ from ..settings import StartupError
 from ..state import StoreError
 from .telegram_app import Bot, TelegramConfig, build_application, configure_library, webhook_secret
 from .telegram_render import MEDIA_FILTER, locale_of, media_kind, render_telegram
-from .telegram_webhook import Webhook
+from .telegram_webhook import Webhook, WebhookReply, webhook_reply
 
 log = logging.getLogger(__name__)
 
@@ -238,17 +238,51 @@ class TelegramChannel:
 
     async def send(self, chat_id: int, replies: Sequence[Reply]) -> None:
         bot = self.application.bot
-        for outgoing in render_telegram(replies):
+        outgoing = render_telegram(replies)
+        # In webhook mode the last message may go back in the answer to Telegram's request (after the others,
+        # so the order holds), unless a document follows it.
+        slot = webhook_reply()
+        last = len(outgoing) - 1 if slot is not None and slot.call is None and not _attachments(replies) else -1
+        for index, message in enumerate(outgoing):
+            if index == last and slot is not None:
+                await self._in_answer(slot, chat_id, message.html, message.keyboard)
+                continue
             await bot.send_message(
                 chat_id,
-                outgoing.html,
+                message.html,
                 parse_mode=ParseMode.HTML,
-                reply_markup=outgoing.keyboard,
+                reply_markup=message.keyboard,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         for reply in replies:
             if reply.attachment is not None:  # e.g. the statistics page an admin asked for
                 await bot.send_document(chat_id, reply.attachment.data, filename=reply.attachment.filename)
+
+    async def _in_answer(
+        self, slot: WebhookReply, chat_id: int, html: str, keyboard: InlineKeyboardMarkup | None
+    ) -> None:
+        """`sendMessage` as the webhook's answer; it waits for the rate limiter like any other message."""
+        call: dict[str, Any] = {
+            "method": "sendMessage",
+            "chat_id": chat_id,
+            "text": html,
+            "parse_mode": ParseMode.HTML.value,
+            "link_preview_options": {"is_disabled": True},
+        }
+        if keyboard is not None:
+            call["reply_markup"] = keyboard.to_dict()
+        limiter = self.application.bot.rate_limiter
+        if limiter is not None:
+
+            async def counted(*args: Any, **kwargs: Any) -> bool:
+                return True
+
+            await limiter.process_request(counted, (), {}, "sendMessage", {"chat_id": chat_id}, None)
+        slot.call = call
+
+
+def _attachments(replies: Sequence[Reply]) -> bool:
+    return any(reply.attachment is not None for reply in replies)
 
 
 async def _quietly(call: Any) -> None:

@@ -16,6 +16,12 @@ from ..settings import Secret, Settings
 
 RATE_LIMIT_RETRIES = 3  # a 429 with retry_after is waited out this many times before giving up
 MAX_CONCURRENT_UPDATES = 64
+# Bot API requests in flight at once (PTB's default pool is 256 connections): as many as Telegram delivers
+# webhook updates at once (`telegram.MAX_WEBHOOK_CONNECTIONS`), so no update waits for another one's request and
+# a SIGTERM still finds every request in progress able to finish in time; a request that finds every connection
+# busy (the bot answering other updates' buttons at the same time) waits its turn up to POOL_TIMEOUT.
+MAX_BOT_API_CONNECTIONS = 40
+POOL_TIMEOUT = 10.0  # seconds
 
 Bot = Application[Any, Any, Any, Any, Any, Any]
 
@@ -72,6 +78,8 @@ def build_application(token: str, api_url: str, *, webhook: bool) -> Bot:
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         # Different people's updates run at once; one person's stay in order in `Conversation`.
         .concurrent_updates(SimpleUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .connection_pool_size(MAX_BOT_API_CONNECTIONS)
+        .pool_timeout(POOL_TIMEOUT)
     )
     if webhook:
         builder = builder.updater(None)  # updates arrive through our own route on the shared web app

@@ -163,8 +163,11 @@ def truncate_utf8(text: str, limit: int) -> str:
     return head.rstrip()
 
 
-def render_wechat(replies: Sequence[Reply], limit: int = MAX_REPLY_BYTES) -> str:
+def render_wechat(replies: Sequence[Reply], limit: int = MAX_REPLY_BYTES, locale: Locale | None = None) -> str:
     """One text message: the replies' text, then every button as a numbered line and how to pick one.
+
+    `locale` is the language the dialog answered in; without it, it is read off the text (OpenCC over the
+    whole answer, only to say 回复, 回覆 or Reply).
 
     The dialog maps a bare number to the options it last offered, in this order, so "1" selects the
     first line. Over `limit` bytes the text is shortened and ends with "…"; the options always stay.
@@ -176,7 +179,7 @@ def render_wechat(replies: Sequence[Reply], limit: int = MAX_REPLY_BYTES) -> str
     buttons = [button for reply in replies for button in reply.buttons]
     tail = ""
     if buttons:
-        locale = detect_locale(body) or "zh-Hans"
+        locale = locale or detect_locale(body) or "zh-Hans"
         lines = [f"{number}. {button.label}" for number, button in enumerate(buttons, 1)]
         tail = "\n".join([*lines, _numbers(len(buttons), locale)])
     asked = next((reply.feedback for reply in reversed(replies) if reply.feedback is not None), None)
@@ -481,7 +484,7 @@ class WeChatChannel:
                 log.warning("wechat: too busy to answer a message in time; it was not read")
                 return None
             async with self.conversation.exchange(incoming) as exchange:  # never raises: an apology at worst
-                content = render_wechat(exchange.replies)
+                content = render_wechat(exchange.replies, locale=exchange.locale)
                 # The reply is delivered if it is ready while the request that asked for it still waits.
                 exchange.delivered = loop.time() < deadline
         return content if content.strip() else ""
