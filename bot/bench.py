@@ -290,6 +290,7 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         *_postgres_figures(shared, dialog),
         *webhook_figures(web),
         Figure("start-up to first answer (bundled)", startup.seconds, "s", 0.8),
+        Figure("first start-up, empty data folder (bundled)", startup.first_seconds, "s", None),
         Figure("peak RSS (chat process, bundled)", startup.peak_rss_mb, "MB", 150.0),
     ]
     details: dict[str, object] = {

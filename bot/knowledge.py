@@ -600,7 +600,7 @@ def _check_block(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeEr
 # --- Putting it together ---------------------------------------------------------------------------
 
 
-def load_knowledge(root: Path, previous: KnowledgeBase | None = None) -> Loaded:
+def load_knowledge(root: Path, previous: KnowledgeBase | None = None, cache_dir: Path | None = None) -> Loaded:
     """Read `root/intents`, `root/faq`, `root/safety`, `root/lexicon` and `root/letters`; never raises on bad
     content. `previous`: the knowledge base this one replaces (a reload), whose work the matcher may reuse.
 
@@ -611,7 +611,7 @@ def load_knowledge(root: Path, previous: KnowledgeBase | None = None) -> Loaded:
     errors: list[KnowledgeError] = []
     read = _read(root, errors)
     valid = _validate(read, errors)
-    knowledge = _build(root, read, valid, errors, previous)
+    knowledge = _build(root, read, valid, errors, previous, cache_dir)
     errors.sort(key=lambda e: (str(e.path), e.line))
     return Loaded(knowledge, tuple(errors))
 
@@ -743,7 +743,12 @@ def _validate(files: _Files, errors: list[KnowledgeError]) -> _Valid:
 
 
 def _build(
-    root: Path, files: _Files, valid: _Valid, errors: list[KnowledgeError], previous: KnowledgeBase | None = None
+    root: Path,
+    files: _Files,
+    valid: _Valid,
+    errors: list[KnowledgeError],
+    previous: KnowledgeBase | None = None,
+    cache_dir: Path | None = None,
 ) -> KnowledgeBase:
     final: dict[str, Intent] = {}
     for intent in valid.usable.values():
@@ -761,7 +766,7 @@ def _build(
     ordinary = [
         example for draft in valid.drafts if draft.intent.id != CRISIS_INTENT for example in draft.intent.examples
     ]
-    safety = load_safety(root / "safety", errors, ordinary)
+    safety = load_safety(root / "safety", errors, ordinary, cache_dir)
     care = load_care(root / "safety", None, errors)
     lexicon = load_lexicon(sorted((root / "lexicon").glob("*.yaml")), errors)
     letters = load_letters(root / "letters", errors)
@@ -829,6 +834,7 @@ def _replace_related(intent: Intent, related: tuple[str, ...]) -> Intent:
 
 
 LAST_GOOD_FILE = "content-last-good.json"
+CACHE_DIR = "cache"  # in the data folder: what is slow to build from content and can be rebuilt any time
 
 
 class KnowledgeSource:
@@ -843,6 +849,7 @@ class KnowledgeSource:
     def __init__(self, root: Path, keep_dir: Path | None = None) -> None:
         self.root = root
         self._keep = keep_dir / LAST_GOOD_FILE if keep_dir is not None else None
+        self._cache = keep_dir / CACHE_DIR if keep_dir is not None else None  # the safety net's trained weights
         self._good: dict[Path, str] = self._read_kept()
         self.stood_in: tuple[Path, ...] = ()
         # SIGHUP, the file watcher and an admin's /reload may overlap; one reload at a time, so an
@@ -876,7 +883,7 @@ class KnowledgeSource:
     def _load(self) -> tuple[KnowledgeBase, tuple[KnowledgeError, ...]]:
         previous = getattr(self, "_current", None)  # None at start; the knowledge base a reload replaces
         with reading() as fresh:
-            loaded = load_knowledge(self.root, previous)
+            loaded = load_knowledge(self.root, previous, self._cache)
         troubled = {error.path for error in loaded.errors}
         good = {path: text for path, text in self._good.items() if path.exists() or path in fresh.texts}
         good.update((path, text) for path, text in fresh.texts.items() if path not in troubled)
@@ -888,7 +895,7 @@ class KnowledgeSource:
             self.stood_in = ()
             return loaded.knowledge, loaded.errors
         with reading(stand_ins) as past:
-            patched = load_knowledge(self.root, previous)
+            patched = load_knowledge(self.root, previous, self._cache)
         self.stood_in = tuple(sorted(past.stood_in))
         return patched.knowledge, loaded.errors
 

@@ -28,8 +28,12 @@ by a typo, and a broken edit is reported by `lint` with its line.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
+import logging
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,8 +46,11 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
+from . import text as _text_module
 from .content import KnowledgeError, read_yaml
 from .text import normalise
+
+log = logging.getLogger(__name__)
 
 Level = Literal["crisis", "concern", "none"]
 ACT_GROUPS = frozenset({"act", "method"})
@@ -391,7 +398,9 @@ DEFAULT_NET_THRESHOLD = 0.8
 ORDINARY_SHARE = 3.0
 
 
-def load_safety(folder: Path, errors: list[KnowledgeError], ordinary: Sequence[str] = ()) -> SafetyRules:
+def load_safety(
+    folder: Path, errors: list[KnowledgeError], ordinary: Sequence[str] = (), cache_dir: Path | None = None
+) -> SafetyRules:
     """Rules from `safety/signals.yaml` and the net from `safety/examples.yaml`.
 
     `ordinary` are more messages that are not a risk: the examples of every intent the bot answers
@@ -448,10 +457,16 @@ def load_safety(folder: Path, errors: list[KnowledgeError], ordinary: Sequence[s
         )
     else:
         rules = SafetyRules(tuple(rewrites), tuple(emoji), tuple(exclusions), tuple(signals), tuple(quiet), families)
-    return _with_net(rules, folder / EXAMPLES_FILE, errors, ordinary)
+    return _with_net(rules, folder / EXAMPLES_FILE, errors, ordinary, cache_dir)
 
 
-def _with_net(rules: SafetyRules, path: Path, errors: list[KnowledgeError], ordinary: Sequence[str]) -> SafetyRules:
+def _with_net(
+    rules: SafetyRules,
+    path: Path,
+    errors: list[KnowledgeError],
+    ordinary: Sequence[str],
+    cache_dir: Path | None = None,
+) -> SafetyRules:
 
     if not path.is_file():
         return rules  # the net is optional: the rules work alone
@@ -481,9 +496,89 @@ def _with_net(rules: SafetyRules, path: Path, errors: list[KnowledgeError], ordi
     if min(len(lists["risk"]), len(lists["safe"])) < 20:
         errors.append(KnowledgeError(path, 1, "the net needs at least 20 `risk` and 20 `safe` examples"))
         return rules
-    examples = [(rules.canonical(text), True) for text in lists["risk"]]
-    examples += [(rules.canonical(text), False) for text in (*lists["safe"], *ordinary)]
-    each = min(1.0, ORDINARY_SHARE * len(lists["safe"]) / len(ordinary)) if ordinary else 1.0
-    importance = [1.0] * (len(lists["risk"]) + len(lists["safe"])) + [each] * len(ordinary)
-    net = SafetyNet.train(examples, rules.families, threshold, importance)
+    key = _net_key(rules, lists["risk"], lists["safe"], ordinary, threshold)
+    net = _cached_net(cache_dir, key, rules.families, threshold) if cache_dir is not None else None
+    if net is None:
+        examples = [(rules.canonical(text), True) for text in lists["risk"]]
+        examples += [(rules.canonical(text), False) for text in (*lists["safe"], *ordinary)]
+        each = min(1.0, ORDINARY_SHARE * len(lists["safe"]) / len(ordinary)) if ordinary else 1.0
+        importance = [1.0] * (len(lists["risk"]) + len(lists["safe"])) + [each] * len(ordinary)
+        net = SafetyNet.train(examples, rules.families, threshold, importance)
+        if cache_dir is not None:
+            _keep_net(cache_dir, key, net)
     return dataclasses.replace(rules, net=net)
+
+
+# --- the trained net, kept between starts ------------------------------------------------------------------
+# Training is most of the time a start or a reload takes (seconds, more with a large knowledge base), and it
+# is deterministic: the same rules, examples and code always give the same weights. So the weights are kept
+# in the data folder under a digest of everything they depend on, and a start with nothing changed reads
+# them instead. The file holds content only (features of the bundled examples), never anything a user wrote;
+# a missing, stale or damaged file is simply trained again.
+
+NET_CACHE_PREFIX = "safety-net-"
+
+
+def _net_key(
+    rules: SafetyRules, risk: Sequence[str], safe: Sequence[str], ordinary: Sequence[str], threshold: float
+) -> str:
+    digest = hashlib.sha256()
+
+    def add(*parts: str) -> None:
+        for part in parts:
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\x00")
+
+    for module in (__file__, _text_module.__file__):  # the code: normalisation, rewriting, features, training
+        digest.update(Path(module).read_bytes())
+    add(repr((threshold, NET_ITERATIONS, NET_L2, NET_STEP, ORDINARY_SHARE)))
+    for pattern, replacement in rules.rewrites:
+        add("rewrite", pattern.pattern, replacement)
+    for emoji, word in rules.emoji:
+        add("emoji", emoji, word)
+    for group, pattern in rules.exclusions:
+        add("exclusion", group, pattern.pattern)
+    for name, pattern in rules.families:
+        add("family", name, pattern.pattern)
+    for label, texts in (("risk", risk), ("safe", safe), ("ordinary", ordinary)):
+        add(label, str(len(texts)), *texts)
+    return digest.hexdigest()[:40]
+
+
+def _cached_net(
+    folder: Path, key: str, families: tuple[tuple[str, re.Pattern[str]], ...], threshold: float
+) -> SafetyNet | None:
+    path = folder / f"{NET_CACHE_PREFIX}{key}.npz"
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            features = [str(feature) for feature in data["features"].tolist()]
+            weights = np.asarray(data["weights"], dtype=np.float64)
+            bias = float(data["bias"])
+    except Exception as exc:  # any damage to a cache file only means training again
+        log.warning("safety net: the kept weights could not be read (%s); training again", type(exc).__name__)
+        return None
+    if weights.shape != (len(features),) or len(set(features)) != len(features) or not math.isfinite(bias):
+        log.warning("safety net: the kept weights are inconsistent; training again")
+        return None
+    vocabulary = MappingProxyType({feature: index for index, feature in enumerate(features)})
+    return SafetyNet(vocabulary, weights, bias, threshold, families)
+
+
+def _keep_net(folder: Path, key: str, net: SafetyNet) -> None:
+    """Write the weights atomically (a temporary file, then rename) and remove the ones of older content."""
+    final = folder / f"{NET_CACHE_PREFIX}{key}.npz"
+    temporary = folder / f".{NET_CACHE_PREFIX}{key}.{os.getpid()}.tmp.npz"
+    features = sorted(net.vocabulary, key=net.vocabulary.__getitem__)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(temporary, features=np.array(features, dtype=str), weights=net.weights, bias=np.array(net.bias))
+        os.replace(temporary, final)
+        for old in folder.glob(f"{NET_CACHE_PREFIX}*.npz"):
+            if old != final:
+                old.unlink(missing_ok=True)
+    except OSError as exc:  # a full or read-only disk: the next start trains again, nothing else changes
+        log.warning("safety net: the weights could not be kept (%s)", exc.strerror or exc)
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)

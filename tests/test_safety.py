@@ -11,7 +11,7 @@ import yaml
 from bot.content import KnowledgeError
 from bot.evaluation import SafetyItem, evaluate_safety, load_safety_items
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.safety import SafetyRules, built_in_rules, load_safety
+from bot.safety import SafetyNet, SafetyRules, built_in_rules, load_safety
 
 REPO = Path(__file__).parent.parent
 
@@ -297,3 +297,60 @@ def test_no_message_kept_for_measuring_is_taught_to_the_safety_layer() -> None:
     taught = set(examples["risk"]) | set(examples["safe"])
     assert sorted((held - tuning) & taught) == []
     assert len(held) == 420
+
+
+# --- the trained net kept between starts --------------------------------------------------------------------
+
+
+def _copy_content(tmp_path: Path) -> Path:
+    import shutil
+
+    root = tmp_path / "content"
+    for part in ("intents", "faq", "safety", "lexicon", "letters"):
+        shutil.copytree(REPO / part, root / part)
+    shutil.copy(REPO / "content-rules.yaml", root / "content-rules.yaml")
+    return root
+
+
+def test_a_start_with_nothing_changed_reads_the_kept_weights_and_decides_exactly_as_training_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    trained = load_knowledge(REPO, cache_dir=cache).knowledge
+    kept = list(cache.glob("safety-net-*.npz"))
+    assert len(kept) == 1
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("trained again although nothing changed")
+
+    monkeypatch.setattr(SafetyNet, "train", no_training)
+    read = load_knowledge(REPO, cache_dir=cache).knowledge
+    assert read.safety.net is not None and trained.safety.net is not None
+    for item in _dev_items()[::7]:
+        canonical = read.safety.canonical(str(item["text"]))
+        assert read.safety.net.probability(canonical) == trained.safety.net.probability(canonical)
+        assert read.assess(str(item["text"])) == trained.assess(str(item["text"]))
+
+
+def test_a_changed_example_trains_again_and_a_damaged_file_is_only_trained_again(tmp_path: Path) -> None:
+    root, cache = _copy_content(tmp_path), tmp_path / "cache"
+    load_knowledge(root, cache_dir=cache)
+    (first,) = cache.glob("safety-net-*.npz")
+    examples = root / "safety" / "examples.yaml"
+    examples.write_text(examples.read_text(encoding="utf-8") + "  - 今天天气不错，适合出去走走\n", encoding="utf-8")
+    changed = load_knowledge(root, cache_dir=cache)
+    assert changed.errors == ()
+    (second,) = cache.glob("safety-net-*.npz")
+    assert second != first  # the new content's weights replace the old ones
+    second.write_bytes(b"not a numpy file")
+    damaged = load_knowledge(root, cache_dir=cache)
+    assert damaged.errors == () and damaged.knowledge.safety.net is not None
+    assert damaged.knowledge.assess("我想自杀").level == "crisis"
+    assert second.read_bytes()[:2] == b"PK"  # written again, whole
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_only_the_time(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("in the way", encoding="utf-8")
+    loaded = load_knowledge(REPO, cache_dir=blocked / "cache")
+    assert loaded.knowledge.safety.net is not None and loaded.knowledge.assess("我想自杀").level == "crisis"
