@@ -892,11 +892,23 @@ _LEFT = 40  # room for the y axis labels
 _TOP = 28  # room for the legend
 
 
+def _axis(highest: int) -> tuple[int, int]:
+    """The top of the y axis and its step: the smallest step of 1, 2 or 5 × 10^n that reaches `highest` in at
+    most five steps, so every label is a round whole number (0, 2, 4 … 10; 0, 50 … 250)."""
+    scale = 1
+    while True:
+        for step in (scale, 2 * scale, 5 * scale):
+            steps = max(1, -(-highest // step))
+            if steps <= 5:
+                return steps * step, step
+        scale *= 10
+
+
 def _chart(daily: tuple[DayStats, ...], w: Mapping[str, str]) -> str:
     """A bar per day (all messages, the answered part drawn over it) and a line of users, with both axes and a
     legend; every day of the period has its place, so the time axis is true."""
     e = html.escape
-    peak = max((max(day.messages, day.users) for day in daily), default=0) or 1
+    peak, step = _axis(max((max(day.messages, day.users) for day in daily), default=0))
     width = _LEFT + max(len(daily) * (_BAR + _GAP) + _GAP, 240)
     base = _TOP + _CHART_HEIGHT
     height = base + 22
@@ -904,8 +916,7 @@ def _chart(daily: tuple[DayStats, ...], w: Mapping[str, str]) -> str:
     out = [
         f'<svg role="img" aria-label="{e(label)}" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
     ]
-    for step in range(5):  # the y axis: 0, a quarter, … the peak
-        value = round(peak * step / 4)
+    for value in range(0, peak + 1, step):  # the y axis: whole numbers in steps of 1, 2 or 5 × 10^n
         y = base - round(value / peak * _CHART_HEIGHT)
         out.append(f'<line class="grid" x1="{_LEFT}" y1="{y}" x2="{width}" y2="{y}"/>')
         out.append(f'<text x="{_LEFT - 4}" y="{y + 4}" text-anchor="end">{value}</text>')

@@ -295,3 +295,13 @@ def test_rates_are_compared_with_the_week_before() -> None:
     assert re.search(r"^fallback +50% +−50 pt$", table, re.MULTILINE)
     page = render_html(report)
     assert "<td>+50 pt</td>" in page
+
+
+@pytest.mark.parametrize("highest", [0, 1, 3, 6, 10, 11, 37, 99, 250, 1234, 99_999])
+def test_the_chart_axis_counts_in_round_whole_steps_up_to_the_highest_day(highest: int) -> None:
+    from bot.stats import _axis
+
+    top, step = _axis(highest)
+    assert top >= max(highest, 1) and top % step == 0 and 1 <= top // step <= 5
+    assert str(step).rstrip("0") in ("1", "2", "5")  # 1, 2 or 5 × 10^n
+    assert top - step < highest or highest == 0  # and no higher than it needs to be
