@@ -146,28 +146,26 @@ class AdminPage:
             log.exception("admin: the statistics could not be read")
             return PlainTextResponse("the statistics cannot be read now", status_code=503, headers=self._headers())
 
-    async def page(self, request: Request) -> Response:
+    async def _allowed_report(self, request: Request) -> stats.StatsReport | Response:
+        """The report the request asks for, or the response that refuses it (no token, bad days, no store)."""
         refused = self._refused(request)
         if refused is not None:
             return refused
         days = self._days(request)
         if days is None:
             return PlainTextResponse(f"days must be 1 to {MAX_DAYS}", status_code=400, headers=self._headers())
-        report = await self._report(days)
+        return await self._report(days)
+
+    async def page(self, request: Request) -> Response:
+        report = await self._allowed_report(request)
         if isinstance(report, Response):
             return report
         locale = admin_locale(request)
-        page = stats.render_html(report, locale, csv_href=f"admin.csv?days={days}")
+        page = stats.render_html(report, locale, csv_href=f"admin.csv?days={report.days}")
         return Response(page, media_type="text/html; charset=utf-8", headers=self._headers())
 
     async def csv(self, request: Request) -> Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
-        days = self._days(request)
-        if days is None:
-            return PlainTextResponse(f"days must be 1 to {MAX_DAYS}", status_code=400, headers=self._headers())
-        report = await self._report(days)
+        report = await self._allowed_report(request)
         if isinstance(report, Response):
             return report
         headers = {
