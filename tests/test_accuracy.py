@@ -134,6 +134,9 @@ def test_realistic_sets_floor(
         ("collectors keep calling my parents", "legal.contact_contacts"),
         ("佢哋日日打畀我老細，咁都得？", "legal.contact_employer"),
         ("討債公司一直打給我爸媽，這樣合法嗎", "legal.contact_contacts"),
+        # "how do I report it?", one of the three questions people ask most, once went to the employer answer
+        ("How do I report a debt collector harassing me?", "report.platform"),
+        ("怎么举报暴力催收", "report.platform"),
     ],
 )
 def test_plain_questions_get_an_answer_not_a_choice(bundled: KnowledgeBase, text: str, intent: str) -> None:
