@@ -434,6 +434,9 @@ class SqliteStore:
         # reach the log even when BOT_LOG_LEVEL=DEBUG.
         logging.getLogger("aiosqlite").setLevel(logging.INFO)
         created = await asyncio.to_thread(_prepare_directory, self.path)
+        # Opened once with the standard library first: when aiosqlite fails to open a file, its worker thread
+        # reports the failure to the event loop later, after the caller may have closed it.
+        await asyncio.to_thread(_try_open, self.path)
         conn = await aiosqlite.connect(self.path, isolation_level=None)  # explicit transactions only
         try:
             if created:
@@ -462,6 +465,11 @@ class SqliteStore:
                 await conn.close()
             except sqlite3.Error as exc:
                 log.warning("closing the database failed: %s", exc)
+
+
+def _try_open(path: Path) -> None:
+    """Raise sqlite3.Error now if the database file cannot be opened (a directory in its place, no permission)."""
+    sqlite3.connect(path, isolation_level=None).close()
 
 
 async def purge_daily(store: Store, interval: float = DAY) -> None:
