@@ -49,6 +49,11 @@ CRISIS = [
     "I won't be here tomorrow",
     "我打算明天去买木炭",
     "催收叫我去死 好啊 我成全他们",
+    'my sister gave me all her jewellery and said goodbye, now her phone is off',
+    '表哥突然把游戏账号和存款都给了我，说以后用不上了',
+    '414了 欠太多还不完',
+    '真的想嘎了算了',
+    "I gave my cat to a friend and told her I'm moving. I'm not moving.",
 ]
 ACT_OR_METHOD = [
     "我刚吃了一整瓶安眠药",
@@ -67,6 +72,12 @@ ACT_OR_METHOD = [
     "I'm on the 30th floor balcony, one leg over",
     "车里已经烧上炭了",
     "我身故的话 意外险加上公积金够不够还完这些网贷 帮我算算",
+    '琴晚又鎅咗手，今次鎅得深過上次',
+    '我已经割了手，流了好多血',
+    '我又cut了，血一直流',
+    '请问从十楼跳下去一定会死吗',
+    '哪种药吃了不会痛苦',
+    '刚刚took了一整瓶pills',
 ]
 CONCERN = [
     "如果我死了，网贷是不是就不用还了？",
@@ -81,6 +92,15 @@ CONCERN = [
     "覺得人生好沒意義",
     "life isn't worth living anymore",
     "老爸最近一直在说我死了你们就解脱了",
+    '已经三天没吃饭了，是故意的，我这种人不配吃东西',
+    "i've been skipping meals on purpose, i don't deserve to eat",
+    '好想去做小天使',
+    '好想人间蒸发，谁都找不到我',
+    '没有希望了，还了这个又来那个，永远还不完',
+    'everything is pointless, it will never get better',
+    '催收骂我是废物，我也觉得自己就是个废物',
+    "they keep calling me a parasite, and i'm starting to believe it",
+    '手臂上又多了几道，这次停不下来',
 ]
 NOT_AT_RISK = [
     "累死了，今天接了四十多个催收电话",
@@ -103,6 +123,18 @@ NOT_AT_RISK = [
     "当初差点做傻事，是我老婆拉住我，现在我们一起还债",
     "這筆貸款我想一次性了結",
     "謝謝你，我會照顧好自己的，明天就去法扶",
+    '催收话我唔还钱就「斩死我全家」，可唔可以报警',
+    '这个app卡得我想死，根本登不进去',
+    '周末商场跳楼大甩卖，买了两件衣服',
+    '加班加到快猝死了哈哈',
+    '我舅舅十年前欠债跳楼走了，他的债现在还要我们还吗',
+    '我是社工，想知道遇到有轻生念头的借款人该怎么转介',
+    '社区想办一个防止轻生的讲座，请问有资料吗',
+    '天台酒吧今晚有活动吗',
+    '楼顶的餐厅夜景很好，周末想去',
+    '看了一部电影，男主最后烧炭自杀，看完很压抑',
+    'the collector said if I miss Friday someone will die, who do I report this to',
+    '想人间蒸发，让他们谁都找不到，能直接把手机号注销吗',
 ]
 
 
@@ -187,6 +219,21 @@ def test_safety_floors_hold_on_the_tuning_set(real: KnowledgeBase) -> None:
     assert report["total"] == 3487
     assert report["recall"] >= 0.995, report["misses"]
     assert report["false_alarm_rate"] <= 0.006, report["false_alarms"]
+
+
+def _g_split() -> list[dict[str, object]]:
+    """The 30 % of set G kept aside (seed 30) while the rules were tuned on the other 70 %."""
+    g = [item for item in _dev_items() if item.get("set") == "G"]
+    assert len(g) == 420
+    kept = set(random.Random(30).sample(range(len(g)), 126))
+    return [item for index, item in enumerate(g) if index in kept]
+
+
+def test_safety_floors_hold_on_the_part_of_set_g_kept_aside_while_tuning(real: KnowledgeBase) -> None:
+    # Scored before it was taught (95.5 % recall, 13.3 % false alarms; README), taught since: floors keep it so.
+    report = _report(real, _g_split())
+    assert report["recall"] >= 0.98, report["misses"]
+    assert report["false_alarm_rate"] <= 0.02, report["false_alarms"]
 
 
 def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: KnowledgeBase) -> None:
