@@ -146,6 +146,8 @@ NOT_AT_RISK = [
     '這個還款計算機難用到我想死',
     "I'm so dead if my mum finds out about this loan lol",
     '切菜把手割了，流了好多血，需不需要去缝针',
+    '昨天看新闻，一个老板欠债上吊了，家人还要替他还钱吗',
+    '蹦极跳下去那一刻真的好爽',
 ]
 
 
