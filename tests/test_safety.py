@@ -153,6 +153,9 @@ NOT_AT_RISK = [
     '蹦极跳下去那一刻真的好爽',
     "i'm a volunteer at a hotline, what resources do you recommend for people in debt who feel suicidal?",
     'this loan app makes me want to die lol the interface is so bad',
+    '我的房间号是414',
+    '尾号414的卡被冻结了，怎么办',
+    '我女儿是个小天使，我想给她更好的生活，怎么协商还款',
 ]
 
 
