@@ -284,6 +284,10 @@ def test_quoted_words_are_cut_when_a_collector_said_them_not_when_the_writer_did
     assert rules.assess('the collector texted "you should just die", can i report that').level == "none"
     assert rules.assess("我跟我妈说“我不想活了”").level == "crisis"
     assert rules.assess('老爸最近一直在说"我死了你们就解脱了"，他欠了很多钱').level == "concern"
+    # a collector named first does not make the writer's own quoted words someone else's
+    assert rules.assess("催收又打来了，我跟我妈说“我不想活了”").level == "crisis"
+    assert rules.assess("催收天天打电话，我在朋友圈写了“再见了大家”").level == "crisis"
+    assert rules.assess("財務公司職員同我講「冇錢還就去死啦」，我可以投訴去邊？").level == "none"
 
 
 # --- broken content never switches the layer off -----------------------------------------------------------
