@@ -263,6 +263,15 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: K
     assert report["false_alarm_rate"] <= 0.01, report["false_alarms"]
 
 
+def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> None:
+    # Set H: an eighth writer, never tuned on. Floors a little under its first figures (86.8 % recall, 16.1 %
+    # false alarms), so a content edit that loses ground on messages nobody tuned for fails CI.
+    report = evaluate_safety(real, load_safety_items(REPO / "eval" / "safety-holdout.yaml")).as_json()
+    assert report["total"] == 400
+    assert report["recall"] >= 0.86, report["misses"]
+    assert report["false_alarm_rate"] <= 0.17, report["false_alarms"]
+
+
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(real: KnowledgeBase) -> None:
     urgent = [item for item in _dev_items() if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
     assert len(urgent) == 267
