@@ -106,10 +106,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [
-        ("realistic-dev", 0.92, 0.95, 0.045, 0.14),
-        ("realistic-dev-2", 0.91, 0.94, 0.04, 0.14),
-        # Set C, the holdout until its figure was reported (90.0 %, 85.5 %, 16 of 440, 12.3 %).
-        ("realistic-dev-3", 0.88, 0.82, 0.04, 0.13),
+        ("realistic-dev", 0.935, 0.96, 0.03, 0.12),
+        ("realistic-dev-2", 0.935, 0.96, 0.025, 0.125),
+        # Set C, the holdout until its figure was reported (90.0 %, 85.5 %, 16 of 440, 12.3 %); tuned since.
+        ("realistic-dev-3", 0.93, 0.96, 0.025, 0.125),
     ],
 )
 def test_realistic_sets_floor(
