@@ -100,9 +100,9 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
 # of a debt), written by people who never saw the examples. All three sets are tuning data now (realistic-dev-2
-# and realistic-dev-3 were each the holdout until its figure was reported): scripts/tune_matcher.py tunes thresholds on them and their failures
-# say which kinds of message need new examples (never their lines). Their floors stop a change from undoing that;
-# a fresh writer's set, never seen while tuning, measures generalisation.
+# and realistic-dev-3 were each the holdout until its figure was reported): scripts/tune_matcher.py tunes
+# thresholds on them and their failures say which kinds of message need new examples (never their lines). Their
+# floors stop a change from undoing that; a fresh writer's set, never seen while tuning, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [
