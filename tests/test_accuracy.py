@@ -106,8 +106,8 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [
-        ("realistic-dev", 0.935, 0.96, 0.03, 0.12),
-        ("realistic-dev-2", 0.935, 0.96, 0.025, 0.125),
+        ("realistic-dev", 0.935, 0.96, 0.025, 0.12),
+        ("realistic-dev-2", 0.94, 0.96, 0.025, 0.125),
         # Set C, the holdout until its figure was reported (90.0 %, 85.5 %, 16 of 440, 12.3 %); tuned since.
         ("realistic-dev-3", 0.93, 0.96, 0.025, 0.125),
     ],
