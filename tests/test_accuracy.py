@@ -99,18 +99,17 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. Both sets are tuning data now (realistic-dev-2 was
-# the holdout until its figure was reported): scripts/tune_matcher.py tunes thresholds on them and their failures
-# say which kinds of message need new examples (never their lines). Their floors stop a change from undoing that;
-# realistic-holdout (set C), never seen while tuning, measures generalisation.
+# of a debt), written by people who never saw the examples. All three sets are tuning data now (realistic-dev-2
+# and realistic-dev-3 were each the holdout until its figure was reported): scripts/tune_matcher.py tunes
+# thresholds on them and their failures say which kinds of message need new examples (never their lines). Their
+# floors stop a change from undoing that; a fresh writer's set, never seen while tuning, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [
-        ("realistic-dev", 0.92, 0.95, 0.045, 0.14),
-        ("realistic-dev-2", 0.91, 0.94, 0.04, 0.14),
-        # The never-tuned set C: a floor a little under its first figure (90.0 %, 85.5 %, 16 of 440, 11.8 %),
-        # so a content edit that loses ground on messages nobody tuned for fails CI.
-        ("realistic-holdout", 0.88, 0.82, 0.04, 0.13),
+        ("realistic-dev", 0.935, 0.96, 0.025, 0.12),
+        ("realistic-dev-2", 0.94, 0.96, 0.025, 0.125),
+        # Set C, the holdout until its figure was reported (90.0 %, 85.5 %, 16 of 440, 12.3 %); tuned since.
+        ("realistic-dev-3", 0.93, 0.96, 0.025, 0.125),
     ],
 )
 def test_realistic_sets_floor(
