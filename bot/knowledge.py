@@ -67,7 +67,7 @@ from .models import LOCALES, Locale, Match
 from .region import Region
 from .safety import Assessment, SafetyRules, load_safety
 from .text import has_cjk, normalise, to_simplified, to_traditional
-from .understanding import role
+from .understanding import after_courtesy, role
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,17 @@ class KnowledgeBase:
         if side is not None and side in self.intents:
             why = f"written from the collecting side ({side}): not a borrower's question"
             return Match("fallback", None, 0.0, (), topic=side, reason=why)
-        return self._without_crisis(self.matcher.match(text))
+        decision = self._without_crisis(self.matcher.match(text))
+        rest = after_courtesy(text) if _courtesy(decision) or decision.kind == "fallback" else None
+        if rest is not None:
+            # A greeting or thanks in front of a question: the question decides, when it is a debt question of
+            # its own and at least as sure ("谢谢你，我知道了" and "多謝晒，幫到我好多" stay thanks, "hello, how are
+            # you" a greeting).
+            behind = self._without_crisis(self.matcher.match(rest))
+            sure = behind.kind in ("answer", "overview") or (behind.kind == "clarify" and decision.kind != "answer")
+            if sure and not _top(behind).startswith("meta."):
+                return behind
+        return decision
 
     def assess(self, text: str) -> Assessment:
         """The safety layer's view of one message (a crisis signal anywhere in a long message counts)."""
@@ -208,6 +218,20 @@ class KnowledgeBase:
 
     def answerable(self) -> list[Intent]:
         return [intent for intent in self.intents.values() if not intent.out_of_scope]
+
+
+COURTESY_INTENTS = frozenset({"meta.greeting", "meta.thanks"})
+
+
+def _top(decision: Match) -> str:
+    """The intent a decision leads with: its answer, or the first option it offers."""
+    if decision.intent is not None:
+        return decision.intent
+    return decision.candidates[0].intent if decision.candidates else ""
+
+
+def _courtesy(decision: Match) -> bool:
+    return _top(decision) in COURTESY_INTENTS
 
 
 RULES_FILE = "content-rules.yaml"

@@ -101,3 +101,32 @@ def role(text: str, lexicon: Lexicon | None = None) -> str | None:
     if _OWED.search(folded) and not _NOT_OWED.search(folded):
         return CREDITOR_SIDE
     return None
+
+
+# --- courtesy before the question ------------------------------------------------------------------------------
+# "你好，请问催收打给我妈合法吗", "谢谢你。另外投诉信怎么写", "thanks! also can they call my boss?": the greeting
+# or thanks in front carries no topic, yet it is a near copy of the greeting's or the thanks' examples and wins.
+# `after_courtesy` gives what follows it, when that is a question of its own, for the knowledge base to match.
+
+_COURTESY = re.compile(
+    r"^(?:[\s，,。.!！?？~～、:：;；…]"
+    r"|(?:你好|您好|妳好|你哋好|哈[囉喽啰]|嗨|早上好|晚上好|下午好|在吗|在嗎|谢谢你?|謝謝你?|谢啦|多谢|多謝|唔该|唔該"
+    r"|请问一下|請問一下|请问|請問|我?想问一?下|我?想問一?下|问一?下|問一?下|打扰了?|打擾了?|另外|还有|還有"
+    r"|老师|老師|律师|律師)[呀啊哈哦喔呢吖啦]*"
+    r"|(?:hi|hello|hey|thanks|thank you|thank u|thx|also|btw|by the way|and|ok|okay)\b)+",
+    re.IGNORECASE,
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def after_courtesy(text: str) -> str | None:
+    """What follows a leading greeting, thanks or "may I ask", if it is long enough to be a question of its own
+    (four Chinese characters, or three English words); None when there is no such courtesy or nothing after it."""
+    found = _COURTESY.match(text)
+    if found is None or not found.group().strip(" ，,。.!！?？~～、:：;；…"):
+        return None
+    rest = text[found.end() :].strip()
+    if len(_CJK.findall(rest)) >= 4 or len(_WORD.findall(rest)) >= 3:
+        return rest
+    return None

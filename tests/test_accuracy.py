@@ -149,3 +149,24 @@ def test_several_problems_get_an_overview(bundled: KnowledgeBase) -> None:
     decision = bundled.decide("calls all day, photoshopped me as wanted, went to my parents' home")
     assert decision.kind == "overview", decision
     assert {"legal.call_frequency", "legal.home_visit"} <= {c.intent for c in decision.candidates}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # a greeting or thanks in front of the question used to win as a near copy of the greeting's examples
+        ("你好，请问催收打给我妈合法吗", "legal.contact_contacts"),
+        ("thanks! also can they call my boss?", "legal.contact_employer"),
+        ("Hello, collectors keep calling my parents. Is that legal?", "legal.contact_contacts"),
+        # and a courtesy on its own, or with a few friendly words after it, stays one
+        ("你好", "meta.greeting"),
+        ("hello, how are you", "meta.greeting"),
+        ("谢谢你，我知道了", "meta.thanks"),
+        ("多謝晒，幫到我好多", "meta.thanks"),
+    ],
+)
+def test_a_greeting_or_thanks_in_front_of_a_question_lets_the_question_decide(
+    bundled: KnowledgeBase, text: str, intent: str
+) -> None:
+    decision = bundled.decide(text)
+    assert (decision.kind, decision.intent) == ("answer", intent), decision
