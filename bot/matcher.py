@@ -543,62 +543,7 @@ class Matcher:
         return self.decide(self.analyse(text))
 
     def decide(self, analysis: Analysis) -> Match:
-        """Answer, overview, clarify or fall back: a pure function of the scores and the thresholds."""
-        ranked = list(analysis.ranked)
-        limits = self.thresholds
-        if not ranked:
-            return Match("fallback", None, 0.0, (), reason="no intent shares a word with the message")
-        top = ranked[0]
-        in_scope = [c for c in ranked if c.intent not in self.out_of_scope]
-        shown = tuple(in_scope[:3])
-        outside = next((c for c in ranked if c.intent in self.out_of_scope), None)
-        if top.intent in self.out_of_scope:
-            why = f"the best match {top.intent} is out of scope"
-            return Match("fallback", None, top.score, shown, topic=top.intent, reason=why)
-        if top.score < limits.clarify:
-            why = f"the best score {top.score:.1f} is below clarify {limits.clarify:g}"
-            return Match("fallback", None, top.score, shown, reason=why)
-        if outside is not None and top.intent != CRISIS_INTENT and top.score - outside.score < limits.out_of_scope:
-            why = (
-                f"{outside.intent} ({outside.score:.1f}) is within out_of_scope {limits.out_of_scope:g} "
-                f"of {top.intent} ({top.score:.1f})"
-            )
-            return Match("fallback", None, top.score, shown, topic=outside.intent, reason=why)
-        if top.intent == CRISIS_INTENT:
-            # A fair match on the self-harm intent's examples; the knowledge base decides what that means.
-            return Match("crisis", top.intent, top.score, shown, reason="the best match is the self-harm intent")
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        clear = top.score >= limits.answer and top.score - runner_up >= limits.margin
-        lead = (
-            f"{top.score:.1f} (answer {limits.answer:g}), {top.score - runner_up:.1f} ahead of the next "
-            f"(margin {limits.margin:g})"
-        )
-        problems = self._problems(analysis)
-        if len(problems) >= 2 and not clear:
-            why = f"{len(problems)} clauses each name a different problem at or above overview {limits.overview:g}"
-            return Match("overview", None, top.score, problems, reason=why)
-        if clear:
-            return Match("answer", top.intent, top.score, shown, reason=f"clearly ahead: {lead}")
-        rivals = tuple(c for c in shown if c.score >= limits.clarify and top.score - c.score < limits.rival)
-        if top.score >= limits.alone and len(rivals) <= 1:
-            # Clearly the likeliest, with nothing else close: answer, and let the person say it was not it.
-            why = f"{top.score:.1f} is at or above alone {limits.alone:g} with no rival within {limits.rival:g}"
-            return Match("answer", top.intent, top.score, shown, sure=False, reason=why)
-        why = f"not clear enough to answer: {lead}; asking about the candidates within rival {limits.rival:g}"
-        return Match("clarify", None, top.score, rivals or (top,), reason=why)
-
-    def _problems(self, analysis: Analysis) -> tuple[Candidate, ...]:
-        """The distinct in-scope problems that separate clauses name clearly, in the order they were told."""
-        found: list[Candidate] = []
-        for candidate in analysis.clauses:
-            if (
-                candidate.score >= self.thresholds.overview
-                and candidate.intent not in self.out_of_scope
-                and candidate.intent != CRISIS_INTENT
-                and candidate.intent not in {c.intent for c in found}
-            ):
-                found.append(candidate)
-        return tuple(found[:3])
+        return decide(analysis, self.thresholds, self.out_of_scope)
 
 
 @dataclass(frozen=True)
@@ -635,3 +580,62 @@ def clauses(text: str) -> list[tuple[str, bool]]:
         tail = text.strip()[-TAIL_CHARS:]
         found.append((tail, bool(_ASKS.search(tail))))
     return found if len(found) > 1 else []
+
+
+def decide(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str]) -> Match:
+    """Answer, overview, clarify or fall back: a pure function of the scores and the thresholds."""
+    ranked = list(analysis.ranked)
+    if not ranked:
+        return Match("fallback", None, 0.0, (), reason="no intent shares a word with the message")
+    top = ranked[0]
+    in_scope = [c for c in ranked if c.intent not in out_of_scope]
+    shown = tuple(in_scope[:3])
+    outside = next((c for c in ranked if c.intent in out_of_scope), None)
+    if top.intent in out_of_scope:
+        why = f"the best match {top.intent} is out of scope"
+        return Match("fallback", None, top.score, shown, topic=top.intent, reason=why)
+    if top.score < limits.clarify:
+        why = f"the best score {top.score:.1f} is below clarify {limits.clarify:g}"
+        return Match("fallback", None, top.score, shown, reason=why)
+    if outside is not None and top.intent != CRISIS_INTENT and top.score - outside.score < limits.out_of_scope:
+        why = (
+            f"{outside.intent} ({outside.score:.1f}) is within out_of_scope {limits.out_of_scope:g} "
+            f"of {top.intent} ({top.score:.1f})"
+        )
+        return Match("fallback", None, top.score, shown, topic=outside.intent, reason=why)
+    if top.intent == CRISIS_INTENT:
+        # A fair match on the self-harm intent's examples; the knowledge base decides what that means.
+        return Match("crisis", top.intent, top.score, shown, reason="the best match is the self-harm intent")
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    clear = top.score >= limits.answer and top.score - runner_up >= limits.margin
+    lead = (
+        f"{top.score:.1f} (answer {limits.answer:g}), {top.score - runner_up:.1f} ahead of the next "
+        f"(margin {limits.margin:g})"
+    )
+    problems = _problems(analysis, limits, out_of_scope)
+    if len(problems) >= 2 and not clear:
+        why = f"{len(problems)} clauses each name a different problem at or above overview {limits.overview:g}"
+        return Match("overview", None, top.score, problems, reason=why)
+    if clear:
+        return Match("answer", top.intent, top.score, shown, reason=f"clearly ahead: {lead}")
+    rivals = tuple(c for c in shown if c.score >= limits.clarify and top.score - c.score < limits.rival)
+    if top.score >= limits.alone and len(rivals) <= 1:
+        # Clearly the likeliest, with nothing else close: answer, and let the person say it was not it.
+        why = f"{top.score:.1f} is at or above alone {limits.alone:g} with no rival within {limits.rival:g}"
+        return Match("answer", top.intent, top.score, shown, sure=False, reason=why)
+    why = f"not clear enough to answer: {lead}; asking about the candidates within rival {limits.rival:g}"
+    return Match("clarify", None, top.score, rivals or (top,), reason=why)
+
+
+def _problems(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str]) -> tuple[Candidate, ...]:
+    """The distinct in-scope problems that separate clauses name clearly, in the order they were told."""
+    found: list[Candidate] = []
+    for candidate in analysis.clauses:
+        if (
+            candidate.score >= limits.overview
+            and candidate.intent not in out_of_scope
+            and candidate.intent != CRISIS_INTENT
+            and candidate.intent not in {c.intent for c in found}
+        ):
+            found.append(candidate)
+    return tuple(found[:3])

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot.lexicon import Lexicon
+from bot.matcher import Thresholds
 from bot.models import Candidate, Match
 from bot.text import has_cjk, normalise
 
@@ -34,21 +35,6 @@ class Teachable(Protocol):
     def keywords(self) -> tuple[str, ...]: ...
     @property
     def out_of_scope(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Score cut-offs on a 0-100 scale, tuned with scripts/tune_matcher.py on the realistic dev sets."""
-
-    answer: float = 34.0  # at or above: answer, if clearly ahead of the runner-up
-    margin: float = 12.0  # how far ahead the best must be to answer without asking
-    clarify: float = 24.0  # below: fallback; between clarify and answer: "did you mean …?"
-    alone: float = 99.0  # at or above, with no real rival: answer, offering "not what you meant?"
-    rival: float = 8.0  # a candidate this close to the best is a real option worth asking about
-    overview: float = 40.0  # a clause's best intent at or above this counts as one of several problems
-    # an out-of-scope intent this close behind the best (or ahead) makes the message out of scope: someone
-    # asking how to open 白条 is not asking about 白条 debt, however many words they share
-    out_of_scope: float = 10.0
 
 
 _LATIN = re.compile(r"[a-z0-9]+")
@@ -184,7 +170,7 @@ class Matcher:
     with_examples: Indexes  # the intents those starts belong to
     keywords: KeywordIndex
     lexicon: Lexicon = field(default_factory=Lexicon)
-    thresholds: Thresholds = Thresholds()
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
     @classmethod
     def build(
@@ -398,62 +384,8 @@ class Matcher:
         return self.decide(self.analyse(text))
 
     def decide(self, analysis: Analysis) -> Match:
-        """Answer, overview, clarify or fall back: a pure function of the scores and the thresholds."""
-        ranked = list(analysis.ranked)
-        limits = self.thresholds
-        if not ranked:
-            return Match("fallback", None, 0.0, (), reason="no intent shares a word with the message")
-        top = ranked[0]
-        in_scope = [c for c in ranked if c.intent not in self.out_of_scope]
-        shown = tuple(in_scope[:3])
-        outside = next((c for c in ranked if c.intent in self.out_of_scope), None)
-        if top.intent in self.out_of_scope:
-            why = f"the best match {top.intent} is out of scope"
-            return Match("fallback", None, top.score, shown, topic=top.intent, reason=why)
-        if top.score < limits.clarify:
-            why = f"the best score {top.score:.1f} is below clarify {limits.clarify:g}"
-            return Match("fallback", None, top.score, shown, reason=why)
-        if outside is not None and top.intent != CRISIS_INTENT and top.score - outside.score < limits.out_of_scope:
-            why = (
-                f"{outside.intent} ({outside.score:.1f}) is within out_of_scope {limits.out_of_scope:g} "
-                f"of {top.intent} ({top.score:.1f})"
-            )
-            return Match("fallback", None, top.score, shown, topic=outside.intent, reason=why)
-        if top.intent == CRISIS_INTENT:
-            # A fair match on the self-harm intent's examples; the knowledge base decides what that means.
-            return Match("crisis", top.intent, top.score, shown, reason="the best match is the self-harm intent")
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        clear = top.score >= limits.answer and top.score - runner_up >= limits.margin
-        lead = (
-            f"{top.score:.1f} (answer {limits.answer:g}), {top.score - runner_up:.1f} ahead of the next "
-            f"(margin {limits.margin:g})"
-        )
-        problems = self._problems(analysis)
-        if len(problems) >= 2 and not clear:
-            why = f"{len(problems)} clauses each name a different problem at or above overview {limits.overview:g}"
-            return Match("overview", None, top.score, problems, reason=why)
-        if clear:
-            return Match("answer", top.intent, top.score, shown, reason=f"clearly ahead: {lead}")
-        rivals = tuple(c for c in shown if c.score >= limits.clarify and top.score - c.score < limits.rival)
-        if top.score >= limits.alone and len(rivals) <= 1:
-            # Clearly the likeliest, with nothing else close: answer, and let the person say it was not it.
-            why = f"{top.score:.1f} is at or above alone {limits.alone:g} with no rival within {limits.rival:g}"
-            return Match("answer", top.intent, top.score, shown, sure=False, reason=why)
-        why = f"not clear enough to answer: {lead}; asking about the candidates within rival {limits.rival:g}"
-        return Match("clarify", None, top.score, rivals or (top,), reason=why)
-
-    def _problems(self, analysis: Analysis) -> tuple[Candidate, ...]:
-        """The distinct in-scope problems that separate clauses name clearly, in the order they were told."""
-        found: list[Candidate] = []
-        for candidate in analysis.clauses:
-            if (
-                candidate.score >= self.thresholds.overview
-                and candidate.intent not in self.out_of_scope
-                and candidate.intent != CRISIS_INTENT
-                and candidate.intent not in {c.intent for c in found}
-            ):
-                found.append(candidate)
-        return tuple(found[:3])
+        # Deciding from the scores is shared with the real matcher: the comparison is about the scores.
+        return _tuned.decide(analysis, self.thresholds, self.out_of_scope)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
