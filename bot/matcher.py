@@ -628,9 +628,13 @@ def decide(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str])
 
 
 def _problems(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str]) -> tuple[Candidate, ...]:
-    """The distinct in-scope problems that separate clauses name clearly, in the order they were told."""
+    """The distinct in-scope problems that separate clauses name clearly: what the person asks about first,
+    then the rest in the order they were told ("they call my boss, they posted my photo; where do I
+    complain?" leads with the complaint)."""
+    asked = analysis.asked if len(analysis.asked) == len(analysis.clauses) else (False,) * len(analysis.clauses)
+    order = sorted(range(len(analysis.clauses)), key=lambda index: (not asked[index], index))
     found: list[Candidate] = []
-    for candidate in analysis.clauses:
+    for candidate in (analysis.clauses[index] for index in order):
         if (
             candidate.score >= limits.overview
             and candidate.intent not in out_of_scope
