@@ -326,6 +326,12 @@ class Dialog:
         in_care = care.active(session.care, now)
         assessment = kb.assess(text)  # safety first, in every state
         decision = kb.match(text)
+        if assessment.at_risk and in_care is not None:
+            # Already staying with them: "我已经吃了" answers what was asked before, and that reading wins over a
+            # fresh check-in when it means danger, or when only the net (not a rule) saw a risk in the words.
+            choice = kb.care.classify(kb.safety.canonical(text))
+            if choice == "danger" or (choice is not None and assessment.net_only):
+                return self._care_choice(kb, session, in_care, choice, locale)
         if assessment.at_risk:
             # A flow under way waits in memory (two hours at most); care mode offers it again when it ends.
             reply = care.start(kb.care, assessment, in_care, locale, session.region, now)

@@ -69,6 +69,11 @@ class Assessment:
     def at_risk(self) -> bool:
         return self.level != "none"
 
+    @property
+    def net_only(self) -> bool:
+        """Only the safety net's guess, no rule: a weaker signal than any rule (see `SafetyNet`)."""
+        return self.level == "concern" and all(reason.startswith("concern/net") for reason in self.reasons)
+
 
 NONE = Assessment("none")
 
@@ -83,7 +88,7 @@ class Signal:
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
 NET_ITERATIONS = 300
-NET_L2 = 0.001
+NET_L2 = 0.0001
 NET_STEP = 2.5
 
 
