@@ -237,9 +237,9 @@ def _report(real: KnowledgeBase, items: list[dict[str, object]]) -> dict[str, ob
 def test_safety_floors_hold_on_the_tuning_set(real: KnowledgeBase) -> None:
     # Floors at what the layer reaches today (README, "Safety"): an edit that loses recall fails CI.
     report = evaluate_safety(real, load_safety_items(DEV)).as_json()
-    assert report["total"] == 3487
+    assert report["total"] == 4285
     assert report["recall"] >= 0.995, report["misses"]
-    assert report["false_alarm_rate"] <= 0.006, report["false_alarms"]
+    assert report["false_alarm_rate"] <= 0.008, report["false_alarms"]
 
 
 def _g_split() -> list[dict[str, object]]:
@@ -274,7 +274,7 @@ def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> N
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(real: KnowledgeBase) -> None:
     urgent = [item for item in _dev_items() if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
-    assert len(urgent) == 267
+    assert len(urgent) == 367
     weak = [item["text"] for item in urgent if real.assess(str(item["text"])).level != "crisis"]
     # one left: "我已经吃了" ("I've already taken it") alone cannot be told from "I've already eaten"
     assert len(weak) <= 1, weak
