@@ -72,7 +72,7 @@ class Assessment:
     @property
     def net_only(self) -> bool:
         """Only the safety net's guess, no rule: a weaker signal than any rule (see `SafetyNet`)."""
-        return self.level == "concern" and all(reason.startswith("concern/net") for reason in self.reasons)
+        return self.at_risk and all(reason.startswith(("concern/net", "crisis/net")) for reason in self.reasons)
 
 
 NONE = Assessment("none")
@@ -87,6 +87,10 @@ class Signal:
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
+# Word lists (under `words` in signals.yaml) that turn the net's check-in into the crisis reply when one of them
+# is in the message: in the tuning sets, 12 of the 13 messages the net alone caught with one of these were people
+# at risk, most of them with a plan or a place ("在大桥上站了很久", "炭已经放好了").
+NET_ESCALATE = frozenset({"method", "strong_means", "high", "high_en"})
 NET_ITERATIONS = 300
 NET_L2 = 0.0001
 NET_STEP = 2.5
@@ -203,6 +207,10 @@ class SafetyRules:
             if self.net is not None:
                 probability = self.net.probability(cut)
                 if probability >= self.net.threshold:
+                    means = sorted(name for name, pattern in self.families if name in NET_ESCALATE and pattern.search(cut))
+                    if means:
+                        # A risk the rules did not word, next to a method, a means or a height: the crisis reply.
+                        return Assessment("crisis", reasons=(f"crisis/net {probability:.2f} + {'+'.join(means)}",))
                     return Assessment("concern", reasons=(f"concern/net {probability:.2f}",))
             return NONE
         groups = {signal.group for signal in fired}

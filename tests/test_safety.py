@@ -237,7 +237,7 @@ def _report(real: KnowledgeBase, items: list[dict[str, object]]) -> dict[str, ob
 def test_safety_floors_hold_on_the_tuning_set(real: KnowledgeBase) -> None:
     # Floors at what the layer reaches today (README, "Safety"): an edit that loses recall fails CI.
     report = evaluate_safety(real, load_safety_items(DEV)).as_json()
-    assert report["total"] == 4285
+    assert report["total"] == 4683
     assert report["recall"] >= 0.995, report["misses"]
     assert report["false_alarm_rate"] <= 0.008, report["false_alarms"]
 
@@ -264,17 +264,23 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: K
 
 
 def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> None:
-    # Set H: an eighth writer, never tuned on. Floors a little under its first figures (86.8 % recall, 16.1 %
-    # false alarms), so a content edit that loses ground on messages nobody tuned for fails CI.
+    # Sets K and L: two writers never tuned on. Floors a little under their figures (recall 93.4 %, false alarms
+    # 6.7 %, 87 of 100 acts and method questions given the crisis reply), so a content edit that loses ground on
+    # messages nobody tuned for fails CI.
+    items = yaml.safe_load((REPO / "eval" / "safety-holdout.yaml").read_text(encoding="utf-8"))
+    assert len(items) == 800
     report = evaluate_safety(real, load_safety_items(REPO / "eval" / "safety-holdout.yaml")).as_json()
-    assert report["total"] == 400
-    assert report["recall"] >= 0.86, report["misses"]
-    assert report["false_alarm_rate"] <= 0.17, report["false_alarms"]
+    assert report["recall"] >= 0.92, report["misses"]
+    assert report["false_alarm_rate"] <= 0.075, report["false_alarms"]
+    urgent = [item for item in items if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
+    assert len(urgent) == 100
+    answered = [item for item in urgent if real.assess(str(item["text"])).level == "crisis"]
+    assert len(answered) >= 85, len(answered)
 
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(real: KnowledgeBase) -> None:
     urgent = [item for item in _dev_items() if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
-    assert len(urgent) == 367
+    assert len(urgent) == 415
     weak = [item["text"] for item in urgent if real.assess(str(item["text"])).level != "crisis"]
     # one left: "我已经吃了" ("I've already taken it") alone cannot be told from "I've already eaten"
     assert len(weak) <= 1, weak
@@ -363,8 +369,8 @@ def test_a_typo_rewrite_does_not_mangle_the_correctly_spelled_word(rules: Safety
 def test_no_message_kept_for_measuring_is_taught_to_the_safety_layer() -> None:
     # A holdout line copied into safety/ would only hide a miss: the set measures nothing once it is taught.
     # (A short message two writers both wrote, such as 吃多少片安眠药才会死, is in the tuning set on its own.)
-    # Set G was the holdout until it was measured and reported; it is tuning data now. The next never-tuned
-    # set goes back to eval/safety-holdout.yaml, and this check applies to it as soon as it is there.
+    # Each holdout becomes tuning data once it has been measured and reported (G, then H); the never-tuned sets
+    # are in eval/safety-holdout.yaml, and this check applies to whatever is there.
     holdout = REPO / "eval" / "safety-holdout.yaml"
     tuning = {str(item["text"]) for item in _dev_items()}
     examples = yaml.safe_load((REPO / "safety" / "examples.yaml").read_text(encoding="utf-8"))
