@@ -126,8 +126,8 @@ class SafetyNet:
     """A logistic regression over `net_features`, learnt at load time from `safety/examples.yaml`.
 
     A backstop behind the rules: when no rule fires and the net's probability reaches `threshold`, the
-    bot checks in (concern). It never decides crisis on its own. Deterministic: plain gradient descent
-    from zero weights, a fixed number of steps.
+    bot checks in (concern), or gives the crisis reply when a `NET_ESCALATE` word list is in the message
+    too. Deterministic: plain gradient descent from zero weights, a fixed number of steps.
     """
 
     vocabulary: Mapping[str, int]
@@ -207,7 +207,9 @@ class SafetyRules:
             if self.net is not None:
                 probability = self.net.probability(cut)
                 if probability >= self.net.threshold:
-                    means = sorted(name for name, pattern in self.families if name in NET_ESCALATE and pattern.search(cut))
+                    means = sorted(
+                        name for name, pattern in self.families if name in NET_ESCALATE and pattern.search(cut)
+                    )
                     if means:
                         # A risk the rules did not word, next to a method, a means or a height: the crisis reply.
                         return Assessment("crisis", reasons=(f"crisis/net {probability:.2f} + {'+'.join(means)}",))
