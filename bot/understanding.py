@@ -26,7 +26,7 @@ COLLECTION_BUSINESS = "oos.collection_business"
 
 # People who borrow from the writer (after the lexicon: 表哥/堂姐 → 亲戚, 老板 → 领导).
 _PEOPLE = (
-    r"(?:朋友|同事|同学|亲戚|前男友|前女友|前任|男朋友|女朋友|邻居|老乡|熟人|舍友|室友|领导|客户|租客|房客"
+    r"(?:朋友|同事|同学|亲戚|前男友|前女友|前任|男朋友|女朋友|邻居|老乡|熟人|舍友|室友|领导|客户|租客|房客|生意伙伴|合伙人|伙伴|兄弟|哥们|闺蜜|发小"
     r"|他|她|对方|别人|人家|人)"
 )
 # Where the writer works, when they name a lender or collector as their employer.
@@ -63,15 +63,16 @@ _COLLECTOR = re.compile(
     r"|\bas a (?:debt )?(?:collector|lender)\b|\bcollection agent here\b|\bi run (?:a |an )?(?:small )?lending\b"
     r"|\bcollections? job\b|\bcalls? (?:overdue )?customers\b|\bborrower (?:stopped|won't|doesn't|isn't) answer"
     r"|\bi(?: am|'m) 催收|\bmake (?:the )?(?:customer|debtor|borrower)s? pay\b"
-    r"|\bour (?:customer|client|borrower|debtor)s?\b|\bmy (?:customer|client|debtor|tenant)s?\b"
+    r"|\bour (?:customer|client|borrower|debtor)s?\b|\bmy debtors?\b"
+    r"|\bmy (?:customer|client|tenant)s? (?:owes?|is|are|won't|doesn't|don't|stopped|refuses?|hasn't|haven't|keeps?)\b"
     r"|\b(?:track down|find) a debtor\b"
 )
 _OWED = re.compile(
     r"欠我(?:的)?(?:钱|债|货款|房租|租金|[0-9一二三四五六七八九十两几百千万]+(?:块|元|万|千|百)?(?!个月))"
     # "借我钱" is also "lend me money": only with a sign that it was not paid back
-    r"|" + _PEOPLE + r"(?:跟我|向我|找我)?借(?:了|咗)?我(?:的)?(?:钱|[0-9一二三四五六七八九十两几百千万]+)"
+    r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟我|向我|找我)?借(?:了|咗)?我(?:的)?(?:钱|[0-9一二三四五六七八九十两几百千万]+)"
     r"[^。？?！!]{0,12}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回|不给|不接|失联|一直|至今|到现在|年了|个月了)"
-    r"|" + _PEOPLE + r"(?:跟|向|找)我借(?:了|咗)?钱"
+    r"|" + _PEOPLE + r"(?:跟|向|找)我借(?:了|咗)?(?:钱|[0-9一二三四五六七八九十两几百千万]+(?:块|元|万)?[^。？?！!]{0,8}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回))"
     r"|我借(?:了|咗)?(?:钱|[0-9一二三四五六七八九十两几百千万]+(?:块|元|万)?)?(?:给|畀)"
     + _PEOPLE
     + r"|借钱(?:给|畀)"
