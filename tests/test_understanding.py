@@ -63,3 +63,21 @@ def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) 
 )
 def test_a_borrower_is_not_turned_away(bundled: KnowledgeBase, text: str) -> None:
     assert role(text, bundled.matcher.lexicon) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我表弟两年前借了我5万块做生意，一直拖着不还，能不能去法院起诉他？",
+        "朋友跟我借了十萬都不還，我可以去聲請支付命令嗎？",
+        "我借给生意伙伴二十万他不还，还把我拉黑了，我能不能把他的信息发到朋友圈曝光他？",
+    ],
+)
+def test_money_lent_to_a_relative_or_partner_is_the_creditor_side(bundled: KnowledgeBase, text: str) -> None:
+    assert role(text, bundled.matcher.lexicon) == CREDITOR_SIDE
+
+
+def test_a_shop_owner_who_mentions_their_customers_is_still_a_borrower(bundled: KnowledgeBase) -> None:
+    text = "How to block all these collection calls on my phone without missing my customers' calls?"
+    assert role(text, bundled.matcher.lexicon) is None
+    assert bundled.decide(text).intent == "report.harassing_calls"
