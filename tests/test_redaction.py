@@ -306,3 +306,10 @@ def test_redacting_100000_characters_takes_well_under_50_ms(name: str) -> None:
         redact(text)
         runs.append(time.perf_counter() - started)
     assert statistics.median(runs) < 0.050, f"{name}: {statistics.median(runs) * 1000:.1f} ms"
+
+
+def test_where_someone_is_from_is_not_a_name() -> None:
+    # 农 is a surname, but "我是农村的" says where the writer is from
+    assert redact("你好 我是农村的 儿子在外打工") == "你好 我是农村的 儿子在外打工"
+    assert redact("我是农民 欠了钱") == "我是农民 欠了钱"
+    assert redact("我是农小明 我欠了钱") == "我是[姓名] 我欠了钱"
