@@ -99,10 +99,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. All three sets are tuning data now (realistic-dev-2
+# of a debt), written by people who never saw the examples. The five dev sets are tuning data (realistic-dev-2
 # and realistic-dev-3 were each the holdout until its figure was reported): scripts/tune_matcher.py tunes
 # thresholds on them and their failures say which kinds of message need new examples (never their lines). Their
-# floors stop a change from undoing that; realistic-holdout (set D), never seen while tuning, measures generalisation.
+# floors stop a change from undoing that; realistic-holdout (sets D, F, G), never tuned on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [
@@ -110,8 +110,11 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         ("realistic-dev-2", 0.94, 0.96, 0.025, 0.125),
         # Set C, the holdout until its figure was reported (90.0 %, 85.5 %, 16 of 440, 12.3 %); tuned since.
         ("realistic-dev-3", 0.93, 0.96, 0.025, 0.125),
-        # Set D, never tuned on: a floor a little under its first figures (88.1 %, 92.6 %, 14 of 360, 14.4 %).
-        ("realistic-holdout", 0.86, 0.90, 0.045, 0.155),
+        # Sets E and H, each measured before it was tuned on (87.5 %, then 90.3 %); tuning data since.
+        ("realistic-dev-4", 0.95, 0.90, 0.02, 0.13),
+        ("realistic-dev-5", 0.95, 0.90, 0.025, 0.11),
+        # Sets D, F and G, never tuned on: floors a little under their figures (89.3 %, 93.8 %, 45 of 1,080, 14.2 %).
+        ("realistic-holdout", 0.875, 0.91, 0.045, 0.155),
     ],
 )
 def test_realistic_sets_floor(
