@@ -138,27 +138,46 @@ class KeywordIndex:
     chinese: Mapping[str, tuple[tuple[str, Owners], ...]]  # first character → (keyword, owners)
     latin: Mapping[tuple[str, ...], Owners]  # keyword as a tuple of words → owners
     lengths: tuple[int, ...]  # the word counts that Latin keywords have
+    # `chinese` again, by beginning: a one-character keyword under its character, a longer one under its first
+    # two, so a place in the message is compared only with the keywords that start with its next two characters.
+    starting: Mapping[str, tuple[tuple[str, Owners], ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, keywords: Iterable[tuple[str, Owners]]) -> KeywordIndex:
+        """From keywords in sorted order (what `find` relies on to keep their order)."""
         chinese: dict[str, list[tuple[str, Owners]]] = defaultdict(list)
+        starting: dict[str, list[tuple[str, Owners]]] = defaultdict(list)
         latin: dict[tuple[str, ...], Owners] = {}
         for text, owners in keywords:
             if has_cjk(text):
                 chinese[text[0]].append((text, owners))
+                starting[text[:2]].append((text, owners))
             else:
                 latin[tuple(text.split())] = owners
         return cls(
             {first: tuple(entries) for first, entries in chinese.items()},
             latin,
             tuple(sorted({len(words) for words in latin})),
+            {start: tuple(entries) for start, entries in starting.items()},
         )
 
     def find(self, query: str) -> Iterator[Owners]:
-        """Owners of each keyword in the normalised query, once per keyword."""
+        """Owners of each keyword in the normalised query, once per keyword.
+
+        At each place: the one-character keyword there, then the longer ones starting with the next two
+        characters, in keyword order: the order of `chinese`, where a character sorts before what it starts.
+        """
         seen: set[str] = set()
+        starting = self.starting
         for position, char in enumerate(query):
-            for keyword, owners in self.chinese.get(char, ()):
+            single = starting.get(char)
+            if single is not None and char not in seen:
+                seen.add(char)
+                yield single[0][1]
+            longer = starting.get(query[position : position + 2])
+            if longer is None or len(longer[0][0]) < 2:
+                continue
+            for keyword, owners in longer:
                 if keyword not in seen and query.startswith(keyword, position):
                     seen.add(keyword)
                     yield owners
@@ -532,12 +551,18 @@ class Matcher:
     def _sum(self, vector: Mapping[str, float], size: int) -> Weights:
         """Dot products of the query vector with every row of the sparse matrix stored by column."""
         spans = self.spans
-        found = [(spans[key], weight) for key, weight in vector.items() if key in spans]
+        found = [(*spans[key], weight) for key, weight in vector.items() if key in spans]
         if not found:
             return np.zeros(size)
-        rows = np.concatenate([self.rows[start:stop] for (start, stop), _ in found])
-        values = np.concatenate([self.weights[start:stop] * weight for (start, stop), weight in found])
-        return np.asarray(np.bincount(rows, weights=values, minlength=size), dtype=np.float64)
+        # The columns' entries gathered in one go (a handful of numpy calls however many features the text has):
+        # positions start..stop-1 of each column, one after the other, each with its feature's weight.
+        table = np.array(found)
+        starts = table[:, 0].astype(np.intp)
+        lengths = table[:, 1].astype(np.intp) - starts
+        ends = np.cumsum(lengths)
+        positions = np.arange(int(ends[-1]), dtype=np.intp) + np.repeat(starts - (ends - lengths), lengths)
+        values = self.weights[positions] * np.repeat(table[:, 2], lengths)
+        return np.asarray(np.bincount(self.rows[positions], weights=values, minlength=size), dtype=np.float64)
 
     def match(self, text: str) -> Match:
         return self.decide(self.analyse(text))
