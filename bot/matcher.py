@@ -18,6 +18,7 @@ import bisect
 import itertools
 import math
 import re
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -119,6 +120,14 @@ def features(normalised: str) -> dict[str, float]:
 
 def _column(entries: list[tuple[int, float]]) -> tuple[Indexes, Weights]:
     return np.array([index for index, _ in entries], dtype=np.intp), np.array([w for _, w in entries])
+
+
+def _unit_numbered(vector: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """`_unit` for a vector of (feature number, weight), with the same arithmetic in the same order."""
+    norm = math.sqrt(sum(value * value for _, value in vector))
+    if norm == 0:
+        return []
+    return [(feature, value / norm) for feature, value in vector]
 
 
 def _unit(vector: dict[str, float]) -> dict[str, float]:
@@ -312,11 +321,14 @@ class Matcher:
         known = previous.prepared if previous is not None and previous.lexicon == lexicon else {}
         prepared: dict[str, str] = {}
         ids = tuple(intent.id for intent in intents)
-        intent_features: list[set[str]] = []
-        example_rows: list[tuple[int, str, dict[str, float]]] = []
+        # Features are numbered as they are first seen, and each example keeps its features as numbers and raw
+        # weights in the order `features` gave them: a dict of strings per example would hold most of the memory.
+        number: dict[str, int] = {}
+        intent_features: list[set[int]] = []
+        example_rows: list[tuple[int, str, tuple[int, ...], tuple[float, ...]]] = []
         bounds: list[tuple[int, int]] = []
         for index, intent in enumerate(intents):
-            seen: set[str] = set()
+            seen: set[int] = set()
             first = len(example_rows)
             for example in intent.examples:
                 text = known.get(example)
@@ -326,62 +338,71 @@ class Matcher:
                 if not text:
                     continue
                 raw = features(text)
-                seen.update(raw)
-                example_rows.append((index, text, raw))
+                numbers = tuple(number.setdefault(key, len(number)) for key in raw)
+                seen.update(numbers)
+                example_rows.append((index, text, numbers, tuple(raw.values())))
             bounds.append((first, len(example_rows)))
             intent_features.append(seen)
         count = max(len(intents), 1)
-        document_frequency: dict[str, int] = defaultdict(int)
+        document_frequency = [0] * len(number)
         for seen in intent_features:
             for feature in seen:
                 document_frequency[feature] += 1
         del intent_features
-        idf = {
-            feature: math.log((count + 1) / (df + 0.5))
-            for feature, df in document_frequency.items()
-            if count < PRUNE_FROM or df <= COMMON_SHARE * count
-        }
+        # idf by feature number, None for a feature too common to keep
+        weight_of: list[float | None] = [
+            math.log((count + 1) / (df + 0.5)) if count < PRUNE_FROM or df <= COMMON_SHARE * count else None
+            for df in document_frequency
+        ]
         del document_frequency
+        idf = {key: value for key, column in number.items() if (value := weight_of[column]) is not None}
 
         # Every (feature, row, weight) entry, examples in row order then centroids in intent order; a stable
-        # sort by feature then lays out each column exactly as a per-feature list would.
-        number = {key: column for column, key in enumerate(idf)}  # every kept feature is in some example
-        entry_feature: list[int] = []
-        entry_row: list[int] = []
-        entry_weight: list[float] = []
-        centroid_sums: list[dict[str, float]] = [defaultdict(float) for _ in intents]
-        for row, (index, _, raw) in enumerate(example_rows):
-            vector = _unit({key: value * idf[key] for key, value in raw.items() if key in idf})
+        # sort by feature then lays out each column exactly as a per-feature list would. Typed arrays, not
+        # lists: a million entries as Python objects would double the peak memory of a large build.
+        entry_feature = array("q")
+        entry_row = array("i")
+        entry_weight = array("d")
+        centroid_sums: list[dict[int, float]] = [defaultdict(float) for _ in intents]
+        for row, (index, _, numbers, values) in enumerate(example_rows):
+            vector = _unit_numbered(
+                [
+                    (feature, value * weight)
+                    for feature, value in zip(numbers, values, strict=True)
+                    if (weight := weight_of[feature]) is not None
+                ]
+            )
             sums = centroid_sums[index]
-            for key, weight in vector.items():
-                sums[key] += weight
-            entry_feature.extend(map(number.__getitem__, vector))
+            for feature, weight in vector:
+                sums[feature] += weight
+            entry_feature.extend(feature for feature, _ in vector)
             entry_row.extend(itertools.repeat(row, len(vector)))
-            entry_weight.extend(vector.values())
+            entry_weight.extend(weight for _, weight in vector)
         examples = len(example_rows)
         for index, total in enumerate(centroid_sums):
-            vector = _unit(total)
-            entry_feature.extend(map(number.__getitem__, vector))
+            vector = _unit_numbered(list(total.items()))
+            entry_feature.extend(feature for feature, _ in vector)
             entry_row.extend(itertools.repeat(examples + index, len(vector)))
-            entry_weight.extend(vector.values())
+            entry_weight.extend(weight for _, weight in vector)
         del centroid_sums
-        feature_of = np.array(entry_feature, dtype=np.intp)
-        del entry_feature
+        feature_of = np.frombuffer(entry_feature, dtype=np.int64)
         order = np.argsort(feature_of, kind="stable")
-        rows = np.array(entry_row, dtype=np.int32)[order]
-        del entry_row
-        weights = np.array(entry_weight, dtype=np.float64)[order]
-        del entry_weight
+        rows = np.frombuffer(entry_row, dtype=np.int32)[order]
+        weights = np.frombuffer(entry_weight, dtype=np.float64)[order]
         edges = np.concatenate(([0], np.cumsum(np.bincount(feature_of, minlength=len(number))))).tolist()
-        del feature_of, order
-        spans = {key: (edges[column], edges[column + 1]) for key, column in number.items()}
+        del feature_of, order, entry_feature, entry_row, entry_weight
+        spans = {key: (edges[column], edges[column + 1]) for key, column in number.items() if key in idf}
+        del number, weight_of, edges
 
         # A keyword shared by several intents says less about each of them; one that most intents' examples
         # use anyway (a keyword that an alias turned into 催收, say) says nothing and is left out.
         keyword_owners: dict[str, set[int]] = defaultdict(set)
+        keyword_text: dict[str, str] = {}  # many intents list the same keywords: each is prepared once
         for index, intent in enumerate(intents):
             for keyword in intent.keywords:
-                text = lexicon.apply(normalise(keyword))
+                text = keyword_text.get(keyword)
+                if text is None:
+                    text = keyword_text[keyword] = lexicon.apply(normalise(keyword))
                 if text:
                     keyword_owners[text].add(index)
         if count >= PRUNE_FROM and keyword_owners:
@@ -408,7 +429,7 @@ class Matcher:
             intents=ids,
             out_of_scope=out_of_scope,
             idf=idf,
-            example_text=tuple(text for _, text, _ in example_rows),
+            example_text=tuple(row[1] for row in example_rows),
             intent_rows=tuple(range(first, last) if last > first else range(0) for first, last in bounds),
             spans=spans,
             rows=rows,
