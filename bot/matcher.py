@@ -122,14 +122,6 @@ def _column(entries: list[tuple[int, float]]) -> tuple[Indexes, Weights]:
     return np.array([index for index, _ in entries], dtype=np.intp), np.array([w for _, w in entries])
 
 
-def _unit_numbered(vector: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    """`_unit` for a vector of (feature number, weight), with the same arithmetic in the same order."""
-    norm = math.sqrt(sum(value * value for _, value in vector))
-    if norm == 0:
-        return []
-    return [(feature, value / norm) for feature, value in vector]
-
-
 def _unit(vector: dict[str, float]) -> dict[str, float]:
     norm = math.sqrt(sum(value * value for value in vector.values()))
     if norm == 0:
@@ -321,15 +313,18 @@ class Matcher:
         known = previous.prepared if previous is not None and previous.lexicon == lexicon else {}
         prepared: dict[str, str] = {}
         ids = tuple(intent.id for intent in intents)
-        # Features are numbered as they are first seen, and each example keeps its features as numbers and raw
-        # weights in the order `features` gave them: a dict of strings per example would hold most of the memory.
+        # Features are numbered as they are first seen; every example's (feature, raw weight) entries go into
+        # typed arrays in the order `features` gave them: as Python objects they would double the peak memory.
         number: dict[str, int] = {}
         intent_features: list[set[int]] = []
-        example_rows: list[tuple[int, str, tuple[int, ...], tuple[float, ...]]] = []
+        texts: list[str] = []
+        entry_feature = array("q")
+        entry_value = array("d")
+        entry_row = array("q")
         bounds: list[tuple[int, int]] = []
-        for index, intent in enumerate(intents):
+        for intent in intents:
             seen: set[int] = set()
-            first = len(example_rows)
+            first = len(texts)
             for example in intent.examples:
                 text = known.get(example)
                 if text is None:
@@ -338,10 +333,13 @@ class Matcher:
                 if not text:
                     continue
                 raw = features(text)
-                numbers = tuple(number.setdefault(key, len(number)) for key in raw)
+                numbers = [number.setdefault(key, len(number)) for key in raw]
                 seen.update(numbers)
-                example_rows.append((index, text, numbers, tuple(raw.values())))
-            bounds.append((first, len(example_rows)))
+                entry_feature.extend(numbers)
+                entry_value.extend(raw.values())
+                entry_row.extend(itertools.repeat(len(texts), len(numbers)))
+                texts.append(text)
+            bounds.append((first, len(texts)))
             intent_features.append(seen)
         count = max(len(intents), 1)
         document_frequency = [0] * len(number)
@@ -349,50 +347,53 @@ class Matcher:
             for feature in seen:
                 document_frequency[feature] += 1
         del intent_features
-        # idf by feature number, None for a feature too common to keep
-        weight_of: list[float | None] = [
-            math.log((count + 1) / (df + 0.5)) if count < PRUNE_FROM or df <= COMMON_SHARE * count else None
+        # idf by feature number (math.log, as the query side computes nothing else), NaN for a feature too
+        # common to keep
+        kept_idf = [
+            math.log((count + 1) / (df + 0.5)) if count < PRUNE_FROM or df <= COMMON_SHARE * count else math.nan
             for df in document_frequency
         ]
         del document_frequency
-        idf = {key: value for key, column in number.items() if (value := weight_of[column]) is not None}
+        idf = {key: value for key, column in number.items() if not math.isnan(value := kept_idf[column])}
+        idf_of = np.array(kept_idf, dtype=np.float64)
+        del kept_idf
 
-        # Every (feature, row, weight) entry, examples in row order then centroids in intent order; a stable
-        # sort by feature then lays out each column exactly as a per-feature list would. Typed arrays, not
-        # lists: a million entries as Python objects would double the peak memory of a large build.
-        entry_feature = array("q")
-        entry_row = array("i")
-        entry_weight = array("d")
-        centroid_sums: list[dict[int, float]] = [defaultdict(float) for _ in intents]
-        for row, (index, _, numbers, values) in enumerate(example_rows):
-            vector = _unit_numbered(
-                [
-                    (feature, value * weight)
-                    for feature, value in zip(numbers, values, strict=True)
-                    if (weight := weight_of[feature]) is not None
-                ]
-            )
-            sums = centroid_sums[index]
-            for feature, weight in vector:
-                sums[feature] += weight
-            entry_feature.extend(feature for feature, _ in vector)
-            entry_row.extend(itertools.repeat(row, len(vector)))
-            entry_weight.extend(weight for _, weight in vector)
-        examples = len(example_rows)
-        for index, total in enumerate(centroid_sums):
-            vector = _unit_numbered(list(total.items()))
-            entry_feature.extend(feature for feature, _ in vector)
-            entry_row.extend(itertools.repeat(examples + index, len(vector)))
-            entry_weight.extend(weight for _, weight in vector)
-        del centroid_sums
-        feature_of = np.frombuffer(entry_feature, dtype=np.int64)
+        # Each example's unit vector, then each intent's centroid (the sum of its examples' vectors, made unit
+        # length), with numpy doing the arithmetic a dict per example would do, in the same order: every sum
+        # is a bincount, which adds in the order of its input, as a Python loop does.
+        examples = len(texts)
+        column = np.frombuffer(entry_feature, dtype=np.int64)
+        keep = ~np.isnan(idf_of[column]) if len(column) else np.zeros(0, dtype=bool)
+        column = column[keep]
+        row = np.frombuffer(entry_row, dtype=np.int64)[keep]
+        weighted = np.frombuffer(entry_value, dtype=np.float64)[keep] * idf_of[column]
+        del entry_feature, entry_value, entry_row, keep
+        norm = np.sqrt(np.bincount(row, weights=weighted * weighted, minlength=examples))
+        unit = weighted / norm[row]
+        del weighted, norm
+        intent_of_row = np.repeat(np.arange(len(intents), dtype=np.int64), [last - first for first, last in bounds])
+        width = max(len(number), 1)
+        found = np.unique(intent_of_row[row] * width + column, return_index=True, return_inverse=True)
+        pairs: npt.NDArray[np.int64] = found[0]
+        first_at: Indexes = found[1]
+        totals = np.bincount(np.ravel(found[2]), weights=unit, minlength=len(pairs))
+        by_appearance = np.argsort(first_at, kind="stable")  # an intent's features in the order first met
+        pairs, totals = pairs[by_appearance], totals[by_appearance]
+        centroid_intent, centroid_feature = pairs // width, pairs % width
+        centroid_norm = np.sqrt(np.bincount(centroid_intent, weights=totals * totals, minlength=len(intents)))
+        centroid_unit = totals / centroid_norm[centroid_intent]
+        del found, pairs, first_at, totals, by_appearance, centroid_norm, intent_of_row
+
+        # Examples in row order, then centroids in intent order; a stable sort by column then lays out each
+        # column exactly as a per-column list would.
+        feature_of = np.concatenate([column, centroid_feature])
         order = np.argsort(feature_of, kind="stable")
-        rows = np.frombuffer(entry_row, dtype=np.int32)[order]
-        weights = np.frombuffer(entry_weight, dtype=np.float64)[order]
+        rows = np.concatenate([row, examples + centroid_intent]).astype(np.int32)[order]
+        weights = np.concatenate([unit, centroid_unit])[order]
         edges = np.concatenate(([0], np.cumsum(np.bincount(feature_of, minlength=len(number))))).tolist()
-        del feature_of, order, entry_feature, entry_row, entry_weight
+        del column, row, unit, centroid_feature, centroid_intent, centroid_unit, feature_of, order
         spans = {key: (edges[column], edges[column + 1]) for key, column in number.items() if key in idf}
-        del number, weight_of, edges
+        del number, idf_of, edges
 
         # A keyword shared by several intents says less about each of them; one that most intents' examples
         # use anyway (a keyword that an alias turned into 催收, say) says nothing and is left out.
@@ -406,7 +407,7 @@ class Matcher:
                 if text:
                     keyword_owners[text].add(index)
         if count >= PRUNE_FROM and keyword_owners:
-            pools = [" ".join(example_rows[row][1] for row in range(*bounds[index])) for index in range(count)]
+            pools = [" ".join(texts[first:last]) for first, last in bounds]
             latin_pools = [f" {_NOT_LATIN.sub(' ', pool)} " for pool in pools]
             latin_joined = "\0".join(latin_pools)
             latin_ends = [end - 1 for end in itertools.accumulate(len(pool) + 1 for pool in latin_pools)]
@@ -429,7 +430,7 @@ class Matcher:
             intents=ids,
             out_of_scope=out_of_scope,
             idf=idf,
-            example_text=tuple(row[1] for row in example_rows),
+            example_text=tuple(texts),
             intent_rows=tuple(range(first, last) if last > first else range(0) for first, last in bounds),
             spans=spans,
             rows=rows,
