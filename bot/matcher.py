@@ -303,14 +303,18 @@ class Matcher:
         thresholds: Thresholds | None = None,
         lexicon: Lexicon | None = None,
         previous: Matcher | None = None,
+        normalised: Mapping[str, str] | None = None,
     ) -> Matcher:
         """Linear in the number of examples: every example is read once, and every intent's rows are contiguous.
 
         With `previous` (the matcher a reload replaces) built on the same lexicon, examples it already
         normalised are not normalised again (OpenCC is most of that cost), and their strings are shared.
+        `normalised` may give examples' `normalise` forms already worked out (the knowledge base's checks
+        need them too).
         """
         lexicon = lexicon or Lexicon()
         known = previous.prepared if previous is not None and previous.lexicon == lexicon else {}
+        forms = normalised or {}
         prepared: dict[str, str] = {}
         ids = tuple(intent.id for intent in intents)
         # Features are numbered as they are first seen; every example's (feature, raw weight) entries go into
@@ -328,7 +332,8 @@ class Matcher:
             for example in intent.examples:
                 text = known.get(example)
                 if text is None:
-                    text = lexicon.apply(normalise(example))
+                    form = forms.get(example)
+                    text = lexicon.apply(form if form is not None else normalise(example))
                 prepared[example] = text
                 if not text:
                     continue
