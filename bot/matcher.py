@@ -263,6 +263,30 @@ def _pools_with_each(keywords: Sequence[str], pools: Sequence[str]) -> Counter[s
     return counts
 
 
+class Columns(Mapping[str, tuple[int, int]]):
+    """The sparse matrix's columns: feature → (start, stop) into `Matcher.rows` and `Matcher.weights`, kept as
+    each feature's column number and one array of column edges (a tuple per feature would cost 100 bytes each)."""
+
+    __slots__ = ("edges", "number")
+
+    def __init__(self, number: Mapping[str, int], edges: Indexes) -> None:
+        self.number = number  # feature → column
+        self.edges = edges  # column → its first entry; column + 1 → its end
+
+    def __getitem__(self, key: str) -> tuple[int, int]:
+        column = self.number[key]
+        return int(self.edges[column]), int(self.edges[column + 1])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.number
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.number)
+
+    def __len__(self) -> int:
+        return len(self.number)
+
+
 @dataclass(frozen=True)
 class _Scored:
     """One text's scores over every intent (0 where none), with the pieces `explain` shows."""
@@ -284,7 +308,7 @@ class Matcher:
     # A sparse matrix stored by column: feature → (start, stop) into `rows` and `weights`. A column lists the
     # examples that have the feature, then the intents' centroids (at len(example_text) + intent): one numpy
     # sum per message gives both dot products, and its cost grows with the message's features' columns.
-    spans: Mapping[str, tuple[int, int]]
+    spans: Columns
     rows: Rows
     weights: Weights
     starts: Indexes  # first example index of each intent that has examples, for per-intent maxima
@@ -395,9 +419,9 @@ class Matcher:
         order = np.argsort(feature_of, kind="stable")
         rows = np.concatenate([row, examples + centroid_intent]).astype(np.int32)[order]
         weights = np.concatenate([unit, centroid_unit])[order]
-        edges = np.concatenate(([0], np.cumsum(np.bincount(feature_of, minlength=len(number))))).tolist()
+        edges = np.concatenate(([0], np.cumsum(np.bincount(feature_of, minlength=len(number))))).astype(np.intp)
         del column, row, unit, centroid_feature, centroid_intent, centroid_unit, feature_of, order
-        spans = {key: (edges[column], edges[column + 1]) for key, column in number.items() if key in idf}
+        spans = Columns({key: column for key, column in number.items() if key in idf}, edges)
         del number, idf_of, edges
 
         # A keyword shared by several intents says less about each of them; one that most intents' examples
@@ -577,18 +601,20 @@ class Matcher:
 
     def _sum(self, vector: Mapping[str, float], size: int) -> Weights:
         """Dot products of the query vector with every row of the sparse matrix stored by column."""
-        spans = self.spans
-        found = [(*spans[key], weight) for key, weight in vector.items() if key in spans]
+        number = self.spans.number
+        found = [(number[key], weight) for key, weight in vector.items() if key in number]
         if not found:
             return np.zeros(size)
         # The columns' entries gathered in one go (a handful of numpy calls however many features the text has):
         # positions start..stop-1 of each column, one after the other, each with its feature's weight.
-        table = np.array(found)
-        starts = table[:, 0].astype(np.intp)
-        lengths = table[:, 1].astype(np.intp) - starts
+        columns = np.fromiter((column for column, _ in found), dtype=np.intp, count=len(found))
+        starts = self.spans.edges[columns]
+        lengths = self.spans.edges[columns + 1] - starts
         ends = np.cumsum(lengths)
         positions = np.arange(int(ends[-1]), dtype=np.intp) + np.repeat(starts - (ends - lengths), lengths)
-        values = self.weights[positions] * np.repeat(table[:, 2], lengths)
+        values = self.weights[positions] * np.repeat(
+            np.fromiter((weight for _, weight in found), dtype=np.float64, count=len(found)), lengths
+        )
         return np.asarray(np.bincount(self.rows[positions], weights=values, minlength=size), dtype=np.float64)
 
     def match(self, text: str) -> Match:
