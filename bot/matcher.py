@@ -265,17 +265,17 @@ def _pools_with_each(keywords: Sequence[str], pools: Sequence[str]) -> Counter[s
 
 class Columns(Mapping[str, tuple[int, int]]):
     """The sparse matrix's columns: feature → (start, stop) into `Matcher.rows` and `Matcher.weights`, kept as
-    each feature's column number and one array of column edges (a tuple per feature would cost 100 bytes each)."""
+    each feature's column number and one list of column edges (a tuple per feature would cost 100 bytes each)."""
 
     __slots__ = ("edges", "number")
 
-    def __init__(self, number: Mapping[str, int], edges: Indexes) -> None:
+    def __init__(self, number: Mapping[str, int], edges: Sequence[int]) -> None:
         self.number = number  # feature → column
         self.edges = edges  # column → its first entry; column + 1 → its end
 
     def __getitem__(self, key: str) -> tuple[int, int]:
         column = self.number[key]
-        return int(self.edges[column]), int(self.edges[column + 1])
+        return self.edges[column], self.edges[column + 1]
 
     def __contains__(self, key: object) -> bool:
         return key in self.number
@@ -419,7 +419,7 @@ class Matcher:
         order = np.argsort(feature_of, kind="stable")
         rows = np.concatenate([row, examples + centroid_intent]).astype(np.int32)[order]
         weights = np.concatenate([unit, centroid_unit])[order]
-        edges = np.concatenate(([0], np.cumsum(np.bincount(feature_of, minlength=len(number))))).astype(np.intp)
+        edges = np.concatenate(([0], np.cumsum(np.bincount(feature_of, minlength=len(number))))).tolist()
         del column, row, unit, centroid_feature, centroid_intent, centroid_unit, feature_of, order
         spans = Columns({key: column for key, column in number.items() if key in idf}, edges)
         del number, idf_of, edges
@@ -601,21 +601,21 @@ class Matcher:
 
     def _sum(self, vector: Mapping[str, float], size: int) -> Weights:
         """Dot products of the query vector with every row of the sparse matrix stored by column."""
-        number = self.spans.number
+        number, edges = self.spans.number, self.spans.edges
         found = [(number[key], weight) for key, weight in vector.items() if key in number]
         if not found:
             return np.zeros(size)
-        # The columns' entries gathered in one go (a handful of numpy calls however many features the text has):
-        # positions start..stop-1 of each column, one after the other, each with its feature's weight.
-        columns = np.fromiter((column for column, _ in found), dtype=np.intp, count=len(found))
-        starts = self.spans.edges[columns]
-        lengths = self.spans.edges[columns + 1] - starts
-        ends = np.cumsum(lengths)
-        positions = np.arange(int(ends[-1]), dtype=np.intp) + np.repeat(starts - (ends - lengths), lengths)
-        values = self.weights[positions] * np.repeat(
-            np.fromiter((weight for _, weight in found), dtype=np.float64, count=len(found)), lengths
+        # Each column's entries copied as a slice (long columns are where the time goes in a large knowledge base),
+        # then multiplied by its feature's weight in one numpy step rather than one per feature.
+        starts = [edges[column] for column, _ in found]
+        stops = [edges[column + 1] for column, _ in found]
+        rows = np.concatenate([self.rows[start:stop] for start, stop in zip(starts, stops, strict=True)])
+        scale = np.repeat(
+            np.fromiter((weight for _, weight in found), dtype=np.float64, count=len(found)),
+            np.subtract(stops, starts),
         )
-        return np.asarray(np.bincount(self.rows[positions], weights=values, minlength=size), dtype=np.float64)
+        values = np.concatenate([self.weights[start:stop] for start, stop in zip(starts, stops, strict=True)]) * scale
+        return np.asarray(np.bincount(rows, weights=values, minlength=size), dtype=np.float64)
 
     def match(self, text: str) -> Match:
         return self.decide(self.analyse(text))
