@@ -168,7 +168,13 @@ def _feedback(intent: str, locale: Locale) -> Feedback:
     )
 
 
+_FEEDBACK_PREFIX = Action("feedback").encode()  # every feedback payload starts so; most options do not
+
+
 def _is_feedback(payload: str) -> bool:
+    # Runs for every option remembered, several times a message: most are told apart by their first letters.
+    if not payload.startswith(_FEEDBACK_PREFIX):
+        return False
     action = Action.decode(payload)
     return action is not None and action.kind == "feedback"
 

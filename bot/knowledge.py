@@ -304,6 +304,8 @@ class _IntentDraft:
     line: int
     related_lines: dict[str, int]
     written: Mapping[str, int] = field(default_factory=dict)  # items as written under examples/tests
+    # each example and test → its normalised form, worked out once for the checks and the matcher
+    normalised: Mapping[str, str] = field(default_factory=dict)
 
 
 def _load_intent(node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> _IntentDraft | None:
@@ -347,11 +349,12 @@ def _load_intent(node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> _
             if locale not in titles and not out_of_scope:
                 errors.append(KnowledgeError(path, _line(title_node), f"`title` has no `{locale}` line"))
     seen_lines: dict[str, tuple[int, str]] = {}  # normalised text → (line, examples|tests) within the intent
-    examples = _distinct(fields.get("examples"), path, "examples", seen_lines, errors)
+    normalised: dict[str, str] = {}
+    examples = _distinct(fields.get("examples"), path, "examples", seen_lines, errors, normalised)
     if not examples:
         errors.append(KnowledgeError(path, _line(node), f"`{intent_id}` has no `examples`"))
         return None
-    tests = _distinct(fields.get("tests"), path, "tests", seen_lines, errors)
+    tests = _distinct(fields.get("tests"), path, "tests", seen_lines, errors, normalised)
     keywords = (
         tuple(text for text, _ in _texts(fields["keywords"], path, "keywords", errors)) if "keywords" in fields else ()
     )
@@ -374,18 +377,24 @@ def _load_intent(node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> _
         key: len(fields[key].value) if isinstance(fields.get(key), yaml.SequenceNode) else 0
         for key in ("examples", "tests")
     }
-    return _IntentDraft(intent, path, _line(node), related_lines, written)
+    return _IntentDraft(intent, path, _line(node), related_lines, written, normalised)
 
 
 def _distinct(
-    node: yaml.Node | None, path: Path, key: str, seen: dict[str, tuple[int, str]], errors: list[KnowledgeError]
+    node: yaml.Node | None,
+    path: Path,
+    key: str,
+    seen: dict[str, tuple[int, str]],
+    errors: list[KnowledgeError],
+    forms: dict[str, str],
 ) -> tuple[str, ...]:
-    """The texts of an `examples` or `tests` list; one repeated within the same intent is reported and dropped."""
+    """The texts of an `examples` or `tests` list; one repeated within the same intent is reported and dropped.
+    `forms` receives each text's normalised form."""
     if node is None:
         return ()
     found: list[str] = []
     for text, line in _texts(node, path, key, errors):
-        normalised = normalise(text)
+        normalised = forms[text] = normalise(text)
         if normalised and normalised in seen:
             first, kind = seen[normalised]
             message = (
@@ -412,7 +421,9 @@ def _check_examples(drafts: list[_IntentDraft], errors: list[KnowledgeError]) ->
     owner: dict[str, str] = {}
     for draft in drafts:
         for example in draft.intent.examples:
-            key = normalise(example)
+            key = draft.normalised.get(example)
+            if key is None:
+                key = normalise(example)
             if not key:
                 errors.append(
                     KnowledgeError(draft.path, draft.line, f"example {example!r} of `{draft.intent.id}` has no words")
@@ -430,7 +441,8 @@ def _check_examples(drafts: list[_IntentDraft], errors: list[KnowledgeError]) ->
                 )
     for draft in drafts:
         for test in draft.intent.tests:
-            if normalise(test) in owner:
+            key = draft.normalised.get(test)
+            if (key if key is not None else normalise(test)) in owner:
                 errors.append(
                     KnowledgeError(
                         draft.path,
@@ -800,7 +812,12 @@ def _build(
         safety=safety,
         care=care,
         # A reload reuses what the knowledge base it replaces already worked out (`Matcher.build`).
-        matcher=Matcher.build(list(final.values()), lexicon=lexicon, previous=previous.matcher if previous else None),
+        matcher=Matcher.build(
+            list(final.values()),
+            lexicon=lexicon,
+            previous=previous.matcher if previous else None,
+            normalised={text: form for draft in valid.drafts for text, form in draft.normalised.items()},
+        ),
         root=root,
         regional=MappingProxyType(regional),
         rules=files.rules,

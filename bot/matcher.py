@@ -18,6 +18,7 @@ import bisect
 import itertools
 import math
 import re
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -138,27 +139,46 @@ class KeywordIndex:
     chinese: Mapping[str, tuple[tuple[str, Owners], ...]]  # first character → (keyword, owners)
     latin: Mapping[tuple[str, ...], Owners]  # keyword as a tuple of words → owners
     lengths: tuple[int, ...]  # the word counts that Latin keywords have
+    # `chinese` again, by beginning: a one-character keyword under its character, a longer one under its first
+    # two, so a place in the message is compared only with the keywords that start with its next two characters.
+    starting: Mapping[str, tuple[tuple[str, Owners], ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, keywords: Iterable[tuple[str, Owners]]) -> KeywordIndex:
+        """From keywords in sorted order (what `find` relies on to keep their order)."""
         chinese: dict[str, list[tuple[str, Owners]]] = defaultdict(list)
+        starting: dict[str, list[tuple[str, Owners]]] = defaultdict(list)
         latin: dict[tuple[str, ...], Owners] = {}
         for text, owners in keywords:
             if has_cjk(text):
                 chinese[text[0]].append((text, owners))
+                starting[text[:2]].append((text, owners))
             else:
                 latin[tuple(text.split())] = owners
         return cls(
             {first: tuple(entries) for first, entries in chinese.items()},
             latin,
             tuple(sorted({len(words) for words in latin})),
+            {start: tuple(entries) for start, entries in starting.items()},
         )
 
     def find(self, query: str) -> Iterator[Owners]:
-        """Owners of each keyword in the normalised query, once per keyword."""
+        """Owners of each keyword in the normalised query, once per keyword.
+
+        At each place: the one-character keyword there, then the longer ones starting with the next two
+        characters, in keyword order: the order of `chinese`, where a character sorts before what it starts.
+        """
         seen: set[str] = set()
+        starting = self.starting
         for position, char in enumerate(query):
-            for keyword, owners in self.chinese.get(char, ()):
+            single = starting.get(char)
+            if single is not None and char not in seen:
+                seen.add(char)
+                yield single[0][1]
+            longer = starting.get(query[position : position + 2])
+            if longer is None or len(longer[0][0]) < 2:
+                continue
+            for keyword, owners in longer:
                 if keyword not in seen and query.startswith(keyword, position):
                     seen.add(keyword)
                     yield owners
@@ -243,6 +263,30 @@ def _pools_with_each(keywords: Sequence[str], pools: Sequence[str]) -> Counter[s
     return counts
 
 
+class Columns(Mapping[str, tuple[int, int]]):
+    """The sparse matrix's columns: feature → (start, stop) into `Matcher.rows` and `Matcher.weights`, kept as
+    each feature's column number and one list of column edges (a tuple per feature would cost 100 bytes each)."""
+
+    __slots__ = ("edges", "number")
+
+    def __init__(self, number: Mapping[str, int], edges: Sequence[int]) -> None:
+        self.number = number  # feature → column
+        self.edges = edges  # column → its first entry; column + 1 → its end
+
+    def __getitem__(self, key: str) -> tuple[int, int]:
+        column = self.number[key]
+        return self.edges[column], self.edges[column + 1]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.number
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.number)
+
+    def __len__(self) -> int:
+        return len(self.number)
+
+
 @dataclass(frozen=True)
 class _Scored:
     """One text's scores over every intent (0 where none), with the pieces `explain` shows."""
@@ -264,7 +308,7 @@ class Matcher:
     # A sparse matrix stored by column: feature → (start, stop) into `rows` and `weights`. A column lists the
     # examples that have the feature, then the intents' centroids (at len(example_text) + intent): one numpy
     # sum per message gives both dot products, and its cost grows with the message's features' columns.
-    spans: Mapping[str, tuple[int, int]]
+    spans: Columns
     rows: Rows
     weights: Weights
     starts: Indexes  # first example index of each intent that has examples, for per-intent maxima
@@ -283,90 +327,116 @@ class Matcher:
         thresholds: Thresholds | None = None,
         lexicon: Lexicon | None = None,
         previous: Matcher | None = None,
+        normalised: Mapping[str, str] | None = None,
     ) -> Matcher:
         """Linear in the number of examples: every example is read once, and every intent's rows are contiguous.
 
         With `previous` (the matcher a reload replaces) built on the same lexicon, examples it already
         normalised are not normalised again (OpenCC is most of that cost), and their strings are shared.
+        `normalised` may give examples' `normalise` forms already worked out (the knowledge base's checks
+        need them too).
         """
         lexicon = lexicon or Lexicon()
         known = previous.prepared if previous is not None and previous.lexicon == lexicon else {}
+        forms = normalised or {}
         prepared: dict[str, str] = {}
         ids = tuple(intent.id for intent in intents)
-        intent_features: list[set[str]] = []
-        example_rows: list[tuple[int, str, dict[str, float]]] = []
+        # Features are numbered as they are first seen; every example's (feature, raw weight) entries go into
+        # typed arrays in the order `features` gave them: as Python objects they would double the peak memory.
+        number: dict[str, int] = {}
+        intent_features: list[set[int]] = []
+        texts: list[str] = []
+        entry_feature = array("q")
+        entry_value = array("d")
+        entry_row = array("q")
         bounds: list[tuple[int, int]] = []
-        for index, intent in enumerate(intents):
-            seen: set[str] = set()
-            first = len(example_rows)
+        for intent in intents:
+            seen: set[int] = set()
+            first = len(texts)
             for example in intent.examples:
                 text = known.get(example)
                 if text is None:
-                    text = lexicon.apply(normalise(example))
+                    form = forms.get(example)
+                    text = lexicon.apply(form if form is not None else normalise(example))
                 prepared[example] = text
                 if not text:
                     continue
                 raw = features(text)
-                seen.update(raw)
-                example_rows.append((index, text, raw))
-            bounds.append((first, len(example_rows)))
+                numbers = [number.setdefault(key, len(number)) for key in raw]
+                seen.update(numbers)
+                entry_feature.extend(numbers)
+                entry_value.extend(raw.values())
+                entry_row.extend(itertools.repeat(len(texts), len(numbers)))
+                texts.append(text)
+            bounds.append((first, len(texts)))
             intent_features.append(seen)
         count = max(len(intents), 1)
-        document_frequency: dict[str, int] = defaultdict(int)
+        document_frequency = [0] * len(number)
         for seen in intent_features:
             for feature in seen:
                 document_frequency[feature] += 1
         del intent_features
-        idf = {
-            feature: math.log((count + 1) / (df + 0.5))
-            for feature, df in document_frequency.items()
-            if count < PRUNE_FROM or df <= COMMON_SHARE * count
-        }
+        # idf by feature number (math.log, as the query side computes nothing else), NaN for a feature too
+        # common to keep
+        kept_idf = [
+            math.log((count + 1) / (df + 0.5)) if count < PRUNE_FROM or df <= COMMON_SHARE * count else math.nan
+            for df in document_frequency
+        ]
         del document_frequency
+        idf = {key: value for key, column in number.items() if not math.isnan(value := kept_idf[column])}
+        idf_of = np.array(kept_idf, dtype=np.float64)
+        del kept_idf
 
-        # Every (feature, row, weight) entry, examples in row order then centroids in intent order; a stable
-        # sort by feature then lays out each column exactly as a per-feature list would.
-        number = {key: column for column, key in enumerate(idf)}  # every kept feature is in some example
-        entry_feature: list[int] = []
-        entry_row: list[int] = []
-        entry_weight: list[float] = []
-        centroid_sums: list[dict[str, float]] = [defaultdict(float) for _ in intents]
-        for row, (index, _, raw) in enumerate(example_rows):
-            vector = _unit({key: value * idf[key] for key, value in raw.items() if key in idf})
-            sums = centroid_sums[index]
-            for key, weight in vector.items():
-                sums[key] += weight
-            entry_feature.extend(map(number.__getitem__, vector))
-            entry_row.extend(itertools.repeat(row, len(vector)))
-            entry_weight.extend(vector.values())
-        examples = len(example_rows)
-        for index, total in enumerate(centroid_sums):
-            vector = _unit(total)
-            entry_feature.extend(map(number.__getitem__, vector))
-            entry_row.extend(itertools.repeat(examples + index, len(vector)))
-            entry_weight.extend(vector.values())
-        del centroid_sums
-        feature_of = np.array(entry_feature, dtype=np.intp)
-        del entry_feature
+        # Each example's unit vector, then each intent's centroid (the sum of its examples' vectors, made unit
+        # length), with numpy doing the arithmetic a dict per example would do, in the same order: every sum
+        # is a bincount, which adds in the order of its input, as a Python loop does.
+        examples = len(texts)
+        column = np.frombuffer(entry_feature, dtype=np.int64)
+        keep = ~np.isnan(idf_of[column]) if len(column) else np.zeros(0, dtype=bool)
+        column = column[keep]
+        row = np.frombuffer(entry_row, dtype=np.int64)[keep]
+        weighted = np.frombuffer(entry_value, dtype=np.float64)[keep] * idf_of[column]
+        del entry_feature, entry_value, entry_row, keep
+        norm = np.sqrt(np.bincount(row, weights=weighted * weighted, minlength=examples))
+        unit = weighted / norm[row]
+        del weighted, norm
+        intent_of_row = np.repeat(np.arange(len(intents), dtype=np.int64), [last - first for first, last in bounds])
+        width = max(len(number), 1)
+        found = np.unique(intent_of_row[row] * width + column, return_index=True, return_inverse=True)
+        pairs: npt.NDArray[np.int64] = found[0]
+        first_at: Indexes = found[1]
+        totals = np.bincount(np.ravel(found[2]), weights=unit, minlength=len(pairs))
+        by_appearance = np.argsort(first_at, kind="stable")  # an intent's features in the order first met
+        pairs, totals = pairs[by_appearance], totals[by_appearance]
+        centroid_intent, centroid_feature = pairs // width, pairs % width
+        centroid_norm = np.sqrt(np.bincount(centroid_intent, weights=totals * totals, minlength=len(intents)))
+        centroid_unit = totals / centroid_norm[centroid_intent]
+        del found, pairs, first_at, totals, by_appearance, centroid_norm, intent_of_row
+
+        # Examples in row order, then centroids in intent order; a stable sort by column then lays out each
+        # column exactly as a per-column list would.
+        feature_of = np.concatenate([column, centroid_feature])
         order = np.argsort(feature_of, kind="stable")
-        rows = np.array(entry_row, dtype=np.int32)[order]
-        del entry_row
-        weights = np.array(entry_weight, dtype=np.float64)[order]
-        del entry_weight
+        rows = np.concatenate([row, examples + centroid_intent]).astype(np.int32)[order]
+        weights = np.concatenate([unit, centroid_unit])[order]
         edges = np.concatenate(([0], np.cumsum(np.bincount(feature_of, minlength=len(number))))).tolist()
-        del feature_of, order
-        spans = {key: (edges[column], edges[column + 1]) for key, column in number.items()}
+        del column, row, unit, centroid_feature, centroid_intent, centroid_unit, feature_of, order
+        spans = Columns({key: column for key, column in number.items() if key in idf}, edges)
+        del number, idf_of, edges
 
         # A keyword shared by several intents says less about each of them; one that most intents' examples
         # use anyway (a keyword that an alias turned into 催收, say) says nothing and is left out.
         keyword_owners: dict[str, set[int]] = defaultdict(set)
+        keyword_text: dict[str, str] = {}  # many intents list the same keywords: each is prepared once
         for index, intent in enumerate(intents):
             for keyword in intent.keywords:
-                text = lexicon.apply(normalise(keyword))
+                text = keyword_text.get(keyword)
+                if text is None:
+                    text = keyword_text[keyword] = lexicon.apply(normalise(keyword))
                 if text:
                     keyword_owners[text].add(index)
         if count >= PRUNE_FROM and keyword_owners:
-            pools = [" ".join(example_rows[row][1] for row in range(*bounds[index])) for index in range(count)]
+            pools = [" ".join(texts[first:last]) for first, last in bounds]
             latin_pools = [f" {_NOT_LATIN.sub(' ', pool)} " for pool in pools]
             latin_joined = "\0".join(latin_pools)
             latin_ends = [end - 1 for end in itertools.accumulate(len(pool) + 1 for pool in latin_pools)]
@@ -389,7 +459,7 @@ class Matcher:
             intents=ids,
             out_of_scope=out_of_scope,
             idf=idf,
-            example_text=tuple(text for _, text, _ in example_rows),
+            example_text=tuple(texts),
             intent_rows=tuple(range(first, last) if last > first else range(0) for first, last in bounds),
             spans=spans,
             rows=rows,
@@ -531,12 +601,20 @@ class Matcher:
 
     def _sum(self, vector: Mapping[str, float], size: int) -> Weights:
         """Dot products of the query vector with every row of the sparse matrix stored by column."""
-        spans = self.spans
-        found = [(spans[key], weight) for key, weight in vector.items() if key in spans]
+        number, edges = self.spans.number, self.spans.edges
+        found = [(number[key], weight) for key, weight in vector.items() if key in number]
         if not found:
             return np.zeros(size)
-        rows = np.concatenate([self.rows[start:stop] for (start, stop), _ in found])
-        values = np.concatenate([self.weights[start:stop] * weight for (start, stop), weight in found])
+        # Each column's entries copied as a slice (long columns are where the time goes in a large knowledge base),
+        # then multiplied by its feature's weight in one numpy step rather than one per feature.
+        starts = [edges[column] for column, _ in found]
+        stops = [edges[column + 1] for column, _ in found]
+        rows = np.concatenate([self.rows[start:stop] for start, stop in zip(starts, stops, strict=True)])
+        scale = np.repeat(
+            np.fromiter((weight for _, weight in found), dtype=np.float64, count=len(found)),
+            np.subtract(stops, starts),
+        )
+        values = np.concatenate([self.weights[start:stop] for start, stop in zip(starts, stops, strict=True)]) * scale
         return np.asarray(np.bincount(rows, weights=values, minlength=size), dtype=np.float64)
 
     def match(self, text: str) -> Match:

@@ -1,0 +1,81 @@
+"""The lexicon's one pattern (a tree of shared beginnings) rewrites every text exactly as the plain list of
+variants, longest first, that it replaced."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from bot.evaluation import load_labelled
+from bot.knowledge import KnowledgeSource
+from bot.lexicon import Lexicon
+from bot.text import has_cjk, normalise
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def plain_apply(canonical: Mapping[str, str], text: str) -> str:
+    """The straightforward lexicon: every variant in one alternation, longest first, Latin ones as whole words."""
+    pieces = []
+    for variant in sorted(canonical, key=len, reverse=True):
+        escaped = re.escape(variant)
+        pieces.append(escaped if has_cjk(variant) else rf"(?<![a-z0-9]){escaped}(?![a-z0-9])")
+    return re.sub("|".join(pieces), lambda m: canonical[m.group(0)], text)
+
+
+SMALL = {
+    "借款": "贷款",
+    "借款app": "贷款软件",
+    "app借款": "网贷",
+    "app": "软件",
+    "app store": "应用商店",
+    "崔收": "催收",
+    "崔": "催",
+    "7 14": "714",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我在借款app上借了钱", "我在贷款软件上借了钱"),  # the longer variant wins
+        ("app借款的崔收", "网贷的催收"),  # a Chinese variant that starts with Latin letters is the longer
+        ("apple app", "apple 软件"),  # Latin variants only as whole words
+        ("1app", "1app"),
+        ("app store里", "应用商店里"),
+        ("app storey", "软件 storey"),
+        ("崔崔收", "催催收"),
+        ("7 14 口子", "714 口子"),
+        ("17 14", "17 14"),
+    ],
+)
+def test_the_longest_variant_wins_and_latin_ones_are_whole_words(text: str, expected: str) -> None:
+    lexicon = Lexicon.build(SMALL)
+    assert lexicon.apply(text) == expected == plain_apply(SMALL, text)
+
+
+def test_the_bundled_lexicon_rewrites_every_text_as_the_plain_list_does() -> None:
+    knowledge = KnowledgeSource(REPO).current
+    lexicon = knowledge.matcher.lexicon
+    assert len(lexicon.canonical) > 100
+    texts = [normalise(example) for intent in knowledge.intents.values() for example in intent.examples]
+    for path in sorted((REPO / "eval").glob("*.yaml")):
+        if not path.name.startswith("safety"):
+            texts += [normalise(item.text) for item in load_labelled(path)]
+    # Texts made of variants, canonical words and bits of words side by side, where overlaps are likeliest.
+    words = [*lexicon.canonical, *set(lexicon.canonical.values())]
+    filler = ["", " ", "a", "1", "s", "我", "的", " x ", "app", "ing"]
+    rng = random.Random(7)
+    for _ in range(20_000):
+        parts = (rng.choice(words) if rng.random() < 0.6 else rng.choice(filler) for _ in range(rng.randint(1, 6)))
+        texts.append("".join(parts))
+    changed = 0
+    for text in texts:
+        expected = plain_apply(lexicon.canonical, text)
+        assert lexicon.apply(text) == expected, text
+        changed += expected != text
+    assert changed > 1000  # the comparison saw many rewrites, not only texts without a variant
