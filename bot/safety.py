@@ -35,7 +35,9 @@ import logging
 import math
 import os
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -512,7 +514,11 @@ def _with_net(
         errors.append(KnowledgeError(path, 1, "the net needs at least 20 `risk` and 20 `safe` examples"))
         return rules
     key = _net_key(rules, lists["risk"], lists["safe"], ordinary, threshold)
-    net = _cached_net(cache_dir, key, rules.families, threshold) if cache_dir is not None else None
+    net = _recent_net(key, rules.families, threshold)
+    if net is not None and cache_dir is not None and not (cache_dir / f"{NET_CACHE_PREFIX}{key}.npz").is_file():
+        _keep_net(cache_dir, key, net)  # a new data folder still gets the weights for its next start
+    if net is None and cache_dir is not None:
+        net = _cached_net(cache_dir, key, rules.families, threshold)
     if net is None:
         examples = [(rules.canonical(text), True) for text in lists["risk"]]
         examples += [(rules.canonical(text), False) for text in (*lists["safe"], *ordinary)]
@@ -521,6 +527,7 @@ def _with_net(
         net = SafetyNet.train(examples, rules.families, threshold, importance)
         if cache_dir is not None:
             _keep_net(cache_dir, key, net)
+    _remember_net(key, net)
     return dataclasses.replace(rules, net=net)
 
 
@@ -532,6 +539,36 @@ def _with_net(
 # a missing, stale or damaged file is simply trained again.
 
 NET_CACHE_PREFIX = "safety-net-"
+# The last few nets trained or read in this process, by the same digest: a reload, or a second knowledge base
+# built from the same content (the tests build many), reuses the weights without training or reading a file.
+RECENT_NETS = 4
+_recent: OrderedDict[str, SafetyNet] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def _recent_net(
+    key: str, families: tuple[tuple[str, re.Pattern[str]], ...], threshold: float
+) -> SafetyNet | None:
+    with _recent_lock:
+        net = _recent.get(key)
+        if net is not None:
+            _recent.move_to_end(key)
+    # The digest covers the word lists' patterns, not the compiled objects: hand back this load's own.
+    return dataclasses.replace(net, families=families, threshold=threshold) if net is not None else None
+
+
+def forget_recent_nets() -> None:
+    """As if the process had just started: the next load reads the kept weights or trains."""
+    with _recent_lock:
+        _recent.clear()
+
+
+def _remember_net(key: str, net: SafetyNet) -> None:
+    with _recent_lock:
+        _recent[key] = net
+        _recent.move_to_end(key)
+        while len(_recent) > RECENT_NETS:
+            _recent.popitem(last=False)
 
 
 def _net_key(

@@ -11,7 +11,7 @@ import yaml
 from bot.content import KnowledgeError
 from bot.evaluation import SafetyItem, evaluate_safety, load_safety_items
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.safety import SafetyNet, SafetyRules, built_in_rules, load_safety
+from bot.safety import SafetyNet, SafetyRules, built_in_rules, forget_recent_nets, load_safety
 
 REPO = Path(__file__).parent.parent
 
@@ -406,6 +406,7 @@ def test_a_start_with_nothing_changed_reads_the_kept_weights_and_decides_exactly
         raise AssertionError("trained again although nothing changed")
 
     monkeypatch.setattr(SafetyNet, "train", no_training)
+    forget_recent_nets()  # a new process: the weights must come from the file
     read = load_knowledge(REPO, cache_dir=cache).knowledge
     assert read.safety.net is not None and trained.safety.net is not None
     for item in _dev_items()[::7]:
@@ -425,10 +426,28 @@ def test_a_changed_example_trains_again_and_a_damaged_file_is_only_trained_again
     (second,) = cache.glob("safety-net-*.npz")
     assert second != first  # the new content's weights replace the old ones
     second.write_bytes(b"not a numpy file")
+    forget_recent_nets()
     damaged = load_knowledge(root, cache_dir=cache)
     assert damaged.errors == () and damaged.knowledge.safety.net is not None
     assert damaged.knowledge.assess("我想自杀").level == "crisis"
     assert second.read_bytes()[:2] == b"PK"  # written again, whole
+
+
+def test_a_second_load_in_the_same_process_reuses_the_net_and_still_keeps_it_for_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = load_knowledge(REPO).knowledge
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("trained again in the same process although nothing changed")
+
+    monkeypatch.setattr(SafetyNet, "train", no_training)
+    cache = tmp_path / "cache"
+    second = load_knowledge(REPO, cache_dir=cache).knowledge
+    assert second.safety.net is not None and first.safety.net is not None
+    assert second.safety.net.weights is first.safety.net.weights
+    assert len(list(cache.glob("safety-net-*.npz"))) == 1  # a new data folder still gets the weights
+    assert second.assess("今晚就想结束").level == "crisis"
 
 
 def test_a_cache_folder_that_cannot_be_written_costs_only_the_time(tmp_path: Path) -> None:
