@@ -17,11 +17,27 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot.lexicon import Lexicon
-from bot.matcher import Thresholds
+
+# What is tuned on the real matcher (how a message is cut into clauses, the weights, the thresholds) and how a
+# decision is read from the scores are shared, so the comparison stays about how the scores are computed and ranked.
+from bot.matcher import (
+    COMMON_SHARE,
+    CONTEXT_WEIGHT,
+    EXAMPLE_WEIGHT,
+    NEAR_CUTOFF,
+    NEAR_DISCOUNT,
+    NEAR_POOL,
+    PAIR_WEIGHT,
+    PRUNE_FROM,
+    UNIGRAM_WEIGHT,
+    Analysis,
+    Explanation,
+    Thresholds,
+    clauses,
+    decide,
+)
 from bot.models import Candidate, Match
 from bot.text import has_cjk, normalise
-
-CRISIS_INTENT = "wellbeing.crisis"
 
 
 class Teachable(Protocol):
@@ -38,29 +54,8 @@ class Teachable(Protocol):
 
 
 _LATIN = re.compile(r"[a-z0-9]+")
-_BREAK = re.compile(r"[。！？!?；;\n…]+|\.\s+")
-_SOFT_BREAK = re.compile(r"[，,、]+")
-# Words that make a clause a question: the part of a long message that says what the person wants to know.
-_ASKS = re.compile(
-    r"吗|嗎|么|麼|呢|怎么|怎麼|怎样|怎樣|如何|能不能|能否|可不可以|可以吗|是不是|是否|合法|违法|違法|犯法|咩|點|点样|"
-    r"哪里|哪裡|多少|几时|幾時|\?|？|\b(how|what|can|could|should|is it|is that|are they|do i|may i|legal|allowed|"
-    r"where|who|which|will|does)\b",
-    re.IGNORECASE,
-)
-MIN_CLAUSE_CHARS = 4  # a clause shorter than this (normalised) says too little to score alone
-LONG_MESSAGE = 30  # normalised characters: an unpunctuated message this long is also scored on its tail
-TAIL_CHARS = 24
-CONTEXT_WEIGHT = 0.85  # a story clause counts a little less than the whole message or its question
 _NOT_LATIN = re.compile(r"[^a-z0-9 ]+")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-UNIGRAM_WEIGHT = 0.45
-PAIR_WEIGHT = 0.8
-EXAMPLE_WEIGHT = 0.6  # best single example vs the intent's centroid
-NEAR_CUTOFF = 88  # rapidfuzz ratio below which a message is not a near-copy of an example
-NEAR_DISCOUNT = 8.0
-PRUNE_FROM = 20  # with fewer intents, a share of them says little about a feature
-NEAR_POOL = 6  # intents whose examples are searched for near-duplicates
-COMMON_SHARE = 0.5  # features in more than this share of intents say nothing: dropped (and the loop is faster)
 
 
 def _stem(word: str) -> str:
@@ -385,63 +380,4 @@ class Matcher:
 
     def decide(self, analysis: Analysis) -> Match:
         # Deciding from the scores is shared with the real matcher: the comparison is about the scores.
-        return _tuned.decide(analysis, self.thresholds, self.out_of_scope)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Explanation:
-    normalised: str
-    matched: str  # after the lexicon's aliases and dialect words
-    clauses: tuple[tuple[str, bool, Candidate | None], ...]  # (clause, asks something, its best intent)
-    analysis: Analysis
-    parts: Mapping[str, Mapping[str, float]]  # whole-message score pieces by intent
-    whole: Mapping[str, float]  # whole-message scores (a clause may score higher)
-    decision: Match
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What the matcher saw in one message: every intent's score, and each clause's best intent."""
-
-    ranked: tuple[Candidate, ...]
-    clauses: tuple[Candidate, ...] = ()
-    asked: tuple[bool, ...] = ()  # per clause: whether it asks something
-
-
-def clauses(text: str) -> list[tuple[str, bool]]:
-    """The sentences of a longer message, each with whether it asks something; [] for a one-clause message.
-
-    An unpunctuated message (voice input) is cut at commas if it has any, and its last words are scored
-    as a clause of their own: that is where people put the question.
-    """
-    pieces = [piece for piece in _BREAK.split(text) if piece.strip()]
-    if len(pieces) == 1:
-        pieces = [piece for piece in _SOFT_BREAK.split(text) if piece.strip()]
-    found = [(piece, bool(_ASKS.search(piece))) for piece in pieces if len(normalise(piece)) >= MIN_CLAUSE_CHARS]
-    if len(found) <= 1 and len(normalise(text)) > LONG_MESSAGE:
-        tail = text.strip()[-TAIL_CHARS:]
-        found.append((tail, bool(_ASKS.search(tail))))
-    return found if len(found) > 1 else []
-
-
-# What others tune on the real matcher (how long a clause must be, the weights, the thresholds, how a message is cut
-# into clauses) is shared, so the comparison stays about how the scores are computed and ranked.
-import bot.matcher as _tuned  # noqa: E402
-
-for _name in (
-    "MIN_CLAUSE_CHARS",
-    "LONG_MESSAGE",
-    "TAIL_CHARS",
-    "CONTEXT_WEIGHT",
-    "UNIGRAM_WEIGHT",
-    "PAIR_WEIGHT",
-    "EXAMPLE_WEIGHT",
-    "NEAR_CUTOFF",
-    "NEAR_DISCOUNT",
-    "PRUNE_FROM",
-    "NEAR_POOL",
-    "COMMON_SHARE",
-    "CRISIS_INTENT",
-):
-    globals()[_name] = getattr(_tuned, _name)
-clauses = _tuned.clauses  # noqa: F811
+        return decide(analysis, self.thresholds, self.out_of_scope)
