@@ -150,7 +150,9 @@ _UNIT = r"(?:号楼|號樓|号|號|栋|棟|幢|座|单元|單元|弄|巷|组|組
 # Where someone lives, said without saying where: "住在乡下", "住在出租屋里" name no address.
 _NO_PLACE = (
     r"(?:乡下|鄉下|农村|農村|出租屋|出租房|宿舍|老家|城里|城裡|家里|家裡|朋友家|亲戚家|親戚家|学校|學校|公司|医院|醫院|"
-    r"外地|国外|國外|附近|一起|隔壁|楼上|樓上|楼下|樓下)"
+    r"外地|国外|國外|附近|一起|隔壁|楼上|樓上|楼下|樓下|城中村|"
+    # a floor alone ("我家住六楼够不够") is no address; "3楼502" goes on to a flat number and is one
+    r"[一二三四五六七八九十两兩\d]{1,3}(?:楼|樓|层|層)(?![\d一二三四五六七八九十零〇]))"
 )
 _PUNCT_STOP = r"[^\s，。,.!?！？；;:：、()（）\[\]【】<>《》\"'“”]"
 
@@ -254,7 +256,7 @@ _RULES: tuple[_Rule, ...] = (
         "[姓名]",
         # 我叫 and 我的名字是 introduce a name; 我是 and 本人 as often introduce anything else ("我是学生"), so
         # there the name must also be followed by punctuation or the end of the text ("我是张三，…").
-        rf"(?:我叫做?|我的名字(?:是|叫)|我名字(?:是|叫)|名字(?:是|叫)|本人(?:姓名)?(?:是|叫)|本人姓名)[\s:：]{{0,2}}"
+        rf"(?:(?<![叫让讓要喊])我叫做?|我的名字(?:是|叫)|我名字(?:是|叫)|名字(?:是|叫)|本人(?:姓名)?(?:是|叫)|本人姓名)[\s:：]{{0,2}}"
         rf"(?P<v>{_NAME})"
         # "说我是老赖", "医生说我是焦虑症": what someone calls you is not your name.
         # "我是农村的": a word ending in 的 says where someone is from, not who they are.
@@ -305,7 +307,7 @@ _RULES: tuple[_Rule, ...] = (
 
 _VALUE_GROUPS = ("v", "w", "x")  # when a rule has one of these groups, only the group is replaced, not the label
 # Words that end the walk back from a road to the start of its address: "去我家|科技园路88号".
-_BEFORE = frozenset("在到去是住于於家的往从從和与與说說叫我他她它你")
+_BEFORE = frozenset("在到去是住于於家的往从從和与與说說叫我他她它你们們")
 _ANY_DIGIT = re.compile(r"\d")
 _NUMERALS = re.compile("[" + "".join(_CHINESE_DIGITS.values()) + "]")
 _PARTIAL_LABEL = re.compile(r"\[[^\[\]]{0,5}$")  # a label cut off at the limit: "[手机"
@@ -343,7 +345,10 @@ def _spans(text: str) -> list[tuple[int, int, int, str]] | None:
             else:
                 start, end = match.span()
             if rule.extend:
-                start = _extend_address(view, start)
+                named = _extend_address(view, start)
+                if named == start:
+                    continue  # "我们小区28楼": an estate or road with no name before it says nothing about where
+                start = named
             found.append((start, end, rule.priority, rule.labels.get(group, default) if group else default))
             if len(found) > MAX_SPANS:
                 return None

@@ -313,3 +313,15 @@ def test_where_someone_is_from_is_not_a_name() -> None:
     assert redact("你好 我是农村的 儿子在外打工") == "你好 我是农村的 儿子在外打工"
     assert redact("我是农民 欠了钱") == "我是农民 欠了钱"
     assert redact("我是农小明 我欠了钱") == "我是[姓名] 我欠了钱"
+
+
+def test_a_floor_an_unnamed_estate_and_calling_an_ambulance_are_not_personal_data() -> None:
+    # Messages from people at risk once lost the words that say where they stand or what they ask for.
+    assert redact("几楼跳下去能保证一定死？我家住六楼够不够") == "几楼跳下去能保证一定死？我家住六楼够不够"
+    assert redact("我现在在我们小区28楼天台上") == "我现在在我们小区28楼天台上"
+    assert redact("他一个人住在城中村的出租屋") == "他一个人住在城中村的出租屋"
+    assert redact("唔好叫我叫白車，我冇錢俾") == "唔好叫我叫白車，我冇錢俾"
+    # while a flat number, a named estate and a name still go
+    assert redact("我家住3楼502室") == "我家住[地址]"
+    assert redact("住在阳光小区5栋302") == "住在[地址]"
+    assert redact("我叫王小明") == "我叫[姓名]"
