@@ -110,7 +110,9 @@ def _kept_matcher(folder: Path, key: str, intents: Sequence[Teachable], lexicon:
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
+        # The file is opened here, so that it is closed however damaged it is (np.load leaves it open on a
+        # broken zip).
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
         return _assemble(arrays, key, intents, lexicon)
     except _Unfit as exc:
