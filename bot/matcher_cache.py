@@ -14,11 +14,9 @@ again, with a line in the log.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import logging
-import os
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,6 +27,7 @@ import numpy.typing as npt
 from . import lexicon as _lexicon_module
 from . import matcher as _matcher_module
 from . import text as _text_module
+from .kept import Arrays, pack_texts, read_arrays, unpack_texts, write_arrays
 from .lexicon import Lexicon
 from .matcher import Columns, KeywordIndex, Matcher, Teachable, Thresholds
 
@@ -36,7 +35,6 @@ log = logging.getLogger(__name__)
 
 MATCHER_CACHE_PREFIX = "matcher-"
 FORMAT = 1  # what the file holds and how: a new layout must not read an old file
-_SEPARATOR = "\n"  # between texts in one array: normalised text has no line breaks (`bot.text.normalise`)
 
 
 class _Unfit(ValueError):
@@ -110,11 +108,7 @@ def _kept_matcher(folder: Path, key: str, intents: Sequence[Teachable], lexicon:
     if not path.is_file():
         return None
     try:
-        # The file is opened here, so that it is closed however damaged it is (np.load leaves it open on a
-        # broken zip).
-        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-        return _assemble(arrays, key, intents, lexicon)
+        return _assemble(read_arrays(path), key, intents, lexicon)
     except _Unfit as exc:
         log.warning("matcher: the kept arrays do not fit this content (%s); building again", exc)
     except Exception as exc:  # any damage to a cache file only means building again
@@ -122,9 +116,7 @@ def _kept_matcher(folder: Path, key: str, intents: Sequence[Teachable], lexicon:
     return None
 
 
-def _array(
-    arrays: Mapping[str, npt.NDArray[np.generic]], name: str, dtype: type[np.generic]
-) -> npt.NDArray[np.generic]:
+def _array(arrays: Arrays, name: str, dtype: type[np.generic]) -> npt.NDArray[np.generic]:
     found = arrays.get(name)
     if found is None:
         raise _Unfit(f"no `{name}`")
@@ -133,17 +125,14 @@ def _array(
     return found
 
 
-def _texts(arrays: Mapping[str, npt.NDArray[np.generic]], name: str, count: int) -> list[str]:
-    blob = _array(arrays, name, np.uint8).tobytes().decode("utf-8")
-    found = blob.split(_SEPARATOR) if count else []
-    if len(found) != count or (not count and blob):
+def _texts(arrays: Arrays, name: str, count: int) -> list[str]:
+    found = unpack_texts(_array(arrays, name, np.uint8), _array(arrays, f"{name}_lengths", np.int64))
+    if len(found) != count:
         raise _Unfit(f"`{name}` holds {len(found)} texts, not {count}")
     return found
 
 
-def _assemble(
-    arrays: Mapping[str, npt.NDArray[np.generic]], key: str, intents: Sequence[Teachable], lexicon: Lexicon
-) -> Matcher:
+def _assemble(arrays: Arrays, key: str, intents: Sequence[Teachable], lexicon: Lexicon) -> Matcher:
     """The matcher `Matcher.build` would give, from its kept arrays, checked to fit together and `intents`."""
     stored_key = arrays.get("key")
     if stored_key is None or stored_key.shape != () or str(stored_key) != key:
@@ -229,12 +218,6 @@ def _assemble(
 # --- keeping ----------------------------------------------------------------------------------------------
 
 
-def _joined(texts: Sequence[str]) -> npt.NDArray[np.uint8]:
-    if any(_SEPARATOR in text for text in texts):
-        raise _Unfit("a text with a line break")
-    return np.frombuffer(_SEPARATOR.join(texts).encode("utf-8", "surrogatepass"), dtype=np.uint8)
-
-
 def _keyword_owners(index: KeywordIndex) -> list[tuple[str, list[int]]]:
     """The keywords and their owners' indexes, in the sorted order `KeywordIndex.build` was given them."""
     found = [(text, owners) for entries in index.chinese.values() for text, owners in entries]
@@ -243,38 +226,24 @@ def _keyword_owners(index: KeywordIndex) -> list[tuple[str, list[int]]]:
 
 
 def _keep_matcher(folder: Path, key: str, intents: Sequence[Teachable], matcher: Matcher) -> None:
-    """Write the arrays atomically (a temporary file, then rename) and remove the ones of older content."""
-    final = _path(folder, key)
-    temporary = folder / f".{MATCHER_CACHE_PREFIX}{key}.{os.getpid()}.tmp.npz"
+    """Write the arrays atomically, removing the ones of older content (`bot.kept.write_arrays`)."""
+    prepared = [matcher.prepared[example] for intent in intents for example in intent.examples]
+    features = list(matcher.spans.number)
+    keywords = _keyword_owners(matcher.keywords)
+    arrays: dict[str, npt.NDArray[np.generic]] = {
+        "key": np.array(key),
+        "counts": np.array([len(prepared), len(features), len(keywords)], dtype=np.int64),
+        "idf": np.array([matcher.idf[feature] for feature in features], dtype=np.float64),
+        "columns": np.array(list(matcher.spans.number.values()), dtype=np.int64),
+        "edges": np.array(matcher.spans.edges, dtype=np.int64),
+        "rows": np.asarray(matcher.rows, dtype=np.int32),
+        "weights": np.asarray(matcher.weights, dtype=np.float64),
+        "keyword_owner_counts": np.array([len(owners) for _, owners in keywords], dtype=np.int64),
+        "keyword_owners": np.array([owner for _, owners in keywords for owner in owners], dtype=np.int64),
+    }
+    for name, texts in (("prepared", prepared), ("features", features), ("keywords", [t for t, _ in keywords])):
+        arrays[name], arrays[f"{name}_lengths"] = pack_texts(texts)
     try:
-        prepared = [matcher.prepared[example] for intent in intents for example in intent.examples]
-        features = list(matcher.spans.number)
-        keywords = _keyword_owners(matcher.keywords)
-        arrays = {
-            "key": np.array(key),
-            "counts": np.array([len(prepared), len(features), len(keywords)], dtype=np.int64),
-            "prepared": _joined(prepared),
-            "features": _joined(features),
-            "idf": np.array([matcher.idf[feature] for feature in features], dtype=np.float64),
-            "columns": np.array(list(matcher.spans.number.values()), dtype=np.int64),
-            "edges": np.array(matcher.spans.edges, dtype=np.int64),
-            "rows": np.asarray(matcher.rows, dtype=np.int32),
-            "weights": np.asarray(matcher.weights, dtype=np.float64),
-            "keywords": _joined([text for text, _ in keywords]),
-            "keyword_owner_counts": np.array([len(owners) for _, owners in keywords], dtype=np.int64),
-            "keyword_owners": np.array([owner for _, owners in keywords for owner in owners], dtype=np.int64),
-        }
-    except (_Unfit, KeyError) as exc:  # content the file layout cannot hold: every start builds, as before
-        log.info("matcher: the arrays are not kept (%s)", exc)
-        return
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        np.savez(temporary, allow_pickle=False, **arrays)
-        os.replace(temporary, final)
-        for old in folder.glob(f"{MATCHER_CACHE_PREFIX}*.npz"):
-            if old != final:
-                old.unlink(missing_ok=True)
+        write_arrays(folder, MATCHER_CACHE_PREFIX, key, arrays)
     except OSError as exc:  # a full or read-only disk: the next start builds again, nothing else changes
         log.warning("matcher: the arrays could not be kept (%s)", exc.strerror or exc)
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)

@@ -52,7 +52,7 @@ def _same_matcher(kept: Matcher, fresh: Matcher) -> None:
 
 def _messages() -> list[str]:
     texts = [item.text for path in ("dev.yaml", "realistic-dev.yaml") for item in load_labelled(REPO / "eval" / path)]
-    return texts[::3] + ["", "🙂", "电话", "催收。打电话。给我妈妈。合法吗？", "how do i stop them calling my boss"]
+    return [*texts[::3], "", "🙂", "电话", "催收。打电话。给我妈妈。合法吗？", "how do i stop them calling my boss"]
 
 
 def test_a_start_from_the_kept_arrays_decides_exactly_as_a_fresh_build(
@@ -133,7 +133,8 @@ def test_a_stale_or_inconsistent_file_is_built_again_with_a_log_line(
     text = path.read_text(encoding="utf-8")
     anchor = "  examples:\n"
     assert anchor in text
-    path.write_text(text.replace(anchor, anchor + "    - 我想问一个全新的问题，关于分期的手续费\n", 1), encoding="utf-8")
+    added = anchor + "    - 我想问一个全新的问题，关于分期的手续费\n"
+    path.write_text(text.replace(anchor, added, 1), encoding="utf-8")
     changed, _ = _load_logged(root, cache, caplog)
     (second,) = cache.glob(KEPT)
     assert second != first  # the new content's arrays replace the old ones
