@@ -8,8 +8,8 @@ and the lexicon as they were keeps the matcher it already has.
 
 The file holds content only: the examples and keywords as matched, their features and weights; never anything
 a user wrote (nothing a user writes is ever built into a matcher). It is written atomically (a temporary file,
-then a rename), the files of older content are removed, and a missing, stale or damaged file is only built
-again, with a line in the log.
+then a rename), and the files of older content are removed. A missing file means a build; a stale or damaged
+one is built again too, with a warning in the log, never a crash.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -71,14 +72,21 @@ def build_matcher(
 
 
 def matcher_key(intents: Sequence[Teachable], lexicon: Lexicon) -> str:
-    """A digest of everything `Matcher.build` reads: the code, the libraries that normalise text, the lexicon
-    and every intent's id, examples and keywords, in order."""
+    """A digest of everything `Matcher.build` reads: the code, the Python and libraries that normalise text and
+    do the arithmetic, the lexicon and every intent's id, examples and keywords, in order."""
     import opencc
 
     digest = hashlib.sha256()
     for module in (__file__, _matcher_module.__file__, _text_module.__file__, _lexicon_module.__file__):
         digest.update(Path(module).read_bytes())
-    versions = (FORMAT, np.__version__, unicodedata.unidata_version, getattr(opencc, "__version__", ""))
+    versions = (
+        FORMAT,
+        sys.version,
+        sys.platform,
+        np.__version__,
+        unicodedata.unidata_version,
+        getattr(opencc, "__version__", ""),
+    )
     digest.update(repr(versions).encode())
     for variant, word in sorted(lexicon.canonical.items()):
         digest.update(f"\0lexicon\0{variant}\0{word}".encode("utf-8", "surrogatepass"))
