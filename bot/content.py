@@ -11,6 +11,8 @@ a tab, a bad indent or a file that is not UTF-8 is reported the same way everywh
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,8 +38,15 @@ class KnowledgeError(Exception):
 
 
 def display_path(path: Path) -> str:
+    return _displayed(path, os.getcwd())
+
+
+@functools.lru_cache(maxsize=1024)
+def _displayed(path: Path, cwd: str) -> str:
+    """Remembered: a content problem names one of a few files, and resolving a path reads every folder on it
+    (a knowledge base with a thousand problems spent 0.1 s of its load here)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(path.resolve().relative_to(Path(cwd).resolve()))
     except ValueError:
         return str(path)
 
@@ -120,6 +129,9 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
+_BLOCK_START = re.compile(r":\s*[|>][-+]?\s*(#.*)?$")  # `key: |`: the lines below are its text
+
+
 def _significant(lines: Sequence[str]) -> Iterator[tuple[int, str]]:
     """(line number, line) of every line that is not blank, not a comment, not inside a `|` block."""
     block: int | None = None  # the indentation of a key whose `|` text is running
@@ -131,7 +143,7 @@ def _significant(lines: Sequence[str]) -> Iterator[tuple[int, str]]:
             if _indent(line) > block:
                 continue
             block = None
-        if re.search(r":\s*[|>][-+]?\s*(#.*)?$", body):
+        if ":" in body and _BLOCK_START.search(body):
             block = _indent(line)
         yield number, line
 

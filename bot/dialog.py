@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from . import care, commands, stats
+from . import care, commands
 from .actions import Action, payloads
 from .answers import answer_text, fill, more_text
 from .choices import OutOfRange, Pick, pick
@@ -598,6 +598,8 @@ class Dialog:
         return self._flow_outcome(self.flows.start_complaint(self._flow_context(kb, session, locale)))
 
     async def _cmd_stats(self, kb: KnowledgeBase, session: Session, argument: str, locale: Locale) -> _Outcome:
+        from . import stats  # only for this command: the module costs every start 25-50 ms to import
+
         days = stats_days(argument)
         if days is None:
             return _Outcome([Reply(say("stats_usage", locale).format(most=MAX_STATS_DAYS))], "command")

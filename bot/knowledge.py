@@ -63,6 +63,7 @@ from .content import (
 from .flows.letters import Letters, load_letters
 from .lexicon import load_lexicon
 from .matcher import CRISIS_INTENT, Matcher
+from .matcher_cache import build_matcher
 from .models import LOCALES, Locale, Match
 from .region import Region
 from .safety import Assessment, SafetyRules, load_safety
@@ -811,12 +812,14 @@ def _build(
         answers=MappingProxyType(answers),
         safety=safety,
         care=care,
-        # A reload reuses what the knowledge base it replaces already worked out (`Matcher.build`).
-        matcher=Matcher.build(
+        # A reload reuses what the knowledge base it replaces already worked out (`Matcher.build`), a start the
+        # arrays kept in the data folder (`bot.matcher_cache`).
+        matcher=build_matcher(
             list(final.values()),
             lexicon=lexicon,
             previous=previous.matcher if previous else None,
             normalised={text: form for draft in valid.drafts for text, form in draft.normalised.items()},
+            cache_dir=cache_dir,
         ),
         root=root,
         regional=MappingProxyType(regional),
@@ -890,7 +893,8 @@ class KnowledgeSource:
     def __init__(self, root: Path, keep_dir: Path | None = None) -> None:
         self.root = root
         self._keep = keep_dir / LAST_GOOD_FILE if keep_dir is not None else None
-        self._cache = keep_dir / CACHE_DIR if keep_dir is not None else None  # the safety net's trained weights
+        # the safety net's trained weights and the matcher's arrays
+        self._cache = keep_dir / CACHE_DIR if keep_dir is not None else None
         self._good: dict[Path, str] = self._read_kept()
         self.stood_in: tuple[Path, ...] = ()
         # SIGHUP, the file watcher and an admin's /reload may overlap; one reload at a time, so an

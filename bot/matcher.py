@@ -319,6 +319,9 @@ class Matcher:
     out_of_scope_mask: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     # example as written → as matched (normalised, lexicon applied): what a rebuild with the same lexicon reuses
     prepared: Mapping[str, str] = field(default_factory=dict)
+    # a digest of everything the build read (`bot.matcher_cache.matcher_key`), "" when not worked out: a reload
+    # of unchanged intents keeps this matcher, and a start finds its arrays in the data folder by it
+    digest: str = ""
 
     @classmethod
     def build(

@@ -24,8 +24,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from starlette.routing import BaseRoute
-
 from . import logs
 from .conversation import Conversation
 from .dialog import Dialog
@@ -38,6 +36,8 @@ from .usage import Retention
 from .watch import start_live_reload
 
 if TYPE_CHECKING:
+    from starlette.routing import BaseRoute  # a type only: the console chat never loads starlette
+
     from .store_pg import PostgresStore
 
 log = logging.getLogger(__name__)

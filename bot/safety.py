@@ -28,12 +28,10 @@ by a typo, and a broken edit is reported by `lint` with its line.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import logging
 import math
-import os
 import re
 import threading
 import unicodedata
@@ -50,6 +48,7 @@ import yaml
 
 from . import text as _text_module
 from .content import KnowledgeError, read_yaml
+from .kept import pack_texts, read_arrays, unpack_texts, write_arrays
 from .text import normalise
 
 log = logging.getLogger(__name__)
@@ -604,10 +603,10 @@ def _cached_net(
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
-            features = [str(feature) for feature in data["features"].tolist()]
-            weights = np.asarray(data["weights"], dtype=np.float64)
-            bias = float(data["bias"])
+        data = read_arrays(path)
+        features = unpack_texts(data["features"], data["feature_lengths"])
+        weights = np.asarray(data["weights"], dtype=np.float64)
+        bias = float(data["bias"])
     except Exception as exc:  # any damage to a cache file only means training again
         log.warning("safety net: the kept weights could not be read (%s); training again", type(exc).__name__)
         return None
@@ -619,18 +618,15 @@ def _cached_net(
 
 
 def _keep_net(folder: Path, key: str, net: SafetyNet) -> None:
-    """Write the weights atomically (a temporary file, then rename) and remove the ones of older content."""
-    final = folder / f"{NET_CACHE_PREFIX}{key}.npz"
-    temporary = folder / f".{NET_CACHE_PREFIX}{key}.{os.getpid()}.tmp.npz"
-    features = sorted(net.vocabulary, key=net.vocabulary.__getitem__)
+    """Write the weights atomically and remove the ones of older content (`bot.kept.write_arrays`)."""
+    features, lengths = pack_texts(sorted(net.vocabulary, key=net.vocabulary.__getitem__))
+    arrays: dict[str, npt.NDArray[np.generic]] = {
+        "features": features,
+        "feature_lengths": lengths,
+        "weights": net.weights,
+        "bias": np.array(net.bias),
+    }
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        np.savez(temporary, features=np.array(features, dtype=str), weights=net.weights, bias=np.array(net.bias))
-        os.replace(temporary, final)
-        for old in folder.glob(f"{NET_CACHE_PREFIX}*.npz"):
-            if old != final:
-                old.unlink(missing_ok=True)
+        write_arrays(folder, NET_CACHE_PREFIX, key, arrays)
     except OSError as exc:  # a full or read-only disk: the next start trains again, nothing else changes
         log.warning("safety net: the weights could not be kept (%s)", exc.strerror or exc)
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
