@@ -27,6 +27,7 @@ COLLECTION_BUSINESS = "oos.collection_business"
 # People who borrow from the writer (after the lexicon: 表哥/堂姐 → 亲戚, 老板 → 领导).
 _PEOPLE = (
     r"(?:朋友|同事|同学|亲戚|前男友|前女友|前任|男朋友|女朋友|邻居|老乡|熟人|舍友|室友|领导|客户|租客|房客|生意伙伴|合伙人|伙伴|兄弟|哥们|闺蜜|发小"
+    r"|弟弟|妹妹|哥哥|姐姐"
     r"|他|她|对方|别人|人家|人)"
 )
 # Where the writer works, when they name a lender or collector as their employer.
@@ -38,6 +39,8 @@ _BUSINESS = re.compile(
     r"|催收(?:公司)?(?:要|需要|得)?(?:办|申请|有)?(?:什么|哪些|咩)?(?:牌照|执照|资质)"
     r"|(?<!反)(?<!这个)(?<!这种)(?<!他们的)催收(?:话术|说术|技巧)(?!.{0,8}(?:应对|怎么办|真的|吓|套路|太|好|真))|学(?:习)?催收"
     r"|(?<!反)催收(?:员|人员)?的?(?:培训|入门|这行|行业|生意|团队|系统|软件|提成|底薪|佣金)"
+    # someone weighing a job in collection: "催收员这份工作工资高吗"
+    r"|催收(?:员|人员)?(?:这份|这个|这|的)?(?:工作|岗位|职位)[的，,]?(?:工资|收入|待遇|好不好做|好做|累不累|前景|赚钱)"
     r"|(?:做|接)(?:委外|外包)催收|催收(?:外包)?业务(?:怎么)?接|催收公司.{0,6}(?:收费|佣金)"
     r"|(?:请|招|招聘)(?:人做)?催收|催收(?:业务|单子)(?:怎么)?(?:接|外包)|不良(?:资产|债权)"
     r"|\b(?:start|open|set up|register|run|running)(?: a| an| my own)? (?:debt )?collection (?:company|agency|business)"
@@ -73,9 +76,10 @@ _OWED = re.compile(
     # "借我钱" is also "lend me money": only with a sign that it was not paid back
     r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟我|向我|找我)?借(?:了|咗)?我(?:的)?(?:钱|" + _AMOUNT + r")"
     r"[^。？?！!]{0,12}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回|不给|不接|失联|一直|至今|到现在|年了|个月了)"
-    r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟|向|找)我借(?:了|咗)?(?:钱|" + _AMOUNT + r"(?:块|元|万)?"
-    r"[^。？?！!]{0,16}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回))"
-    r"|我借(?:了|咗)?(?:钱|" + _AMOUNT + r"(?:块|元|万)?)?(?:给|畀)"
+    # "弟弟在我这里借了五千块，说发工资就还，现在两个月过去了一直装傻"
+    r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟|向|找|在|从)我(?:这里|这儿|这边|这)?借(?:了|走|咗)?(?:钱|" + _AMOUNT
+    + r"(?:块|元|万)?[^。？?！!]{0,24}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回|装傻|装死|一直))"
+    r"|我借(?:了|咗)?(?:钱|" + _AMOUNT + r"(?:块|元|万)?)?(?:给|畀)(?:大学|高中|初中|中学|以前的?|之前的?|老)?"
     + _PEOPLE
     + r"|借钱(?:给|畀)"
     + _PEOPLE
@@ -85,7 +89,12 @@ _OWED = re.compile(
     r"|\bowes? me\b|\bborrow(?:ed)? (?:money )?from me\b|\bborrow(?:ed)? my money\b"
     r"|\bi lent\b|\blent (?:him|her|them|money)\b|\bwon't (?:repay|pay) me\b|\bpay me back\b|\bget my money back\b"
 )
-_NOT_OWED = re.compile(r"工资|薪水|薪资|工钱|押金|按金|赔偿|wages?|salary|deposit")
+# What is owed is the writer's pay, deposit or compensation: a dispute Anxin does not cover, but not a lender's
+# question either. Only the thing owed counts: "说发工资就还" is a borrower's promise, not wages owed.
+_NOT_OWED = re.compile(
+    r"(?:欠|拖欠|拖|不退|不还|不给|扣)(?:了|我|我的|了我)?[^，,。？?]{0,4}?(?:工资|薪水|薪资|工钱|押金|按金|赔偿)"
+    r"|wages?|salary|deposit"
+)
 
 
 def fold(text: str, lexicon: Lexicon) -> str:

@@ -28,6 +28,9 @@ def bundled() -> KnowledgeBase:
         "我們公司的客戶逾期半年了，可以寄信到他家嗎",
         "I'm a debt collector. Can I text the borrower's sister?",
         "My roommate owes me two months of rent, can I tell his boss?",
+        # a sibling who borrowed "here", and the person lent to named with a word before them
+        "我妹妹从我这借了三千块，说月底就还，到现在一直拖着，怎么跟她要",
+        "我借给高中同学八千，他现在电话都不接了，能去找他爸妈吗",
     ],
 )
 def test_the_creditor_side_is_recognised(bundled: KnowledgeBase, text: str) -> None:
@@ -37,7 +40,13 @@ def test_the_creditor_side_is_recognised(bundled: KnowledgeBase, text: str) -> N
 
 
 @pytest.mark.parametrize(
-    "text", ["打算成立一家催收公司，要办哪些手续", "討債公司怎麼註冊", "how do I set up a debt collection agency"]
+    "text",
+    [
+        "打算成立一家催收公司，要办哪些手续",
+        "討債公司怎麼註冊",
+        "how do I set up a debt collection agency",
+        "想去应聘催收岗位，待遇怎么样",
+    ],
 )
 def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) -> None:
     assert role(text, bundled.matcher.lexicon) == COLLECTION_BUSINESS
@@ -59,6 +68,11 @@ def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) 
         "他借了我的身份证去网贷，现在催收找我",
         "The collector says I owe them 5000, is that right?",
         "A collection agency keeps calling my mum",
+        # a borrower's own promise to repay "when the wages come", a sibling's debt, a collector's job done badly
+        "我跟平台说发工资就还，催收还是天天打",
+        "我弟弟借了网贷还不上，催收天天打给我，我要替他还吗",
+        "催收员的工作就是骂人吗",
+        "催收打到我工作的地方",
     ],
 )
 def test_a_borrower_is_not_turned_away(bundled: KnowledgeBase, text: str) -> None:
