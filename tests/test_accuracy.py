@@ -99,10 +99,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The five dev sets are tuning data (realistic-dev-2
-# and realistic-dev-3 were each the holdout until its figure was reported): scripts/tune_matcher.py tunes
-# thresholds on them and their failures say which kinds of message need new examples (never their lines). Their
-# floors stop a change from undoing that; realistic-holdout (sets D, F, G), never tuned on, measures generalisation.
+# of a debt), written by people who never saw the examples. The six dev sets are tuning data (realistic-dev-2,
+# realistic-dev-3 and realistic-dev-6 were each the holdout until its figure was reported): scripts/tune_matcher.py
+# tunes thresholds on them and their failures say which kinds of message need new examples (never their lines). Their
+# floors stop a change from undoing that; realistic-holdout (sets I, J, K), never tuned on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [
@@ -113,8 +113,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets E and H, each measured before it was tuned on (87.5 %, then 90.3 %); tuning data since.
         ("realistic-dev-4", 0.95, 0.90, 0.02, 0.13),
         ("realistic-dev-5", 0.95, 0.90, 0.025, 0.11),
-        # Sets D, F and G, never tuned on: floors a little under their figures (89.3 %, 93.8 %, 45 of 1,080, 14.2 %).
-        ("realistic-holdout", 0.875, 0.91, 0.045, 0.155),
+        # Sets D, F and G, the holdout until their figure was reported (89.3 %, 93.8 %, 45 of 1,080, 14.3 %).
+        ("realistic-dev-6", 0.94, 0.97, 0.03, 0.135),
+        # Sets I, J and K, never tuned on: floors a little under their figures (89.1 %, 93.2 %, 40 of 1,080, 14.2 %).
+        ("realistic-holdout", 0.88, 0.91, 0.04, 0.15),
     ],
 )
 def test_realistic_sets_floor(
