@@ -30,6 +30,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
 
 
+def copy_content(tmp_path: Path) -> Path:
+    """A copy of the bundled content (intents, answers, safety, lexicon, letters) that a test may change."""
+    root = tmp_path / "content"
+    for part in ("intents", "faq", "safety", "lexicon", "letters"):
+        shutil.copytree(REPO / part, root / part)
+    shutil.copy(REPO / "content-rules.yaml", root / "content-rules.yaml")
+    return root
+
+
 @pytest.fixture
 def kb_dir(tmp_path: Path) -> Path:
     """A private copy of the fixture knowledge base that a test may edit or break."""

@@ -5,12 +5,11 @@ unchanged intents keeps its matcher; the folder never holds anything a user wrot
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import anxin
+from conftest import anxin, copy_content
 
 from bot.evaluation import load_labelled
 from bot.knowledge import CACHE_DIR, KnowledgeBase, KnowledgeSource, load_knowledge
@@ -19,14 +18,6 @@ from bot.matcher_cache import MATCHER_CACHE_PREFIX
 
 REPO = Path(__file__).resolve().parent.parent
 KEPT = f"{MATCHER_CACHE_PREFIX}*.npz"
-
-
-def _copy_content(tmp_path: Path) -> Path:
-    root = tmp_path / "content"
-    for part in ("intents", "faq", "safety", "lexicon", "letters"):
-        shutil.copytree(REPO / part, root / part)
-    shutil.copy(REPO / "content-rules.yaml", root / "content-rules.yaml")
-    return root
 
 
 def _no_build(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,7 +116,7 @@ def test_a_damaged_file_is_built_again_with_a_log_line(
 def test_a_stale_or_inconsistent_file_is_built_again_with_a_log_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    root, cache = _copy_content(tmp_path), tmp_path / "cache"
+    root, cache = copy_content(tmp_path), tmp_path / "cache"
     fresh, _ = _load_logged(root, cache, caplog)
     (first,) = cache.glob(KEPT)
     intents = root / "intents"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import copy_content
 
 from bot.content import KnowledgeError
 from bot.evaluation import SafetyItem, evaluate_safety, load_safety_items
@@ -396,16 +397,6 @@ def test_no_message_kept_for_measuring_is_taught_to_the_safety_layer() -> None:
 # --- the trained net kept between starts --------------------------------------------------------------------
 
 
-def _copy_content(tmp_path: Path) -> Path:
-    import shutil
-
-    root = tmp_path / "content"
-    for part in ("intents", "faq", "safety", "lexicon", "letters"):
-        shutil.copytree(REPO / part, root / part)
-    shutil.copy(REPO / "content-rules.yaml", root / "content-rules.yaml")
-    return root
-
-
 def test_a_start_with_nothing_changed_reads_the_kept_weights_and_decides_exactly_as_training_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -428,7 +419,7 @@ def test_a_start_with_nothing_changed_reads_the_kept_weights_and_decides_exactly
 
 
 def test_a_changed_example_trains_again_and_a_damaged_file_is_only_trained_again(tmp_path: Path) -> None:
-    root, cache = _copy_content(tmp_path), tmp_path / "cache"
+    root, cache = copy_content(tmp_path), tmp_path / "cache"
     load_knowledge(root, cache_dir=cache)
     (first,) = cache.glob("safety-net-*.npz")
     examples = root / "safety" / "examples.yaml"
