@@ -321,6 +321,7 @@ def test_a_floor_an_unnamed_estate_and_calling_an_ambulance_are_not_personal_dat
     assert redact("我现在在我们小区28楼天台上") == "我现在在我们小区28楼天台上"
     assert redact("他一个人住在城中村的出租屋") == "他一个人住在城中村的出租屋"
     assert redact("唔好叫我叫白車，我冇錢俾") == "唔好叫我叫白車，我冇錢俾"
+    assert redact("我叫司機停一停，佢冇理我") == "我叫司機停一停，佢冇理我"
     # while a flat number, a named estate and a name still go
     assert redact("我家住3楼502室") == "我家住[地址]"
     assert redact("住在阳光小区5栋302") == "住在[地址]"
