@@ -658,9 +658,22 @@ def clauses(text: str) -> list[tuple[str, bool]]:
         pieces = [piece for piece in _SOFT_BREAK.split(text) if piece.strip()]
     found = [(piece, bool(_ASKS.search(piece))) for piece in pieces if len(normalise(piece)) >= MIN_CLAUSE_CHARS]
     if len(found) <= 1 and len(normalise(text)) > LONG_MESSAGE:
-        tail = text.strip()[-TAIL_CHARS:]
+        tail = _tail(text.strip())
         found.append((tail, bool(_ASKS.search(tail))))
     return found if len(found) > 1 else []
+
+
+_WORD_CHAR = re.compile(r"[A-Za-z0-9']")
+
+
+def _tail(text: str) -> str:
+    """The last `TAIL_CHARS` characters of a message, started at a whole English word: cut inside one, the
+    question's key word is lost ("the lender is suing me what should I do" → "uing me what should I do")."""
+    start = max(len(text) - TAIL_CHARS, 0)
+    if 0 < start < len(text) and _WORD_CHAR.match(text[start]) and _WORD_CHAR.match(text[start - 1]):
+        while start > 0 and _WORD_CHAR.match(text[start - 1]):
+            start -= 1
+    return text[start:]
 
 
 def decide(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str]) -> Match:
