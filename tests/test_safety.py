@@ -296,22 +296,31 @@ def test_the_nets_examples_keep_in_step_with_the_tuning_set() -> None:
     assert out_of_step == []
 
 
-def test_someone_elses_goodbye_in_a_family_group_is_a_crisis_but_a_collectors_notice_is_not(rules: SafetyRules) -> None:
+def test_someone_elses_goodbye_in_a_family_group_is_a_crisis(rules: SafetyRules) -> None:
     # "群发" (a collector's mass message) once cut "家族群发了一句「对不起大家」": the brother's goodbye vanished.
     brother = rules.assess("我弟刚在家族群发了一句“对不起大家”就不接电话了，他欠了很多网贷，我该怎么办")
     assert (brother.level, brother.other) == ("crisis", True)
-    # "走之前" (before I go) is a farewell only when the writer is the one going; "收走" is land, not a life
-    assert rules.assess("两个男的到我家门口坐着不走，他们走之前还在门上贴了张纸，合法吗").level == "none"
-    assert rules.assess("老伴走了，他欠的网贷是不是得我来还，我们家的地会不会被收走").level == "none"
-    # a goodbye said to the bot, and telling it the plan "just to say it", are not quotes of someone else
-    assert rules.assess("我只是想找个地方说一声：我要自杀了").level == "crisis"
-    assert rules.assess("谢谢你，你是最后一个听我说话的").level == "crisis"
-    # "说实话" is not a collector's "说我…", and a student naming their year is not a researcher
-    assert rules.assess("说实话我就是想死 不是说气话 花呗借呗全逾期了").level == "crisis"
-    assert rules.assess("大三，分期乐加花呗一共三万八，家里不知道。我想自杀，不是开玩笑").level == "crisis"
-    # while a collector's pasted message and a helper asking how to respond to a client are not the writer's risk
-    assert rules.assess("截图内容：你要是想死就死远点别连累家人。 这种算不算威胁").level == "none"
-    assert rules.assess("我是社工，有個個案欠財務公司錢，佢提過想死。想問有冇債務支援機構可以轉介").level == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # "走之前" (before I go) is a farewell only when the writer is the one going; "收走" is land, not a life
+        ("两个男的到我家门口坐着不走，他们走之前还在门上贴了张纸，合法吗", "none"),
+        ("老伴走了，他欠的网贷是不是得我来还，我们家的地会不会被收走", "none"),
+        # a goodbye said to the bot, and telling it the plan "just to say it", are not quotes of someone else
+        ("我只是想找个地方说一声：我要自杀了", "crisis"),
+        ("谢谢你，你是最后一个听我说话的", "crisis"),
+        # "说实话" is not a collector's "说我…", and a student naming their year is not a researcher
+        ("说实话我就是想死 不是说气话 花呗借呗全逾期了", "crisis"),
+        ("大三，分期乐加花呗一共三万八，家里不知道。我想自杀，不是开玩笑", "crisis"),
+        # while a collector's pasted message and a helper asking how to respond to a client are not the writer's risk
+        ("截图内容：你要是想死就死远点别连累家人。 这种算不算威胁", "none"),
+        ("我是社工，有個個案欠財務公司錢，佢提過想死。想問有冇債務支援機構可以轉介", "none"),
+    ],
+)
+def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRules, text: str, level: str) -> None:
+    assert rules.assess(text).level == level
 
 
 def test_quoted_words_are_cut_when_a_collector_said_them_not_when_the_writer_did(rules: SafetyRules) -> None:
