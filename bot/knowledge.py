@@ -308,6 +308,11 @@ class _IntentDraft:
     # each example and test → its normalised form, worked out once for the checks and the matcher
     normalised: Mapping[str, str] = field(default_factory=dict)
 
+    def form(self, text: str) -> str:
+        """An example's or test's normalised form, as worked out when the file was read."""
+        found = self.normalised.get(text)
+        return found if found is not None else normalise(text)
+
 
 def _load_intent(node: yaml.Node, path: Path, errors: list[KnowledgeError]) -> _IntentDraft | None:
     fields = _mapping(node, path, INTENT_KEYS, "intent", errors)
@@ -422,9 +427,7 @@ def _check_examples(drafts: list[_IntentDraft], errors: list[KnowledgeError]) ->
     owner: dict[str, str] = {}
     for draft in drafts:
         for example in draft.intent.examples:
-            key = draft.normalised.get(example)
-            if key is None:
-                key = normalise(example)
+            key = draft.form(example)
             if not key:
                 errors.append(
                     KnowledgeError(draft.path, draft.line, f"example {example!r} of `{draft.intent.id}` has no words")
@@ -442,8 +445,7 @@ def _check_examples(drafts: list[_IntentDraft], errors: list[KnowledgeError]) ->
                 )
     for draft in drafts:
         for test in draft.intent.tests:
-            key = draft.normalised.get(test)
-            if (key if key is not None else normalise(test)) in owner:
+            if draft.form(test) in owner:
                 errors.append(
                     KnowledgeError(
                         draft.path,

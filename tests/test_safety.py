@@ -237,7 +237,7 @@ def _report(real: KnowledgeBase, items: list[dict[str, object]]) -> dict[str, ob
 
 def test_safety_floors_hold_on_the_tuning_set(real: KnowledgeBase) -> None:
     # Floors at what the layer reaches today (README, "Safety"): an edit that loses recall fails CI.
-    # (False alarms 0.81 %: most are the net's on the first writers' set A-D, which the look-alike-heavy sets X and Y
+    # (False alarms 0.8 %: most are the net's on the first writers' set A-D, which the look-alike-heavy sets X and Y
     # shifted a little when they were taught.)
     report = evaluate_safety(real, load_safety_items(DEV)).as_json()
     assert report["total"] == 10676
