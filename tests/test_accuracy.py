@@ -99,10 +99,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The six dev sets are tuning data (realistic-dev-2,
-# realistic-dev-3 and realistic-dev-6 were each the holdout until its figure was reported): scripts/tune_matcher.py
+# of a debt), written by people who never saw the examples. The seven dev sets are tuning data (realistic-dev-2,
+# realistic-dev-3, realistic-dev-6 and realistic-dev-7 were each the holdout until its figure was reported): scripts/tune_matcher.py
 # tunes thresholds on them and their failures say which kinds of message need new examples (never their lines). Their
-# floors stop a change from undoing that; realistic-holdout (sets I, J, K), never tuned on, measures generalisation.
+# floors stop a change from undoing that; realistic-holdout (sets L, M, N), never tuned on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [
@@ -115,8 +115,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         ("realistic-dev-5", 0.95, 0.90, 0.025, 0.11),
         # Sets D, F and G, the holdout until their figure was reported (89.3 %, 93.8 %, 45 of 1,080, 14.3 %).
         ("realistic-dev-6", 0.94, 0.97, 0.03, 0.135),
-        # Sets I, J and K, never tuned on: floors a little under their figures (89.1 %, 93.2 %, 40 of 1,080, 14.2 %).
-        ("realistic-holdout", 0.88, 0.91, 0.04, 0.15),
+        # Sets I, J and K, the holdout until their figure was reported (89.5 %, 93.2 %, 40 of 1,080, 14.0 %).
+        ("realistic-dev-7", 0.885, 0.92, 0.04, 0.145),
+        # Sets L, M and N, never tuned on: floors a little under their figures (90.6 %, 92.6 %, 38 of 1,080, 14.7 %).
+        ("realistic-holdout", 0.895, 0.91, 0.04, 0.15),
     ],
 )
 def test_realistic_sets_floor(
