@@ -204,8 +204,8 @@ def test_more_intent_examples_do_not_drown_the_curated_safe_list(real: Knowledge
     # net (and the threshold chosen for it) as it was.
     examples = [example for intent in real.intents.values() for example in intent.examples]
     errors: list[KnowledgeError] = []
-    some = load_safety(REPO / "safety", errors, examples * 4)
-    more = load_safety(REPO / "safety", errors, examples * 8)
+    some = load_safety(REPO / "safety", errors, examples * 5)
+    more = load_safety(REPO / "safety", errors, examples * 10)
     assert errors == [] and some.net is not None and more.net is not None
     text = some.canonical("每天都在想，我这样的人到底还有什么用，不如不在")
     assert some.net.probability(text) == pytest.approx(more.net.probability(text), abs=1e-6)
