@@ -36,6 +36,7 @@ import hashlib
 import logging
 import math
 import re
+import sys
 import threading
 import unicodedata
 from collections import OrderedDict, deque
@@ -527,6 +528,8 @@ def load_safety(
         errors.append(KnowledgeError(path, 1, "no crisis patterns; using the built-in rules"))
         return built_in_rules()
     families = tuple((name, re.compile(f"(?:{words})")) for name, words in reader.words.items())
+    patterns = [pattern for _, pattern in exclusions] + [signal.pattern for signal in signals]
+    kept = cache_dir is not None and _recall_needs(cache_dir, patterns)
     if len(errors) > before:
         # Every valid rule still counts (far more than the built-in list catches), and the built-in
         # signals are added as a floor in case the broken line was an important one.
@@ -536,6 +539,8 @@ def load_safety(
         )
     else:
         rules = SafetyRules(tuple(rewrites), tuple(emoji), tuple(exclusions), tuple(signals), tuple(quiet), families)
+    if cache_dir is not None and not kept:
+        _keep_needs(cache_dir, patterns)
     return _with_net(rules, folder / EXAMPLES_FILE, errors, ordinary, cache_dir)
 
 
@@ -696,10 +701,12 @@ def _keep_net(folder: Path, key: str, net: SafetyNet) -> None:
         log.warning("safety net: the weights could not be kept (%s)", exc.strerror or exc)
 
 
-# --- what each pattern needs, worked out once per process -----------------------------------------------
+# --- what each pattern needs, kept between starts ----------------------------------------------------------
 # Reading what a pattern needs (`bot.literals.needs`) parses it again, in Python: for the bundled rules about
-# as long as compiling them. It depends only on the pattern, so a reload or a copy of the rules reuses it.
+# as long as compiling them, a noticeable part of a start. It depends only on the pattern and the code, so it
+# is worked out once per process, and kept in the data folder beside the net's weights for the next start.
 
+NEEDS_CACHE_PREFIX = "safety-needs-"
 MAX_KNOWN_NEEDS = 20_000  # patterns remembered in this process: several versions of the rules, far beyond one
 _known_needs: dict[tuple[str, int], Needs] = {}
 _known_lock = threading.Lock()
@@ -711,8 +718,67 @@ def _needs(pattern: re.Pattern[str]) -> Needs:
         found = _known_needs.get(key)
     if found is None:
         found = needs(pattern)
-        with _known_lock:
-            if len(_known_needs) >= MAX_KNOWN_NEEDS:
-                _known_needs.clear()
-            _known_needs[key] = found
+        _remember_needs({key: found})
     return found
+
+
+def forget_known_needs() -> None:
+    """As if the process had just started: the next load reads what patterns need from the data folder."""
+    with _known_lock:
+        _known_needs.clear()
+
+
+def _remember_needs(found: Mapping[tuple[str, int], Needs]) -> None:
+    with _known_lock:
+        if len(_known_needs) + len(found) > MAX_KNOWN_NEEDS:
+            _known_needs.clear()
+        _known_needs.update(found)
+
+
+def _needs_path(folder: Path, patterns: Sequence[re.Pattern[str]]) -> Path:
+    digest = hashlib.sha256(Path(_literals_module.__file__).read_bytes() + sys.version.encode())  # and its parser
+    for pattern in patterns:
+        digest.update(f"{pattern.flags} {pattern.pattern}".encode("utf-8", "surrogatepass") + b"\x00")
+    return folder / f"{NEEDS_CACHE_PREFIX}{digest.hexdigest()[:40]}.npz"
+
+
+def _recall_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> bool:
+    """Whether the data folder kept what these patterns need (now remembered in this process)."""
+    path = _needs_path(folder, patterns)
+    if not path.is_file():
+        return False
+    try:
+        data = read_arrays(path)
+        clauses = unpack_texts(data["clauses"], data["clause_lengths"])
+        counts = data["clause_counts"].tolist()
+        if len(counts) != len(patterns) or sum(counts) != len(clauses) or min(counts, default=0) < 0:
+            raise ValueError("counts do not add up")
+    except Exception as exc:  # any damage to a cache file only means reading the patterns again
+        log.warning("safety prefilter: the kept literals could not be read (%s); reading the patterns again", exc)
+        return False
+    found: dict[tuple[str, int], Needs] = {}
+    start = 0
+    for pattern, count in zip(patterns, counts, strict=True):
+        # A literal with a NUL in it comes back in parts: each is in any text the whole is in, so the clause
+        # is only weaker; an empty part would be in no `present` set, so it is left out.
+        parts = (frozenset(filter(None, clause.split("\x00"))) for clause in clauses[start : start + count])
+        found[(pattern.pattern, pattern.flags)] = tuple(clause for clause in parts if clause)
+        start += count
+    _remember_needs(found)
+    return True
+
+
+def _keep_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> None:
+    """Each pattern's clauses, in order, as texts: a clause is its literals joined by NUL."""
+    path = _needs_path(folder, patterns)
+    need = [_needs(pattern) for pattern in patterns]
+    clauses, lengths = pack_texts(["\x00".join(sorted(clause)) for each in need for clause in each])
+    arrays: dict[str, npt.NDArray[np.generic]] = {
+        "clauses": clauses,
+        "clause_lengths": lengths,
+        "clause_counts": np.array([len(each) for each in need], dtype=np.int64),
+    }
+    try:
+        write_arrays(folder, NEEDS_CACHE_PREFIX, path.stem.removeprefix(NEEDS_CACHE_PREFIX), arrays)
+    except OSError as exc:  # the next start reads the patterns again, nothing else changes
+        log.warning("safety prefilter: the literals could not be kept (%s)", exc.strerror or exc)

@@ -3,13 +3,15 @@ a message, and every decision stays exactly what running every pattern gives (`S
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+import bot.safety
 from bot.knowledge import load_knowledge
-from bot.safety import SafetyRules, built_in_rules, load_safety
+from bot.safety import SafetyRules, built_in_rules, forget_known_needs, load_safety
 
 REPO = Path(__file__).parent.parent
 # Every set with messages: the safety sets and the matching sets (read here, never printed: a failure names
@@ -72,3 +74,30 @@ def test_text_a_cut_brings_together_still_reaches_the_later_exclusions(tmp_path:
     assert rules.assess("催收说去死") == rules.plain().assess("催收说去死")
     assert rules.assess("催收说去死").level == "none"
     assert rules.assess("我想去死").level == "crisis"
+
+
+def test_a_start_reads_what_the_patterns_need_from_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, cache = tmp_path / "safety", tmp_path / "cache"
+    folder.mkdir()
+    shutil.copy(REPO / "safety" / "signals.yaml", folder / "signals.yaml")
+    first = load_safety(folder, [], cache_dir=cache)
+    (kept,) = cache.glob("safety-needs-*.npz")
+
+    def no_reading(*args: object) -> None:
+        raise AssertionError("read the patterns again although nothing changed")
+
+    forget_known_needs()  # a new process: what the patterns need must come from the file
+    with monkeypatch.context() as patched:
+        patched.setattr(bot.safety, "needs", no_reading)
+        second = load_safety(folder, [], cache_dir=cache)
+    texts = ["催收说要弄死我，我也不想活了", "今晚就想结束", "累死了，催收天天打电话", "吃多少片安眠药才会死"]
+    for text in texts:
+        assert second.assess(text) == first.assess(text) == first.plain().assess(text)
+
+    kept.write_bytes(b"not a numpy file")
+    forget_known_needs()
+    damaged = load_safety(folder, [], cache_dir=cache)
+    assert [damaged.assess(text) for text in texts] == [first.assess(text) for text in texts]
+    assert kept.read_bytes()[:2] == b"PK"  # written again, whole
