@@ -59,6 +59,20 @@ EMPTY = _Piece(frozenset({""}))  # consumes nothing: an anchor, a lookaround, `\
 
 def needs(pattern: re.Pattern[str]) -> Needs:
     """The clauses any match of `pattern` meets, rarest first; () when it may match without any literal."""
+    return needs_of([pattern])[0]
+
+
+def needs_of(patterns: Iterable[re.Pattern[str]]) -> list[Needs]:
+    """`needs` of each pattern. Word lists repeat across patterns, so what is worked out for one is reused for
+    the next, and forgotten at the end (it can be several megabytes, and a process reads its rules once)."""
+    try:
+        return [_needs(pattern) for pattern in patterns]
+    finally:
+        _clause.cache_clear()
+        _order.cache_clear()
+
+
+def _needs(pattern: re.Pattern[str]) -> Needs:
     if pattern.flags & re.IGNORECASE:
         return ()  # the text is lower-cased already, but case folding in Unicode has more than two cases
     piece = _sequence(_parser.parse(pattern.pattern, pattern.flags))
@@ -203,7 +217,7 @@ def _either(branches: Sequence[_Piece]) -> _Piece:
     return _Piece(None, _simplified(clause for clause in map(_clause, combined) if clause is not None))
 
 
-@functools.lru_cache(maxsize=4096)  # a word list used in many patterns becomes the same clause each time
+@functools.cache  # a word list used in many patterns becomes the same clause each time
 def _clause(strings: frozenset[str]) -> Clause | None:
     """The strings as a clause: each cut to its rarest few characters (a text that contains a string contains
     every part of it), without those that contain another (if "死了" is in a text, "死" is). None when the
@@ -242,7 +256,7 @@ def _chance(string: str) -> float:
     return 0.5**latin * 0.1 ** (len(string) - latin)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.cache
 def _order(clause: Clause) -> tuple[float, tuple[str, ...]]:
     """Rarest first, then a fixed order among equals."""
     return min(1.0, sum(map(_chance, clause))), tuple(sorted(clause))

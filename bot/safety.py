@@ -54,7 +54,7 @@ from . import literals as _literals_module
 from . import text as _text_module
 from .content import KnowledgeError, read_yaml
 from .kept import pack_texts, read_arrays, unpack_texts, write_arrays
-from .literals import Literals, Needs, Shortlist, needs
+from .literals import Literals, Needs, Shortlist, needs_of
 from .text import normalise
 
 log = logging.getLogger(__name__)
@@ -200,8 +200,9 @@ class _Screen:
 
     @classmethod
     def of(cls, rules: SafetyRules) -> _Screen:
-        exclusions = Shortlist([_needs(pattern) for _, pattern in rules.exclusions])
-        signals = Shortlist([_needs(signal.pattern) for signal in rules.signals])
+        need = _needs([pattern for _, pattern in rules.exclusions] + [signal.pattern for signal in rules.signals])
+        exclusions = Shortlist(need[: len(rules.exclusions)])
+        signals = Shortlist(need[len(rules.exclusions) :])
         every = {
             literal for need in (*exclusions.needs, *signals.needs) for clause in need for literal in clause
         }
@@ -712,14 +713,16 @@ _known_needs: dict[tuple[str, int], Needs] = {}
 _known_lock = threading.Lock()
 
 
-def _needs(pattern: re.Pattern[str]) -> Needs:
-    key = (pattern.pattern, pattern.flags)
+def _needs(patterns: Sequence[re.Pattern[str]]) -> list[Needs]:
+    keys = [(pattern.pattern, pattern.flags) for pattern in patterns]
     with _known_lock:
-        found = _known_needs.get(key)
-    if found is None:
-        found = needs(pattern)
-        _remember_needs({key: found})
-    return found
+        known = {key: _known_needs[key] for key in keys if key in _known_needs}
+    missing = {key: pattern for key, pattern in zip(keys, patterns, strict=True) if key not in known}
+    if missing:
+        found = dict(zip(missing, needs_of(missing.values()), strict=True))
+        _remember_needs(found)
+        known.update(found)
+    return [known[key] for key in keys]
 
 
 def forget_known_needs() -> None:
@@ -757,12 +760,16 @@ def _recall_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> bool:
         log.warning("safety prefilter: the kept literals could not be read (%s); reading the patterns again", exc)
         return False
     found: dict[tuple[str, int], Needs] = {}
+    shared: dict[str, frozenset[str]] = {}  # one object for a clause many patterns need (a word list)
     start = 0
     for pattern, count in zip(patterns, counts, strict=True):
         # A literal with a NUL in it comes back in parts: each is in any text the whole is in, so the clause
         # is only weaker; an empty part would be in no `present` set, so it is left out.
-        parts = (frozenset(filter(None, clause.split("\x00"))) for clause in clauses[start : start + count])
-        found[(pattern.pattern, pattern.flags)] = tuple(clause for clause in parts if clause)
+        for text in clauses[start : start + count]:
+            if text not in shared:
+                shared[text] = frozenset(sys.intern(literal) for literal in text.split("\x00") if literal)
+        need = (shared[text] for text in clauses[start : start + count])
+        found[(pattern.pattern, pattern.flags)] = tuple(clause for clause in need if clause)
         start += count
     _remember_needs(found)
     return True
@@ -771,7 +778,7 @@ def _recall_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> bool:
 def _keep_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> None:
     """Each pattern's clauses, in order, as texts: a clause is its literals joined by NUL."""
     path = _needs_path(folder, patterns)
-    need = [_needs(pattern) for pattern in patterns]
+    need = _needs(patterns)
     clauses, lengths = pack_texts(["\x00".join(sorted(clause)) for each in need for clause in each])
     arrays: dict[str, npt.NDArray[np.generic]] = {
         "clauses": clauses,

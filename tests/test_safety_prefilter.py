@@ -90,7 +90,7 @@ def test_a_start_reads_what_the_patterns_need_from_the_data_folder(
 
     forget_known_needs()  # a new process: what the patterns need must come from the file
     with monkeypatch.context() as patched:
-        patched.setattr(bot.safety, "needs", no_reading)
+        patched.setattr(bot.safety, "needs_of", no_reading)
         second = load_safety(folder, [], cache_dir=cache)
     texts = ["催收说要弄死我，我也不想活了", "今晚就想结束", "累死了，催收天天打电话", "吃多少片安眠药才会死"]
     for text in texts:
