@@ -121,12 +121,12 @@ class Shortlist:
                 by_literal.setdefault(literal, []).append(index)
         self._by_literal = {literal: tuple(indexes) for literal, indexes in by_literal.items()}
         self._always = tuple(index for index, need in enumerate(self.needs) if not need)
-        self.literals = frozenset(self._by_literal)
+        self._literals = frozenset(self._by_literal)
 
     def possible(self, present: set[str] | frozenset[str]) -> list[int]:
         """In order, the patterns whose needs the `present` literals meet: every one that may match."""
         found = set(self._always)
-        for literal in self.literals.intersection(present):
+        for literal in self._literals.intersection(present):
             found.update(self._by_literal[literal])
         return sorted(index for index in found if met(self.needs[index], present))
 
@@ -138,6 +138,7 @@ def _sequence(items: Iterable[tuple[Any, Any]]) -> _Piece:
     exact = True
     for op, av in items:
         piece = _node(op, av)
+        # The run stops growing at MAX_LITERAL characters: only parts that long are looked for anyway.
         if piece.exact is not None and len(run) * len(piece.exact) <= MAX_EXACT and min(map(len, run)) < MAX_LITERAL:
             run = frozenset(a + b for a in run for b in piece.exact)
             continue
