@@ -22,6 +22,9 @@ canonical form (Simplified, lower case, no punctuation or emoji, one space betwe
    `words` ({means}, {high_place}, {farewell}…), so cue families combine ("{time}.{0,6}{die}").
    Groups named `act` or `method` set `act`; groups named `other` set `other`.
 
+Steps 2 and 3 run only the patterns that can match the message: a pattern whose literals (read from it at
+load time, `bot.literals`) are absent is skipped, which changes no decision (`SafetyRules.plain` runs all).
+
 If the file is broken, a small built-in rule set keeps working: this check must never be switched off
 by a typo, and a broken edit is reported by `lint` with its line.
 """
@@ -33,9 +36,10 @@ import hashlib
 import logging
 import math
 import re
+import sys
 import threading
 import unicodedata
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +50,11 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
+from . import literals as _literals_module
 from . import text as _text_module
 from .content import KnowledgeError, read_yaml
 from .kept import pack_texts, read_arrays, unpack_texts, write_arrays
+from .literals import Literals, Needs, Shortlist, needs_of
 from .text import normalise
 
 log = logging.getLogger(__name__)
@@ -57,6 +63,7 @@ Level = Literal["crisis", "concern", "none"]
 ACT_GROUPS = frozenset({"act", "method"})
 OTHER_GROUPS = frozenset({"other"})
 _REFERENCE = re.compile(r"\{([a-z_]+)\}")
+CUT = " ※ "  # what an exclusion leaves where it cut text out
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,29 @@ class SafetyNet:
         return cls(MappingProxyType(vocabulary), weights, bias, threshold, tuple(families))
 
 
+@dataclass(frozen=True, eq=False)
+class _Screen:
+    """The literal prefilter (`bot.literals`): which exclusions and signals may match a message, from what
+    each needs, and the index that finds those literals in a message. Skipping a pattern that cannot match
+    changes nothing, so decisions are those of running every pattern (`SafetyRules.plain`)."""
+
+    literals: Literals
+    exclusions: Shortlist
+    signals: Shortlist
+    cut: frozenset[str]  # the literals a CUT can bring into a message: those with a character of it
+
+    @classmethod
+    def of(cls, rules: SafetyRules) -> _Screen:
+        need = _needs([pattern for _, pattern in rules.exclusions] + [signal.pattern for signal in rules.signals])
+        exclusions = Shortlist(need[: len(rules.exclusions)])
+        signals = Shortlist(need[len(rules.exclusions) :])
+        every = {
+            literal for need in (*exclusions.needs, *signals.needs) for clause in need for literal in clause
+        }
+        cut = frozenset(literal for literal in every if not set(CUT).isdisjoint(literal))
+        return cls(Literals(every), exclusions, signals, cut)
+
+
 @dataclass(frozen=True)
 class SafetyRules:
     rewrites: tuple[tuple[re.Pattern[str], str], ...]
@@ -190,17 +220,35 @@ class SafetyRules:
     families: tuple[tuple[str, re.Pattern[str]], ...] = ()  # the `words` lists, for the safety net
     net: SafetyNet | None = None
     built_in: bool = False  # True when the content file could not be used
+    # Skip every pattern whose needed literals are not in the message (`_Screen`); False runs them all, the
+    # reference the tests hold the prefilter to (`plain()`).
+    prefilter: bool = True
+    _screen: _Screen | None = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Derived here, from the patterns this object holds, so that no copy (`dataclasses.replace`) can
+        # carry a prefilter made for other patterns.
+        object.__setattr__(self, "_screen", _Screen.of(self) if self.prefilter else None)
+
+    def plain(self) -> SafetyRules:
+        """The same rules with every pattern run on every message: slower, and the same decisions."""
+        return dataclasses.replace(self, prefilter=False)
 
     def canonical(self, text: str) -> str:
         """The message as the rules see it: normalised, rewritten, with other people's words cut out."""
         return self._cut(self._rewritten(text))[0]
 
     def assess(self, text: str) -> Assessment:
-        cut, excluded = self._cut(self._rewritten(text))
+        cut, excluded, present = self._cut(self._rewritten(text))
         silenced = {group for group, by in self.quiet if by & excluded}
         crisis: list[Signal] = []
         concern: list[Signal] = []
-        for signal in self.signals:
+        screen = self._screen
+        if screen is None or present is None:
+            candidates: Iterable[Signal] = self.signals
+        else:
+            candidates = (self.signals[index] for index in screen.signals.possible(present))
+        for signal in candidates:
             if signal.group not in silenced and signal.pattern.search(cut):
                 (crisis if signal.level == "crisis" else concern).append(signal)
         fired = crisis or concern
@@ -234,13 +282,30 @@ class SafetyRules:
             canonical = pattern.sub(replacement, canonical)
         return canonical
 
-    def _cut(self, text: str) -> tuple[str, set[str]]:
+    def _cut(self, text: str) -> tuple[str, set[str], set[str] | None]:
+        """The text without what the exclusions cut out, the exclusion groups that cut, and (with the
+        prefilter) a superset of the literals the text now contains."""
         excluded: set[str] = set()
-        for group, pattern in self.exclusions:
-            text, count = pattern.subn(" ※ ", text)
+        screen = self._screen
+        if screen is None:
+            for group, pattern in self.exclusions:
+                text, count = pattern.subn(CUT, text)
+                if count:
+                    excluded.add(group)
+            return text, excluded, None
+        present = screen.literals.present(text)
+        # In order, only the exclusions that may match: `subn` with any other would change nothing.
+        pending = deque(screen.exclusions.possible(present))
+        while pending:
+            index = pending.popleft()
+            group, pattern = self.exclusions[index]
+            text, count = pattern.subn(CUT, text)
             if count:
                 excluded.add(group)
-        return text, excluded
+                # A literal new to the text overlaps a CUT: every one that could is counted as present.
+                present |= screen.cut
+                pending = deque(later for later in screen.exclusions.possible(present) if later > index)
+        return text, excluded, present
 
 
 # --- the built-in rules: used only when safety/signals.yaml cannot be read ---------------------------------
@@ -464,6 +529,8 @@ def load_safety(
         errors.append(KnowledgeError(path, 1, "no crisis patterns; using the built-in rules"))
         return built_in_rules()
     families = tuple((name, re.compile(f"(?:{words})")) for name, words in reader.words.items())
+    patterns = [pattern for _, pattern in exclusions] + [signal.pattern for signal in signals]
+    kept = cache_dir is not None and _recall_needs(cache_dir, patterns)
     if len(errors) > before:
         # Every valid rule still counts (far more than the built-in list catches), and the built-in
         # signals are added as a floor in case the broken line was an important one.
@@ -473,6 +540,8 @@ def load_safety(
         )
     else:
         rules = SafetyRules(tuple(rewrites), tuple(emoji), tuple(exclusions), tuple(signals), tuple(quiet), families)
+    if cache_dir is not None and not kept:
+        _keep_needs(cache_dir, patterns)
     return _with_net(rules, folder / EXAMPLES_FILE, errors, ordinary, cache_dir)
 
 
@@ -580,7 +649,8 @@ def _net_key(
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\x00")
 
-    for module in (__file__, _text_module.__file__):  # the code: normalisation, rewriting, features, training
+    # the code: normalisation, rewriting, cutting (with its prefilter), features, training
+    for module in (__file__, _text_module.__file__, _literals_module.__file__):
         digest.update(Path(module).read_bytes())
     add(repr((threshold, NET_ITERATIONS, NET_L2, NET_STEP, ORDINARY_SHARE)))
     for pattern, replacement in rules.rewrites:
@@ -630,3 +700,92 @@ def _keep_net(folder: Path, key: str, net: SafetyNet) -> None:
         write_arrays(folder, NET_CACHE_PREFIX, key, arrays)
     except OSError as exc:  # a full or read-only disk: the next start trains again, nothing else changes
         log.warning("safety net: the weights could not be kept (%s)", exc.strerror or exc)
+
+
+# --- what each pattern needs, kept between starts ----------------------------------------------------------
+# Reading what a pattern needs (`bot.literals.needs`) parses it again, in Python: for the bundled rules about
+# as long as compiling them, a noticeable part of a start. It depends only on the pattern and the code, so it
+# is worked out once per process, and kept in the data folder beside the net's weights for the next start.
+
+NEEDS_CACHE_PREFIX = "safety-needs-"
+MAX_KNOWN_NEEDS = 20_000  # patterns remembered in this process: several versions of the rules, far beyond one
+_known_needs: dict[tuple[str, int], Needs] = {}
+_known_lock = threading.Lock()
+
+
+def _needs(patterns: Sequence[re.Pattern[str]]) -> list[Needs]:
+    keys = [(pattern.pattern, pattern.flags) for pattern in patterns]
+    with _known_lock:
+        known = {key: _known_needs[key] for key in keys if key in _known_needs}
+    missing = {key: pattern for key, pattern in zip(keys, patterns, strict=True) if key not in known}
+    if missing:
+        found = dict(zip(missing, needs_of(missing.values()), strict=True))
+        _remember_needs(found)
+        known.update(found)
+    return [known[key] for key in keys]
+
+
+def forget_known_needs() -> None:
+    """As if the process had just started: the next load reads what patterns need from the data folder."""
+    with _known_lock:
+        _known_needs.clear()
+
+
+def _remember_needs(found: Mapping[tuple[str, int], Needs]) -> None:
+    with _known_lock:
+        if len(_known_needs) + len(found) > MAX_KNOWN_NEEDS:
+            _known_needs.clear()
+        _known_needs.update(found)
+
+
+def _needs_path(folder: Path, patterns: Sequence[re.Pattern[str]]) -> Path:
+    digest = hashlib.sha256(Path(_literals_module.__file__).read_bytes() + sys.version.encode())  # and its parser
+    for pattern in patterns:
+        digest.update(f"{pattern.flags} {pattern.pattern}".encode("utf-8", "surrogatepass") + b"\x00")
+    return folder / f"{NEEDS_CACHE_PREFIX}{digest.hexdigest()[:40]}.npz"
+
+
+def _recall_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> bool:
+    """Whether the data folder kept what these patterns need (now remembered in this process)."""
+    path = _needs_path(folder, patterns)
+    if not path.is_file():
+        return False
+    try:
+        data = read_arrays(path)
+        clauses = unpack_texts(data["clauses"], data["clause_lengths"])
+        counts = data["clause_counts"].tolist()
+        if len(counts) != len(patterns) or sum(counts) != len(clauses) or min(counts, default=0) < 0:
+            raise ValueError("counts do not add up")
+    except Exception as exc:  # any damage to a cache file only means reading the patterns again
+        log.warning("safety prefilter: the kept literals could not be read (%s); reading the patterns again", exc)
+        return False
+    found: dict[tuple[str, int], Needs] = {}
+    shared: dict[str, frozenset[str]] = {}  # one object for a clause many patterns need (a word list)
+    start = 0
+    for pattern, count in zip(patterns, counts, strict=True):
+        # A literal with a NUL in it comes back in parts: each is in any text the whole is in, so the clause
+        # is only weaker; an empty part would be in no `present` set, so it is left out.
+        for text in clauses[start : start + count]:
+            if text not in shared:
+                shared[text] = frozenset(sys.intern(literal) for literal in text.split("\x00") if literal)
+        need = (shared[text] for text in clauses[start : start + count])
+        found[(pattern.pattern, pattern.flags)] = tuple(clause for clause in need if clause)
+        start += count
+    _remember_needs(found)
+    return True
+
+
+def _keep_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> None:
+    """Each pattern's clauses, in order, as texts: a clause is its literals joined by NUL."""
+    path = _needs_path(folder, patterns)
+    need = _needs(patterns)
+    clauses, lengths = pack_texts(["\x00".join(sorted(clause)) for each in need for clause in each])
+    arrays: dict[str, npt.NDArray[np.generic]] = {
+        "clauses": clauses,
+        "clause_lengths": lengths,
+        "clause_counts": np.array([len(each) for each in need], dtype=np.int64),
+    }
+    try:
+        write_arrays(folder, NEEDS_CACHE_PREFIX, path.stem.removeprefix(NEEDS_CACHE_PREFIX), arrays)
+    except OSError as exc:  # the next start reads the patterns again, nothing else changes
+        log.warning("safety prefilter: the literals could not be kept (%s)", exc.strerror or exc)
