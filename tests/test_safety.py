@@ -237,12 +237,11 @@ def _report(real: KnowledgeBase, items: list[dict[str, object]]) -> dict[str, ob
 
 def test_safety_floors_hold_on_the_tuning_set(real: KnowledgeBase) -> None:
     # Floors at what the layer reaches today (README, "Safety"): an edit that loses recall fails CI.
-    # (False alarms 1.2 %: most are the net's on the first writers' set A-D; each round of hard positives taught to
-    # the net (Z1-Z3, AD, AF, AH-AJ) moves a few of those ordinary messages over the threshold.)
+    # (False alarms 0.6 %: most are the net's on the first writers' set A-D, ordinary messages near the threshold.)
     report = evaluate_safety(real, load_safety_items(DEV)).as_json()
     assert report["total"] == 14581
     assert report["recall"] >= 0.995, report["misses"]
-    assert report["false_alarm_rate"] <= 0.013, report["false_alarms"]
+    assert report["false_alarm_rate"] <= 0.0085, report["false_alarms"]
 
 
 def _g_split() -> list[dict[str, object]]:
