@@ -100,7 +100,7 @@ _LATIN_WORD = re.compile(r"[a-z0-9]+")
 # at risk, most of them with a plan or a place ("在大桥上站了很久", "炭已经放好了").
 NET_ESCALATE = frozenset({"method", "strong_means", "high", "high_en"})
 # Chosen by leaving one writer of eval/safety-dev.yaml out at a time (scripts/safety_net_cv.py --by-writer): with
-# 14,675 examples, 800 steps instead of 300 caught a little more (99.4 % against 99.3 % with the rules) and raised
+# 13,514 examples, 800 steps instead of 300 caught a little more (99.4 % against 99.3 % with the rules) and raised
 # fewer false alarms (2.8 % against 3.3 %) at the same threshold; a stronger L2 did worse on both.
 NET_ITERATIONS = 800
 NET_L2 = 0.0001
