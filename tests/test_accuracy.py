@@ -159,6 +159,42 @@ def test_several_problems_get_an_overview(bundled: KnowledgeBase) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "The collectors keep calling my parents and my boss. Is that legal?",
+        "催收天天打给我爸妈和我领导，合法吗",
+        "佢哋打畀我阿媽同老細，咁都得？",
+        "討債的一直打給我爸媽跟我主管，這樣合法嗎？",
+    ],
+)
+def test_family_and_boss_named_side_by_side_under_one_question_get_an_overview(
+    bundled: KnowledgeBase, text: str
+) -> None:
+    """One clause, two things done, one "is that legal?" about both: one line on each, not "which of these?"."""
+    decision = bundled.decide(text)
+    assert decision.kind == "overview", decision
+    assert [c.intent for c in decision.candidates] == ["legal.contact_contacts", "legal.contact_employer"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # the question names one of the things done: that one is answered
+        (
+            "They call me at midnight and they call my mother-in-law. Is calling that late even allowed?",
+            "legal.call_hours",
+        ),
+        ("催收打到我公司又打给我爸妈，打到公司这个合法吗", "legal.contact_employer"),
+    ],
+)
+def test_a_question_that_names_one_of_several_things_done_gets_its_answer(
+    bundled: KnowledgeBase, text: str, intent: str
+) -> None:
+    decision = bundled.decide(text)
+    assert (decision.kind, decision.intent) == ("answer", intent), decision
+
+
+@pytest.mark.parametrize(
     ("text", "intent"),
     [
         # a greeting or thanks in front of the question used to win as a near copy of the greeting's examples
