@@ -106,17 +106,18 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [
-        ("realistic-dev", 0.935, 0.96, 0.025, 0.12),
-        ("realistic-dev-2", 0.94, 0.96, 0.025, 0.125),
+        ("realistic-dev", 0.94, 0.96, 0.022, 0.10),
+        ("realistic-dev-2", 0.94, 0.96, 0.025, 0.115),
         # Set C, the holdout until its figure was reported (90.0 %, 85.5 %, 16 of 440, 12.3 %); tuned since.
-        ("realistic-dev-3", 0.93, 0.96, 0.025, 0.125),
+        ("realistic-dev-3", 0.93, 0.96, 0.025, 0.12),
         # Sets E and H, each measured before it was tuned on (87.5 %, then 90.3 %); tuning data since.
-        ("realistic-dev-4", 0.95, 0.90, 0.02, 0.13),
-        ("realistic-dev-5", 0.95, 0.90, 0.025, 0.11),
+        ("realistic-dev-4", 0.95, 0.90, 0.02, 0.10),
+        ("realistic-dev-5", 0.95, 0.90, 0.025, 0.09),
         # Sets D, F and G, the holdout until their figure was reported (89.3 %, 93.8 %, 45 of 1,080, 14.3 %).
-        ("realistic-dev-6", 0.94, 0.97, 0.03, 0.135),
-        # Sets I, J and K, the holdout until their figure was reported (89.5 %, 93.2 %, 40 of 1,080, 14.0 %).
-        ("realistic-dev-7", 0.885, 0.92, 0.04, 0.145),
+        ("realistic-dev-6", 0.94, 0.97, 0.03, 0.115),
+        # Sets I, J and K, the holdout until their figure was reported (89.5 %, 93.2 %, 40 of 1,080, 14.0 %); taught
+        # since (91.8 %, 96.9 %, 33, 11.9 %).
+        ("realistic-dev-7", 0.91, 0.95, 0.035, 0.125),
         # Sets L, M and N, never tuned on: floors a little under their figures (90.6 %, 92.6 %, 38 of 1,080, 14.7 %).
         ("realistic-holdout", 0.895, 0.91, 0.04, 0.15),
     ],
