@@ -134,6 +134,9 @@ def _explain(kb: KnowledgeBase, text: str, decision: Match) -> None:
         for clause, asks, best in found.clauses:
             winner = f"{best.intent} {best.score:.1f}" if best else "-"
             _write(f"  [{'asks ' if asks else 'story'}] {clause.strip()}  →  {winner}")
+    if found.analysis.conjuncts:
+        named = ", ".join(f"{c.intent} {c.score:.1f}" for c in found.analysis.conjuncts)
+        _write(f"named side by side under one 'is it allowed?' (with a keyword each): {named}")
     _write(
         f"top candidates; whole-message score = {EXAMPLE_WEIGHT:g} × best example + {1 - EXAMPLE_WEIGHT:g} × "
         f"centroid (or near copy − {NEAR_DISCOUNT:g}) + keywords:"

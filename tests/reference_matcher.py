@@ -34,6 +34,7 @@ from bot.matcher import (
     Explanation,
     Thresholds,
     clauses,
+    coordinated,
     decide,
 )
 from bot.models import Candidate, Match
@@ -279,7 +280,8 @@ class Matcher:
         ranked.sort(key=lambda c: (-c.score, c.intent))
         clause_winners = tuple(Candidate(self.intents[index], score) for index, score, _ in winners)
         asked = tuple(asks for _, _, asks in winners)
-        return Analysis(tuple(ranked), clause_winners, asked)
+        conjuncts = tuple(named for named in map(self._named, coordinated(text)) if named is not None)
+        return Analysis(tuple(ranked), clause_winners, asked, conjuncts)
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
@@ -338,6 +340,17 @@ class Matcher:
                         "keywords": boost.get(index, 0.0),
                     }
         return results
+
+    def _named(self, text: str) -> Candidate | None:
+        """A conjunct's best intent, when the conjunct holds one of that intent's keywords."""
+        parts: dict[int, dict[str, float]] = {}
+        found = self._score(text, parts)
+        if not found:
+            return None
+        index = max(found, key=lambda i: (found[i], -i))
+        if not parts[index]["keywords"]:
+            return None
+        return Candidate(self.intents[index], found[index])
 
     def _best(self, text: str) -> Candidate | None:
         found = self._score(text)

@@ -100,23 +100,25 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
 # of a debt), written by people who never saw the examples. The seven dev sets are tuning data (realistic-dev-2,
-# realistic-dev-3, realistic-dev-6 and realistic-dev-7 were each the holdout until its figure was reported): scripts/tune_matcher.py
-# tunes thresholds on them and their failures say which kinds of message need new examples (never their lines). Their
-# floors stop a change from undoing that; realistic-holdout (sets L, M, N), never tuned on, measures generalisation.
+# realistic-dev-3, realistic-dev-6 and realistic-dev-7 were each the holdout until its figure was reported):
+# scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds of message need new examples
+# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets L, M, N), never tuned
+# on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [
-        ("realistic-dev", 0.935, 0.96, 0.025, 0.12),
-        ("realistic-dev-2", 0.94, 0.96, 0.025, 0.125),
+        ("realistic-dev", 0.94, 0.96, 0.022, 0.10),
+        ("realistic-dev-2", 0.94, 0.96, 0.025, 0.115),
         # Set C, the holdout until its figure was reported (90.0 %, 85.5 %, 16 of 440, 12.3 %); tuned since.
-        ("realistic-dev-3", 0.93, 0.96, 0.025, 0.125),
+        ("realistic-dev-3", 0.93, 0.96, 0.025, 0.12),
         # Sets E and H, each measured before it was tuned on (87.5 %, then 90.3 %); tuning data since.
-        ("realistic-dev-4", 0.95, 0.90, 0.02, 0.13),
-        ("realistic-dev-5", 0.95, 0.90, 0.025, 0.11),
+        ("realistic-dev-4", 0.95, 0.90, 0.02, 0.10),
+        ("realistic-dev-5", 0.95, 0.90, 0.025, 0.09),
         # Sets D, F and G, the holdout until their figure was reported (89.3 %, 93.8 %, 45 of 1,080, 14.3 %).
-        ("realistic-dev-6", 0.94, 0.97, 0.03, 0.135),
-        # Sets I, J and K, the holdout until their figure was reported (89.5 %, 93.2 %, 40 of 1,080, 14.0 %).
-        ("realistic-dev-7", 0.885, 0.92, 0.04, 0.145),
+        ("realistic-dev-6", 0.94, 0.97, 0.03, 0.115),
+        # Sets I, J and K, the holdout until their figure was reported (89.5 %, 93.2 %, 40 of 1,080, 14.0 %); taught
+        # since (91.8 %, 96.9 %, 33, 11.9 %).
+        ("realistic-dev-7", 0.91, 0.95, 0.035, 0.125),
         # Sets L, M and N, never tuned on: floors a little under their figures (90.6 %, 92.6 %, 38 of 1,080, 14.7 %).
         ("realistic-holdout", 0.895, 0.91, 0.04, 0.15),
     ],
@@ -156,6 +158,42 @@ def test_several_problems_get_an_overview(bundled: KnowledgeBase) -> None:
     decision = bundled.decide("calls all day, photoshopped me as wanted, went to my parents' home")
     assert decision.kind == "overview", decision
     assert {"legal.call_frequency", "legal.home_visit"} <= {c.intent for c in decision.candidates}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The collectors keep calling my parents and my boss. Is that legal?",
+        "催收天天打给我爸妈和我领导，合法吗",
+        "佢哋打畀我阿媽同老細，咁都得？",
+        "討債的一直打給我爸媽跟我主管，這樣合法嗎？",
+    ],
+)
+def test_family_and_boss_named_side_by_side_under_one_question_get_an_overview(
+    bundled: KnowledgeBase, text: str
+) -> None:
+    """One clause, two things done, one "is that legal?" about both: one line on each, not "which of these?"."""
+    decision = bundled.decide(text)
+    assert decision.kind == "overview", decision
+    assert [c.intent for c in decision.candidates] == ["legal.contact_contacts", "legal.contact_employer"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # the question names one of the things done: that one is answered
+        (
+            "They call me at midnight and they call my mother-in-law. Is calling that late even allowed?",
+            "legal.call_hours",
+        ),
+        ("催收打到我公司又打给我爸妈，打到公司这个合法吗", "legal.contact_employer"),
+    ],
+)
+def test_a_question_that_names_one_of_several_things_done_gets_its_answer(
+    bundled: KnowledgeBase, text: str, intent: str
+) -> None:
+    decision = bundled.decide(text)
+    assert (decision.kind, decision.intent) == ("answer", intent), decision
 
 
 @pytest.mark.parametrize(

@@ -154,6 +154,13 @@ def test_match_explain_says_why_it_asks(kb_dir: Path, data_dir: Path) -> None:
     assert "because" in decision and ("below clarify" in decision or "not clear enough" in decision), decision
 
 
+def test_match_explain_shows_the_things_done_named_side_by_side(kb_dir: Path, data_dir: Path) -> None:
+    out = anxin("match", "催收不停地打，还专挑半夜打，这合法吗", "--explain", kb_dir=kb_dir, data_dir=data_dir).stdout
+    named = next(line for line in out.splitlines() if line.startswith("named side by side"))
+    assert named.index("legal.call_frequency") < named.index("legal.call_hours"), named
+    assert "decision:    overview, because 2 things done, named side by side" in out
+
+
 def test_eval_can_be_limited_to_one_intent(kb_dir: Path, data_dir: Path, tmp_path: Path) -> None:
     labelled = tmp_path / "set.yaml"
     labelled.write_text(

@@ -236,6 +236,13 @@ async def test_several_problems_in_one_message_get_an_overview_not_a_choice(dial
     assert set(payloads(reply)) >= {"a:legal.call_frequency", "a:legal.call_hours"}
 
 
+async def test_several_things_done_in_one_sentence_and_asked_about_together_get_an_overview(dialog: Dialog) -> None:
+    reply = await say(dialog, "催收不停地打，还专挑半夜打，这合法吗")
+    assert reply.text.startswith("你提到了几件事")
+    assert payloads(reply) == ["a:legal.call_frequency", "a:legal.call_hours"]  # one button each, in the order told
+    assert len(reply.text.split("\n\n")) == 3  # the heading, then one line on each
+
+
 async def test_asking_the_same_thing_again_gets_the_details_not_a_repeat(dialog: Dialog) -> None:
     first = await say(dialog, "催收打电话给我妈妈合法吗")
     again = await say(dialog, "那催收联系我的家人我还能怎么办")

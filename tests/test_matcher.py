@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.matcher import Matcher
+from bot.matcher import Analysis, Matcher, Thresholds, coordinated, decide
+from bot.models import Candidate
 
 
 @pytest.mark.parametrize(
@@ -106,3 +107,93 @@ def test_keyword_that_most_intents_use_anyway_is_ignored() -> None:
     matcher = Matcher.build(intents)
     assert len(matcher.keywords) == 0
     assert matcher.match("催收半夜打电话").candidates[0].intent == "t.n2"
+
+
+# --- deciding from the scores alone (`decide` is a pure function of an Analysis and the thresholds) ----------------
+
+LIMITS = Thresholds()
+
+
+def _analysis(
+    ranked: dict[str, float],
+    clauses: tuple[tuple[str, bool], ...] = (),
+    conjuncts: tuple[tuple[str, float], ...] = (),
+) -> Analysis:
+    return Analysis(
+        tuple(Candidate(intent, score) for intent, score in ranked.items()),
+        tuple(Candidate(intent, 30.0) for intent, _ in clauses),  # each below overview: no several problems
+        tuple(asks for _, asks in clauses),
+        tuple(Candidate(intent, score) for intent, score in conjuncts),
+    )
+
+
+def test_a_close_call_is_answered_when_the_clauses_and_the_question_name_the_leader() -> None:
+    # 7 ahead: too close for the rival rule alone, but the story and the question both name it
+    analysis = _analysis(
+        {"legal.threats": 40.0, "legal.insults": 33.0}, (("legal.threats", False), ("legal.threats", True))
+    )
+    decision = decide(analysis, LIMITS, frozenset())
+    assert (decision.kind, decision.intent, decision.sure) == ("answer", "legal.threats", False)
+
+
+@pytest.mark.parametrize(
+    ("clauses", "runner_up"),
+    [
+        ((("legal.threats", False), ("legal.insults", True)), 33.0),  # the question names the runner-up
+        ((("legal.threats", False), ("legal.insults", False)), 33.0),  # half the clauses is not most of them
+        ((("legal.threats", False), ("legal.threats", True)), 36.0),  # agreed, but only 4 ahead
+        ((), 33.0),  # one clause: nothing to agree with
+    ],
+)
+def test_a_close_call_still_asks_when_the_message_does_not_agree(
+    clauses: tuple[tuple[str, bool], ...], runner_up: float
+) -> None:
+    analysis = _analysis({"legal.threats": 40.0, "legal.insults": runner_up}, clauses)
+    assert decide(analysis, LIMITS, frozenset()).kind == "clarify"
+
+
+def test_things_done_side_by_side_under_one_question_get_an_overview_in_the_order_told() -> None:
+    # the employer clearly leads, but "打给我爸妈和我领导，合法吗" asks about both
+    analysis = _analysis(
+        {"legal.contact_employer": 46.0, "legal.contact_contacts": 28.0},
+        conjuncts=(("legal.contact_contacts", 50.0), ("legal.contact_employer", 67.0)),
+    )
+    decision = decide(analysis, LIMITS, frozenset())
+    assert decision.kind == "overview"
+    assert [c.intent for c in decision.candidates] == ["legal.contact_contacts", "legal.contact_employer"]
+
+
+@pytest.mark.parametrize(
+    "conjuncts",
+    [
+        (("legal.contact_contacts", 50.0), ("report.police", 60.0)),  # only things done are asked "is it allowed?"
+        (("legal.contact_contacts", 50.0), ("legal.contact_employer", 25.0)),  # a conjunct that says too little
+        (("legal.contact_contacts", 50.0), ("legal.threats", 50.0)),  # not a likely intent of the whole message
+        (("legal.contact_contacts", 50.0), ("legal.contact_contacts", 45.0)),  # one thing, named twice
+    ],
+)
+def test_conjuncts_that_do_not_name_two_things_done_get_no_overview(conjuncts: tuple[tuple[str, float], ...]) -> None:
+    analysis = _analysis({"legal.contact_employer": 46.0, "legal.contact_contacts": 28.0}, conjuncts=conjuncts)
+    assert decide(analysis, LIMITS, frozenset()).kind == "answer"
+
+
+@pytest.mark.parametrize(
+    ("text", "conjuncts"),
+    [
+        ("催收天天打给我爸妈和我领导，合法吗", ["催收天天打给我爸妈", "我领导"]),
+        (
+            "The collectors keep calling my parents and my boss. Is that legal?",
+            ["The collectors keep calling my parents ", " my boss"],
+        ),
+        ("佢哋打畀我阿媽同老細，咁都得？", ["佢哋打畀我阿媽", "老細"]),
+        ("他们半夜打电话，还骂我全家，这些都合法吗", ["他们半夜打电话", "还骂我全家"]),
+        # the question names its own topic: what comes before it is story
+        ("They call me at midnight and call my mother-in-law. Is calling that late even allowed?", []),
+        ("催收打到我公司又打给我爸妈，打到公司这个合法吗", []),
+        # no question whether it is allowed, or only one thing before it
+        ("催收天天打给我爸妈和我领导，我该怎么办", []),
+        ("催收天天打给我爸妈，合法吗", []),
+    ],
+)
+def test_coordinated_finds_what_one_question_whether_it_is_allowed_covers(text: str, conjuncts: list[str]) -> None:
+    assert coordinated(text) == conjuncts

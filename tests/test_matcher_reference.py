@@ -48,6 +48,7 @@ def _compare(matcher: Matcher, old: reference.Matcher, texts: Iterable[str]) -> 
         assert all(abs(a.score - b.score) <= TOLERANCE for a, b in zip(new_analysis.ranked, kept, strict=True))
         assert [c.intent for c in new_analysis.clauses] == [c.intent for c in old_analysis.clauses], text
         assert new_analysis.asked == old_analysis.asked, text
+        assert [c.intent for c in new_analysis.conjuncts] == [c.intent for c in old_analysis.conjuncts], text
         compared += 1
     return compared
 
