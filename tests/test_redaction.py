@@ -234,12 +234,28 @@ ORDINARY = [
     "对方给的收款人是个私人名字 是不是骗子",
     "一万二千块的网贷，借款期限12个月",
     "ask 12348 about court",
+    # what someone is, not who: 单 and 应 are also surnames
+    "我是单亲，两个孩子都还小",
+    "我是应届生，刚上班三个月",
+    # a town, a district or "another city" names nobody; a road does ("住在幸福路" is redacted, see below)
+    "我妈一个人住在嘉义 身体不好",
+    "我们住在三重 怎么办",
+    "她住在镇上，我在县城",
+    "他住在我们公司宿舍，电话打不通",
+    "她住在别的城市，我过不去",
+    "他住在新竹的租屋处",
 ]
 
 
 @pytest.mark.parametrize("text", ORDINARY)
 def test_amounts_dates_hotlines_and_ordinary_questions_survive(text: str) -> None:
     assert redact(text) == text
+
+
+@pytest.mark.parametrize("text", ["我住在幸福路，欠了钱", "住在张家村 怎么办", "他住在阳光花园，催收去了"])
+def test_a_road_a_village_or_an_estate_after_zhu_zai_is_still_an_address(text: str) -> None:
+    # Only a town or district on its own is let through: a name ending in a road or estate word narrows it down.
+    assert "[地址]" in redact(text)
 
 
 def test_no_question_in_the_content_or_the_eval_sets_is_changed() -> None:
