@@ -99,10 +99,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The seven dev sets are tuning data (realistic-dev-2,
-# realistic-dev-3, realistic-dev-6 and realistic-dev-7 were each the holdout until its figure was reported):
+# of a debt), written by people who never saw the examples. The eight dev sets are tuning data (realistic-dev-2,
+# -3, -6, -7 and -8 were each the holdout until its figure was reported):
 # scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds of message need new examples
-# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets L, M, N), never tuned
+# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets O, P, Q), never tuned
 # on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
@@ -119,8 +119,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets I, J and K, the holdout until their figure was reported (89.5 %, 93.2 %, 40 of 1,080, 14.0 %); taught
         # since (91.8 %, 96.9 %, 33, 11.9 %).
         ("realistic-dev-7", 0.91, 0.95, 0.035, 0.125),
-        # Sets L, M and N, never tuned on: floors a little under their figures (90.6 %, 92.6 %, 38 of 1,080, 14.7 %).
-        ("realistic-holdout", 0.895, 0.91, 0.04, 0.15),
+        # Sets L, M and N, the holdout until their figure was reported (90.8 %, 92.6 %, 37 of 1,080, 12.9 %).
+        ("realistic-dev-8", 0.90, 0.91, 0.04, 0.14),
+        # Sets O, P and Q, never tuned on: floors a little under their figures (91.3 %, 91.4 %, 35 of 1,080, 11.9 %).
+        ("realistic-holdout", 0.90, 0.90, 0.04, 0.13),
     ],
 )
 def test_realistic_sets_floor(
