@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -80,6 +81,10 @@ def _number(text: str) -> int | None:
     return None
 
 
+# Button labels are the bot's own words (titles, menu entries), offered again and again: normalised once each.
+_label_form = lru_cache(maxsize=4096)(normalise)
+
+
 def pick(text: str, labels: Sequence[str]) -> Pick | OutOfRange | None:
     """The option `text` chooses among `labels` (in the order offered), if it chooses one at all."""
     if not labels:
@@ -90,7 +95,7 @@ def pick(text: str, labels: Sequence[str]) -> Pick | OutOfRange | None:
     typed = normalise(text)
     if not typed:
         return None
-    scores = [fuzz.ratio(typed, normalise(label)) for label in labels]
+    scores = [fuzz.ratio(typed, _label_form(label)) for label in labels]
     best = max(range(len(labels)), key=scores.__getitem__)
     close = [score for score in scores if score >= TEXT_MATCH]
     return Pick(best) if len(close) == 1 else None  # two labels alike: not a clear choice

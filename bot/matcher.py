@@ -22,6 +22,7 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -501,6 +502,15 @@ class Matcher:
             prepared=prepared,
         )
 
+    @cached_property
+    def _lengths(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Each example's length as rapidfuzz compares it: as it is (fuzz.ratio, for Chinese), and with its
+        words joined by single spaces (fuzz.token_sort_ratio sorts the words and joins them so)."""
+        text = self.example_text
+        plain = np.fromiter(map(len, text), dtype=np.int64, count=len(text))
+        spaced = np.fromiter((len(" ".join(example.split())) for example in text), dtype=np.int64, count=len(text))
+        return plain, spaced
+
     def scores(self, text: str) -> list[Candidate]:
         """Every intent with a non-zero score, best first (0-100)."""
         return list(self.analyse(text, limit=None).ranked)
@@ -557,14 +567,25 @@ class Matcher:
 
         # Near-duplicates (typos, a missing word) are looked for only among the likeliest intents' examples:
         # a near-copy of an example is always close to it in the vector space too.
-        choices: list[str] = []
+        # Only examples whose length lets them reach NEAR_CUTOFF at all are handed to rapidfuzz (in their order,
+        # so its ties, broken by position, fall as before): most of the pool is far longer or shorter.
+        cjk = has_cjk(query)
+        length = len(query) if cjk else len(" ".join(query.split()))
+        lengths = self._lengths[0 if cjk else 1]
+        likeliest = _likeliest(combined, NEAR_POOL)
         owner_of: list[int] = []  # choice position → intent index
-        for index in _likeliest(combined, NEAR_POOL):
-            rows = self.intent_rows[index]
-            choices.extend(self.example_text[rows.start : rows.stop])
-            owner_of.extend([index] * len(rows))
+        choices: list[str] = []
+        if likeliest:
+            pool = [self.intent_rows[index] for index in likeliest]
+            rows = np.concatenate([np.arange(span.start, span.stop) for span in pool])
+            sizes = lengths[rows]
+            # fuzz.ratio is 200·LCS / (both lengths) ≤ 200·shorter / (both lengths); a little slack for rounding
+            kept = np.flatnonzero(200.0 * np.minimum(sizes, length) >= (NEAR_CUTOFF - 0.5) * (sizes + length))
+            owner_of = np.repeat(likeliest, [len(span) for span in pool])[kept].tolist()
+            text_of = self.example_text
+            choices = [text_of[row] for row in rows[kept].tolist()]
         near: dict[int, float] = {}
-        scorer = fuzz.ratio if has_cjk(query) else fuzz.token_sort_ratio
+        scorer = fuzz.ratio if cjk else fuzz.token_sort_ratio
         for _, ratio, position in process.extract(query, choices, scorer=scorer, limit=8, score_cutoff=NEAR_CUTOFF):
             index = owner_of[position]
             near[index] = max(near.get(index, 0.0), float(ratio))

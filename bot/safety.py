@@ -200,17 +200,26 @@ class _Screen:
     exclusions: Shortlist
     signals: Shortlist
     cut: frozenset[str]  # the literals a CUT can bring into a message: those with a character of it
+    rewrites: Shortlist
 
     @classmethod
     def of(cls, rules: SafetyRules) -> _Screen:
-        need = _needs([pattern for _, pattern in rules.exclusions] + [signal.pattern for signal in rules.signals])
+        need = _needs(
+            [pattern for _, pattern in rules.exclusions]
+            + [signal.pattern for signal in rules.signals]
+            + [pattern for pattern, _ in rules.rewrites]
+        )
         exclusions = Shortlist(need[: len(rules.exclusions)])
-        signals = Shortlist(need[len(rules.exclusions) :])
+        signals = Shortlist(need[len(rules.exclusions) : len(rules.exclusions) + len(rules.signals)])
+        rewrites = Shortlist(need[len(rules.exclusions) + len(rules.signals) :])
         every = {
-            literal for need in (*exclusions.needs, *signals.needs) for clause in need for literal in clause
+            literal
+            for need in (*exclusions.needs, *signals.needs, *rewrites.needs)
+            for clause in need
+            for literal in clause
         }
         cut = frozenset(literal for literal in every if not set(CUT).isdisjoint(literal))
-        return cls(Literals(every), exclusions, signals, cut)
+        return cls(Literals(every), exclusions, signals, cut, rewrites)
 
 
 @dataclass(frozen=True)
@@ -239,10 +248,10 @@ class SafetyRules:
 
     def canonical(self, text: str) -> str:
         """The message as the rules see it: normalised, rewritten, with other people's words cut out."""
-        return self._cut(self._rewritten(text))[0]
+        return self._cut(*self._rewritten(text))[0]
 
     def assess(self, text: str) -> Assessment:
-        cut, excluded, present = self._cut(self._rewritten(text))
+        cut, excluded, present = self._cut(*self._rewritten(text))
         silenced = {group for group, by in self.quiet if by & excluded}
         crisis: list[Signal] = []
         concern: list[Signal] = []
@@ -275,28 +284,44 @@ class SafetyRules:
             reasons=tuple(sorted({f"{s.level}/{s.group}" for s in fired} | {f"exclude/{g}" for g in excluded})),
         )
 
-    def _rewritten(self, text: str) -> str:
+    def _rewritten(self, text: str) -> tuple[str, set[str] | None]:
+        """The message normalised and rewritten, and (with the prefilter) the literals it now contains."""
         folded = unicodedata.normalize("NFKC", text)
         for emoji, word in self.emoji:
             if emoji in folded:
                 folded = folded.replace(emoji, f" {word} ")
         canonical = normalise(folded)
-        for pattern, replacement in self.rewrites:
-            canonical = pattern.sub(replacement, canonical)
-        return canonical
-
-    def _cut(self, text: str) -> tuple[str, set[str], set[str] | None]:
-        """The text without what the exclusions cut out, the exclusion groups that cut, and (with the
-        prefilter) a superset of the literals the text now contains."""
-        excluded: set[str] = set()
         screen = self._screen
         if screen is None:
+            for pattern, replacement in self.rewrites:
+                canonical = pattern.sub(replacement, canonical)
+            return canonical, None
+        # In order, only the rewrites that may match; after one that changes the text, the literals are read
+        # again, so each later rewrite is judged on the text it would have run on.
+        present = screen.literals.present(canonical)
+        pending = deque(screen.rewrites.possible(present))
+        while pending:
+            index = pending.popleft()
+            pattern, replacement = self.rewrites[index]
+            rewritten = pattern.sub(replacement, canonical)
+            if rewritten != canonical:
+                canonical = rewritten
+                present = screen.literals.present(canonical)
+                pending = deque(later for later in screen.rewrites.possible(present) if later > index)
+        return canonical, present
+
+    def _cut(self, text: str, present: set[str] | None) -> tuple[str, set[str], set[str] | None]:
+        """The text without what the exclusions cut out, the exclusion groups that cut, and (with the
+        prefilter) a superset of the literals the text now contains. `present`: the literals `text` contains
+        (from `_rewritten`), None without the prefilter."""
+        excluded: set[str] = set()
+        screen = self._screen
+        if screen is None or present is None:
             for group, pattern in self.exclusions:
                 text, count = pattern.subn(CUT, text)
                 if count:
                     excluded.add(group)
             return text, excluded, None
-        present = screen.literals.present(text)
         # In order, only the exclusions that may match: `subn` with any other would change nothing.
         pending = deque(screen.exclusions.possible(present))
         while pending:
@@ -533,6 +558,7 @@ def load_safety(
         return built_in_rules()
     families = tuple((name, re.compile(f"(?:{words})")) for name, words in reader.words.items())
     patterns = [pattern for _, pattern in exclusions] + [signal.pattern for signal in signals]
+    patterns += [pattern for pattern, _ in rewrites]
     kept = cache_dir is not None and _recall_needs(cache_dir, patterns)
     if len(errors) > before:
         # Every valid rule still counts (far more than the built-in list catches), and the built-in
@@ -617,9 +643,7 @@ _recent: OrderedDict[str, SafetyNet] = OrderedDict()
 _recent_lock = threading.Lock()
 
 
-def _recent_net(
-    key: str, families: tuple[tuple[str, re.Pattern[str]], ...], threshold: float
-) -> SafetyNet | None:
+def _recent_net(key: str, families: tuple[tuple[str, re.Pattern[str]], ...], threshold: float) -> SafetyNet | None:
     with _recent_lock:
         net = _recent.get(key)
         if net is not None:

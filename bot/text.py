@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from typing import Protocol
 
 from .models import Locale
@@ -59,11 +59,25 @@ _NOT_WORD = re.compile(r"[\W_]+")  # punctuation, symbols, emoji and spacing: le
 _SPACE_BY_CJK = re.compile(f" (?=[{_CJK_RANGES}])|(?<=[{_CJK_RANGES}]) ")
 
 
+# One message is normalised several times on its way through (the safety check, the matcher and each of its
+# clauses, typed option picking, the flows): the last few results are kept, so it is done once. Few and short on
+# purpose: this remembers the text of the last message or two in memory, never more, and never long text.
+RECENT_TEXTS = 32
+RECENT_MAX_CHARS = 600
+
+
 def normalise(text: str) -> str:
     """The canonical form used for matching: see the module docstring."""
+    return _normalise_recent(text) if len(text) <= RECENT_MAX_CHARS else _normalise(text)
+
+
+def _normalise(text: str) -> str:
     folded = to_simplified(unicodedata.normalize("NFKC", text).casefold())
     # Chinese has no spaces between words: a space next to a Chinese character carries nothing.
     return _SPACE_BY_CJK.sub("", _NOT_WORD.sub(" ", folded)).strip()
+
+
+_normalise_recent = lru_cache(maxsize=RECENT_TEXTS)(_normalise)
 
 
 # The same ranges as `_is_cjk`, as one regular expression: has_cjk runs for every keyword of every message.
@@ -76,6 +90,10 @@ def has_cjk(text: str) -> bool:
 
 def detect_locale(text: str) -> Locale | None:
     """The script the user writes in, or None when the text does not tell (digits, emoji, "ok")."""
+    return _detect_recent(text) if len(text) <= RECENT_MAX_CHARS else _detect_locale(text)
+
+
+def _detect_locale(text: str) -> Locale | None:
     han = [char for char in unicodedata.normalize("NFKC", text) if _is_cjk(char)]
     if han:
         sample = "".join(han[:200])
@@ -86,6 +104,9 @@ def detect_locale(text: str) -> Locale | None:
     if len(letters) >= 2:
         return "en"
     return None
+
+
+_detect_recent = lru_cache(maxsize=RECENT_TEXTS)(_detect_locale)  # asked twice a message: its script, its region
 
 
 def to_traditional_chars(text: str) -> str:

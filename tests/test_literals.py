@@ -120,7 +120,7 @@ def sampled(rules: SafetyRules) -> list[str]:
         for item in yaml.load((REPO / "eval" / name).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     ]
     chosen = random.Random(19).sample(items, 600)
-    rewritten = [rules._rewritten(text) for text in chosen]
+    rewritten = [rules._rewritten(text)[0] for text in chosen]
     return rewritten + [rules.canonical(text) for text in chosen]
 
 

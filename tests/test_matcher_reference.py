@@ -4,6 +4,7 @@ intent's tests and examples, and on a synthetic knowledge base large enough for 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def test_a_rebuild_reuses_the_previous_matchers_normalised_examples_only_with_th
     example = intents[0].examples[0]
     assert all(again.prepared[text] is first.prepared[text] for text in first.prepared)  # shared, not copies
     # What the previous matcher worked out is taken as it is: a (deliberately wrong) stand-in shows it was used.
-    marked = Matcher(**{**first.__dict__, "prepared": {**first.prepared, example: "标记"}})
+    marked = dataclasses.replace(first, prepared={**first.prepared, example: "标记"})
     assert "标记" in Matcher.build(intents, lexicon=first.lexicon, previous=marked).example_text
     other = Matcher.build(intents, previous=marked)  # another lexicon: nothing is reused
     assert "标记" not in other.example_text

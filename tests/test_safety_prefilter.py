@@ -76,6 +76,18 @@ def test_text_a_cut_brings_together_still_reaches_the_later_exclusions(tmp_path:
     assert rules.assess("我想去死").level == "crisis"
 
 
+def test_a_rewrite_whose_word_a_later_rewrite_needs_is_followed_by_it(tmp_path: Path) -> None:
+    # "ㄕ" is not in the message: the first rewrite brings it, and only then can the second one match.
+    folder = _signals(
+        tmp_path / "safety",
+        "rewrite:\n  ㄕ: ['尸尸']\n  自杀: ['自ㄕ']\ncrisis:\n  direct:\n    - 自杀\n",
+    )
+    rules = load_safety(folder, [])
+    assert rules.canonical("我想自尸尸") == rules.plain().canonical("我想自尸尸") == "我想自杀"
+    assert rules.assess("我想自尸尸").level == "crisis"
+    assert rules.canonical("自ㄕ尸尸") == rules.plain().canonical("自ㄕ尸尸")
+
+
 def test_a_start_reads_what_the_patterns_need_from_the_data_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
