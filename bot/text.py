@@ -61,7 +61,8 @@ _SPACE_BY_CJK = re.compile(f" (?=[{_CJK_RANGES}])|(?<=[{_CJK_RANGES}]) ")
 
 # One message is normalised several times on its way through (the safety check, the matcher and each of its
 # clauses, typed option picking, the flows): the last few results are kept, so it is done once. Few and short on
-# purpose: this remembers the text of the last message or two in memory, never more, and never long text.
+# purpose: this remembers the text of the last message or two in memory, never more, and never long text; /forget
+# and a dropped flow empty it (`forget_recent_texts`).
 RECENT_TEXTS = 32
 RECENT_MAX_CHARS = 600
 
@@ -107,6 +108,12 @@ def _detect_locale(text: str) -> Locale | None:
 
 
 _detect_recent = lru_cache(maxsize=RECENT_TEXTS)(_detect_locale)  # asked twice a message: its script, its region
+
+
+def forget_recent_texts() -> None:
+    """Empty the caches of recent texts: on /forget and when a flow's story is dropped, nothing of it stays."""
+    _normalise_recent.cache_clear()
+    _detect_recent.cache_clear()
 
 
 def to_traditional_chars(text: str) -> str:

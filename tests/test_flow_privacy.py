@@ -90,3 +90,27 @@ async def test_a_flow_cut_short_by_a_restart_leaves_nothing_behind(
         assert secrets_in(database_bytes(data_dir)) == []
     finally:
         await store.close()
+
+
+
+async def test_forget_and_cancel_empty_the_cache_of_recent_texts(
+    repo_knowledge: KnowledgeSource, data_dir: Path
+) -> None:
+    """`normalise` keeps its last few results (bot/text.py): a story told to a flow must not stay there either."""
+    from bot.text import _normalise_recent, normalise
+
+    store = await SqliteStore.open(data_dir / "anxin.sqlite3")
+    dialog = Dialog(repo_knowledge, store)
+    story = f"{LENDER} 我叫{NAME} 电话{PHONE}"
+    try:
+        for leave in ("/forget", "/cancel"):
+            await send(dialog, "/complain")
+            await send(dialog, button="f:c.region.mainland")
+            await send(dialog, story)
+            hits = _normalise_recent.cache_info().hits
+            normalise(story)
+            assert _normalise_recent.cache_info().hits == hits + 1  # the story is in the cache while the flow runs…
+            await send(dialog, leave)
+            assert _normalise_recent.cache_info().currsize == 0, leave  # …and leaving the flow empties it
+    finally:
+        await store.close()

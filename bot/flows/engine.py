@@ -24,6 +24,7 @@ from ..actions import Action
 from ..models import Button, Locale, Reply
 from ..rates import Absurd, LoanTerms, Missing, absurd_message, parse, question_for
 from ..region import Region
+from ..text import forget_recent_texts
 from ..usage import CST
 from . import complaint, rate
 from .letters import CONDUCT, LETTER_REGIONS
@@ -134,6 +135,10 @@ class Flows:
         return isinstance(self.memory.get(user), Progress)
 
     def drop(self, user: str) -> bool:
+        return self._drop(user)
+
+    def _drop(self, user: str) -> bool:
+        forget_recent_texts()  # the story's words may still be in the cache of recently normalised texts
         return self.memory.drop(user)
 
     def label(self, value: str, ctx: Context) -> str | None:
@@ -164,7 +169,7 @@ class Flows:
 
     def rate_answer(self, ctx: Context, found: LoanTerms | Absurd) -> FlowTurn:
         """The rate for a loan described in full, or why there is none."""
-        self.memory.drop(ctx.user)
+        self._drop(ctx.user)
         if isinstance(found, LoanTerms):
             reply = rate.answer(ctx.kb, found, ctx.locale, ctx.region)
             if not isinstance(reply, Absurd):
@@ -181,7 +186,7 @@ class Flows:
             preset = rest if rest in CONDUCT else None
             return self.start_complaint(ctx, preset)
         if op == "cancel":
-            self.memory.drop(ctx.user)
+            self._drop(ctx.user)
             return FlowTurn([Reply(say("cancelled", ctx.locale))], kind="cancel", ended=True)
         state = self.memory.get(ctx.user)
         if state is None:
@@ -218,7 +223,7 @@ class Flows:
             return None
         word = control_word(text)
         if word == "cancel":
-            self.memory.drop(ctx.user)
+            self._drop(ctx.user)
             return FlowTurn([Reply(say("cancelled", ctx.locale))], kind="cancel", ended=True)
         if isinstance(state, Pages):
             if word == "next":
@@ -317,7 +322,7 @@ class Flows:
             self.memory.put(ctx.user, progress)
             return FlowTurn([self._ask(ctx, progress, intro=intro)])
         # The letters are written: the answers go now, before anything is sent.
-        self.memory.drop(ctx.user)
+        self._drop(ctx.user)
         today = dt.datetime.fromtimestamp(self.clock(), CST).date()
         replies, written = complaint.finish(ctx.kb, progress, ctx.locale, today)
         intent = "letters:" + "+".join(written) if written else None
@@ -346,7 +351,7 @@ class Flows:
     def _next_page(self, ctx: Context, state: Pages) -> FlowTurn:
         following = replace(state, sent=state.sent + 1)
         if following.sent >= len(state.pages):
-            self.memory.drop(ctx.user)  # the last part: the letters leave memory as they are sent
+            self._drop(ctx.user)  # the last part: the letters leave memory as they are sent
         else:
             self.memory.put(ctx.user, following)
         return FlowTurn(self._page(ctx, following), ended=following.sent >= len(state.pages))
@@ -362,7 +367,7 @@ class Flows:
 
     def _rate_reply(self, ctx: Context, draft: rate.RateDraft, text: str, question: bool) -> FlowTurn | None:
         if question or not rate.gave_figures(text):
-            self.memory.drop(ctx.user)  # a new question, not the figure asked for: the exchange steps aside
+            self._drop(ctx.user)  # a new question, not the figure asked for: the exchange steps aside
             return None
         alone = parse(text)
         if isinstance(alone, LoanTerms) or (isinstance(alone, Missing) and rate.restarts(draft, alone)):
@@ -372,7 +377,7 @@ class Flows:
         if isinstance(parsed, (LoanTerms, Absurd)):
             return self.rate_answer(ctx, parsed)
         if draft.asks >= rate.MAX_ASKS:
-            self.memory.drop(ctx.user)
+            self._drop(ctx.user)
             return FlowTurn(
                 [Reply(say("rate_gave_up", ctx.locale))], kind="rate_absurd", intent=rate.INTENT, ended=True
             )
