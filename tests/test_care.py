@@ -131,6 +131,8 @@ async def test_words_that_only_make_sense_in_care_mode_put_the_emergency_number_
     await say(dialog, "活着太累了，什么都没意义")  # a check-in first
     reply = text_of(await say(dialog, "我已经吃了"))
     assert reply.startswith("请现在就拨打 110"), reply
+    reply = text_of(await say(dialog, "吃完了"))  # "finished them": also a meal on its own
+    assert reply.index("110") < reply.index("12356"), reply  # the act reply again, in other words
 
 
 async def test_a_number_picks_a_care_choice_as_on_wechat(dialog: Dialog) -> None:
