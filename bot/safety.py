@@ -31,14 +31,17 @@ by a typo, and a broken edit is reported by `lint` with its line.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
+import itertools
 import logging
 import math
 import re
 import sys
 import threading
 import unicodedata
+from array import array
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -119,6 +122,12 @@ def net_features(canonical: str, families: Sequence[tuple[str, re.Pattern[str]]]
                 found.add("b" + run[index : index + 2])
             if index + 2 < len(run):
                 found.add("t" + run[index : index + 3])
+    return found | _other_features(canonical, families)
+
+
+def _other_features(canonical: str, families: Sequence[tuple[str, re.Pattern[str]]]) -> set[str]:
+    """The features of `net_features` that are not Chinese character grams (those are `gram_codes`)."""
+    found: set[str] = set()
     words = _LATIN_WORD.findall(canonical)
     for index, word in enumerate(words):
         found.add("w" + word)
@@ -132,6 +141,40 @@ def net_features(canonical: str, families: Sequence[tuple[str, re.Pattern[str]]]
     return found
 
 
+# The net's Chinese features (character 1-, 2- and 3-grams, nine in ten of its vocabulary) are kept as numbers, not
+# strings: the kind in the top bits, then each character's code point (every character `_CJK_RUN` finds is in the
+# Basic Multilingual Plane, so 16 bits each). One sorted array of them takes 8 bytes a feature where a dict of
+# strings took about 150, and a message's grams are looked up in it all at once (`np.searchsorted`).
+_GRAM_KINDS = {"u": 1, "b": 2, "t": 3}
+
+
+def gram_code(feature: str) -> int | None:
+    """The number standing for a `u`/`b`/`t` feature of `net_features`; None for every other feature."""
+    kind = _GRAM_KINDS.get(feature[:1])
+    if kind is None or len(feature) != kind + 1:
+        return None
+    code = kind << 48
+    for place, char in enumerate(feature[1:]):
+        code |= ord(char) << (32 - 16 * place)
+    return code
+
+
+def gram_codes(canonical: str) -> npt.NDArray[np.uint64]:
+    """`gram_code` of every `u`/`b`/`t` feature `net_features` finds in `canonical`, sorted, each once."""
+    runs = _CJK_RUN.findall(canonical)
+    if not runs:
+        return np.empty(0, dtype=np.uint64)
+    # The runs joined by a NUL, which no gram may contain: a gram never spans two runs.
+    chars = np.frombuffer("\0".join(runs).encode("utf-16-le"), dtype="<u2").astype(np.uint64)
+    inside = chars != 0
+    uni = (np.uint64(1 << 48) | (chars << np.uint64(32)))[inside]
+    pair = inside[:-1] & inside[1:]
+    bi = (np.uint64(2 << 48) | (chars[:-1] << np.uint64(32)) | (chars[1:] << np.uint64(16)))[pair]
+    triple = pair[:-1] & inside[2:]
+    tri = (np.uint64(3 << 48) | (chars[:-2] << np.uint64(32)) | (chars[1:-1] << np.uint64(16)) | chars[2:])[triple]
+    return np.unique(np.concatenate((uni, bi, tri)))
+
+
 @dataclass(frozen=True, eq=False)
 class SafetyNet:
     """A logistic regression over `net_features`, learnt at load time from `safety/examples.yaml`.
@@ -139,17 +182,31 @@ class SafetyNet:
     A backstop behind the rules: when no rule fires and the net's probability reaches `threshold`, the
     bot checks in (concern), or gives the crisis reply when a `NET_ESCALATE` word list is in the message
     too. Deterministic: plain gradient descent from zero weights, a fixed number of steps.
+
+    The vocabulary is kept in two parts: `grams`, the sorted `gram_code`s of the Chinese features, whose
+    weights are the first `len(grams)` of `weights`, and `others` (English words and pairs, cue families),
+    each feature with its place in `weights`.
     """
 
-    vocabulary: Mapping[str, int]
+    grams: npt.NDArray[np.uint64]
+    others: Mapping[str, int]
     weights: npt.NDArray[np.float64]
     bias: float
     threshold: float
     families: tuple[tuple[str, re.Pattern[str]], ...]
 
     def probability(self, canonical: str) -> float:
-        indexes = [self.vocabulary[f] for f in net_features(canonical, self.families) if f in self.vocabulary]
-        z = float(self.weights[indexes].sum()) + self.bias if indexes else self.bias
+        z = self.bias
+        codes = gram_codes(canonical)
+        if len(codes) and len(self.grams):
+            places = np.searchsorted(self.grams, codes)
+            places[places == len(self.grams)] = 0
+            known = places[self.grams[places] == codes]
+            if len(known):
+                z += float(self.weights[known].sum())
+        others = [self.others[f] for f in sorted(_other_features(canonical, self.families)) if f in self.others]
+        if others:
+            z += float(self.weights[others].sum())
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
     @classmethod
@@ -161,16 +218,24 @@ class SafetyNet:
         importance: Sequence[float] | None = None,
     ) -> SafetyNet:
         """`importance` (default 1 each) says how much each safe example counts before the classes are balanced."""
-        vocabulary: dict[str, int] = {}
-        rows: list[int] = []
-        columns: list[int] = []
+        # A feature is its gram code or, for the others, its name; each row's features in the order of their
+        # names (`_in_name_order`), so that every sum below adds the same numbers in the same order as it did
+        # when the vocabulary was a dict of names: the weights come out the same to the bit.
+        vocabulary: dict[int | str, int] = {}
+        # Typed arrays, not lists of Python ints: over a million (example, feature) pairs at 15k examples.
+        rows = array("i")
+        columns = array("i")
         for row, (canonical, _) in enumerate(examples):
-            for feature in sorted(net_features(canonical, families)):
-                rows.append(row)
+            before = len(columns)
+            for feature in _in_name_order(gram_codes(canonical), _other_features(canonical, families)):
                 columns.append(vocabulary.setdefault(feature, len(vocabulary)))
-        row_index = np.array(rows, dtype=np.intp)
-        column_index = np.array(columns, dtype=np.intp)
+            rows.extend(itertools.repeat(row, len(columns) - before))
         count, size = len(examples), len(vocabulary)
+        grams, order, others = _arrange(list(vocabulary))
+        del vocabulary  # not needed while learning
+        row_index = np.frombuffer(rows, dtype=np.int32).astype(np.intp)
+        column_index = np.frombuffer(columns, dtype=np.int32).astype(np.intp)
+        del rows, columns
         labels = np.array([1.0 if risky else 0.0 for _, risky in examples])
         base = np.ones(count) if importance is None else np.array(importance, dtype=np.float64)
         # Classes weigh the same in total: ordinary questions far outnumber the risk examples, and the
@@ -187,7 +252,46 @@ class SafetyNet:
             gradient = np.bincount(column_index, weights=error[row_index], minlength=size) / count
             weights -= NET_STEP * (gradient + NET_L2 * weights)
             bias -= 0.5 * float(error.mean())
-        return cls(MappingProxyType(vocabulary), weights, bias, threshold, tuple(families))
+        return cls(
+            grams, MappingProxyType(others), np.ascontiguousarray(weights[order]), bias, threshold, tuple(families)
+        )
+
+
+# The order of the kinds' letters (u: 1, b: 2, t: 3) among the names of the features.
+_KINDS_BY_NAME = (("b", 2), ("t", 3), ("u", 1))
+
+
+def _in_name_order(codes: npt.NDArray[np.uint64], others: Iterable[str]) -> list[int | str]:
+    """The features of one text, grams as codes and the rest as names, in the order `sorted` gives their names.
+
+    No other feature's name starts with b, t or u (they start with w, p, F or C), so the others that come
+    before the grams of one kind are those whose names sort before that kind's letter; within one kind, the
+    codes' order is the names' order."""
+    names = sorted(others)
+    kinds = codes >> np.uint64(48)
+    ordered: list[int | str] = []
+    taken = 0
+    for letter, kind in _KINDS_BY_NAME:
+        until = bisect.bisect_left(names, letter, taken)
+        ordered.extend(names[taken:until])
+        ordered.extend(codes[kinds == kind].tolist())
+        taken = until
+    ordered.extend(names[taken:])
+    return ordered
+
+
+def _arrange(
+    features: Sequence[int | str],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp], dict[str, int]]:
+    """How `SafetyNet` keeps weights learnt for `features` (distinct gram codes and names of other features): the
+    sorted gram codes, the order to put the weights in (the grams' first, by code), and each name's place in it."""
+    # 0 for a name: no gram's code is 0
+    codes = np.fromiter((0 if isinstance(f, str) else f for f in features), dtype=np.uint64, count=len(features))
+    grams = np.flatnonzero(codes)
+    grams = grams[np.argsort(codes[grams], kind="stable")]
+    rest = np.flatnonzero(codes == 0)
+    others = {str(features[index]): place for place, index in enumerate(rest.tolist(), len(grams))}
+    return codes[grams], np.concatenate((grams, rest)), others
 
 
 @dataclass(frozen=True, eq=False)
@@ -701,25 +805,37 @@ def _cached_net(
         return None
     try:
         data = read_arrays(path)
-        features = unpack_texts(data["features"], data["feature_lengths"])
+        kept_grams = data["grams"]
+        if kept_grams.dtype != np.uint64:
+            raise TypeError("gram codes of the wrong kind")
+        grams = np.asarray(kept_grams, dtype=np.uint64)
+        others = unpack_texts(data["others"], data["other_lengths"])
         weights = np.asarray(data["weights"], dtype=np.float64)
         bias = float(data["bias"])
     except Exception as exc:  # any damage to a cache file only means training again
         log.warning("safety net: the kept weights could not be read (%s); training again", type(exc).__name__)
         return None
-    if weights.shape != (len(features),) or len(set(features)) != len(features) or not math.isfinite(bias):
+    consistent = (
+        grams.ndim == 1
+        and weights.shape == (len(grams) + len(others),)
+        and bool(np.all(grams[1:] > grams[:-1]))  # sorted, each once: what `searchsorted` needs
+        and len(set(others)) == len(others)
+        and math.isfinite(bias)
+    )
+    if not consistent:
         log.warning("safety net: the kept weights are inconsistent; training again")
         return None
-    vocabulary = MappingProxyType({feature: index for index, feature in enumerate(features)})
-    return SafetyNet(vocabulary, weights, bias, threshold, families)
+    vocabulary = MappingProxyType({feature: index for index, feature in enumerate(others, len(grams))})
+    return SafetyNet(grams, vocabulary, weights, bias, threshold, families)
 
 
 def _keep_net(folder: Path, key: str, net: SafetyNet) -> None:
     """Write the weights atomically and remove the ones of older content (`bot.kept.write_arrays`)."""
-    features, lengths = pack_texts(sorted(net.vocabulary, key=net.vocabulary.__getitem__))
+    others, lengths = pack_texts(sorted(net.others, key=net.others.__getitem__))
     arrays: dict[str, npt.NDArray[np.generic]] = {
-        "features": features,
-        "feature_lengths": lengths,
+        "grams": net.grams,
+        "others": others,
+        "other_lengths": lengths,
         "weights": net.weights,
         "bias": np.array(net.bias),
     }

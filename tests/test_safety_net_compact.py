@@ -1,0 +1,127 @@
+"""The safety net keeps its Chinese features as numbers (`gram_codes`) instead of a dict of names: the same
+features, the same weights to the bit, and the same decision on every message of the tuning and ordinary sets.
+
+The reference here is the net as it was first written: every feature a name (`net_features`), one dict from
+name to column, rows in the order of the names.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import yaml
+
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.safety import NET_ITERATIONS, NET_L2, NET_STEP, SafetyNet, gram_code, gram_codes, net_features
+
+REPO = Path(__file__).parent.parent
+Families = Sequence[tuple[str, re.Pattern[str]]]
+
+
+@pytest.fixture(scope="module")
+def bundled() -> KnowledgeBase:
+    return load_knowledge(REPO).knowledge
+
+
+def _eval_texts() -> list[str]:
+    """Every message of eval/safety-dev.yaml and of the ordinary question sets; never the holdouts."""
+    texts: list[str] = []
+    for path in sorted((REPO / "eval").glob("*.yaml")):
+        if "holdout" in path.name:
+            continue
+        texts.extend(str(item["text"]) for item in yaml.safe_load(path.read_text(encoding="utf-8")) or [])
+    return list(dict.fromkeys(texts))
+
+
+def _names(net: SafetyNet) -> dict[str, float]:
+    """The net's weights by feature name, the grams' names read back from their codes."""
+    kinds = {1: "u", 2: "b", 3: "t"}
+    named: dict[str, float] = {}
+    for place, code in enumerate(net.grams.tolist()):
+        kind = code >> 48
+        chars = [(code >> shift) & 0xFFFF for shift in (32, 16, 0)][:kind]
+        named[kinds[kind] + "".join(map(chr, chars))] = float(net.weights[place])
+    for name, place in net.others.items():
+        named[name] = float(net.weights[place])
+    assert len(named) == len(net.weights)
+    return named
+
+
+def _reference_probability(named: dict[str, float], bias: float, canonical: str, families: Families) -> float:
+    z = bias + sum(named.get(feature, 0.0) for feature in sorted(net_features(canonical, families)))
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def _reference_train(
+    examples: Sequence[tuple[str, bool]], families: Families, importance: Sequence[float]
+) -> tuple[dict[str, float], float]:
+    """The training as first written, with names: the weights by name and the bias."""
+    vocabulary: dict[str, int] = {}
+    rows: list[int] = []
+    columns: list[int] = []
+    for row, (canonical, _) in enumerate(examples):
+        for feature in sorted(net_features(canonical, families)):
+            rows.append(row)
+            columns.append(vocabulary.setdefault(feature, len(vocabulary)))
+    row_index, column_index = np.array(rows, dtype=np.intp), np.array(columns, dtype=np.intp)
+    count, size = len(examples), len(vocabulary)
+    labels = np.array([1.0 if risky else 0.0 for _, risky in examples])
+    base = np.array(importance, dtype=np.float64)
+    positives = max(float(labels.sum()), 1.0)
+    negatives = float((base * (1.0 - labels)).sum())
+    sample: npt.NDArray[np.float64] = np.where(labels > 0, negatives / positives, base)
+    sample *= count / float(sample.sum())
+    weights = np.zeros(size)
+    bias = 0.0
+    for _ in range(NET_ITERATIONS):
+        z = np.bincount(row_index, weights=weights[column_index], minlength=count) + bias
+        error = (1.0 / (1.0 + np.exp(-z)) - labels) * sample
+        gradient = np.bincount(column_index, weights=error[row_index], minlength=size) / count
+        weights -= NET_STEP * (gradient + NET_L2 * weights)
+        bias -= 0.5 * float(error.mean())
+    return {feature: float(weights[column]) for feature, column in vocabulary.items()}, bias
+
+
+def test_the_codes_are_exactly_the_chinese_features_by_name(bundled: KnowledgeBase) -> None:
+    texts = [*_eval_texts()[::5], "", "a", "我", "我想", "我想死", "我 想 死", "想死 kms 想死", "※我※", "一二三四五六"]
+    for text in texts:
+        canonical = bundled.safety.canonical(text)
+        by_name = {c for f in net_features(canonical, bundled.safety.families) if (c := gram_code(f)) is not None}
+        codes = gram_codes(canonical)
+        assert codes.tolist() == sorted(by_name), text  # sorted, each once, none missing, none extra
+    assert gram_code("w想") is None and gram_code("t想死") is None and gram_code("CUT") is None
+
+
+def test_training_gives_the_weights_of_the_name_vocabulary_to_the_bit(bundled: KnowledgeBase) -> None:
+    data = yaml.safe_load((REPO / "safety" / "examples.yaml").read_text(encoding="utf-8"))
+    rules = bundled.safety
+    # Chinese, English and mixed messages, risky and not: every kind of feature and every order of their names.
+    examples = [(rules.canonical(str(text)), True) for text in data["risk"][::40]]
+    examples += [(rules.canonical(str(text)), False) for text in data["safe"][::40]]
+    examples += [(rules.canonical("I want to die 我不想活了 zs"), True), (rules.canonical("累死了 lol ok"), False)]
+    importance = [1.0] * len(examples)
+    net = SafetyNet.train(examples, rules.families, 0.7, importance)
+    reference, bias = _reference_train(examples, rules.families, importance)
+    assert net.bias == bias
+    assert _names(net) == reference  # the same features, each with the same float
+
+
+def test_the_bundled_net_decides_every_tuning_and_ordinary_message_as_the_name_vocabulary_does(
+    bundled: KnowledgeBase,
+) -> None:
+    net = bundled.safety.net
+    assert net is not None
+    named = _names(net)
+    for text in _eval_texts():
+        canonical = bundled.safety.canonical(text[:4000])
+        ours = net.probability(canonical)
+        reference = _reference_probability(named, net.bias, canonical, net.families)
+        # Only the order of the additions differs: far below any distance to the threshold.
+        assert abs(ours - reference) < 1e-12, text
+        assert (ours >= net.threshold) == (reference >= net.threshold), text
