@@ -110,6 +110,32 @@ NET_L2 = 0.0001
 NET_STEP = 2.5
 
 
+def descend(
+    row_index: npt.NDArray[np.intp],
+    column_index: npt.NDArray[np.intp],
+    labels: npt.NDArray[np.float64],
+    base: npt.NDArray[np.float64],
+    size: int,
+) -> tuple[npt.NDArray[np.float64], float]:
+    """Logistic regression by gradient descent over sparse (row, column) pairs: the weights and the bias."""
+    count = len(labels)
+    # Classes weigh the same in total: ordinary questions far outnumber the risk examples, and the
+    # threshold was chosen (by testing on writers left out) for balanced classes.
+    positives = max(float(labels.sum()), 1.0)
+    negatives = float((base * (1.0 - labels)).sum())
+    sample: npt.NDArray[np.float64] = np.where(labels > 0, negatives / positives, base)
+    sample *= count / float(sample.sum())
+    weights = np.zeros(size)
+    bias = 0.0
+    for _ in range(NET_ITERATIONS):
+        z = np.bincount(row_index, weights=weights[column_index], minlength=count) + bias
+        error = (1.0 / (1.0 + np.exp(-z)) - labels) * sample
+        gradient = np.bincount(column_index, weights=error[row_index], minlength=size) / count
+        weights -= NET_STEP * (gradient + NET_L2 * weights)
+        bias -= 0.5 * float(error.mean())
+    return weights, bias
+
+
 def net_features(canonical: str, families: Sequence[tuple[str, re.Pattern[str]]]) -> set[str]:
     """What the safety net looks at: character 1-3-grams, English words and pairs, the cue families present
     (and every pair of them), and whether something was cut out. Families let it recognise a combination
@@ -238,20 +264,7 @@ class SafetyNet:
         del rows, columns
         labels = np.array([1.0 if risky else 0.0 for _, risky in examples])
         base = np.ones(count) if importance is None else np.array(importance, dtype=np.float64)
-        # Classes weigh the same in total: ordinary questions far outnumber the risk examples, and the
-        # threshold was chosen (by testing on writers left out) for balanced classes.
-        positives = max(float(labels.sum()), 1.0)
-        negatives = float((base * (1.0 - labels)).sum())
-        sample = np.where(labels > 0, negatives / positives, base)
-        sample *= count / float(sample.sum())
-        weights = np.zeros(size)
-        bias = 0.0
-        for _ in range(NET_ITERATIONS):
-            z = np.bincount(row_index, weights=weights[column_index], minlength=count) + bias
-            error = (1.0 / (1.0 + np.exp(-z)) - labels) * sample
-            gradient = np.bincount(column_index, weights=error[row_index], minlength=size) / count
-            weights -= NET_STEP * (gradient + NET_L2 * weights)
-            bias -= 0.5 * float(error.mean())
+        weights, bias = descend(row_index, column_index, labels, base, size)
         return cls(
             grams, MappingProxyType(others), np.ascontiguousarray(weights[order]), bias, threshold, tuple(families)
         )

@@ -13,12 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 import yaml
 
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.safety import NET_ITERATIONS, NET_L2, NET_STEP, SafetyNet, gram_code, gram_codes, net_features
+from bot.safety import SafetyNet, descend, gram_code, gram_codes, net_features
 
 REPO = Path(__file__).parent.parent
 Families = Sequence[tuple[str, re.Pattern[str]]]
@@ -61,7 +60,7 @@ def _reference_probability(named: dict[str, float], bias: float, canonical: str,
 def _reference_train(
     examples: Sequence[tuple[str, bool]], families: Families, importance: Sequence[float]
 ) -> tuple[dict[str, float], float]:
-    """The training as first written, with names: the weights by name and the bias."""
+    """Training with the vocabulary as first written, by feature name: the weights by name and the bias."""
     vocabulary: dict[str, int] = {}
     rows: list[int] = []
     columns: list[int] = []
@@ -70,21 +69,8 @@ def _reference_train(
             rows.append(row)
             columns.append(vocabulary.setdefault(feature, len(vocabulary)))
     row_index, column_index = np.array(rows, dtype=np.intp), np.array(columns, dtype=np.intp)
-    count, size = len(examples), len(vocabulary)
     labels = np.array([1.0 if risky else 0.0 for _, risky in examples])
-    base = np.array(importance, dtype=np.float64)
-    positives = max(float(labels.sum()), 1.0)
-    negatives = float((base * (1.0 - labels)).sum())
-    sample: npt.NDArray[np.float64] = np.where(labels > 0, negatives / positives, base)
-    sample *= count / float(sample.sum())
-    weights = np.zeros(size)
-    bias = 0.0
-    for _ in range(NET_ITERATIONS):
-        z = np.bincount(row_index, weights=weights[column_index], minlength=count) + bias
-        error = (1.0 / (1.0 + np.exp(-z)) - labels) * sample
-        gradient = np.bincount(column_index, weights=error[row_index], minlength=size) / count
-        weights -= NET_STEP * (gradient + NET_L2 * weights)
-        bias -= 0.5 * float(error.mean())
+    weights, bias = descend(row_index, column_index, labels, np.array(importance, dtype=np.float64), len(vocabulary))
     return {feature: float(weights[column]) for feature, column in vocabulary.items()}, bias
 
 
