@@ -29,7 +29,13 @@ class Lexicon:
     def build(cls, canonical: Mapping[str, str]) -> Lexicon:
         if not canonical:
             return cls()
-        return cls(MappingProxyType(dict(canonical)), re.compile(_pattern(canonical)))
+        pattern = re.compile(_pattern(canonical))
+        # A replacement must read as the same word typed in Mandarin would: 打嚟 becomes 打电话来, but a message's own
+        # 打电话来 has its 话 rewritten (话 is Cantonese for "say"), so each canonical word is rewritten once too.
+        rewritten = {
+            variant: pattern.sub(lambda m: canonical[m.group(0)], word) for variant, word in canonical.items()
+        }
+        return cls(MappingProxyType(rewritten), pattern)
 
     def apply(self, normalised: str) -> str:
         if self.pattern is None:

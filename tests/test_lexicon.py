@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.evaluation import load_labelled
 from bot.knowledge import KnowledgeSource
@@ -56,6 +57,24 @@ SMALL = {
 def test_the_longest_variant_wins_and_latin_ones_are_whole_words(text: str, expected: str) -> None:
     lexicon = Lexicon.build(SMALL)
     assert lexicon.apply(text) == expected == plain_apply(SMALL, text)
+
+
+def test_a_dialect_phrase_reads_as_the_same_phrase_typed_in_mandarin() -> None:
+    # 话 is Cantonese for "say"; 打嚟 is "打电话来", whose own 话 a Mandarin message has rewritten too
+    lexicon = Lexicon.build({"话": "说", "打嚟": "打电话来"})
+    assert lexicon.apply("佢日日打嚟") == lexicon.apply("佢日日打电话来")
+    assert lexicon.apply("佢话") == "佢说"
+
+
+def test_the_bundled_lexicon_makes_dialect_and_mandarin_phrases_alike() -> None:
+    lexicon = KnowledgeSource(REPO).current.matcher.lexicon
+    originals = {}
+    for path in sorted((REPO / "lexicon").glob("*.yaml")):
+        for word, variants in yaml.safe_load(path.read_text(encoding="utf-8")).items():
+            originals.update({normalise(str(variant)): normalise(str(word)) for variant in variants})
+    for variant, word in originals.items():
+        if variant not in word:  # 卡债 → 信用卡债务 holds its own variant: no text of it stays as it is
+            assert lexicon.apply(variant) == lexicon.apply(word), (variant, word)
 
 
 def test_the_bundled_lexicon_rewrites_every_text_as_the_plain_list_does() -> None:
