@@ -24,6 +24,8 @@ canonical form (Simplified, lower case, no punctuation or emoji, one space betwe
 
 Steps 2 and 3 run only the patterns that can match the message: a pattern whose literals (read from it at
 load time, `bot.literals`) are absent is skipped, which changes no decision (`SafetyRules.plain` runs all).
+A pattern this process or the data folder has seen pass its checks before is compiled only when a message
+first needs it (`bot.patterns`); any other is compiled, and checked, as it is read.
 
 If the file is broken, a small built-in rule set keeps working: this check must never be switched off
 by a typo, and a broken edit is reported by `lint` with its line.
@@ -58,6 +60,7 @@ from . import text as _text_module
 from .content import KnowledgeError, read_yaml
 from .kept import pack_texts, read_arrays, unpack_texts, write_arrays
 from .literals import Literals, Needs, Shortlist, needs_of
+from .patterns import LazyPattern, Source
 from .text import normalise
 
 log = logging.getLogger(__name__)
@@ -93,7 +96,7 @@ NONE = Assessment("none")
 class Signal:
     level: Literal["crisis", "concern"]
     group: str
-    pattern: re.Pattern[str]
+    pattern: LazyPattern
 
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -328,9 +331,9 @@ class _Screen:
 
 @dataclass(frozen=True)
 class SafetyRules:
-    rewrites: tuple[tuple[re.Pattern[str], str], ...]
+    rewrites: tuple[tuple[LazyPattern, str], ...]
     emoji: tuple[tuple[str, str], ...]  # emoji → word, before normalisation drops them
-    exclusions: tuple[tuple[str, re.Pattern[str]], ...]
+    exclusions: tuple[tuple[str, LazyPattern], ...]
     signals: tuple[Signal, ...]
     quiet: tuple[tuple[str, frozenset[str]], ...] = ()  # signal group → exclusion groups that silence it
     families: tuple[tuple[str, re.Pattern[str]], ...] = ()  # the `words` lists, for the safety net
@@ -470,8 +473,8 @@ def built_in_rules() -> SafetyRules:
     return SafetyRules(
         rewrites=(),
         emoji=(),
-        exclusions=tuple(("built_in", re.compile(p)) for p in BUILT_IN_EXCLUDE),
-        signals=tuple(Signal("crisis", "built_in", re.compile(p)) for p in BUILT_IN_CRISIS),
+        exclusions=tuple(("built_in", LazyPattern.of(re.compile(p))) for p in BUILT_IN_EXCLUDE),
+        signals=tuple(Signal("crisis", "built_in", LazyPattern.of(re.compile(p))) for p in BUILT_IN_CRISIS),
         built_in=True,
     )
 
@@ -484,10 +487,14 @@ SECTIONS = ("words", "emoji", "rewrite", "exclude", "quiet", "crisis", "concern"
 class _Reader:
     """Turns the YAML node tree into rules, reporting every problem with its line."""
 
-    def __init__(self, path: Path, errors: list[KnowledgeError]) -> None:
+    def __init__(self, path: Path, errors: list[KnowledgeError], known: Mapping[str, int] | None = None) -> None:
         self.path = path
         self.errors = errors
         self.words: dict[str, str] = {}
+        # Patterns proven good before (`_known_key` → the flags `re.compile` gave): they are not compiled again
+        # now, only when a message needs them. `good`: every pattern of this file that passed, for next time.
+        self.known: Mapping[str, int] = known or {}
+        self.good: dict[str, int] = {}
 
     def error(self, node: yaml.Node, message: str) -> None:
 
@@ -519,18 +526,30 @@ class _Reader:
             seen.add(name)
             yield name, value
 
-    def compile(self, source: str, node: yaml.Node) -> re.Pattern[str] | None:
+    def compile(self, source: str, node: yaml.Node, section: str) -> LazyPattern | None:
+        """The pattern with its word lists filled in, checked: valid, and outside `exclude` and `rewrite` not
+        matching an empty message. Compiled now unless it passed before (`known`)."""
         unknown = [name for name in _REFERENCE.findall(source) if name not in self.words]
         if unknown:
             known = ", ".join(sorted(self.words)) or "none yet"
             self.error(node, f"`{{{unknown[0]}}}` is not a word list under `words` (known: {known})")
             return None
         expanded = _REFERENCE.sub(lambda m: f"(?:{self.words[m.group(1)]})", source)
+        key = _known_key(section, expanded)
+        flags = self.known.get(key)
+        if flags is not None:
+            self.good[key] = flags
+            return LazyPattern(expanded, flags)
         try:
-            return re.compile(expanded)
+            compiled = re.compile(expanded)
         except re.error as exc:
             self.error(node, f"pattern {source!r} is not a valid regular expression: {exc}")
             return None
+        if section not in ("exclude", "rewrite") and compiled.search("") is not None:
+            self.error(node, f"pattern {source!r} matches an empty message; it would flag every message")
+            return None
+        self.good[key] = compiled.flags
+        return LazyPattern.of(compiled)
 
     def read_quiet(self, node: yaml.Node, exclusions: set[str], signals: set[str]) -> list[tuple[str, frozenset[str]]]:
         found: list[tuple[str, frozenset[str]]] = []
@@ -574,30 +593,26 @@ class _Reader:
                 continue
             self.words[name] = text
 
-    def read_rewrites(self, node: yaml.Node) -> list[tuple[re.Pattern[str], str]]:
-        rewrites: list[tuple[re.Pattern[str], str]] = []
+    def read_rewrites(self, node: yaml.Node) -> list[tuple[LazyPattern, str]]:
+        rewrites: list[tuple[LazyPattern, str]] = []
         if not isinstance(node, yaml.MappingNode):
             self.error(node, "`rewrite` must be `word: [spelling, spelling]` lines")
             return rewrites
         for key, value in node.value:
             word = str(key.value)
             for source, item in self.texts(value, f"`rewrite` → `{word}`"):
-                pattern = self.compile(source, item)
+                pattern = self.compile(source, item, "rewrite")
                 if pattern is not None:
                     rewrites.append((pattern, word))
         return rewrites
 
-    def read_patterns(self, node: yaml.Node, section: str) -> list[tuple[str, re.Pattern[str]]]:
-        found: list[tuple[str, re.Pattern[str]]] = []
+    def read_patterns(self, node: yaml.Node, section: str) -> list[tuple[str, LazyPattern]]:
+        found: list[tuple[str, LazyPattern]] = []
         for group, value in self.groups(node, section):
             for source, item in self.texts(value, f"`{section}` → `{group}`"):
-                pattern = self.compile(source, item)
-                if pattern is None:
-                    continue
-                if section != "exclude" and pattern.search("") is not None:
-                    self.error(item, f"pattern {source!r} matches an empty message; it would flag every message")
-                    continue
-                found.append((group, pattern))
+                pattern = self.compile(source, item, section)
+                if pattern is not None:
+                    found.append((group, pattern))
         return found
 
 
@@ -633,7 +648,7 @@ def load_safety(
     if not isinstance(root, yaml.MappingNode):
         errors.append(KnowledgeError(path, 1, f"the file must have the sections {', '.join(SECTIONS)}"))
         return built_in_rules()
-    reader = _Reader(path, errors)
+    reader = _Reader(path, errors, _proven_patterns(cache_dir))
     sections: dict[str, yaml.Node] = {}
     for key, value in root.value:
         name = str(key.value)
@@ -675,6 +690,7 @@ def load_safety(
         rules = SafetyRules(tuple(rewrites), tuple(emoji), tuple(exclusions), tuple(signals), tuple(quiet), families)
     if cache_dir is not None and not kept:
         _keep_needs(cache_dir, patterns)
+    _remember_proven(cache_dir, reader.good, reader.known)
     return _with_net(rules, folder / EXAMPLES_FILE, errors, ordinary, cache_dir)
 
 
@@ -790,8 +806,8 @@ def _net_key(
         add("emoji", emoji, word)
     for group, pattern in rules.exclusions:
         add("exclusion", group, pattern.pattern)
-    for name, pattern in rules.families:
-        add("family", name, pattern.pattern)
+    for name, family in rules.families:
+        add("family", name, family.pattern)
     for label, texts in (("risk", risk), ("safe", safe), ("ordinary", ordinary)):
         add(label, str(len(texts)), *texts)
     return digest.hexdigest()[:40]
@@ -856,7 +872,7 @@ _known_needs: dict[tuple[str, int], Needs] = {}
 _known_lock = threading.Lock()
 
 
-def _needs(patterns: Sequence[re.Pattern[str]]) -> list[Needs]:
+def _needs(patterns: Sequence[Source]) -> list[Needs]:
     keys = [(pattern.pattern, pattern.flags) for pattern in patterns]
     with _known_lock:
         known = {key: _known_needs[key] for key in keys if key in _known_needs}
@@ -881,14 +897,14 @@ def _remember_needs(found: Mapping[tuple[str, int], Needs]) -> None:
         _known_needs.update(found)
 
 
-def _needs_path(folder: Path, patterns: Sequence[re.Pattern[str]]) -> Path:
+def _needs_path(folder: Path, patterns: Sequence[Source]) -> Path:
     digest = hashlib.sha256(Path(_literals_module.__file__).read_bytes() + sys.version.encode())  # and its parser
     for pattern in patterns:
         digest.update(f"{pattern.flags} {pattern.pattern}".encode("utf-8", "surrogatepass") + b"\x00")
     return folder / f"{NEEDS_CACHE_PREFIX}{digest.hexdigest()[:40]}.npz"
 
 
-def _recall_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> bool:
+def _recall_needs(folder: Path, patterns: Sequence[Source]) -> bool:
     """Whether the data folder kept what these patterns need (now remembered in this process)."""
     path = _needs_path(folder, patterns)
     if not path.is_file():
@@ -918,7 +934,7 @@ def _recall_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> bool:
     return True
 
 
-def _keep_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> None:
+def _keep_needs(folder: Path, patterns: Sequence[Source]) -> None:
     """Each pattern's clauses, in order, as texts: a clause is its literals joined by NUL."""
     path = _needs_path(folder, patterns)
     need = _needs(patterns)
@@ -932,3 +948,76 @@ def _keep_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> None:
         write_arrays(folder, NEEDS_CACHE_PREFIX, path.stem.removeprefix(NEEDS_CACHE_PREFIX), arrays)
     except OSError as exc:  # the next start reads the patterns again, nothing else changes
         log.warning("safety prefilter: the literals could not be kept (%s)", exc.strerror or exc)
+
+
+# --- patterns proven good, kept between starts -------------------------------------------------------------
+# Compiling the thousand patterns was a fifth of a start, and most of them are never needed by a process: the
+# prefilter runs only those a message may match. So a load compiles (and checks) only patterns it has not seen
+# pass before, in this process or, by the data folder, in an earlier one on the same Python (whose `re` decides
+# what is valid); the others are compiled on first use (`bot.patterns`). A broken pattern never passes, so it is
+# compiled, and reported at its line, at every load.
+
+PROVEN_CACHE_PREFIX = "safety-patterns-"
+MAX_PROVEN = 20_000  # patterns remembered in this process: several versions of the rules, far beyond one
+_proven: dict[str, int] = {}
+_proven_lock = threading.Lock()
+
+
+def _known_key(section: str, expanded: str) -> str:
+    """What a pattern passed as: the checks depend on the section (only signals must not match nothing)."""
+    return f"{section}\x00{expanded}"
+
+
+def forget_proven_patterns() -> None:
+    """As if the process had just started: the next load compiles what the data folder does not vouch for."""
+    with _proven_lock:
+        _proven.clear()
+
+
+def _proven_path(folder: Path) -> Path:
+    digest = hashlib.sha256(f"1 {sys.version}".encode())
+    return folder / f"{PROVEN_CACHE_PREFIX}{digest.hexdigest()[:40]}.npz"
+
+
+def _proven_patterns(folder: Path | None) -> dict[str, int]:
+    """Every pattern known to pass, with its flags: this process's and the data folder's."""
+    with _proven_lock:
+        known = dict(_proven)
+    if folder is None:
+        return known
+    path = _proven_path(folder)
+    if not path.is_file():
+        return known
+    try:
+        data = read_arrays(path)
+        keys = unpack_texts(data["patterns"], data["pattern_lengths"])
+        flags = data["flags"].tolist()
+        if len(flags) != len(keys) or not all(isinstance(flag, int) for flag in flags):
+            raise ValueError("flags do not match the patterns")
+    except Exception as exc:  # any damage to a cache file only means compiling the patterns again
+        log.warning("safety rules: the kept list of checked patterns could not be read (%s); compiling them all", exc)
+        return known
+    known.update(zip(keys, flags, strict=True))
+    return known
+
+
+def _remember_proven(folder: Path | None, good: Mapping[str, int], known: Mapping[str, int]) -> None:
+    """Remember the patterns of this load that passed; keep them in the data folder when some are new there."""
+    with _proven_lock:
+        if len(_proven) + len(good) > MAX_PROVEN:
+            _proven.clear()
+        _proven.update(good)
+    if folder is None or (good.keys() <= known.keys() and _proven_path(folder).is_file()):
+        return
+    keys = sorted(good)
+    patterns, lengths = pack_texts(keys)
+    arrays: dict[str, npt.NDArray[np.generic]] = {
+        "patterns": patterns,
+        "pattern_lengths": lengths,
+        "flags": np.array([good[key] for key in keys], dtype=np.int64),
+    }
+    path = _proven_path(folder)
+    try:
+        write_arrays(folder, PROVEN_CACHE_PREFIX, path.stem.removeprefix(PROVEN_CACHE_PREFIX), arrays)
+    except OSError as exc:  # the next start compiles the patterns again, nothing else changes
+        log.warning("safety rules: the list of checked patterns could not be kept (%s)", exc.strerror or exc)
