@@ -292,6 +292,7 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         Figure("start-up to first answer (bundled)", startup.seconds, "s", 0.8),
         Figure("first start-up, empty data folder (bundled)", startup.first_seconds, "s", None),
         Figure("peak RSS (chat process, bundled)", startup.peak_rss_mb, "MB", 150.0),
+        Figure("peak RSS (safety-net training process, first start, bundled)", startup.training_peak_mb, "MB", 150.0),
     ]
     details: dict[str, object] = {
         "bundled": dataclasses.asdict(bundled),
@@ -330,6 +331,12 @@ def scaling_figures(scaling: Sequence[ScaleTiming]) -> list[Figure]:
                 Figure(
                     f"peak RSS (chat process, bundled + {label})",
                     timing.startup_rss_mb,
+                    "MB",
+                    300.0 if small else None,
+                ),
+                Figure(
+                    f"peak RSS (safety-net training process, first start, bundled + {label})",
+                    timing.training_peak_mb,
                     "MB",
                     300.0 if small else None,
                 ),

@@ -741,9 +741,12 @@ def _with_net(
         examples += [(rules.canonical(text), False) for text in (*lists["safe"], *ordinary)]
         each = min(1.0, ORDINARY_SHARE * len(lists["safe"]) / len(ordinary)) if ordinary else 1.0
         importance = [1.0] * (len(lists["risk"]) + len(lists["safe"])) + [each] * len(ordinary)
-        net = SafetyNet.train(examples, rules.families, threshold, importance)
         if cache_dir is not None:
-            _keep_net(cache_dir, key, net)
+            net = _trained_apart(cache_dir, key, examples, rules.families, threshold, importance)
+        if net is None:
+            net = SafetyNet.train(examples, rules.families, threshold, importance)
+            if cache_dir is not None:
+                _keep_net(cache_dir, key, net, _peak_mb())
     _remember_net(key, net)
     return dataclasses.replace(rules, net=net)
 
@@ -845,8 +848,9 @@ def _cached_net(
     return SafetyNet(grams, vocabulary, weights, bias, threshold, families)
 
 
-def _keep_net(folder: Path, key: str, net: SafetyNet) -> None:
-    """Write the weights atomically and remove the ones of older content (`bot.kept.write_arrays`)."""
+def _keep_net(folder: Path, key: str, net: SafetyNet, peak_mb: float | None = None) -> None:
+    """Write the weights atomically and remove the ones of older content (`bot.kept.write_arrays`). `peak_mb`:
+    the training process's peak memory, kept beside the weights for `make bench` (the trainer's own figure)."""
     others, lengths = pack_texts(sorted(net.others, key=net.others.__getitem__))
     arrays: dict[str, npt.NDArray[np.generic]] = {
         "grams": net.grams,
@@ -855,6 +859,8 @@ def _keep_net(folder: Path, key: str, net: SafetyNet) -> None:
         "weights": net.weights,
         "bias": np.array(net.bias),
     }
+    if peak_mb is not None:
+        arrays["training_peak_mb"] = np.array(peak_mb)
     try:
         write_arrays(folder, NET_CACHE_PREFIX, key, arrays)
     except OSError as exc:  # a full or read-only disk: the next start trains again, nothing else changes
@@ -1021,3 +1027,92 @@ def _remember_proven(folder: Path | None, good: Mapping[str, int], known: Mappin
         write_arrays(folder, PROVEN_CACHE_PREFIX, path.stem.removeprefix(PROVEN_CACHE_PREFIX), arrays)
     except OSError as exc:  # the next start compiles the patterns again, nothing else changes
         log.warning("safety rules: the list of checked patterns could not be kept (%s)", exc.strerror or exc)
+
+
+# --- training in a process of its own ----------------------------------------------------------------------
+# Training holds over a million (example, feature) pairs and their arrays: tens of megabytes a running bot would
+# keep as its high-water mark for good. With a data folder, a short-lived child trains and keeps the weights
+# there (`bot.net_training`), and the bot reads them as at any later start: the same code on the same inputs, so
+# the same weights to the bit. If the child fails in any way, the bot trains in its own process as before.
+
+TRAINER = (sys.executable, "-m", "bot.net_training")
+TRAINING_INPUT_PREFIX = "safety-training-"
+
+
+def _peak_mb() -> float | None:
+    """This process's high-water mark of resident memory (Linux), in MB."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def _trained_apart(
+    folder: Path,
+    key: str,
+    examples: Sequence[tuple[str, bool]],
+    families: tuple[tuple[str, re.Pattern[str]], ...],
+    threshold: float,
+    importance: Sequence[float],
+) -> SafetyNet | None:
+    """The net trained by a child process and kept in `folder`; None when that did not work."""
+    import subprocess  # only a first start trains
+
+    texts, lengths = pack_texts([canonical for canonical, _ in examples])
+    names, name_lengths = pack_texts([name for name, _ in families])
+    sources, source_lengths = pack_texts([pattern.pattern for _, pattern in families])
+    arrays: dict[str, npt.NDArray[np.generic]] = {
+        "texts": texts,
+        "text_lengths": lengths,
+        "labels": np.array([risky for _, risky in examples], dtype=np.bool_),
+        "importance": np.array(importance, dtype=np.float64),
+        "family_names": names,
+        "family_name_lengths": name_lengths,
+        "family_patterns": sources,
+        "family_pattern_lengths": source_lengths,
+        "family_flags": np.array([pattern.flags for _, pattern in families], dtype=np.int64),
+        "threshold": np.array(threshold),
+    }
+    inputs = folder / f"{TRAINING_INPUT_PREFIX}{key}.npz"
+    try:
+        write_arrays(folder, TRAINING_INPUT_PREFIX, key, arrays)
+        done = subprocess.run(
+            [*TRAINER, str(inputs.resolve()), str(folder.resolve()), key],
+            cwd=Path(__file__).resolve().parent.parent,  # `-m` finds this very package first: the same code
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    except OSError as exc:
+        log.warning("safety net: no separate process to train in (%s); training here", exc.strerror or exc)
+        return None
+    finally:
+        inputs.unlink(missing_ok=True)
+    if done.returncode != 0:
+        last = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        log.warning("safety net: the training process failed (%s: %s); training here", done.returncode, last[0])
+        return None
+    return _cached_net(folder, key, families, threshold)
+
+
+def train_kept(inputs: Path, folder: Path, key: str) -> None:
+    """The child's side of `_trained_apart`: train on the examples in `inputs` and keep the weights in `folder`."""
+    data = read_arrays(inputs)
+    texts = unpack_texts(data["texts"], data["text_lengths"])
+    labels = data["labels"].tolist()
+    names = unpack_texts(data["family_names"], data["family_name_lengths"])
+    sources = unpack_texts(data["family_patterns"], data["family_pattern_lengths"])
+    flags = data["family_flags"].tolist()
+    importance = data["importance"].tolist()
+    threshold = float(data["threshold"])
+    del data
+    if not len(texts) == len(labels) == len(importance) or not len(names) == len(sources) == len(flags):
+        raise ValueError("the training input does not add up")
+    families = tuple((name, re.compile(source, flag)) for name, source, flag in zip(names, sources, flags, strict=True))
+    net = SafetyNet.train(list(zip(texts, labels, strict=True)), families, threshold, importance)
+    _keep_net(folder, key, net, _peak_mb())
