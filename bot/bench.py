@@ -293,6 +293,9 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         Figure("first start-up, empty data folder (bundled)", startup.first_seconds, "s", None),
         Figure("peak RSS (chat process, bundled)", startup.peak_rss_mb, "MB", 150.0),
     ]
+    if startup.training_peak_mb > 0:  # content without safety/examples.yaml has no net to train
+        training = "peak RSS (safety-net training process, first start, bundled)"
+        figures.append(Figure(training, startup.training_peak_mb, "MB", 150.0))
     details: dict[str, object] = {
         "bundled": dataclasses.asdict(bundled),
         "safety_p50_ms": statistics.median(safety) * 1000,
@@ -334,6 +337,15 @@ def scaling_figures(scaling: Sequence[ScaleTiming]) -> list[Figure]:
                     300.0 if small else None,
                 ),
             ]
+            if timing.training_peak_mb > 0:
+                figures.append(
+                    Figure(
+                        f"peak RSS (safety-net training process, first start, bundled + {label})",
+                        timing.training_peak_mb,
+                        "MB",
+                        300.0 if small else None,
+                    )
+                )
     return figures
 
 

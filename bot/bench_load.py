@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from .kept import read_arrays
 from .knowledge import Intent, KnowledgeBase
 from .models import Incoming
 from .settings import PACKAGE_ROOT
@@ -154,6 +155,9 @@ class StartupTiming:
     seconds: float  # median over runs, exec to first reply line, with the trained safety net kept from before
     peak_rss_mb: float  # the largest child's peak resident set
     first_seconds: float = 0.0  # the very first start on an empty data folder (the safety net is trained)
+    # The first start trains the safety net in a process of its own (`bot.net_training`): its peak, which it keeps
+    # beside the weights; 0 when there is none to read (the net was kept already, or it is not Linux).
+    training_peak_mb: float = 0.0
 
 
 def _rss_mb(max_rss: int) -> float:
@@ -178,7 +182,7 @@ def measure_startup(content_dir: Path, *, runs: int) -> StartupTiming:
     """A first start on an empty data folder, then `runs` starts that find what the first one kept there
     (the safety net's weights), as every start of a deployed bot after its first does."""
     times: list[float] = []
-    peak = 0.0
+    peak = training = 0.0
     with tempfile.TemporaryDirectory(prefix="anxin-bench-") as data:
         for _ in range(runs + 1):
             env = {
@@ -215,7 +219,16 @@ def measure_startup(content_dir: Path, *, runs: int) -> StartupTiming:
                 raise RuntimeError(f"`python -m bot chat` did not answer (exit code {child.returncode})")
             times.append(elapsed)
             peak = max(peak, high_water if high_water is not None else _rss_mb(usage.ru_maxrss))
-    return StartupTiming(statistics.median(times[1:]), peak, times[0])
+            if len(times) == 1:
+                training = _training_peak_mb(Path(data))
+    return StartupTiming(statistics.median(times[1:]), peak, times[0], training)
+
+
+def _training_peak_mb(data: Path) -> float:
+    for kept in (data / "cache").glob("safety-net-*.npz"):
+        with contextlib.suppress(Exception):  # an older file without the figure, or a damaged one: no figure
+            return float(read_arrays(kept)["training_peak_mb"])
+    return 0.0
 
 
 def bundled_queries(kb: KnowledgeBase, *, seed: int = SEED) -> list[str]:

@@ -193,6 +193,7 @@ class ScaleTiming:
     reload_ratio: float  # high-water mark over a second build beside the first ÷ the RSS with one matcher
     startup_s: float = 0.0
     startup_rss_mb: float = 0.0
+    training_peak_mb: float = 0.0  # the first start's safety-net training process (`measure_startup`)
 
 
 def _timed(function: object, queries: Sequence[str]) -> list[float]:
@@ -331,7 +332,12 @@ def measure_scaling(
             with tempfile.TemporaryDirectory(prefix="anxin-scale-") as folder:
                 write_content(content_dir, Path(folder), made)
                 startup = measure_startup(Path(folder), runs=1)
-            timing = replace(timing, startup_s=startup.seconds, startup_rss_mb=startup.peak_rss_mb)
+            timing = replace(
+                timing,
+                startup_s=startup.seconds,
+                startup_rss_mb=startup.peak_rss_mb,
+                training_peak_mb=startup.training_peak_mb,
+            )
         results.append(timing)
     return results
 

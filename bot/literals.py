@@ -24,6 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .patterns import Source
+
 # The stdlib's regular expression parser (re._parser, once sre_parse): typeshed has no stub under this
 # name, and importing sre_parse warns since Python 3.11.
 _parser: Any = importlib.import_module("re._parser")
@@ -57,12 +59,12 @@ ANYTHING = _Piece(None)  # needs nothing, and its strings are not known
 EMPTY = _Piece(frozenset({""}))  # consumes nothing: an anchor, a lookaround, `\b`
 
 
-def needs(pattern: re.Pattern[str]) -> Needs:
+def needs(pattern: Source) -> Needs:
     """The clauses any match of `pattern` meets, rarest first; () when it may match without any literal."""
     return needs_of([pattern])[0]
 
 
-def needs_of(patterns: Iterable[re.Pattern[str]]) -> list[Needs]:
+def needs_of(patterns: Iterable[Source]) -> list[Needs]:
     """`needs` of each pattern. Word lists repeat across patterns, so what is worked out for one is reused for
     the next, and forgotten at the end (it can be several megabytes, and a process reads its rules once)."""
     try:
@@ -72,7 +74,7 @@ def needs_of(patterns: Iterable[re.Pattern[str]]) -> list[Needs]:
         _order.cache_clear()
 
 
-def _needs(pattern: re.Pattern[str]) -> Needs:
+def _needs(pattern: Source) -> Needs:
     if pattern.flags & re.IGNORECASE:
         return ()  # the text is lower-cased already, but case folding in Unicode has more than two cases
     piece = _sequence(_parser.parse(pattern.pattern, pattern.flags))

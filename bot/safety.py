@@ -24,6 +24,8 @@ canonical form (Simplified, lower case, no punctuation or emoji, one space betwe
 
 Steps 2 and 3 run only the patterns that can match the message: a pattern whose literals (read from it at
 load time, `bot.literals`) are absent is skipped, which changes no decision (`SafetyRules.plain` runs all).
+A pattern this process or the data folder has seen pass its checks before is compiled only when a message
+first needs it (`bot.patterns`); any other is compiled, and checked, as it is read.
 
 If the file is broken, a small built-in rule set keeps working: this check must never be switched off
 by a typo, and a broken edit is reported by `lint` with its line.
@@ -58,6 +60,7 @@ from . import text as _text_module
 from .content import KnowledgeError, read_yaml
 from .kept import pack_texts, read_arrays, unpack_texts, write_arrays
 from .literals import Literals, Needs, Shortlist, needs_of
+from .patterns import LazyPattern, Source
 from .text import normalise
 
 log = logging.getLogger(__name__)
@@ -93,7 +96,7 @@ NONE = Assessment("none")
 class Signal:
     level: Literal["crisis", "concern"]
     group: str
-    pattern: re.Pattern[str]
+    pattern: LazyPattern
 
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -341,9 +344,9 @@ class _Screen:
 
 @dataclass(frozen=True)
 class SafetyRules:
-    rewrites: tuple[tuple[re.Pattern[str], str], ...]
+    rewrites: tuple[tuple[LazyPattern, str], ...]
     emoji: tuple[tuple[str, str], ...]  # emoji → word, before normalisation drops them
-    exclusions: tuple[tuple[str, re.Pattern[str]], ...]
+    exclusions: tuple[tuple[str, LazyPattern], ...]
     signals: tuple[Signal, ...]
     quiet: tuple[tuple[str, frozenset[str]], ...] = ()  # signal group → exclusion groups that silence it
     families: tuple[tuple[str, re.Pattern[str]], ...] = ()  # the `words` lists, for the safety net
@@ -483,8 +486,8 @@ def built_in_rules() -> SafetyRules:
     return SafetyRules(
         rewrites=(),
         emoji=(),
-        exclusions=tuple(("built_in", re.compile(p)) for p in BUILT_IN_EXCLUDE),
-        signals=tuple(Signal("crisis", "built_in", re.compile(p)) for p in BUILT_IN_CRISIS),
+        exclusions=tuple(("built_in", LazyPattern.of(re.compile(p))) for p in BUILT_IN_EXCLUDE),
+        signals=tuple(Signal("crisis", "built_in", LazyPattern.of(re.compile(p))) for p in BUILT_IN_CRISIS),
         built_in=True,
     )
 
@@ -497,10 +500,14 @@ SECTIONS = ("words", "emoji", "rewrite", "exclude", "quiet", "crisis", "concern"
 class _Reader:
     """Turns the YAML node tree into rules, reporting every problem with its line."""
 
-    def __init__(self, path: Path, errors: list[KnowledgeError]) -> None:
+    def __init__(self, path: Path, errors: list[KnowledgeError], known: Mapping[str, int] | None = None) -> None:
         self.path = path
         self.errors = errors
         self.words: dict[str, str] = {}
+        # Patterns proven good before (`_known_key` → the flags `re.compile` gave): they are not compiled again
+        # now, only when a message needs them. `good`: every pattern of this file that passed, for next time.
+        self.known: Mapping[str, int] = known or {}
+        self.good: dict[str, int] = {}
 
     def error(self, node: yaml.Node, message: str) -> None:
 
@@ -532,18 +539,30 @@ class _Reader:
             seen.add(name)
             yield name, value
 
-    def compile(self, source: str, node: yaml.Node) -> re.Pattern[str] | None:
+    def compile(self, source: str, node: yaml.Node, section: str) -> LazyPattern | None:
+        """The pattern with its word lists filled in, checked: valid, and outside `exclude` and `rewrite` not
+        matching an empty message. Compiled now unless it passed before (`known`)."""
         unknown = [name for name in _REFERENCE.findall(source) if name not in self.words]
         if unknown:
             known = ", ".join(sorted(self.words)) or "none yet"
             self.error(node, f"`{{{unknown[0]}}}` is not a word list under `words` (known: {known})")
             return None
         expanded = _REFERENCE.sub(lambda m: f"(?:{self.words[m.group(1)]})", source)
+        key = _known_key(section, expanded)
+        flags = self.known.get(key)
+        if flags is not None:
+            self.good[key] = flags
+            return LazyPattern(expanded, flags)
         try:
-            return re.compile(expanded)
+            compiled = re.compile(expanded)
         except re.error as exc:
             self.error(node, f"pattern {source!r} is not a valid regular expression: {exc}")
             return None
+        if section not in ("exclude", "rewrite") and compiled.search("") is not None:
+            self.error(node, f"pattern {source!r} matches an empty message; it would flag every message")
+            return None
+        self.good[key] = compiled.flags
+        return LazyPattern.of(compiled)
 
     def read_quiet(self, node: yaml.Node, exclusions: set[str], signals: set[str]) -> list[tuple[str, frozenset[str]]]:
         found: list[tuple[str, frozenset[str]]] = []
@@ -587,30 +606,26 @@ class _Reader:
                 continue
             self.words[name] = text
 
-    def read_rewrites(self, node: yaml.Node) -> list[tuple[re.Pattern[str], str]]:
-        rewrites: list[tuple[re.Pattern[str], str]] = []
+    def read_rewrites(self, node: yaml.Node) -> list[tuple[LazyPattern, str]]:
+        rewrites: list[tuple[LazyPattern, str]] = []
         if not isinstance(node, yaml.MappingNode):
             self.error(node, "`rewrite` must be `word: [spelling, spelling]` lines")
             return rewrites
         for key, value in node.value:
             word = str(key.value)
             for source, item in self.texts(value, f"`rewrite` → `{word}`"):
-                pattern = self.compile(source, item)
+                pattern = self.compile(source, item, "rewrite")
                 if pattern is not None:
                     rewrites.append((pattern, word))
         return rewrites
 
-    def read_patterns(self, node: yaml.Node, section: str) -> list[tuple[str, re.Pattern[str]]]:
-        found: list[tuple[str, re.Pattern[str]]] = []
+    def read_patterns(self, node: yaml.Node, section: str) -> list[tuple[str, LazyPattern]]:
+        found: list[tuple[str, LazyPattern]] = []
         for group, value in self.groups(node, section):
             for source, item in self.texts(value, f"`{section}` → `{group}`"):
-                pattern = self.compile(source, item)
-                if pattern is None:
-                    continue
-                if section != "exclude" and pattern.search("") is not None:
-                    self.error(item, f"pattern {source!r} matches an empty message; it would flag every message")
-                    continue
-                found.append((group, pattern))
+                pattern = self.compile(source, item, section)
+                if pattern is not None:
+                    found.append((group, pattern))
         return found
 
 
@@ -646,7 +661,7 @@ def load_safety(
     if not isinstance(root, yaml.MappingNode):
         errors.append(KnowledgeError(path, 1, f"the file must have the sections {', '.join(SECTIONS)}"))
         return built_in_rules()
-    reader = _Reader(path, errors)
+    reader = _Reader(path, errors, _proven_patterns(cache_dir))
     sections: dict[str, yaml.Node] = {}
     for key, value in root.value:
         name = str(key.value)
@@ -688,6 +703,7 @@ def load_safety(
         rules = SafetyRules(tuple(rewrites), tuple(emoji), tuple(exclusions), tuple(signals), tuple(quiet), families)
     if cache_dir is not None and not kept:
         _keep_needs(cache_dir, patterns)
+    _remember_proven(cache_dir, reader.good, reader.known)
     return _with_net(rules, folder / EXAMPLES_FILE, errors, ordinary, cache_dir)
 
 
@@ -738,9 +754,12 @@ def _with_net(
         examples += [(rules.canonical(text), False) for text in (*lists["safe"], *ordinary)]
         each = min(1.0, ORDINARY_SHARE * len(lists["safe"]) / len(ordinary)) if ordinary else 1.0
         importance = [1.0] * (len(lists["risk"]) + len(lists["safe"])) + [each] * len(ordinary)
-        net = SafetyNet.train(examples, rules.families, threshold, importance)
         if cache_dir is not None:
-            _keep_net(cache_dir, key, net)
+            net = _trained_apart(cache_dir, key, examples, rules.families, threshold, importance)
+        if net is None:
+            net = SafetyNet.train(examples, rules.families, threshold, importance)
+            if cache_dir is not None:
+                _keep_net(cache_dir, key, net, _peak_mb())
     _remember_net(key, net)
     return dataclasses.replace(rules, net=net)
 
@@ -803,8 +822,8 @@ def _net_key(
         add("emoji", emoji, word)
     for group, pattern in rules.exclusions:
         add("exclusion", group, pattern.pattern)
-    for name, pattern in rules.families:
-        add("family", name, pattern.pattern)
+    for name, family in rules.families:
+        add("family", name, family.pattern)
     for label, texts in (("risk", risk), ("safe", safe), ("ordinary", ordinary)):
         add(label, str(len(texts)), *texts)
     return digest.hexdigest()[:40]
@@ -842,8 +861,9 @@ def _cached_net(
     return SafetyNet(grams, vocabulary, weights, bias, threshold, families)
 
 
-def _keep_net(folder: Path, key: str, net: SafetyNet) -> None:
-    """Write the weights atomically and remove the ones of older content (`bot.kept.write_arrays`)."""
+def _keep_net(folder: Path, key: str, net: SafetyNet, peak_mb: float | None = None) -> None:
+    """Write the weights atomically and remove the ones of older content (`bot.kept.write_arrays`). `peak_mb`:
+    the training process's peak memory, kept beside the weights for `make bench` (the trainer's own figure)."""
     others, lengths = pack_texts(sorted(net.others, key=net.others.__getitem__))
     arrays: dict[str, npt.NDArray[np.generic]] = {
         "grams": net.grams,
@@ -852,6 +872,8 @@ def _keep_net(folder: Path, key: str, net: SafetyNet) -> None:
         "weights": net.weights,
         "bias": np.array(net.bias),
     }
+    if peak_mb is not None:
+        arrays["training_peak_mb"] = np.array(peak_mb)
     try:
         write_arrays(folder, NET_CACHE_PREFIX, key, arrays)
     except OSError as exc:  # a full or read-only disk: the next start trains again, nothing else changes
@@ -869,7 +891,7 @@ _known_needs: dict[tuple[str, int], Needs] = {}
 _known_lock = threading.Lock()
 
 
-def _needs(patterns: Sequence[re.Pattern[str]]) -> list[Needs]:
+def _needs(patterns: Sequence[Source]) -> list[Needs]:
     keys = [(pattern.pattern, pattern.flags) for pattern in patterns]
     with _known_lock:
         known = {key: _known_needs[key] for key in keys if key in _known_needs}
@@ -894,14 +916,14 @@ def _remember_needs(found: Mapping[tuple[str, int], Needs]) -> None:
         _known_needs.update(found)
 
 
-def _needs_path(folder: Path, patterns: Sequence[re.Pattern[str]]) -> Path:
+def _needs_path(folder: Path, patterns: Sequence[Source]) -> Path:
     digest = hashlib.sha256(Path(_literals_module.__file__).read_bytes() + sys.version.encode())  # and its parser
     for pattern in patterns:
         digest.update(f"{pattern.flags} {pattern.pattern}".encode("utf-8", "surrogatepass") + b"\x00")
     return folder / f"{NEEDS_CACHE_PREFIX}{digest.hexdigest()[:40]}.npz"
 
 
-def _recall_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> bool:
+def _recall_needs(folder: Path, patterns: Sequence[Source]) -> bool:
     """Whether the data folder kept what these patterns need (now remembered in this process)."""
     path = _needs_path(folder, patterns)
     if not path.is_file():
@@ -931,7 +953,7 @@ def _recall_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> bool:
     return True
 
 
-def _keep_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> None:
+def _keep_needs(folder: Path, patterns: Sequence[Source]) -> None:
     """Each pattern's clauses, in order, as texts: a clause is its literals joined by NUL."""
     path = _needs_path(folder, patterns)
     need = _needs(patterns)
@@ -945,3 +967,165 @@ def _keep_needs(folder: Path, patterns: Sequence[re.Pattern[str]]) -> None:
         write_arrays(folder, NEEDS_CACHE_PREFIX, path.stem.removeprefix(NEEDS_CACHE_PREFIX), arrays)
     except OSError as exc:  # the next start reads the patterns again, nothing else changes
         log.warning("safety prefilter: the literals could not be kept (%s)", exc.strerror or exc)
+
+
+# --- patterns proven good, kept between starts -------------------------------------------------------------
+# Compiling the thousand patterns was a fifth of a start, and most of them are never needed by a process: the
+# prefilter runs only those a message may match. So a load compiles (and checks) only patterns it has not seen
+# pass before, in this process or, by the data folder, in an earlier one on the same Python (whose `re` decides
+# what is valid); the others are compiled on first use (`bot.patterns`). A broken pattern never passes, so it is
+# compiled, and reported at its line, at every load.
+
+PROVEN_CACHE_PREFIX = "safety-patterns-"
+MAX_PROVEN = 20_000  # patterns remembered in this process: several versions of the rules, far beyond one
+_proven: dict[str, int] = {}
+_proven_lock = threading.Lock()
+
+
+def _known_key(section: str, expanded: str) -> str:
+    """What a pattern passed as: the checks depend on the section (only signals must not match nothing)."""
+    return f"{section}\x00{expanded}"
+
+
+def forget_proven_patterns() -> None:
+    """As if the process had just started: the next load compiles what the data folder does not vouch for."""
+    with _proven_lock:
+        _proven.clear()
+
+
+def _proven_path(folder: Path) -> Path:
+    digest = hashlib.sha256(f"1 {sys.version}".encode())
+    return folder / f"{PROVEN_CACHE_PREFIX}{digest.hexdigest()[:40]}.npz"
+
+
+def _proven_patterns(folder: Path | None) -> dict[str, int]:
+    """Every pattern known to pass, with its flags: this process's and the data folder's."""
+    with _proven_lock:
+        known = dict(_proven)
+    if folder is None:
+        return known
+    path = _proven_path(folder)
+    if not path.is_file():
+        return known
+    try:
+        data = read_arrays(path)
+        keys = unpack_texts(data["patterns"], data["pattern_lengths"])
+        flags = data["flags"].tolist()
+        if len(flags) != len(keys) or not all(isinstance(flag, int) for flag in flags):
+            raise ValueError("flags do not match the patterns")
+    except Exception as exc:  # any damage to a cache file only means compiling the patterns again
+        log.warning("safety rules: the kept list of checked patterns could not be read (%s); compiling them all", exc)
+        return known
+    known.update(zip(keys, flags, strict=True))
+    return known
+
+
+def _remember_proven(folder: Path | None, good: Mapping[str, int], known: Mapping[str, int]) -> None:
+    """Remember the patterns of this load that passed; keep them in the data folder when some are new there."""
+    with _proven_lock:
+        if len(_proven) + len(good) > MAX_PROVEN:
+            _proven.clear()
+        _proven.update(good)
+    if folder is None or (good.keys() <= known.keys() and _proven_path(folder).is_file()):
+        return
+    keys = sorted(good)
+    patterns, lengths = pack_texts(keys)
+    arrays: dict[str, npt.NDArray[np.generic]] = {
+        "patterns": patterns,
+        "pattern_lengths": lengths,
+        "flags": np.array([good[key] for key in keys], dtype=np.int64),
+    }
+    path = _proven_path(folder)
+    try:
+        write_arrays(folder, PROVEN_CACHE_PREFIX, path.stem.removeprefix(PROVEN_CACHE_PREFIX), arrays)
+    except OSError as exc:  # the next start compiles the patterns again, nothing else changes
+        log.warning("safety rules: the list of checked patterns could not be kept (%s)", exc.strerror or exc)
+
+
+# --- training in a process of its own ----------------------------------------------------------------------
+# Training holds over a million (example, feature) pairs and their arrays: tens of megabytes a running bot would
+# keep as its high-water mark for good. With a data folder, a short-lived child trains and keeps the weights
+# there (`bot.net_training`), and the bot reads them as at any later start: the same code on the same inputs, so
+# the same weights to the bit. If the child fails in any way, the bot trains in its own process as before.
+
+TRAINER = (sys.executable, "-m", "bot.net_training")
+TRAINING_INPUT_PREFIX = "safety-training-"
+
+
+def _peak_mb() -> float | None:
+    """This process's high-water mark of resident memory (Linux), in MB."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def _trained_apart(
+    folder: Path,
+    key: str,
+    examples: Sequence[tuple[str, bool]],
+    families: tuple[tuple[str, re.Pattern[str]], ...],
+    threshold: float,
+    importance: Sequence[float],
+) -> SafetyNet | None:
+    """The net trained by a child process and kept in `folder`; None when that did not work."""
+    import subprocess  # only a first start trains
+
+    texts, lengths = pack_texts([canonical for canonical, _ in examples])
+    names, name_lengths = pack_texts([name for name, _ in families])
+    sources, source_lengths = pack_texts([pattern.pattern for _, pattern in families])
+    arrays: dict[str, npt.NDArray[np.generic]] = {
+        "texts": texts,
+        "text_lengths": lengths,
+        "labels": np.array([risky for _, risky in examples], dtype=np.bool_),
+        "importance": np.array(importance, dtype=np.float64),
+        "family_names": names,
+        "family_name_lengths": name_lengths,
+        "family_patterns": sources,
+        "family_pattern_lengths": source_lengths,
+        "family_flags": np.array([pattern.flags for _, pattern in families], dtype=np.int64),
+        "threshold": np.array(threshold),
+    }
+    inputs = folder / f"{TRAINING_INPUT_PREFIX}{key}.npz"
+    try:
+        write_arrays(folder, TRAINING_INPUT_PREFIX, key, arrays)
+        done = subprocess.run(
+            [*TRAINER, str(inputs.resolve()), str(folder.resolve()), key],
+            cwd=Path(__file__).resolve().parent.parent,  # `-m` finds this very package first: the same code
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    except OSError as exc:
+        log.warning("safety net: no separate process to train in (%s); training here", exc.strerror or exc)
+        return None
+    finally:
+        inputs.unlink(missing_ok=True)
+    if done.returncode != 0:
+        last = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        log.warning("safety net: the training process failed (%s: %s); training here", done.returncode, last[0])
+        return None
+    return _cached_net(folder, key, families, threshold)
+
+
+def train_kept(inputs: Path, folder: Path, key: str) -> None:
+    """The child's side of `_trained_apart`: train on the examples in `inputs` and keep the weights in `folder`."""
+    data = read_arrays(inputs)
+    texts = unpack_texts(data["texts"], data["text_lengths"])
+    labels = data["labels"].tolist()
+    names = unpack_texts(data["family_names"], data["family_name_lengths"])
+    sources = unpack_texts(data["family_patterns"], data["family_pattern_lengths"])
+    flags = data["family_flags"].tolist()
+    importance = data["importance"].tolist()
+    threshold = float(data["threshold"])
+    del data
+    if not len(texts) == len(labels) == len(importance) or not len(names) == len(sources) == len(flags):
+        raise ValueError("the training input does not add up")
+    families = tuple((name, re.compile(source, flag)) for name, source, flag in zip(names, sources, flags, strict=True))
+    net = SafetyNet.train(list(zip(texts, labels, strict=True)), families, threshold, importance)
+    _keep_net(folder, key, net, _peak_mb())

@@ -1,0 +1,75 @@
+"""With a data folder, the safety net is trained in a short-lived process of its own: the bot reads the same
+weights, to the bit, as training in its own process gives, and trains itself when that process fails."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bot.safety
+from bot.kept import read_arrays
+from bot.safety import SafetyNet, forget_recent_nets, load_safety
+
+REPO = Path(__file__).parent.parent
+ORDINARY = ["怎么还款", "利息怎么算", "how do i repay my loan", "催收打电话给我妈妈合法吗", "可以协商分期吗"] * 6
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    # The bundled rules, and a small examples file: training takes a moment, not ten seconds.
+    safety = tmp_path / "safety"
+    safety.mkdir()
+    shutil.copy(REPO / "safety" / "signals.yaml", safety / "signals.yaml")
+    risk = ["我不想活了", "今晚就结束一切", "药已经准备好了", "i want to end it all", "我站在楼顶"]
+    safe = ["累死了", "笑死我了", "催收说要弄死我", "跳楼价大甩卖", "this job is killing me lol"]
+    lines = ["threshold: 0.8", "risk:", *(f"  - {t}{n}" for n in range(5) for t in risk)]
+    lines += ["safe:", *(f"  - {t}{n}" for n in range(5) for t in safe)]
+    (safety / "examples.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return safety
+
+
+def _same(a: SafetyNet, b: SafetyNet) -> bool:
+    return (
+        np.array_equal(a.grams, b.grams)
+        and dict(a.others) == dict(b.others)
+        and a.weights.tobytes() == b.weights.tobytes()
+        and a.bias == b.bias
+    )
+
+
+def test_a_first_start_trains_in_a_child_and_gets_the_weights_of_training_here(
+    folder: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    forget_recent_nets()
+    here = load_safety(folder, [], ORDINARY).net  # no data folder: trained in this process
+    forget_recent_nets()
+    with caplog.at_level(logging.WARNING, logger="bot.safety"):
+        apart = load_safety(folder, [], ORDINARY, cache_dir=tmp_path / "cache").net
+    assert not caplog.records  # the child trained: no fallback
+    assert here is not None and apart is not None
+    assert _same(here, apart)
+    (kept,) = (tmp_path / "cache").glob("safety-net-*.npz")
+    assert 0 < float(read_arrays(kept)["training_peak_mb"]) < 10_000  # the child's own high-water mark
+    assert not list((tmp_path / "cache").glob("safety-training-*"))  # its input is gone
+    texts = ["我不想活了", "今天天气不错", "药已经准备好了吗"]
+    assert [apart.probability(t) for t in texts] == [here.probability(t) for t in texts]
+
+
+def test_a_failing_training_process_costs_nothing_but_time(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    forget_recent_nets()
+    here = load_safety(folder, [], ORDINARY).net
+    forget_recent_nets()
+    monkeypatch.setattr(bot.safety, "TRAINER", (sys.executable, "-c", "import sys; sys.exit('out of memory')"))
+    with caplog.at_level(logging.WARNING, logger="bot.safety"):
+        fallen_back = load_safety(folder, [], ORDINARY, cache_dir=tmp_path / "cache").net
+    assert here is not None and fallen_back is not None
+    assert _same(here, fallen_back)
+    assert any("training process failed" in record.getMessage() for record in caplog.records)
+    assert list((tmp_path / "cache").glob("safety-net-*.npz"))  # kept by this process instead
