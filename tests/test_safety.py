@@ -266,7 +266,7 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: K
 
 
 def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> None:
-    # Sets AM, AN and AO: three writers never tuned on. Floors a little under their figures (recall 97.9 %, false
+    # Sets AM, AN and AO: three writers never tuned on. Floors a little under their figures (recall 97.7 %, false
     # alarms 1.9 %, 144 of 150 acts and method questions given the crisis reply), so a content edit that loses
     # ground on messages nobody tuned for fails CI.
     items = yaml.safe_load((REPO / "eval" / "safety-holdout.yaml").read_text(encoding="utf-8"))
