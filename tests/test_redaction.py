@@ -237,6 +237,7 @@ ORDINARY = [
     # what someone is, not who: 单 and 应 are also surnames
     "我是单亲，两个孩子都还小",
     "我是应届生，刚上班三个月",
+    "我是班主任，家长会上想讲讲怎么发现学生的压力",
     # a town, a district or "another city" names nobody; a road does ("住在幸福路" is redacted, see below)
     "我妈一个人住在嘉义 身体不好",
     "我们住在三重 怎么办",
@@ -244,6 +245,9 @@ ORDINARY = [
     "他住在我们公司宿舍，电话打不通",
     "她住在别的城市，我过不去",
     "他住在新竹的租屋处",
+    # "the village" without its name is no address ("住在张家村" is, see below)
+    "我爸妈住在村里，催收打到村委会",
+    "阿嬤住在山裡 電話常常打不通",
 ]
 
 
