@@ -21,6 +21,7 @@ from types import MappingProxyType
 from .kept import read_arrays
 from .knowledge import Intent, KnowledgeBase
 from .models import Incoming
+from .safety import peak_rss_mb
 from .settings import PACKAGE_ROOT
 from .text import has_cjk, normalise
 
@@ -165,19 +166,6 @@ def _rss_mb(max_rss: int) -> float:
     return max_rss / (1024 * 1024) if sys.platform == "darwin" else max_rss / 1024
 
 
-def _peak_rss_mb(pid: int) -> float | None:
-    """The child's high-water mark since exec (Linux). ru_maxrss is not used where this exists: it also
-    counts the moment between fork and exec, when the child still carries this (large) process's pages."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None
-
-
 def measure_startup(content_dir: Path, *, runs: int) -> StartupTiming:
     """A first start on an empty data folder, then `runs` starts that find what the first one kept there
     (the safety net's weights), as every start of a deployed bot after its first does."""
@@ -208,7 +196,9 @@ def measure_startup(content_dir: Path, *, runs: int) -> StartupTiming:
             first = child.stdout.readline()
             elapsed = time.perf_counter() - start
             child.stdout.readline()  # the rest of the answer has been written by now, or is being
-            high_water = _peak_rss_mb(child.pid)
+            # ru_maxrss only where /proc is missing: it also counts the moment between fork and exec, when the
+            # child still carries this (large) process's pages
+            high_water = peak_rss_mb(child.pid)
             child.stdin.close()
             child.stdout.read()
             child.stdout.close()

@@ -759,7 +759,7 @@ def _with_net(
         if net is None:
             net = SafetyNet.train(examples, rules.families, threshold, importance)
             if cache_dir is not None:
-                _keep_net(cache_dir, key, net, _peak_mb())
+                _keep_net(cache_dir, key, net, peak_rss_mb())
     _remember_net(key, net)
     return dataclasses.replace(rules, net=net)
 
@@ -1052,10 +1052,10 @@ TRAINER = (sys.executable, "-m", "bot.net_training")
 TRAINING_INPUT_PREFIX = "safety-training-"
 
 
-def _peak_mb() -> float | None:
-    """This process's high-water mark of resident memory (Linux), in MB."""
+def peak_rss_mb(pid: int | str = "self") -> float | None:
+    """A process's high-water mark of resident memory since exec (Linux `VmHWM`), in MB; this one by default."""
     try:
-        status = Path("/proc/self/status").read_text(encoding="ascii")
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
     except OSError:
         return None
     for line in status.splitlines():
@@ -1128,4 +1128,4 @@ def train_kept(inputs: Path, folder: Path, key: str) -> None:
         raise ValueError("the training input does not add up")
     families = tuple((name, re.compile(source, flag)) for name, source, flag in zip(names, sources, flags, strict=True))
     net = SafetyNet.train(list(zip(texts, labels, strict=True)), families, threshold, importance)
-    _keep_net(folder, key, net, _peak_mb())
+    _keep_net(folder, key, net, peak_rss_mb())
