@@ -99,10 +99,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The eight dev sets are tuning data (realistic-dev-2,
-# -3, -6, -7 and -8 were each the holdout until its figure was reported):
+# of a debt), written by people who never saw the examples. The nine dev sets are tuning data (realistic-dev-2,
+# -3, -6, -7, -8 and -9 were each the holdout until its figure was reported):
 # scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds of message need new examples
-# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets O, P, Q), never tuned
+# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets R, S, T), never tuned
 # on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
@@ -122,8 +122,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets L, M and N, the holdout until their figure was reported (90.8 %, 92.6 %, 37 of 1,080, 12.9 %); taught
         # since on L and M only (93.6 %, 96.3 %, 27, 13.0 %; set N alone 91.1 %, 94.4 %, 17 of 360, 11.4 %).
         ("realistic-dev-8", 0.92, 0.94, 0.03, 0.135),
-        # Sets O, P and Q, never tuned on: floors a little under their figures (91.3 %, 91.4 %, 35 of 1,080, 11.9 %).
-        ("realistic-holdout", 0.90, 0.90, 0.04, 0.13),
+        # Sets O, P and Q, the holdout until their figure was reported (91.9 %, 92.0 %, 37 of 1,080, 12.2 %).
+        ("realistic-dev-9", 0.91, 0.91, 0.04, 0.13),
+        # Sets R, S and T, never tuned on: floors a little under their figures (92.4 %, 93.2 %, 25 of 1,080, 12.3 %).
+        ("realistic-holdout", 0.91, 0.91, 0.03, 0.13),
     ],
 )
 def test_realistic_sets_floor(
