@@ -76,7 +76,7 @@ _SOFT_BREAK = re.compile(r"[，,、]+")
 # Words that make a clause a question: the part of a long message that says what the person wants to know.
 _ASKS = re.compile(
     r"吗|嗎|么|麼|呢|怎么|怎麼|怎样|怎樣|如何|能不能|能否|可不可以|可以吗|是不是|是否|合法|违法|違法|犯法|咩|點|点样|"
-    r"哪里|哪裡|多少|几时|幾時|\?|？|\b(how|what|can|could|should|is it|is that|are they|do i|may i|legal|allowed|"
+    r"哪里|哪裡|哪些|什么|什麼|多少|几时|幾時|\?|？|\b(how|what|can|could|should|is it|is that|are they|do i|may i|legal|allowed|"
     r"where|who|which|will|does)\b",
     re.IGNORECASE,
 )
@@ -716,11 +716,33 @@ def clauses(text: str) -> list[tuple[str, bool]]:
     pieces = [piece for piece in _BREAK.split(text) if piece.strip()]
     if len(pieces) == 1:
         pieces = [piece for piece in _SOFT_BREAK.split(text) if piece.strip()]
-    found = [(piece, bool(_ASKS.search(piece))) for piece in pieces if len(normalise(piece)) >= MIN_CLAUSE_CHARS]
+    found: list[tuple[str, bool]] = []
+    for piece in pieces:
+        asks = bool(_ASKS.search(piece))
+        if asks and found and _generic(piece):
+            # "…they know where I live. Is this legal? What should I do?": a question that names nothing is about
+            # the sentence before it, and is scored with it (alone, it matches whatever intent asks most plainly)
+            before, _ = found.pop()
+            found.append((before + "，" + piece, True))
+        elif len(normalise(piece)) >= MIN_CLAUSE_CHARS:
+            found.append((piece, asks))
     if len(found) <= 1 and len(normalise(text)) > LONG_MESSAGE:
         tail = _tail(text.strip())
         found.append((tail, bool(_ASKS.search(tail))))
     return found if len(found) > 1 else []
+
+
+# Words of a question that asks nothing in particular: "这样合法吗", "我该怎么办", "is this legal? what should I do?"
+_GENERIC = re.compile(
+    r"怎么办|怎麼辦|咋办|咋辦|点算|點算|怎么处理|怎么做|怎么弄|该怎么|應該|应该|我该|我能|可以|还能|還能|接下来|接下來|请问|請問|"
+    r"\b(?:what|should|can|could|i|do|now|help|me|please|is|this|that|legal|allowed|ok|okay)\b"
+)
+
+
+def _generic(question: str) -> bool:
+    """Whether a question names nothing of its own once its legality, filler and 'what do I do' words are gone."""
+    folded = normalise(question)
+    return len(_BARE.sub("", _GENERIC.sub("", _LEGALITY.sub("", folded)))) <= 1
 
 
 def coordinated(text: str) -> list[str]:
