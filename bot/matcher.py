@@ -102,7 +102,7 @@ _BARE = re.compile(
 MIN_CLAUSE_CHARS = 6  # a clause shorter than this (normalised) says too little to score alone ("能投诉吗")
 LONG_MESSAGE = 30  # normalised characters: an unpunctuated message this long is also scored on its tail
 TAIL_CHARS = 24
-CONTEXT_WEIGHT = 0.85  # a story clause counts a little less than the whole message or its question
+CONTEXT_WEIGHT = 0.7  # a story clause counts less than the whole message or its question
 _NOT_LATIN = re.compile(r"[^a-z0-9 ]+")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 UNIGRAM_WEIGHT = 0.45
@@ -876,9 +876,13 @@ def _problems(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[st
     asked = analysis.asked if len(analysis.asked) == len(analysis.clauses) else (False,) * len(analysis.clauses)
     order = sorted(range(len(analysis.clauses)), key=lambda index: (not asked[index], index))
     found: list[Candidate] = []
-    for candidate in (analysis.clauses[index] for index in order):
+    for index in order:
+        candidate = analysis.clauses[index]
+        # when a clause asks, the story around it counts as little here as in the ranking ("失眠焦虑。…深夜打电话
+        # 合法吗" asks about the calls); with no question, every clause is one of the things told
+        weight = 1.0 if asked[index] or not any(asked) else CONTEXT_WEIGHT
         if (
-            candidate.score >= limits.overview
+            candidate.score * weight >= limits.overview
             and candidate.intent not in out_of_scope
             and candidate.intent != CRISIS_INTENT
             and candidate.intent not in {c.intent for c in found}
