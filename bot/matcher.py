@@ -76,8 +76,8 @@ _SOFT_BREAK = re.compile(r"[，,、]+")
 # Words that make a clause a question: the part of a long message that says what the person wants to know.
 _ASKS = re.compile(
     r"吗|嗎|么|麼|呢|怎么|怎麼|怎样|怎樣|如何|能不能|能否|可不可以|可以吗|是不是|是否|合法|违法|違法|犯法|咩|點|点样|哪些|"
-    r"什么|什麼|哪里|哪裡|多少|几时|幾時|\?|？|\b(how|what|can|could|should|is it|is that|are they|do i|may i|legal|allowed|"
-    r"where|who|which|will|does)\b",
+    r"什么|什麼|哪里|哪裡|多少|几时|幾時|\?|？|\b(how|what|can|could|should|is it|is that|are they|do i|may i|"
+    r"legal|allowed|where|who|which|will|does)\b",
     re.IGNORECASE,
 )
 # Several things a collector did, named side by side in one clause and asked about together:
