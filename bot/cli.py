@@ -122,7 +122,7 @@ def cmd_match(settings: Settings, args: argparse.Namespace) -> int:
 
 def _explain(kb: KnowledgeBase, text: str, decision: Match) -> None:
     """Why the matcher decided what it did, for a volunteer tuning examples."""
-    from .matcher import EXAMPLE_WEIGHT, NEAR_DISCOUNT
+    from .matcher import CONTEXT_WEIGHT, EXAMPLE_WEIGHT, NEAR_DISCOUNT
 
     found = kb.matcher.explain(text)
     _write("")
@@ -130,7 +130,7 @@ def _explain(kb: KnowledgeBase, text: str, decision: Match) -> None:
     if found.matched != found.normalised:
         _write(f"as matched:  {found.matched}   (lexicon/ aliases and dialect words applied)")
     if found.clauses:
-        _write("clauses (a question counts fully, a story clause × 0.85):")
+        _write(f"clauses (a question counts fully, a story clause × {CONTEXT_WEIGHT:g}):")
         for clause, asks, best in found.clauses:
             winner = f"{best.intent} {best.score:.1f}" if best else "-"
             _write(f"  [{'asks ' if asks else 'story'}] {clause.strip()}  →  {winner}")

@@ -232,6 +232,9 @@ def _top(decision: Match) -> str:
 
 
 def _courtesy(decision: Match) -> bool:
+    """Whether a greeting or thanks leads the decision, or is one of the options of a question back."""
+    if decision.kind in ("clarify", "overview"):
+        return any(candidate.intent in COURTESY_INTENTS for candidate in decision.candidates)
     return _top(decision) in COURTESY_INTENTS
 
 

@@ -75,9 +75,9 @@ _BREAK = re.compile(r"[。！？!?；;\n…]+|\.\s+")
 _SOFT_BREAK = re.compile(r"[，,、]+")
 # Words that make a clause a question: the part of a long message that says what the person wants to know.
 _ASKS = re.compile(
-    r"吗|嗎|么|麼|呢|怎么|怎麼|怎样|怎樣|如何|能不能|能否|可不可以|可以吗|是不是|是否|合法|违法|違法|犯法|咩|點|点样|"
-    r"哪里|哪裡|多少|几时|幾時|\?|？|\b(how|what|can|could|should|is it|is that|are they|do i|may i|legal|allowed|"
-    r"where|who|which|will|does)\b",
+    r"吗|嗎|么|麼|呢|怎么|怎麼|怎样|怎樣|如何|能不能|能否|可不可以|可以吗|是不是|是否|合法|违法|違法|犯法|咩|點|点样|哪些|"
+    r"什么|什麼|哪里|哪裡|多少|几时|幾時|\?|？|\b(how|what|can|could|should|is it|is that|are they|do i|may i|"
+    r"legal|allowed|where|who|which|will|does)\b",
     re.IGNORECASE,
 )
 # Several things a collector did, named side by side in one clause and asked about together:
@@ -102,7 +102,7 @@ _BARE = re.compile(
 MIN_CLAUSE_CHARS = 6  # a clause shorter than this (normalised) says too little to score alone ("能投诉吗")
 LONG_MESSAGE = 30  # normalised characters: an unpunctuated message this long is also scored on its tail
 TAIL_CHARS = 24
-CONTEXT_WEIGHT = 0.85  # a story clause counts a little less than the whole message or its question
+CONTEXT_WEIGHT = 0.7  # a story clause counts less than the whole message or its question
 _NOT_LATIN = re.compile(r"[^a-z0-9 ]+")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 UNIGRAM_WEIGHT = 0.45
@@ -716,11 +716,33 @@ def clauses(text: str) -> list[tuple[str, bool]]:
     pieces = [piece for piece in _BREAK.split(text) if piece.strip()]
     if len(pieces) == 1:
         pieces = [piece for piece in _SOFT_BREAK.split(text) if piece.strip()]
-    found = [(piece, bool(_ASKS.search(piece))) for piece in pieces if len(normalise(piece)) >= MIN_CLAUSE_CHARS]
+    found: list[tuple[str, bool]] = []
+    for piece in pieces:
+        asks = bool(_ASKS.search(piece))
+        if asks and found and _generic(piece):
+            # "…they know where I live. Is this legal? What should I do?": a question that names nothing is about
+            # the sentence before it, and is scored with it (alone, it matches whatever intent asks most plainly)
+            before, _ = found.pop()
+            found.append((before + "，" + piece, True))
+        elif len(normalise(piece)) >= MIN_CLAUSE_CHARS:
+            found.append((piece, asks))
     if len(found) <= 1 and len(normalise(text)) > LONG_MESSAGE:
         tail = _tail(text.strip())
         found.append((tail, bool(_ASKS.search(tail))))
     return found if len(found) > 1 else []
+
+
+# Words of a question that asks nothing in particular: "这样合法吗", "我该怎么办", "is this legal? what should I do?"
+_GENERIC = re.compile(
+    r"怎么办|怎麼辦|咋办|咋辦|点算|點算|怎么处理|怎么做|怎么弄|该怎么|應該|应该|我该|我能|可以|还能|還能|接下来|接下來|请问|請問|"
+    r"\b(?:what|should|can|could|i|do|now|help|me|please|is|this|that|legal|allowed|ok|okay)\b"
+)
+
+
+def _generic(question: str) -> bool:
+    """Whether a question names nothing of its own once its legality, filler and 'what do I do' words are gone."""
+    folded = normalise(question)
+    return len(_BARE.sub("", _GENERIC.sub("", _LEGALITY.sub("", folded)))) <= 1
 
 
 def coordinated(text: str) -> list[str]:
@@ -854,9 +876,13 @@ def _problems(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[st
     asked = analysis.asked if len(analysis.asked) == len(analysis.clauses) else (False,) * len(analysis.clauses)
     order = sorted(range(len(analysis.clauses)), key=lambda index: (not asked[index], index))
     found: list[Candidate] = []
-    for candidate in (analysis.clauses[index] for index in order):
+    for index in order:
+        candidate = analysis.clauses[index]
+        # when a clause asks, the story around it counts as little here as in the ranking ("失眠焦虑。…深夜打电话
+        # 合法吗" asks about the calls); with no question, every clause is one of the things told
+        weight = 1.0 if asked[index] or not any(asked) else CONTEXT_WEIGHT
         if (
-            candidate.score >= limits.overview
+            candidate.score * weight >= limits.overview
             and candidate.intent not in out_of_scope
             and candidate.intent != CRISIS_INTENT
             and candidate.intent not in {c.intent for c in found}
