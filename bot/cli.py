@@ -30,7 +30,7 @@ from .evaluation import (
     load_labelled,
     load_safety_items,
 )
-from .knowledge import KnowledgeBase, did_you_mean, load_knowledge
+from .knowledge import CACHE_DIR, KnowledgeBase, did_you_mean, load_knowledge
 from .models import LOCALES, Locale, Match, Reply
 from .rates import Absurd, Cost, LoanTerms, Missing, absurd_message, compute, explain, meaning, parse, question_for
 from .region import REGIONS, Region, infer_region
@@ -51,8 +51,14 @@ def _write(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
+def _cache(settings: Settings) -> Path:
+    """Where the bot keeps what is slow to build from content (the safety net's weights, the matcher's arrays):
+    a command reads them there instead of training again, and keeps them for the next command and the bot."""
+    return settings.data_dir / CACHE_DIR
+
+
 def _knowledge(settings: Settings) -> KnowledgeBase:
-    loaded = load_knowledge(settings.content_dir)
+    loaded = load_knowledge(settings.content_dir, cache_dir=_cache(settings))
     if loaded.errors:
         log.warning("%d content problem(s); `anxin lint` lists them", len(loaded.errors))
     return loaded.knowledge
@@ -68,7 +74,7 @@ def _date(text: str) -> dt.date:
 def cmd_lint(settings: Settings, args: argparse.Namespace) -> int:
     from .review import date_problems, today_in_china
 
-    loaded = load_knowledge(settings.content_dir)
+    loaded = load_knowledge(settings.content_dir, cache_dir=_cache(settings))
     kb = loaded.knowledge
     expired, stale = date_problems(kb, args.today or today_in_china())
     errors = sorted([*loaded.errors, *expired], key=lambda e: (str(e.path), e.line))
@@ -263,7 +269,7 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
     if args.intent == "complaint" and not args.sample:
         sys.stderr.write("anxin show complaint: add --sample to see a filled-in example\n")
         return 2
-    source = KnowledgeSource(settings.content_dir)
+    source = KnowledgeSource(settings.content_dir, cache_dir=_cache(settings))
     kb = source.current
     if args.intent == "complaint":
         return _show_complaint(source, args)

@@ -895,11 +895,12 @@ class KnowledgeSource:
     problems are still reported, and `stood_in` names the files being served from the past.
     """
 
-    def __init__(self, root: Path, keep_dir: Path | None = None) -> None:
+    def __init__(self, root: Path, keep_dir: Path | None = None, cache_dir: Path | None = None) -> None:
         self.root = root
         self._keep = keep_dir / LAST_GOOD_FILE if keep_dir is not None else None
-        # the safety net's trained weights and the matcher's arrays
-        self._cache = keep_dir / CACHE_DIR if keep_dir is not None else None
+        # the safety net's trained weights and the matcher's arrays (`cache_dir` alone: a command that only
+        # reads content, without remembering last good files)
+        self._cache = cache_dir if cache_dir is not None else keep_dir / CACHE_DIR if keep_dir is not None else None
         self._good: dict[Path, str] = self._read_kept()
         self.stood_in: tuple[Path, ...] = ()
         # SIGHUP, the file watcher and an admin's /reload may overlap; one reload at a time, so an

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -17,7 +18,7 @@ from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from bot.dialog import Dialog
-from bot.knowledge import KnowledgeBase, KnowledgeSource
+from bot.knowledge import CACHE_DIR, KnowledgeBase, KnowledgeSource, load_knowledge
 from bot.state import MemoryStore
 
 # Property tests: the same examples on every machine and every run, bounded in number and with no
@@ -74,10 +75,28 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
+_bundled_cache: list[Path] = []
+
+
+def seed_bundled_cache(data_dir: Path) -> None:
+    """Give a new data dir the bundled content's safety-net weights and matcher arrays, as a bot's first start
+    leaves them, so a process started on it does not train the net again (about ten seconds a process). They
+    are built once per test run; tests of the training itself and of the kept files use their own folders."""
+    if not _bundled_cache:
+        folder = Path(tempfile.mkdtemp(prefix="anxin-bundled-cache-"))
+        atexit.register(shutil.rmtree, folder, True)
+        load_knowledge(REPO, cache_dir=folder)
+        _bundled_cache.append(folder)
+    if not (data_dir / CACHE_DIR).exists():
+        shutil.copytree(_bundled_cache[0], data_dir / CACHE_DIR)
+
+
 def anxin(
     *args: str, kb_dir: Path, data_dir: Path, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m bot …` as a user would, on a given content folder and data dir, without messengers."""
+    if kb_dir == REPO:
+        seed_bundled_cache(data_dir)
     environment = {**os.environ, "BOT_CONTENT_DIR": str(kb_dir), "BOT_DATA_DIR": str(data_dir), **(env or {})}
     for name in ("TELEGRAM_BOT_TOKEN", "WECHAT_TOKEN", "BOT_SECRET"):
         environment.pop(name, None)

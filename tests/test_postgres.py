@@ -21,7 +21,7 @@ import fake_bot_api as fake
 import httpx
 import pytest
 from bot_process import bot_environment, running_bot
-from conftest import REPO, wechat_channel
+from conftest import REPO, seed_bundled_cache, wechat_channel
 from fake_bot_api import FakeBotApi
 from test_wechat import OPENID, QUESTION, TOKEN, message_xml, signed
 
@@ -279,6 +279,7 @@ async def test_forget_leaves_no_row_of_the_user_in_any_table(
 
 
 def anxin(*args: str, url: str, data_dir: Path) -> subprocess.Popen[str]:
+    seed_bundled_cache(data_dir)  # the bundled content (the checkout's own) without training the net again
     env = {**os.environ, "BOT_DATABASE_URL": url, "BOT_DATA_DIR": str(data_dir), "BOT_SECRET": SECRET.decode()}
     for name in ("TELEGRAM_BOT_TOKEN", "WECHAT_TOKEN"):
         env.pop(name, None)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -199,13 +201,30 @@ def test_the_net_catches_a_phrasing_no_rule_names_and_says_so(rules: SafetyRules
     assert found.level != "none"
 
 
-def test_more_intent_examples_do_not_drown_the_curated_safe_list(real: KnowledgeBase) -> None:
+def _fewer_examples(folder: Path, step: int = 10) -> None:
+    """Keep every `step`-th risk and safe example of a copied safety folder: the same kinds of message in the
+    same proportions, and a net that trains in a second or two instead of ten."""
+    path = folder / "examples.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    lines = [f"threshold: {data['threshold']}"]
+    for name in ("risk", "safe"):
+        lines += [f"{name}:", *(f"  - {json.dumps(str(text), ensure_ascii=False)}" for text in data[name][::step])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_more_intent_examples_do_not_drown_the_curated_safe_list(real: KnowledgeBase, tmp_path: Path) -> None:
     # Beyond three safe lists' worth the intents' examples share one weight, so growing content leaves the
-    # net (and the threshold chosen for it) as it was.
+    # net (and the threshold chosen for it) as it was. (A tenth of the safe list: the intents' examples alone
+    # are already beyond three of it, twice over with each copied once more.)
+    folder = tmp_path / "safety"
+    shutil.copytree(REPO / "safety", folder)
+    _fewer_examples(folder)
     examples = [example for intent in real.intents.values() for example in intent.examples]
     errors: list[KnowledgeError] = []
-    some = load_safety(REPO / "safety", errors, examples * 8)
-    more = load_safety(REPO / "safety", errors, examples * 16)
+    some = load_safety(folder, errors, examples)
+    more = load_safety(folder, errors, examples * 2)
+    safe = len(yaml.safe_load((folder / "examples.yaml").read_text(encoding="utf-8"))["safe"])
+    assert len(examples) > 3 * safe  # both in the shared-weight range
     assert errors == [] and some.net is not None and more.net is not None
     text = some.canonical("每天都在想，我这样的人到底还有什么用，不如不在")
     assert some.net.probability(text) == pytest.approx(more.net.probability(text), abs=1e-6)
@@ -437,6 +456,7 @@ def test_a_start_with_nothing_changed_reads_the_kept_weights_and_decides_exactly
 
 def test_a_changed_example_trains_again_and_a_damaged_file_is_only_trained_again(tmp_path: Path) -> None:
     root, cache = copy_content(tmp_path), tmp_path / "cache"
+    _fewer_examples(root / "safety")
     load_knowledge(root, cache_dir=cache)
     (first,) = cache.glob("safety-net-*.npz")
     examples = root / "safety" / "examples.yaml"

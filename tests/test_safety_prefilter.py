@@ -49,7 +49,9 @@ def test_the_prefilter_decides_exactly_as_running_every_pattern(messages: list[t
     assert loaded.errors == ()
     rules = loaded.knowledge.safety
     assert rules.net is not None  # the net's path too: its features read the cut text
-    assert _differences(rules, messages) == []
+    # Every third message of every set (running every pattern takes a minute on all of them): each kind of
+    # message of each writer is still there many times over. The built-in rules below are checked on all.
+    assert _differences(rules, messages[::3]) == []
 
 
 def test_the_built_in_rules_decide_exactly_as_running_every_pattern(messages: list[tuple[str, int, str]]) -> None:
