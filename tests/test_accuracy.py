@@ -99,10 +99,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The nine dev sets are tuning data (realistic-dev-2,
-# -3, -6, -7, -8 and -9 were each the holdout until its figure was reported):
+# of a debt), written by people who never saw the examples. The ten dev sets are tuning data (realistic-dev-2,
+# -3, -6, -7, -8, -9 and -10 were each the holdout until its figure was reported):
 # scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds of message need new examples
-# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets R, S, T), never tuned
+# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets U, V, W), never tuned
 # on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
@@ -125,8 +125,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets O, P and Q, the holdout until their figure was reported (91.9 %, 92.0 %, 37 of 1,080, 12.2 %); taught
         # since on O and P only (94.0 %, 94.4 %, 28, 10.7 %; set Q alone 91.9 %, 90.7 %, 15 of 360, 11.1 %).
         ("realistic-dev-9", 0.92, 0.92, 0.03, 0.12),
-        # Sets R, S and T, never tuned on: floors a little under their figures (92.4 %, 93.2 %, 25 of 1,080, 12.3 %).
-        ("realistic-holdout", 0.91, 0.91, 0.03, 0.13),
+        # Sets R, S and T, the holdout until their figure was reported (92.6 %, 93.2 %, 25 of 1,080, 11.0 %).
+        ("realistic-dev-10", 0.92, 0.92, 0.025, 0.115),
+        # Sets U, V and W, never tuned on: floors a little under their figures (92.3 %, 95.7 %, 35 of 1,080, 11.6 %).
+        ("realistic-holdout", 0.91, 0.94, 0.035, 0.125),
     ],
 )
 def test_realistic_sets_floor(
