@@ -135,6 +135,17 @@ async def test_words_that_only_make_sense_in_care_mode_put_the_emergency_number_
     assert reply.index("110") < reply.index("12356"), reply  # the act reply again, in other words
 
 
+@pytest.mark.parametrize("text", ["吞了", "割了", "食咗", "吃了", "done it"])
+async def test_a_bare_act_word_right_after_a_check_in_puts_the_emergency_number_first(
+    dialog: Dialog, text: str
+) -> None:
+    # "swallowed", "cut", "ate (Cantonese)", "ate", "done it": nothing on their own, an act after a check-in
+    assert dialog.knowledge.current.assess(text).level != "crisis"
+    await say(dialog, "好累 活着没意思")
+    reply = text_of(await say(dialog, text))
+    assert reply.index("110") < reply.index("12356"), reply
+
+
 async def test_a_number_picks_a_care_choice_as_on_wechat(dialog: Dialog) -> None:
     await say(dialog, "我不想活了")
     reply = text_of(await say(dialog, "1"))  # [1] the line didn't answer
