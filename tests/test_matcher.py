@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.matcher import Analysis, Matcher, Thresholds, coordinated, decide
+from bot.matcher import LEGALITY, REMEDY, Analysis, Matcher, Thresholds, coordinated, decide, question_form
 from bot.models import Candidate
 
 
@@ -197,3 +199,49 @@ def test_conjuncts_that_do_not_name_two_things_done_get_no_overview(conjuncts: t
 )
 def test_coordinated_finds_what_one_question_whether_it_is_allowed_covers(text: str, conjuncts: list[str]) -> None:
     assert coordinated(text) == conjuncts
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        ("他们把我的照片发到业主群里，这样合法吗？", LEGALITY),
+        ("催收把我的欠款截图发到朋友圈，犯不犯法", LEGALITY),
+        ("They posted my photo in a group chat. Is that even allowed?", LEGALITY),
+        ("How many times a day can they legally call?", LEGALITY),
+        ("他们把我P成通缉令发到抖音上，怎么让平台删掉？", REMEDY),
+        ("I know it's illegal. How do I get the post taken down?", REMEDY),
+        ("我知道这是违法的。现在只想知道去哪里投诉", REMEDY),
+        # "what do I do" asks nothing in particular; asking both is neither
+        ("他们天天打电话骂我，我该怎么办", ""),
+        ("这样合法吗？我该去哪里投诉？", ""),
+        ("催收打给我妈", ""),
+    ],
+)
+def test_question_form_tells_is_it_allowed_from_what_do_i_do(text: str, form: str) -> None:
+    assert question_form(text) == form
+
+
+@pytest.mark.parametrize(("form", "intent"), [(LEGALITY, "legal.expose_info"), (REMEDY, "report.online_exposure")])
+def test_a_close_call_between_what_was_done_and_how_to_act_is_answered_by_the_questions_form(
+    form: str, intent: str
+) -> None:
+    analysis = dataclasses.replace(
+        _analysis({"legal.expose_info": 40.0, "report.online_exposure": 36.0}, ()), form=form
+    )
+    decision = decide(analysis, LIMITS, frozenset())
+    assert (decision.kind, decision.intent, decision.sure) == ("answer", intent, False)
+
+
+@pytest.mark.parametrize(
+    ("scores", "form"),
+    [
+        ({"legal.expose_info": 40.0, "report.online_exposure": 36.0}, ""),  # the question says neither
+        ({"legal.threats": 40.0, "legal.insults": 36.0}, LEGALITY),  # both are things done
+        ({"rights.privacy": 40.0, "report.online_exposure": 36.0}, REMEDY),  # not a legal.*/report.* pair
+    ],
+)
+def test_the_questions_form_decides_only_between_a_thing_done_and_how_to_act(
+    scores: dict[str, float], form: str
+) -> None:
+    analysis = dataclasses.replace(_analysis(scores, ()), form=form)
+    assert decide(analysis, LIMITS, frozenset()).kind == "clarify"
