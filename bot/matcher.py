@@ -805,12 +805,13 @@ _LAWFUL = re.compile(r"\blegally\b|\blawful\b|\bany limit\b", re.IGNORECASE)
 # "how many/how often" ask about a rule.
 _REMEDY = re.compile(
     r"怎么|怎麼|怎样|怎樣|如何|点样|點樣|咋|哪里|哪裡|哪个|哪個|去哪|边度|邊度|边个|邊個|找谁|找誰|渠道|办法|辦法|方法"
-    r"|\bhow\b|\bwhere\b|\bwho\b",
+    r"|要不要|該不該|该不该|需不需要|应唔应该|應唔應該|我(?:可以|能|该|應該|应该|可唔可以)"
+    r"|\bhow\b|\bwhere\b|\bwho\b|\b(?:should|can|may) i\b",
     re.IGNORECASE,
 )
 _NO_REMEDY = re.compile(
-    r"怎么办|怎麼辦|咋办|咋辦|怎么可以|怎麼可以|怎么能|怎麼能"
-    r"|\bhow (?:many|much|often|long|late|early|come|dare|can they)\b",
+    r"我?(?:该|應該|应该|要|能)?(?:怎么办|怎麼辦|咋办|咋辦)|怎么可以|怎麼可以|怎么能|怎麼能"
+    r"|\bhow (?:many|much|often|long|late|early|come|dare|can they)\b|\bwhat (?:should|can|do|shall) i do\b",
     re.IGNORECASE,
 )
 

@@ -211,6 +211,10 @@ def test_coordinated_finds_what_one_question_whether_it_is_allowed_covers(text: 
         ("他们把我P成通缉令发到抖音上，怎么让平台删掉？", REMEDY),
         ("I know it's illegal. How do I get the post taken down?", REMEDY),
         ("我知道这是违法的。现在只想知道去哪里投诉", REMEDY),
+        # whether to act is a remedy too; whether *they* may do something is not
+        ("催收堵在我家楼下，我要不要报警", REMEDY),
+        ("Can I call the police on them?", REMEDY),
+        ("他们可以上门吗", ""),
         # "what do I do" asks nothing in particular; asking both is neither
         ("他们天天打电话骂我，我该怎么办", ""),
         ("这样合法吗？我该去哪里投诉？", ""),
