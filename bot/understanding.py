@@ -23,6 +23,7 @@ from .text import to_simplified
 
 CREDITOR_SIDE = "oos.creditor_side"
 COLLECTION_BUSINESS = "oos.collection_business"
+SCAM_OTHER = "oos.scam_other"
 
 # People who borrow from the writer (after the lexicon: 表哥/堂姐 → 亲戚, 老板 → 领导).
 _PEOPLE = (
@@ -44,7 +45,7 @@ _BUSINESS = re.compile(
     # someone weighing a job in collection: "催收员这份工作工资高吗"
     r"|催收(?:员|人员)?(?:这份|这个|这|的)?(?:工作|岗位|职位)[的，,]?(?:工资|收入|待遇|好不好做|好做|累不累|前景|赚钱)"
     r"|(?:做|接)(?:委外|外包)催收|催收(?:外包)?业务(?:怎么)?接|催收公司.{0,6}(?:收费|佣金)"
-    r"|(?:入|进|去)(?:一家|一间|间)?催收公司(?:做|上班|工作|面试|打工)|(?:请|招|招聘)(?:人做)?催收|催收(?:业务|单子)(?:怎么)?(?:接|外包)|不良(?:资产|债权)"
+    r"|(?:入|进)(?:一家|一间|间)?催收(?:公司)?(?:做|上班|工作|面试|打工)|去(?:一家|一间|间)?催收公司(?:做|上班|工作|面试|打工)|(?:请|招|招聘)(?:人做)?催收|催收(?:业务|单子)(?:怎么)?(?:接|外包)|不良(?:资产|债权)"
     r"|\b(?:start|open|set up|register|run|running)(?: a| an| my own)? (?:debt )?collection (?:company|agency|business)"
     r"|\bcollection (?:call )?(?:scripts?|cent(?:re|er))\b|\bhir(?:e|ing) (?:debt )?collectors\b"
     r"|\btraining (?:new )?collection agents\b|\bcollection business\b|\b(?:open|start) (?:a )?催收 ?company"
@@ -102,6 +103,24 @@ _NOT_OWED = re.compile(
 )
 
 
+# Someone scammed with no loan behind it (a pig-butchering "investment", a task job, a romance that ended in crypto)
+# asks how to call the police in the very words a borrower uses about a collector, and the police answer wins by its
+# keywords. Only when the message names no loan, debt or collector at all: "被刷单骗了又借了网贷" is a borrower's.
+_SCAM = re.compile(
+    r"杀猪盘|刷单|做任务返利|网恋.{0,12}(?:投资|转账|汇款|被骗)"
+    r"|(?:投资|理财|炒币|炒股|虚拟币|数字货币|加密货币|博彩)[^。？?！!]{0,12}"
+    r"(?:被骗|骗了|骗走|提不了|提不出|取不出|出不了金|无法提现|不能提现)"
+    r"|二次诈骗|\bpig butchering\b|\btask (?:job )?scam\b"
+    r"|\b(?:dating|romance)\b.{0,60}\b(?:invest|crypto|bitcoin)"
+    r"|\b(?:crypto|investment|trading) (?:site|platform|app|group)\b"
+    r".{0,60}\b(?:can ?not|can't|won't) (?:let me )?withdraw"
+)
+_LOAN = re.compile(
+    r"网贷|贷款|借款|借了|借钱|借呗|花呗|白条|金条|催收|逾期|欠款|还款|欠钱|债|额度|分期|口子"
+    r"|\b(?:loans?|collectors?|collection|debts?|owe|owed|borrow(?:ed)?|lenders?|overdue|repay)\b"
+)
+
+
 def fold(text: str, lexicon: Lexicon) -> str:
     """The text as the role patterns read it: the matcher's folding (NFKC, lower case, Simplified, lexicon)
     with the punctuation kept, because "我是老师，催收打到学校" must not read as "我是老师催收"."""
@@ -109,7 +128,8 @@ def fold(text: str, lexicon: Lexicon) -> str:
 
 
 def role(text: str, lexicon: Lexicon | None = None) -> str | None:
-    """The out-of-scope intent for a message written from the collecting side, or None for everyone else."""
+    """The out-of-scope intent for a message written from the collecting side (or by someone scammed with no loan
+    behind it), or None for everyone else."""
     folded = fold(text, lexicon or Lexicon())
     if _BUSINESS.search(folded):
         return COLLECTION_BUSINESS
@@ -117,6 +137,8 @@ def role(text: str, lexicon: Lexicon | None = None) -> str | None:
         return CREDITOR_SIDE
     if _OWED.search(folded) and not _NOT_OWED.search(folded):
         return CREDITOR_SIDE
+    if _SCAM.search(folded) and not _LOAN.search(folded):
+        return SCAM_OTHER
     return None
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.understanding import COLLECTION_BUSINESS, CREDITOR_SIDE, role
+from bot.understanding import COLLECTION_BUSINESS, CREDITOR_SIDE, SCAM_OTHER, role
 
 REPO = Path(__file__).parent.parent
 
@@ -48,6 +48,7 @@ def test_the_creditor_side_is_recognised(bundled: KnowledgeBase, text: str) -> N
         "how do I set up a debt collection agency",
         "想去应聘催收岗位，待遇怎么样",
         "我想进催收公司上班，这行犯不犯法",
+        "想入收數公司打工，份工點樣",
     ],
 )
 def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) -> None:
@@ -106,3 +107,28 @@ def test_a_shop_owner_who_mentions_their_customers_is_still_a_borrower(bundled: 
     text = "How to block all these collection calls on my phone without missing my customers' calls?"
     assert role(text, bundled.matcher.lexicon) is None
     assert bundled.decide(text).intent == "report.harassing_calls"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "网恋认识的人带我炒数字货币，充了三万现在提不出来，要去派出所吗",
+        "被杀猪盘骗走八万，报警有用吗",
+        "I met a woman on a dating site who had me invest in bitcoin on her platform. Should I go to the police?",
+    ],
+)
+def test_a_scam_with_no_loan_behind_it_is_out_of_scope(bundled: KnowledgeBase, text: str) -> None:
+    assert role(text, bundled.matcher.lexicon) == SCAM_OTHER
+    assert bundled.decide(text).kind == "fallback"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a loan named: a borrower's question, however much of it is about the scam
+        "被杀猪盘骗了以后又借了三个网贷去填，现在催收天天打，能报警吗",
+        "刷单被骗之后借呗逾期了，会不会上征信",
+    ],
+)
+def test_a_scam_told_with_a_loan_is_still_a_borrowers_question(bundled: KnowledgeBase, text: str) -> None:
+    assert role(text, bundled.matcher.lexicon) is None
