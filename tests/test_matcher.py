@@ -7,7 +7,17 @@ import dataclasses
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.matcher import LEGALITY, REMEDY, Analysis, Matcher, Thresholds, coordinated, decide, question_form
+from bot.matcher import (
+    LEGALITY,
+    REMEDY,
+    Analysis,
+    Matcher,
+    Thresholds,
+    asks_if_genuine,
+    coordinated,
+    decide,
+    question_form,
+)
 from bot.models import Candidate
 
 
@@ -249,3 +259,32 @@ def test_the_questions_form_decides_only_between_a_thing_done_and_how_to_act(
 ) -> None:
     analysis = dataclasses.replace(_analysis(scores, ()), form=form)
     assert decide(analysis, LIMITS, frozenset()).kind == "clarify"
+
+
+@pytest.mark.parametrize(
+    ("text", "genuine"),
+    [
+        ("收到一条短信说我已经被立案了，这是真的假的", True),
+        ("律师函上的电话打不通，我怎么分辨是不是真的律师", True),
+        ("Got a court notice on WhatsApp. Is it real?", True),
+        ("I got a real court summons from the lender. What now?", False),  # says it is real
+        ("法院传票来了，开庭要带什么", False),
+    ],
+)
+def test_asks_if_genuine(text: str, genuine: bool) -> None:
+    assert asks_if_genuine(text) is genuine
+
+
+@pytest.mark.parametrize(
+    ("runner_up", "kind"),
+    [
+        ("rights.lawsuit", "answer"),  # a fake court notice, not a real lawsuit
+        ("legal.third_party_agency", "clarify"),  # is this agency really the platform's? both legal.*: ask
+    ],
+)
+def test_a_question_whether_it_is_genuine_picks_impersonation(runner_up: str, kind: str) -> None:
+    analysis = dataclasses.replace(_analysis({runner_up: 40.0, "legal.impersonation": 36.0}, ()), genuine=True)
+    decision = decide(analysis, LIMITS, frozenset())
+    assert decision.kind == kind
+    if kind == "answer":
+        assert (decision.intent, decision.sure) == ("legal.impersonation", False)
