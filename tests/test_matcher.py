@@ -14,6 +14,7 @@ from bot.matcher import (
     Matcher,
     Thresholds,
     asks_if_genuine,
+    clauses,
     coordinated,
     decide,
     question_form,
@@ -288,3 +289,9 @@ def test_a_question_whether_it_is_genuine_picks_impersonation(runner_up: str, ki
     assert decision.kind == kind
     if kind == "answer":
         assert (decision.intent, decision.sure) == ("legal.impersonation", False)
+
+
+def test_now_what_is_asked_about_the_sentence_before_it() -> None:
+    """"现在怎么办" names nothing: it asks about what was told just before, so that part is the question."""
+    found = clauses("我已经跟监管投诉了，结果他们还是照打，现在怎么办？")
+    assert found[-1] == ("结果他们还是照打，现在怎么办？", True)
