@@ -270,6 +270,9 @@ def test_the_questions_form_decides_only_between_a_thing_done_and_how_to_act(
         ("Got a court notice on WhatsApp. Is it real?", True),
         ("I got a real court summons from the lender. What now?", False),  # says it is real
         ("法院传票来了，开庭要带什么", False),
+        # or whether to trust it
+        ("有家公司说收两成服务费帮我跟平台谈减免，靠谱吗", True),
+        ("A firm wants 20% upfront to settle my debts for me. Can I trust them?", True),
     ],
 )
 def test_asks_if_genuine(text: str, genuine: bool) -> None:
@@ -295,3 +298,19 @@ def test_now_what_is_asked_about_the_sentence_before_it() -> None:
     """"现在怎么办" names nothing: it asks about what was told just before, so that part is the question."""
     found = clauses("我已经跟监管投诉了，结果他们还是照打，现在怎么办？")
     assert found[-1] == ("结果他们还是照打，现在怎么办？", True)
+
+
+@pytest.mark.parametrize(
+    ("pair", "kind"),
+    [
+        (("rights.negotiate", "scam.debt_relief_agency"), "answer"),  # a paid negotiator: the scam answer
+        (("legal.third_party_agency", "scam.fake_collector"), "clarify"),  # the other is a legal.*: ask
+        (("legal.impersonation", "scam.fake_collector"), "clarify"),  # both are fakes: ask
+    ],
+)
+def test_a_question_whether_to_trust_it_picks_the_scam(pair: tuple[str, str], kind: str) -> None:
+    analysis = dataclasses.replace(_analysis({pair[0]: 40.0, pair[1]: 36.0}, ()), genuine=True)
+    decision = decide(analysis, LIMITS, frozenset())
+    assert decision.kind == kind
+    if kind == "answer":
+        assert decision.intent == pair[1]
