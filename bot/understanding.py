@@ -23,6 +23,7 @@ from .text import to_simplified
 
 CREDITOR_SIDE = "oos.creditor_side"
 COLLECTION_BUSINESS = "oos.collection_business"
+SCAM_OTHER = "oos.scam_other"
 
 # People who borrow from the writer (after the lexicon: 表哥/堂姐 → 亲戚, 老板 → 领导).
 _PEOPLE = (
@@ -30,6 +31,8 @@ _PEOPLE = (
     r"|弟弟|妹妹|哥哥|姐姐"
     r"|他|她|对方|别人|人家|人)"
 )
+# The same, named (no pronouns): "借给我发小" names who borrowed, "借给我他的卡" does not.
+_NAMED = _PEOPLE.replace("|他|她|对方|别人|人家|人)", ")")
 # Where the writer works, when they name a lender or collector as their employer.
 _LENDER = r"(?:催收|贷款|小贷|网贷|金融|银行|放贷|信贷|资产管理)(?:公司|机构|平台|部门|中心)?"
 
@@ -42,7 +45,7 @@ _BUSINESS = re.compile(
     # someone weighing a job in collection: "催收员这份工作工资高吗"
     r"|催收(?:员|人员)?(?:这份|这个|这|的)?(?:工作|岗位|职位)[的，,]?(?:工资|收入|待遇|好不好做|好做|累不累|前景|赚钱)"
     r"|(?:做|接)(?:委外|外包)催收|催收(?:外包)?业务(?:怎么)?接|催收公司.{0,6}(?:收费|佣金)"
-    r"|(?:请|招|招聘)(?:人做)?催收|催收(?:业务|单子)(?:怎么)?(?:接|外包)|不良(?:资产|债权)"
+    r"|(?:入|进)(?:一家|一间|间)?催收(?:公司)?(?:做|上班|工作|面试|打工)|去(?:一家|一间|间)?催收公司(?:做|上班|工作|面试|打工)|(?:请|招|招聘)(?:人做)?催收|催收(?:业务|单子)(?:怎么)?(?:接|外包)|不良(?:资产|债权)"
     r"|\b(?:start|open|set up|register|run|running)(?: a| an| my own)? (?:debt )?collection (?:company|agency|business)"
     r"|\bcollection (?:call )?(?:scripts?|cent(?:re|er))\b|\bhir(?:e|ing) (?:debt )?collectors\b"
     r"|\btraining (?:new )?collection agents\b|\bcollection business\b|\b(?:open|start) (?:a )?催收 ?company"
@@ -52,7 +55,7 @@ _COLLECTOR = re.compile(
     # "我是催收员", "我是做催收的", "我是银行的催收专员", "我是网贷公司贷后部门的"
     r"我们?(?:是|系|做|干|当)(?:一名|一个|个)?(?:做|干)?(?:[\u4e00-\u9fff]{0,6}?(?:公司|银行|平台|机构|部门|网贷|委外|外包)的?)?"
     r"(?:催收|贷后|风控|放贷|放款|出借人|放款人)"
-    r"|我们?(?:是|系)?(?:在|喺)(?:一家|一间)?" + _LENDER + r"(?:上班|工作|做催收|做事|负责)"
+    r"|我们?(?:是|系)?(?:在|喺)(?:一家|一间)?(?:" + _LENDER + r"){1,2}的?(?:上班|工作|做催收|做事|负责)"
     r"|我们?(?:是|系)" + _LENDER + r"(?:的)?(?:职员|员工|工作人员)"
     r"|我们?(?:是|系)(?:一家|一间)?(?:小贷|贷款|网贷|金融|催收|放贷)公司|我们(?:小贷|贷款|网贷)公司"
     r"|(?:^|[，,。？?！!\s])(?:做|干)催收(?:的|这行|工作|被|一个月|能|赚)"
@@ -75,18 +78,21 @@ _OWED = re.compile(
     r"欠我(?:的)?(?:钱|债|货款|房租|租金|" + _AMOUNT + r"(?:块|元|万|千|百)?(?!个月))"
     # "借我钱" is also "lend me money": only with a sign that it was not paid back
     r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟我|向我|找我)?借(?:了|咗)?我(?:的)?(?:钱|" + _AMOUNT + r")"
-    r"[^。？?！!]{0,12}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回|不给|不接|失联|一直|至今|到现在|年了|个月了)"
+    r"[^。？?！!]{0,24}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回|不给|不接|不回|不理|失联|一直|至今|到现在|年了|个月了)"
     # "弟弟在我这里借了五千块，说发工资就还，现在两个月过去了一直装傻"
     r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟|向|找|在|从)我(?:这里|这儿|这边|这)?借(?:了|走|咗)?(?:钱|" + _AMOUNT
     + r"(?:块|元|万)?[^。？?！!]{0,24}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回|装傻|装死|一直))"
-    r"|我借(?:了|咗)?(?:钱|" + _AMOUNT + r"(?:块|元|万)?)?(?:给|畀)(?:大学|高中|初中|中学|以前的?|之前的?|老)?"
+    r"|我借(?:了|咗)?(?:钱|" + _AMOUNT + r"(?:块|元|万)?)?(?:给|畀)(?:我的?)?"
+    r"(?:大学|高中|初中|中学|以前的?|之前的?|老)?"
     + _PEOPLE
+    # "我前年借给我发小三万块": the lender is the writer, the borrower someone of theirs ("借给我" alone is "lent me")
+    + r"|我[^，,。？?！!]{0,4}?借(?:了|咗)?(?:钱)?(?:给|畀)我的?(?:大学|高中|初中|中学|以前的?|之前的?|老)?" + _NAMED
     + r"|借钱(?:给|畀)"
     + _PEOPLE
     + r"|(?:帮|替)"
     + _PEOPLE
     + r"(?:去)?(?:催收|追债|要钱)|老赖欠我"
-    r"|\bowes? me\b|\bborrow(?:ed)? (?:money )?from me\b|\bborrow(?:ed)? my money\b"
+    r"|\bowes? me\b|\bborrow(?:ed)? (?:money |[$¥]?[0-9][0-9,.k]* (?:\w+ )?)?from me\b|\bborrow(?:ed)? my money\b"
     r"|\bi lent\b|\blent (?:him|her|them|money)\b|\bwon't (?:repay|pay) me\b|\bpay me back\b|\bget my money back\b"
 )
 # What is owed is the writer's pay, deposit or compensation: a dispute Anxin does not cover, but not a lender's
@@ -97,6 +103,24 @@ _NOT_OWED = re.compile(
 )
 
 
+# Someone scammed with no loan behind it (a pig-butchering "investment", a task job, a romance that ended in crypto)
+# asks how to call the police in the very words a borrower uses about a collector, and the police answer wins by its
+# keywords. Only when the message names no loan, debt or collector at all: "被刷单骗了又借了网贷" is a borrower's.
+_SCAM = re.compile(
+    r"杀猪盘|刷单|做任务返利|网恋.{0,12}(?:投资|转账|汇款|被骗)"
+    r"|(?:投资|理财|炒币|炒股|虚拟币|数字货币|加密货币|博彩)[^。？?！!]{0,12}"
+    r"(?:被骗|骗了|骗走|提不了|提不出|取不出|出不了金|无法提现|不能提现)"
+    r"|二次诈骗|\bpig butchering\b|\btask (?:job )?scam\b"
+    r"|\b(?:dating|romance)\b.{0,60}\b(?:invest|crypto|bitcoin)"
+    r"|\b(?:crypto|investment|trading) (?:site|platform|app|group)\b"
+    r".{0,60}\b(?:can ?not|can't|won't) (?:let me )?withdraw"
+)
+_LOAN = re.compile(
+    r"网贷|贷款|借款|借了|借钱|借呗|花呗|白条|金条|催收|逾期|欠款|还款|欠钱|债|额度|分期|口子"
+    r"|\b(?:loans?|collectors?|collection|debts?|owe|owed|borrow(?:ed)?|lenders?|overdue|repay)\b"
+)
+
+
 def fold(text: str, lexicon: Lexicon) -> str:
     """The text as the role patterns read it: the matcher's folding (NFKC, lower case, Simplified, lexicon)
     with the punctuation kept, because "我是老师，催收打到学校" must not read as "我是老师催收"."""
@@ -104,7 +128,8 @@ def fold(text: str, lexicon: Lexicon) -> str:
 
 
 def role(text: str, lexicon: Lexicon | None = None) -> str | None:
-    """The out-of-scope intent for a message written from the collecting side, or None for everyone else."""
+    """The out-of-scope intent for a message written from the collecting side (or by someone scammed with no loan
+    behind it), or None for everyone else."""
     folded = fold(text, lexicon or Lexicon())
     if _BUSINESS.search(folded):
         return COLLECTION_BUSINESS
@@ -112,6 +137,8 @@ def role(text: str, lexicon: Lexicon | None = None) -> str | None:
         return CREDITOR_SIDE
     if _OWED.search(folded) and not _NOT_OWED.search(folded):
         return CREDITOR_SIDE
+    if _SCAM.search(folded) and not _LOAN.search(folded):
+        return SCAM_OTHER
     return None
 
 

@@ -33,9 +33,11 @@ from bot.matcher import (
     Analysis,
     Explanation,
     Thresholds,
+    asks_if_genuine,
     clauses,
     coordinated,
     decide,
+    question_form,
 )
 from bot.models import Candidate, Match
 from bot.text import has_cjk, normalise
@@ -281,7 +283,9 @@ class Matcher:
         clause_winners = tuple(Candidate(self.intents[index], score) for index, score, _ in winners)
         asked = tuple(asks for _, _, asks in winners)
         conjuncts = tuple(named for named in map(self._named, coordinated(text)) if named is not None)
-        return Analysis(tuple(ranked), clause_winners, asked, conjuncts)
+        return Analysis(
+            tuple(ranked), clause_winners, asked, conjuncts, question_form(text), asks_if_genuine(text)
+        )
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.matcher import Analysis, Matcher, Thresholds, coordinated, decide
+from bot.matcher import (
+    LEGALITY,
+    REMEDY,
+    Analysis,
+    Matcher,
+    Thresholds,
+    asks_if_genuine,
+    clauses,
+    coordinated,
+    decide,
+    question_form,
+)
 from bot.models import Candidate
 
 
@@ -197,3 +210,107 @@ def test_conjuncts_that_do_not_name_two_things_done_get_no_overview(conjuncts: t
 )
 def test_coordinated_finds_what_one_question_whether_it_is_allowed_covers(text: str, conjuncts: list[str]) -> None:
     assert coordinated(text) == conjuncts
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        ("他们把我的照片发到业主群里，这样合法吗？", LEGALITY),
+        ("催收把我的欠款截图发到朋友圈，犯不犯法", LEGALITY),
+        ("They posted my photo in a group chat. Is that even allowed?", LEGALITY),
+        ("How many times a day can they legally call?", LEGALITY),
+        ("他们把我P成通缉令发到抖音上，怎么让平台删掉？", REMEDY),
+        ("I know it's illegal. How do I get the post taken down?", REMEDY),
+        ("我知道这是违法的。现在只想知道去哪里投诉", REMEDY),
+        # whether to act is a remedy too; whether *they* may do something is not
+        ("催收堵在我家楼下，我要不要报警", REMEDY),
+        ("Can I call the police on them?", REMEDY),
+        ("他们可以上门吗", ""),
+        # "what do I do" asks nothing in particular; asking both is neither
+        ("他们天天打电话骂我，我该怎么办", ""),
+        ("这样合法吗？我该去哪里投诉？", ""),
+        ("催收打给我妈", ""),
+    ],
+)
+def test_question_form_tells_is_it_allowed_from_what_do_i_do(text: str, form: str) -> None:
+    assert question_form(text) == form
+
+
+@pytest.mark.parametrize(("form", "intent"), [(LEGALITY, "legal.expose_info"), (REMEDY, "report.online_exposure")])
+def test_a_close_call_between_what_was_done_and_how_to_act_is_answered_by_the_questions_form(
+    form: str, intent: str
+) -> None:
+    analysis = dataclasses.replace(
+        _analysis({"legal.expose_info": 40.0, "report.online_exposure": 36.0}, ()), form=form
+    )
+    decision = decide(analysis, LIMITS, frozenset())
+    assert (decision.kind, decision.intent, decision.sure) == ("answer", intent, False)
+
+
+@pytest.mark.parametrize(
+    ("scores", "form"),
+    [
+        ({"legal.expose_info": 40.0, "report.online_exposure": 36.0}, ""),  # the question says neither
+        ({"legal.threats": 40.0, "legal.insults": 36.0}, LEGALITY),  # both are things done
+        ({"rights.privacy": 40.0, "report.online_exposure": 36.0}, REMEDY),  # not a legal.*/report.* pair
+    ],
+)
+def test_the_questions_form_decides_only_between_a_thing_done_and_how_to_act(
+    scores: dict[str, float], form: str
+) -> None:
+    analysis = dataclasses.replace(_analysis(scores, ()), form=form)
+    assert decide(analysis, LIMITS, frozenset()).kind == "clarify"
+
+
+@pytest.mark.parametrize(
+    ("text", "genuine"),
+    [
+        ("收到一条短信说我已经被立案了，这是真的假的", True),
+        ("律师函上的电话打不通，我怎么分辨是不是真的律师", True),
+        ("Got a court notice on WhatsApp. Is it real?", True),
+        ("I got a real court summons from the lender. What now?", False),  # says it is real
+        ("法院传票来了，开庭要带什么", False),
+        # or whether to trust it
+        ("有家公司说收两成服务费帮我跟平台谈减免，靠谱吗", True),
+        ("A firm wants 20% upfront to settle my debts for me. Can I trust them?", True),
+    ],
+)
+def test_asks_if_genuine(text: str, genuine: bool) -> None:
+    assert asks_if_genuine(text) is genuine
+
+
+@pytest.mark.parametrize(
+    ("runner_up", "kind"),
+    [
+        ("rights.lawsuit", "answer"),  # a fake court notice, not a real lawsuit
+        ("legal.third_party_agency", "clarify"),  # is this agency really the platform's? both legal.*: ask
+    ],
+)
+def test_a_question_whether_it_is_genuine_picks_impersonation(runner_up: str, kind: str) -> None:
+    analysis = dataclasses.replace(_analysis({runner_up: 40.0, "legal.impersonation": 36.0}, ()), genuine=True)
+    decision = decide(analysis, LIMITS, frozenset())
+    assert decision.kind == kind
+    if kind == "answer":
+        assert (decision.intent, decision.sure) == ("legal.impersonation", False)
+
+
+def test_now_what_is_asked_about_the_sentence_before_it() -> None:
+    """"现在怎么办" names nothing: it asks about what was told just before, so that part is the question."""
+    found = clauses("我已经跟监管投诉了，结果他们还是照打，现在怎么办？")
+    assert found[-1] == ("结果他们还是照打，现在怎么办？", True)
+
+
+@pytest.mark.parametrize(
+    ("pair", "kind"),
+    [
+        (("rights.negotiate", "scam.debt_relief_agency"), "answer"),  # a paid negotiator: the scam answer
+        (("legal.third_party_agency", "scam.fake_collector"), "clarify"),  # the other is a legal.*: ask
+        (("legal.impersonation", "scam.fake_collector"), "clarify"),  # both are fakes: ask
+    ],
+)
+def test_a_question_whether_to_trust_it_picks_the_scam(pair: tuple[str, str], kind: str) -> None:
+    analysis = dataclasses.replace(_analysis({pair[0]: 40.0, pair[1]: 36.0}, ()), genuine=True)
+    decision = decide(analysis, LIMITS, frozenset())
+    assert decision.kind == kind
+    if kind == "answer":
+        assert decision.intent == pair[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.understanding import COLLECTION_BUSINESS, CREDITOR_SIDE, role
+from bot.understanding import COLLECTION_BUSINESS, CREDITOR_SIDE, SCAM_OTHER, role
 
 REPO = Path(__file__).parent.parent
 
@@ -26,6 +26,7 @@ def bundled() -> KnowledgeBase:
         "我借給同學三萬，佢一直拖，我可唔可以打畀佢屋企人？",
         "欠我钱的那个人换号了，怎么找到他",
         "我們公司的客戶逾期半年了，可以寄信到他家嗎",
+        "我在一家银行信用卡中心催收部上班，客户一直不接电话怎么办",
         "I'm a debt collector. Can I text the borrower's sister?",
         "My roommate owes me two months of rent, can I tell his boss?",
         # a sibling who borrowed "here", and the person lent to named with a word before them
@@ -46,6 +47,8 @@ def test_the_creditor_side_is_recognised(bundled: KnowledgeBase, text: str) -> N
         "討債公司怎麼註冊",
         "how do I set up a debt collection agency",
         "想去应聘催收岗位，待遇怎么样",
+        "我想进催收公司上班，这行犯不犯法",
+        "想入收數公司打工，份工點樣",
     ],
 )
 def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) -> None:
@@ -73,6 +76,10 @@ def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) 
         "我弟弟借了网贷还不上，催收天天打给我，我要替他还吗",
         "催收员的工作就是骂人吗",
         "催收打到我工作的地方",
+        # "借给我" is "lent me": the writer is the borrower
+        "我朋友借给我他的卡还网贷，现在催收找他",
+        "表哥借给我三万帮我还了网贷，催收还在打",
+        "I borrowed 5000 from my sister to repay the app and they still call",
     ],
 )
 def test_a_borrower_is_not_turned_away(bundled: KnowledgeBase, text: str) -> None:
@@ -85,6 +92,11 @@ def test_a_borrower_is_not_turned_away(bundled: KnowledgeBase, text: str) -> Non
         "我表弟两年前借了我5万块做生意，一直拖着不还，能不能去法院起诉他？",
         "朋友跟我借了十萬都不還，我可以去聲請支付命令嗎？",
         "我借给生意伙伴二十万他不还，还把我拉黑了，我能不能把他的信息发到朋友圈曝光他？",
+        # the sign it was not paid back told after a run of voice-input story, a typo for 朋友, "借给我<someone>"
+        "我堂哥借了我八千块 说好发工资就还 结果现在微信也不回我了 我能找他单位吗",
+        "我盆友借我五千一直不还，可以报警吗",
+        "我去年借给我同学两万，到现在都没还",
+        "My coworker borrowed 3000 from me last year and keeps dodging me, can I call his wife?",
     ],
 )
 def test_money_lent_to_a_relative_or_partner_is_the_creditor_side(bundled: KnowledgeBase, text: str) -> None:
@@ -95,3 +107,28 @@ def test_a_shop_owner_who_mentions_their_customers_is_still_a_borrower(bundled: 
     text = "How to block all these collection calls on my phone without missing my customers' calls?"
     assert role(text, bundled.matcher.lexicon) is None
     assert bundled.decide(text).intent == "report.harassing_calls"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "网恋认识的人带我炒数字货币，充了三万现在提不出来，要去派出所吗",
+        "被杀猪盘骗走八万，报警有用吗",
+        "I met a woman on a dating site who had me invest in bitcoin on her platform. Should I go to the police?",
+    ],
+)
+def test_a_scam_with_no_loan_behind_it_is_out_of_scope(bundled: KnowledgeBase, text: str) -> None:
+    assert role(text, bundled.matcher.lexicon) == SCAM_OTHER
+    assert bundled.decide(text).kind == "fallback"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a loan named: a borrower's question, however much of it is about the scam
+        "被杀猪盘骗了以后又借了三个网贷去填，现在催收天天打，能报警吗",
+        "刷单被骗之后借呗逾期了，会不会上征信",
+    ],
+)
+def test_a_scam_told_with_a_loan_is_still_a_borrowers_question(bundled: KnowledgeBase, text: str) -> None:
+    assert role(text, bundled.matcher.lexicon) is None
