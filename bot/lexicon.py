@@ -29,11 +29,16 @@ class Lexicon:
     def build(cls, canonical: Mapping[str, str]) -> Lexicon:
         if not canonical:
             return cls()
+        # A word that holds one of its own variants (信用卡债务 holds 卡债) stands for itself, so the word typed out
+        # in full is read from its first character and not expanded again from the middle (信用信用卡债务务).
+        canonical = {**{word: word for variant, word in canonical.items() if variant in word}, **canonical}
         pattern = re.compile(_pattern(canonical))
         # A replacement must read as the same word typed in Mandarin would: 打嚟 becomes 打电话来, but a message's own
-        # 打电话来 has its 话 rewritten (话 is Cantonese for "say"), so each canonical word is rewritten once too.
+        # 打电话来 has its 话 rewritten (话 is Cantonese for "say"), so each canonical word is rewritten once too,
+        # except by a variant the word itself contains (卡债 in 信用卡债务 would give 信用信用卡债务务).
         rewritten = {
-            variant: pattern.sub(lambda m: canonical[m.group(0)], word) for variant, word in canonical.items()
+            variant: pattern.sub(lambda m: m.group(0) if canonical[m.group(0)] == word else canonical[m.group(0)], word)
+            for variant, word in canonical.items()
         }
         return cls(MappingProxyType(rewritten), pattern)
 
