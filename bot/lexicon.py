@@ -34,11 +34,9 @@ class Lexicon:
         canonical = {**{word: word for variant, word in canonical.items() if variant in word}, **canonical}
         pattern = re.compile(_pattern(canonical))
         # A replacement must read as the same word typed in Mandarin would: 打嚟 becomes 打电话来, but a message's own
-        # 打电话来 has its 话 rewritten (话 is Cantonese for "say"), so each canonical word is rewritten once too,
-        # except by a variant the word itself contains (卡债 in 信用卡债务 would give 信用信用卡债务务).
+        # 打电话来 has its 话 rewritten (话 is Cantonese for "say"), so each canonical word is rewritten once too.
         rewritten = {
-            variant: pattern.sub(lambda m: m.group(0) if canonical[m.group(0)] == word else canonical[m.group(0)], word)
-            for variant, word in canonical.items()
+            variant: pattern.sub(lambda m: canonical[m.group(0)], word) for variant, word in canonical.items()
         }
         return cls(MappingProxyType(rewritten), pattern)
 
