@@ -258,7 +258,7 @@ def test_safety_floors_hold_on_the_tuning_set(real: KnowledgeBase) -> None:
     # Floors at what the layer reaches today (README, "Safety"): an edit that loses recall fails CI.
     # (False alarms 0.8 %: most are the net's on the first writers' set A-D, ordinary messages near the threshold.)
     report = evaluate_safety(real, load_safety_items(DEV)).as_json()
-    assert report["total"] == 24135
+    assert report["total"] == 24532
     assert report["recall"] >= 0.995, report["misses"]
     assert report["false_alarm_rate"] <= 0.009, report["false_alarms"]
 
