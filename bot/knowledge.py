@@ -900,7 +900,9 @@ class KnowledgeSource:
         self._keep = keep_dir / LAST_GOOD_FILE if keep_dir is not None else None
         # the safety net's trained weights and the matcher's arrays (`cache_dir` alone: a command that only
         # reads content, without remembering last good files)
-        self._cache = cache_dir if cache_dir is not None else keep_dir / CACHE_DIR if keep_dir is not None else None
+        if cache_dir is None and keep_dir is not None:
+            cache_dir = keep_dir / CACHE_DIR
+        self._cache = cache_dir
         self._good: dict[Path, str] = self._read_kept()
         self.stood_in: tuple[Path, ...] = ()
         # SIGHUP, the file watcher and an admin's /reload may overlap; one reload at a time, so an

@@ -526,7 +526,8 @@ class Matcher:
         whole = self._scored(text)
         combined = whole.scores.copy() if whole is not None else np.zeros(len(self.intents))
         winners: list[tuple[int, float, bool]] = []
-        for clause, asks in clauses(text):
+        split = clauses(text)
+        for clause, asks in split:
             found = self._scored(clause)
             if found is None:
                 continue
@@ -544,7 +545,8 @@ class Matcher:
         clause_winners = tuple(Candidate(self.intents[index], score) for index, score, _ in winners)
         asked = tuple(asks for _, _, asks in winners)
         conjuncts = tuple(named for named in map(self._named, coordinated(text)) if named is not None)
-        return Analysis(ranked, clause_winners, asked, conjuncts, question_form(text), asks_if_genuine(text))
+        form, genuine = question_form(text, split), asks_if_genuine(text, split)
+        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine)
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
@@ -819,11 +821,16 @@ _NO_REMEDY = re.compile(
 )
 
 
-def question_form(text: str) -> str:
+def _asked(text: str, split: list[tuple[str, bool]] | None) -> list[str]:
+    """The clauses that ask something (`clauses(text)`, passed in when already split), or the whole text."""
+    return [clause for clause, asks in (clauses(text) if split is None else split) if asks] or [text]
+
+
+def question_form(text: str, split: list[tuple[str, bool]] | None = None) -> str:
     """Whether the message's question asks if something is allowed (LEGALITY) or what to do about it and where
     (REMEDY); "" when it asks neither or both. Between what a collector did (legal.*) and how to act on it (report.*)
     this is what the person wants: "他们把我照片发群里，合法吗" and "……怎么让群主删掉" share every other word."""
-    parts = [clause for clause, asks in clauses(text) if asks] or [text]
+    parts = _asked(text, split)
     legality = any(
         (_LEGALITY.search(normalise(part)) and _ASKED.search(part)) or _LAWFUL.search(part) for part in parts
     )
@@ -847,11 +854,11 @@ IMPERSONATION = "legal.impersonation"
 SCAM = "scam."
 
 
-def asks_if_genuine(text: str) -> bool:
+def asks_if_genuine(text: str, split: list[tuple[str, bool]] | None = None) -> bool:
     """Whether the message's question asks if what they were sent, told or offered is genuine or to be trusted:
     then, between someone pretending to be a court, the police or a lawyer (legal.impersonation) or a scam (scam.*)
     and what a real lawsuit, arrest, negotiation or credit record means, the person wants the first."""
-    return any(_GENUINE.search(part) for part in [clause for clause, asks in clauses(text) if asks] or [text])
+    return any(_GENUINE.search(part) for part in _asked(text, split))
 
 
 def _genuine(rivals: Sequence[Candidate], genuine: bool) -> Candidate | None:

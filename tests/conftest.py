@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -75,20 +76,20 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
-_bundled_cache: list[Path] = []
+@functools.cache
+def _bundled_cache() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="anxin-bundled-cache-"))
+    atexit.register(shutil.rmtree, folder, True)
+    load_knowledge(REPO, cache_dir=folder)
+    return folder
 
 
 def seed_bundled_cache(data_dir: Path) -> None:
     """Give a new data dir the bundled content's safety-net weights and matcher arrays, as a bot's first start
     leaves them, so a process started on it does not train the net again (about ten seconds a process). They
     are built once per test run; tests of the training itself and of the kept files use their own folders."""
-    if not _bundled_cache:
-        folder = Path(tempfile.mkdtemp(prefix="anxin-bundled-cache-"))
-        atexit.register(shutil.rmtree, folder, True)
-        load_knowledge(REPO, cache_dir=folder)
-        _bundled_cache.append(folder)
     if not (data_dir / CACHE_DIR).exists():
-        shutil.copytree(_bundled_cache[0], data_dir / CACHE_DIR)
+        shutil.copytree(_bundled_cache(), data_dir / CACHE_DIR)
 
 
 def anxin(
