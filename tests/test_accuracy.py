@@ -99,10 +99,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The ten dev sets are tuning data (realistic-dev-2,
-# -3, -6, -7, -8, -9 and -10 were each the holdout until its figure was reported):
+# of a debt), written by people who never saw the examples. The eleven dev sets are tuning data (realistic-dev-2,
+# -3, -6, -7, -8, -9, -10 and -11 were each the holdout until its figure was reported):
 # scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds of message need new examples
-# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets U, V, W), never tuned
+# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets X, Y, Z), never tuned
 # on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
@@ -128,8 +128,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets R, S and T, the holdout until their figure was reported (92.6 %, 93.2 %, 25 of 1,080, 11.0 %); taught
         # since (94.9 %, 95.1 %, 14, 8.5 %).
         ("realistic-dev-10", 0.94, 0.94, 0.018, 0.095),
-        # Sets U, V and W, never tuned on: floors a little under their figures (92.3 %, 95.7 %, 35 of 1,080, 11.6 %).
-        ("realistic-holdout", 0.91, 0.94, 0.035, 0.125),
+        # Sets U, V and W, the holdout until their figure was reported (92.6 %, 95.7 %, 37 of 1,080, 10.5 %).
+        ("realistic-dev-11", 0.915, 0.94, 0.037, 0.11),
+        # Sets X, Y and Z, never tuned on: floors a little under their figures (92.8 %, 95.7 %, 33 of 1,080, 8.4 %).
+        ("realistic-holdout", 0.915, 0.94, 0.033, 0.095),
     ],
 )
 def test_realistic_sets_floor(
