@@ -135,7 +135,7 @@ async def test_words_that_only_make_sense_in_care_mode_put_the_emergency_number_
     assert reply.index("110") < reply.index("12356"), reply  # the act reply again, in other words
 
 
-@pytest.mark.parametrize("text", ["吞了", "割了", "食咗", "吃了", "done it"])
+@pytest.mark.parametrize("text", ["吞了", "割了", "食咗", "吃了", "done it", "吃下去了", "水好凉"])
 async def test_a_bare_act_word_right_after_a_check_in_puts_the_emergency_number_first(
     dialog: Dialog, text: str
 ) -> None:
@@ -144,6 +144,15 @@ async def test_a_bare_act_word_right_after_a_check_in_puts_the_emergency_number_
     await say(dialog, "好累 活着没意思")
     reply = text_of(await say(dialog, text))
     assert reply.index("110") < reply.index("12356"), reply
+
+
+async def test_a_hong_kong_fragment_after_a_check_in_puts_999_first(dialog: Dialog) -> None:
+    # "dizzy, can't read the screen" in Cantonese: nothing on its own, an act after a check-in, answered for Hong Kong
+    text = "頭好暈 睇唔清個mon"
+    assert dialog.knowledge.current.assess(text).level != "crisis"
+    await say(dialog, "好累 活着没意思")
+    reply = text_of(await say(dialog, text))
+    assert reply.index("999") < reply.index("18111"), reply
 
 
 async def test_a_number_picks_a_care_choice_as_on_wechat(dialog: Dialog) -> None:
