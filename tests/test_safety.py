@@ -307,7 +307,8 @@ def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_re
     # it", "swallowed", "cut", "done it", "the water is cold", "dizzy, can't see the screen"); in care mode, right
     # after a check-in, they get the emergency number (tests/test_care.py)
     assert sorted(weak) == [
-        "done it", "割了", "吃下去了", "吃了", "吃完了", "吞了", "吞咗", "我已经吃了", "水好凉", "頭好暈 睇唔清個mon", "食咗"
+        "done it", "割了", "吃下去了", "吃了", "吃完了", "吞了", "吞咗", "我已经吃了", "水好凉",
+        "頭好暈 睇唔清個mon", "食咗",
     ], weak
 
 
