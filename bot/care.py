@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
@@ -117,13 +118,20 @@ class CareContent:
         return tuple(Action("care", name).button(_localised(self.labels[name], locale)) for name in found.buttons)
 
 
+# Care texts are content written in one script and shown in the other on nearly every reply that names a line (each
+# fallback to someone upset, each message in care mode): OpenCC ran about once a message on the same few strings.
+# Each is converted once and kept; only the content's own texts come here, never what a user typed.
+_to_simplified = lru_cache(maxsize=2048)(to_simplified)
+_to_traditional = lru_cache(maxsize=2048)(to_traditional)
+
+
 def _localised(texts: Mapping[str, str], locale: Locale) -> str:
     if locale in texts:
         return texts[locale]
     if locale == "zh-Hant" and "zh-Hans" in texts:
-        return to_traditional(texts["zh-Hans"])
+        return _to_traditional(texts["zh-Hans"])
     if locale == "zh-Hans" and "zh-Hant" in texts:
-        return to_simplified(texts["zh-Hant"])
+        return _to_simplified(texts["zh-Hant"])
     if locale == "en":
         return texts.get("en") or next(iter(texts.values()))
     return texts.get("zh-Hans") or texts.get("zh-Hant") or next(iter(texts.values()))

@@ -248,13 +248,31 @@ def _top(scores: Weights, ids: Sequence[str], limit: int | None) -> list[int]:
 
 
 def _likeliest(scores: Weights, limit: int) -> list[int]:
-    """Indexes of the `limit` highest positive scores, best first, ties by index (a stable descending sort)."""
-    positive = np.flatnonzero(scores > 0)
-    if len(positive) > limit:
-        values = scores[positive]
-        kth = values[np.argpartition(-values, limit - 1)[limit - 1]]
-        positive = positive[values >= kth]
-    return sorted(positive.tolist(), key=lambda index: -scores[index])[:limit]
+    """Indexes of the `limit` highest positive scores, best first, ties by index (a stable descending sort).
+
+    One stable argsort of a few dozen intents costs less than picking the positive ones, partitioning and
+    sorting them in Python, and orders them the same: positive scores come first, ties by index."""
+    best = np.argsort(-scores, kind="stable")[:limit].tolist()
+    return [index for index in best if scores[index] > 0]
+
+
+def _near_window(length: int) -> tuple[int, int]:
+    """The shortest and longest example that can be a near-copy of a message `length` long: fuzz.ratio is
+    200·LCS / (both lengths) ≤ 200·shorter / (both lengths), and a little slack for rounding. The test is the
+    one made of every example before, so the same examples pass; it holds on one run of lengths around
+    `length` (rising below it, falling above), whose ends are found by stepping from the bounds worked out."""
+
+    def fits(size: int) -> bool:
+        return 200.0 * min(size, length) >= (NEAR_CUTOFF - 0.5) * (size + length)
+
+    ratio = (NEAR_CUTOFF - 0.5) / (200.0 - (NEAR_CUTOFF - 0.5))
+    shortest = max(int(length * ratio) - 1, 0)
+    while not fits(shortest):
+        shortest += 1
+    longest = int(length / ratio) + 2
+    while not fits(longest):
+        longest -= 1
+    return shortest, longest
 
 
 def _pools_using(needle: str, joined: str, ends: Sequence[int], limit: float) -> int:
@@ -511,6 +529,19 @@ class Matcher:
         spaced = np.fromiter((len(" ".join(example.split())) for example in text), dtype=np.int64, count=len(text))
         return plain, spaced
 
+    @cached_property
+    def _by_length(self) -> tuple[list[tuple[list[int], list[int]]], list[tuple[list[int], list[int]]]]:
+        """For each intent, its examples' lengths (`_lengths`, as fuzz.ratio and as token_sort_ratio see them)
+        sorted, and its examples' rows in that order: the ones that may be near-copies of a message are then a
+        slice found by bisection rather than a test of every example of the likeliest intents."""
+        found: list[list[tuple[list[int], list[int]]]] = [[], []]
+        for kind, lengths in enumerate(self._lengths):
+            of = lengths.tolist()
+            for span in self.intent_rows:
+                rows = sorted(span, key=lambda row: (of[row], row))
+                found[kind].append(([of[row] for row in rows], rows))
+        return found[0], found[1]
+
     def scores(self, text: str) -> list[Candidate]:
         """Every intent with a non-zero score, best first (0-100)."""
         return list(self.analyse(text, limit=None).ranked)
@@ -558,9 +589,9 @@ class Matcher:
         query = self.lexicon.apply(normalise(text))
         if not query or not self.intents:
             return None
-        vector = _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
+        columns, weights = self._query_vector(query)
         examples = len(self.example_text)
-        dots = self._sum(vector, examples + len(self.intents))
+        dots = self._sum(columns, weights, examples + len(self.intents))
         example_dot, centroid_dot = dots[:examples], dots[examples:]
         best_example = np.zeros(len(self.intents))
         if len(self.starts):
@@ -573,19 +604,17 @@ class Matcher:
         # so its ties, broken by position, fall as before): most of the pool is far longer or shorter.
         cjk = has_cjk(query)
         length = len(query) if cjk else len(" ".join(query.split()))
-        lengths = self._lengths[0 if cjk else 1]
-        likeliest = _likeliest(combined, NEAR_POOL)
+        by_length = self._by_length[0 if cjk else 1]
+        shortest, longest = _near_window(length)
         owner_of: list[int] = []  # choice position → intent index
         choices: list[str] = []
-        if likeliest:
-            pool = [self.intent_rows[index] for index in likeliest]
-            rows = np.concatenate([np.arange(span.start, span.stop) for span in pool])
-            sizes = lengths[rows]
-            # fuzz.ratio is 200·LCS / (both lengths) ≤ 200·shorter / (both lengths); a little slack for rounding
-            kept = np.flatnonzero(200.0 * np.minimum(sizes, length) >= (NEAR_CUTOFF - 0.5) * (sizes + length))
-            owner_of = np.repeat(likeliest, [len(span) for span in pool])[kept].tolist()
-            text_of = self.example_text
-            choices = [text_of[row] for row in rows[kept].tolist()]
+        text_of = self.example_text
+        for index in _likeliest(combined, NEAR_POOL):
+            # The intent's examples whose length is in the window, found by bisection, back in their own order.
+            sizes, rows = by_length[index]
+            kept = sorted(rows[bisect.bisect_left(sizes, shortest) : bisect.bisect_right(sizes, longest)])
+            owner_of.extend([index] * len(kept))
+            choices.extend([text_of[row] for row in kept])
         near: dict[int, float] = {}
         scorer = fuzz.ratio if cjk else fuzz.token_sort_ratio
         for _, ratio, position in process.extract(query, choices, scorer=scorer, limit=8, score_cutoff=NEAR_CUTOFF):
@@ -662,23 +691,41 @@ class Matcher:
             decision=self.decide(analysis),
         )
 
-    def _sum(self, vector: Mapping[str, float], size: int) -> Weights:
-        """Dot products of the query vector with every row of the sparse matrix stored by column."""
-        number, edges = self.spans.number, self.spans.edges
-        found = [(number[key], weight) for key, weight in vector.items() if key in number]
-        if not found:
+    def _query_vector(self, query: str) -> tuple[list[int], list[float]]:
+        """The query's unit vector (`_unit` of its rarity-weighted features) as its features' columns and weights,
+        in one pass: the same arithmetic in the same order as the dict `_unit` makes, without the two dicts.
+        Every feature with an idf has a column (`build` numbers exactly those)."""
+        idf, number = self.idf, self.spans.number
+        columns: list[int] = []
+        values: list[float] = []
+        for key, value in features(query).items():
+            rarity = idf.get(key)
+            if rarity is not None:
+                columns.append(number[key])
+                values.append(value * rarity)
+        norm = math.sqrt(sum(value * value for value in values))
+        if norm == 0:
+            return [], []
+        return columns, [value / norm for value in values]
+
+    @cached_property
+    def _edges(self) -> npt.NDArray[np.int64]:
+        return np.asarray(self.spans.edges, dtype=np.int64)
+
+    def _sum(self, columns: Sequence[int], weights: Sequence[float], size: int) -> Weights:
+        """Dot products of the query vector (its columns and weights) with every row of the sparse matrix."""
+        if not columns:
             return np.zeros(size)
-        # Each column's entries copied as a slice (long columns are where the time goes in a large knowledge base),
-        # then multiplied by its feature's weight in one numpy step rather than one per feature.
-        starts = [edges[column] for column, _ in found]
-        stops = [edges[column + 1] for column, _ in found]
-        rows = np.concatenate([self.rows[start:stop] for start, stop in zip(starts, stops, strict=True)])
-        scale = np.repeat(
-            np.fromiter((weight for _, weight in found), dtype=np.float64, count=len(found)),
-            np.subtract(stops, starts),
-        )
-        values = np.concatenate([self.weights[start:stop] for start, stop in zip(starts, stops, strict=True)]) * scale
-        return np.asarray(np.bincount(rows, weights=values, minlength=size), dtype=np.float64)
+        # The entries of every column the query has, in the query's order, gathered with one index array rather
+        # than a slice per column (tens of slices a message): the same values in the same order, so the same sums.
+        edges = self._edges
+        picked = np.array(columns, dtype=np.intp)
+        starts = edges[picked]
+        sizes = edges[picked + 1] - starts
+        ends = np.cumsum(sizes)
+        entries = np.repeat(starts - (ends - sizes), sizes) + np.arange(int(ends[-1]))
+        values = self.weights[entries] * np.repeat(np.array(weights, dtype=np.float64), sizes)
+        return np.asarray(np.bincount(self.rows[entries], weights=values, minlength=size), dtype=np.float64)
 
     def match(self, text: str) -> Match:
         return self.decide(self.analyse(text))

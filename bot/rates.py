@@ -4,6 +4,7 @@ Pure and synchronous (no I/O beyond the cached script converters of `bot.text`),
 any channel and tests can run it directly:
 
     parse(text)              -> LoanTerms | Missing | Absurd
+    may_hold_figures(text)   -> False when `parse` cannot find one number, so cannot return LoanTerms
     compute(terms)           -> Cost | Absurd
     explain(cost, locale)    -> how the figure was reached (two or three lines)
     meaning(cost, locale)    -> what the figure means under the rules of the user's region
@@ -54,6 +55,7 @@ __all__ = [
     "compute",
     "explain",
     "irr",
+    "may_hold_figures",
     "meaning",
     "parse",
     "question_for",
@@ -1075,6 +1077,20 @@ def _assemble(found: _Found) -> LoanTerms | Missing | Absurd:
 
 def _period(unit: str) -> Period:
     return "week" if unit == "week" else "day" if unit == "day" else "month"
+
+
+# Every number `_NUMBER` reads has a body starting with one of these. Folding may make one (NFKC, Traditional
+# numerals, English number words), and so may the rate shorthand (百分之点五); the noise patterns only blank text out.
+_FIGURE_START = re.compile(rf"[\d{_D}十拾]")
+
+
+def may_hold_figures(text: str) -> bool:
+    """False when `parse` would find no number in `text`, and so could not return LoanTerms (which needs a
+    schedule or a quoted rate). Folding only: about a tenth of what `parse` costs, and most messages have no
+    figure at all, so the dialog asks this first of every message that is not about the cost of a loan."""
+    if len(text) > MAX_TEXT:
+        return True  # `parse` says why, not this
+    return _FIGURE_START.search(_rate_shorthand(_fold(text))) is not None
 
 
 def parse(text: str) -> LoanTerms | Missing | Absurd:

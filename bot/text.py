@@ -73,12 +73,24 @@ def normalise(text: str) -> str:
 
 
 def _normalise(text: str) -> str:
-    folded = to_simplified(unicodedata.normalize("NFKC", text).casefold())
+    folded = simplified_folded(text)
     # Chinese has no spaces between words: a space next to a Chinese character carries nothing.
     return _SPACE_BY_CJK.sub("", _NOT_WORD.sub(" ", folded)).strip()
 
 
+def simplified_folded(text: str) -> str:
+    """NFKC, case-folded, Simplified, punctuation kept: the first step of `normalise`, and what the role patterns
+    read (`bot.understanding.fold`). Kept for the recent texts like `normalise`: both run on every message, and
+    OpenCC is most of their cost."""
+    return _folded_recent(text) if len(text) <= RECENT_MAX_CHARS else _simplified_folded(text)
+
+
+def _simplified_folded(text: str) -> str:
+    return to_simplified(unicodedata.normalize("NFKC", text).casefold())
+
+
 _normalise_recent = lru_cache(maxsize=RECENT_TEXTS)(_normalise)
+_folded_recent = lru_cache(maxsize=RECENT_TEXTS)(_simplified_folded)
 
 
 # The same ranges as `_is_cjk`, as one regular expression: has_cjk runs for every keyword of every message.
@@ -113,6 +125,7 @@ _detect_recent = lru_cache(maxsize=RECENT_TEXTS)(_detect_locale)  # asked twice 
 def forget_recent_texts() -> None:
     """Empty the caches of recent texts: on /forget and when a flow's story is dropped, nothing of it stays."""
     _normalise_recent.cache_clear()
+    _folded_recent.cache_clear()
     _detect_recent.cache_clear()
 
 

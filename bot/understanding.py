@@ -16,10 +16,9 @@ matcher's (NFKC, lower case, Simplified) with its punctuation kept, after the le
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from .lexicon import Lexicon
-from .text import to_simplified
+from .text import simplified_folded
 
 CREDITOR_SIDE = "oos.creditor_side"
 COLLECTION_BUSINESS = "oos.collection_business"
@@ -124,7 +123,7 @@ _LOAN = re.compile(
 def fold(text: str, lexicon: Lexicon) -> str:
     """The text as the role patterns read it: the matcher's folding (NFKC, lower case, Simplified, lexicon)
     with the punctuation kept, because "我是老师，催收打到学校" must not read as "我是老师催收"."""
-    return lexicon.apply(to_simplified(unicodedata.normalize("NFKC", text).casefold()))
+    return lexicon.apply(simplified_folded(text))  # the matcher's normalise folds the same text the same way first
 
 
 def role(text: str, lexicon: Lexicon | None = None) -> str | None:

@@ -24,6 +24,7 @@ from bot.rates import (
     compute,
     explain,
     irr,
+    may_hold_figures,
     meaning,
     parse,
     question_for,
@@ -418,3 +419,26 @@ def test_irr_finds_a_root_just_below_the_cap() -> None:
     """A root between the last doubling (8,192) and the cap (10,000) is found, not given up on."""
     rate = irr([2.0, -16387.0])
     assert rate == pytest.approx(8192.5)
+
+
+# --- the pre-check the dialog asks of every message first ------------------------------------------------------
+
+
+def test_a_message_said_to_hold_no_figure_never_parses_as_a_loan() -> None:
+    """`may_hold_figures` lets the dialog skip `parse` for a message off the topic of cost: it must never be
+    False for one that parses as LoanTerms (every phrasing here, and every message of the dev sets)."""
+    texts = [item["text"] for item in ITEMS if isinstance(item.get("text"), str)]
+    for path in sorted((DATA.parent.parent.parent / "eval").glob("*.yaml")):
+        if "holdout" not in path.name:
+            texts.extend(item["text"] for item in yaml.safe_load(path.read_text(encoding="utf-8")))
+    skipped = [text for text in texts if not may_hold_figures(text)]
+    assert skipped, "the pre-check should spare most messages"
+    assert not [text for text in skipped if isinstance(parse(text), LoanTerms)]
+    assert may_hold_figures("借了一万 到手八千五 分十二期 每期还一千") and may_hold_figures("日息百分之点五")
+    assert may_hold_figures("borrowed 5k, pay back over twelve monthly payments")
+
+
+@given(st.text(alphabet="借到手还期年月日息率点百分之万千两一二十拾壹貳萬 .,%$0123456789abkw①²", max_size=30))
+def test_no_figure_no_loan(text: str) -> None:
+    if not may_hold_figures(text):
+        assert not isinstance(parse(text), LoanTerms)

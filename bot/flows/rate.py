@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ..actions import Action
 from ..matcher import CRISIS_INTENT
 from ..models import Button, Locale, Match, Reply
-from ..rates import Absurd, LoanTerms, Missing, compute, explain, meaning, parse, read_number
+from ..rates import Absurd, LoanTerms, Missing, compute, explain, may_hold_figures, meaning, parse, read_number
 from ..region import Region
 from .steps import localised
 
@@ -64,8 +64,10 @@ def detect(text: str, decision: Match) -> LoanTerms | Missing | Absurd | None:
     """What the rate exchange makes of a message, or None when it is not a question about a loan's cost."""
     if decision.intent == CRISIS_INTENT:
         return None
-    parsed = parse(text)
     on_topic = _about_cost(decision)
+    if not on_topic and not may_hold_figures(text):
+        return None  # off the topic, only LoanTerms counts, and without a number there are none: no parse
+    parsed = parse(text)
     if isinstance(parsed, LoanTerms):
         quoted = parsed.quoted_rate
         if parsed.periods is None and quoted is not None:
