@@ -238,6 +238,8 @@ ORDINARY = [
     "我是单亲，两个孩子都还小",
     "我是应届生，刚上班三个月",
     "我是班主任，家长会上想讲讲怎么发现学生的压力",
+    "我是房仲，討債的直接打到我們店裡找店長",  # a Taiwan estate agent: 房 is also a surname
+    "我是保安，收数佬日日嚟大堂搵我",
     # a town, a district or "another city" names nobody; a road does ("住在幸福路" is redacted, see below)
     "我妈一个人住在嘉义 身体不好",
     "我们住在三重 怎么办",
