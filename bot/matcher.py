@@ -519,8 +519,9 @@ class Matcher:
         """Scores for the whole message and for each clause of a longer one.
 
         People tell a story before they ask: the whole message is scored, and so is every sentence, the
-        question sentences at full weight and the story at `CONTEXT_WEIGHT`; an intent keeps its best.
-        Each clause's own winner is kept too, so a message naming several problems can get an overview.
+        question sentences at full weight and the story at `CONTEXT_WEIGHT` (but never an out-of-scope intent: the
+        story says who asks, not what); an intent keeps its best. Each clause's own winner is kept too, so a message
+        naming several problems can get an overview.
         `ranked` holds the best `limit` in-scope and the best `limit` out-of-scope intents (all when None).
         """
         whole = self._scored(text)
@@ -533,7 +534,12 @@ class Matcher:
                 continue
             best = int(np.argmax(found.scores))
             winners.append((best, float(found.scores[best]), asks))
-            combined = np.maximum(combined, found.scores if asks else found.scores * CONTEXT_WEIGHT)
+            if asks:
+                combined = np.maximum(combined, found.scores)
+            else:
+                # a story clause raises no out-of-scope intent: "我是开出租车的" tells who is asking, not what
+                story = np.where(self.out_of_scope_mask, 0.0, found.scores * CONTEXT_WEIGHT)
+                combined = np.maximum(combined, story)
         if limit is None:
             chosen = _top(combined, self.intents, None)
         else:

@@ -314,3 +314,17 @@ def test_a_question_whether_to_trust_it_picks_the_scam(pair: tuple[str, str], ki
     assert decision.kind == kind
     if kind == "answer":
         assert decision.intent == pair[1]
+
+
+def test_a_story_clause_raises_no_out_of_scope_intent() -> None:
+    """"我是开出租车的" says who asks, not what: only the whole message or a question makes it out of scope."""
+    taxi = _Intent("oos.travel", ("我是开出租车的", "打车去机场多少钱", "出租车怎么叫"))
+    taxi.out_of_scope = True
+    calls = _Intent("legal.call_hours", ("催收半夜打电话合法吗", "催收节假日打电话可以吗", "夜里十一点以后还打电话"))
+    matcher = Matcher.build([taxi, calls])
+    alone = {c.intent: c.score for c in matcher.scores("我是开出租车的")}["oos.travel"]
+    message = "我是开出租车的，白天睡觉。催收可以在夜里十一点以后或者节假日打电话给我吗？"
+    scores = {c.intent: c.score for c in matcher.scores(message)}
+    assert scores["oos.travel"] < 0.6 * alone  # the whole message's score, not the story's × CONTEXT_WEIGHT
+    assert matcher.match(message).intent == "legal.call_hours"
+    assert matcher.match("我是开出租车的，想问问打车去机场多少钱？").kind == "fallback"
