@@ -277,6 +277,8 @@ class Matcher:
             winners.append((best, found[best], asks))
             weight = 1.0 if asks else CONTEXT_WEIGHT
             for index, score in found.items():
+                if not asks and self.intents[index] in self.out_of_scope:
+                    continue  # a story clause raises no out-of-scope intent
                 combined[index] = max(combined.get(index, 0.0), score * weight)
         ranked = [Candidate(self.intents[index], score) for index, score in combined.items() if score > 0]
         ranked.sort(key=lambda c: (-c.score, c.intent))

@@ -314,3 +314,49 @@ def test_a_question_whether_to_trust_it_picks_the_scam(pair: tuple[str, str], ki
     assert decision.kind == kind
     if kind == "answer":
         assert decision.intent == pair[1]
+
+
+def test_a_story_clause_raises_no_out_of_scope_intent() -> None:
+    """"我是开出租车的" says who asks, not what: only the whole message or a question makes it out of scope."""
+    taxi = _Intent("oos.travel", ("我是开出租车的", "打车去机场多少钱", "出租车怎么叫"))
+    taxi.out_of_scope = True
+    calls = _Intent("legal.call_hours", ("催收半夜打电话合法吗", "催收节假日打电话可以吗", "夜里十一点以后还打电话"))
+    matcher = Matcher.build([taxi, calls])
+    alone = {c.intent: c.score for c in matcher.scores("我是开出租车的")}["oos.travel"]
+    message = "我是开出租车的，白天睡觉。催收可以在夜里十一点以后或者节假日打电话给我吗？"
+    scores = {c.intent: c.score for c in matcher.scores(message)}
+    assert scores["oos.travel"] < 0.6 * alone  # the whole message's score, not the story's × CONTEXT_WEIGHT
+    assert matcher.match(message).intent == "legal.call_hours"
+    assert matcher.match("我是开出租车的，想问问打车去机场多少钱？").kind == "fallback"
+
+
+def _asked(*clauses: tuple[str, float]) -> Analysis:
+    ranked = {intent: score for intent, score in sorted(clauses, key=lambda c: -c[1])}
+    return Analysis(
+        tuple(Candidate(intent, score) for intent, score in ranked.items()),
+        tuple(Candidate(intent, score) for intent, score in clauses),
+        (True,) * len(clauses),
+    )
+
+
+def test_two_questions_naming_different_problems_get_an_overview_led_by_the_first() -> None:
+    # "这利息合法吗？我到底欠多少能不能让他们列清楚？": the second scores higher, the first is asked first
+    decision = decide(_asked(("legal.interest_fees", 36.0), ("rights.debt_statement", 60.0)), LIMITS, frozenset())
+    assert decision.kind == "overview"
+    assert [c.intent for c in decision.candidates] == ["legal.interest_fees", "rights.debt_statement"]
+
+
+@pytest.mark.parametrize(
+    "clauses",
+    [
+        (("rights.debt_statement", 60.0), ("legal.interest_fees", 36.0)),  # the first asked leads anyway
+        (("legal.interest_fees", 30.0), ("rights.debt_statement", 60.0)),  # the first says too little
+        (("oos.travel", 50.0), ("rights.debt_statement", 60.0)),  # out of scope is no problem to list
+    ],
+)
+def test_two_questions_get_no_overview_when_the_first_leads_or_names_nothing_clearly(
+    clauses: tuple[tuple[str, float], ...],
+) -> None:
+    decision = decide(_asked(*clauses), LIMITS, frozenset({"oos.travel"}))
+    assert decision.kind == "answer"
+    assert decision.intent == "rights.debt_statement"
