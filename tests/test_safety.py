@@ -285,14 +285,14 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: K
 
 
 def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> None:
-    # Sets BA, BB and BC: three writers never tuned on. Floors a little under their figures (recall 97.6 %, false
-    # alarms 3.9 %, 142 of 150 acts and method questions given the crisis reply), so a content edit that loses
+    # Sets BM, BN and BO: three writers never tuned on. Floors a little under their figures (recall 98.8 %, false
+    # alarms 1.9 %, 142 of 150 acts and method questions given the crisis reply), so a content edit that loses
     # ground on messages nobody tuned for fails CI.
     items = yaml.safe_load((REPO / "eval" / "safety-holdout.yaml").read_text(encoding="utf-8"))
     assert len(items) == 1200
     report = evaluate_safety(real, load_safety_items(REPO / "eval" / "safety-holdout.yaml")).as_json()
-    assert report["recall"] >= 0.965, report["misses"]
-    assert report["false_alarm_rate"] <= 0.05, report["false_alarms"]
+    assert report["recall"] >= 0.98, report["misses"]
+    assert report["false_alarm_rate"] <= 0.03, report["false_alarms"]
     urgent = [item for item in items if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
     assert len(urgent) == 150
     answered = [item for item in urgent if real.assess(str(item["text"])).level == "crisis"]
