@@ -1044,10 +1044,17 @@ def _conduct(analysis: Analysis, limits: Thresholds) -> tuple[Candidate, ...]:
     return tuple(found.values())[:3]
 
 
+def _asked_flags(analysis: Analysis) -> tuple[bool, ...]:
+    """Whether each clause is a question; none is, for an analysis made without the flags."""
+    if len(analysis.asked) == len(analysis.clauses):
+        return tuple(analysis.asked)
+    return (False,) * len(analysis.clauses)
+
+
 def _asked_apart(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str]) -> tuple[Candidate, ...]:
     """The distinct in-scope problems that the message's questions name, each at or above `asked`, in the order
     asked (at most three), with their scores in the whole message's ranking."""
-    asked = analysis.asked if len(analysis.asked) == len(analysis.clauses) else (False,) * len(analysis.clauses)
+    asked = _asked_flags(analysis)
     likely = {c.intent: c for c in analysis.ranked}
     found: dict[str, Candidate] = {}
     for candidate, asks in zip(analysis.clauses, asked, strict=True):
@@ -1065,7 +1072,7 @@ def _problems(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[st
     """The distinct in-scope problems that separate clauses name clearly: what the person asks about first,
     then the rest in the order they were told ("they call my boss, they posted my photo; where do I
     complain?" leads with the complaint)."""
-    asked = analysis.asked if len(analysis.asked) == len(analysis.clauses) else (False,) * len(analysis.clauses)
+    asked = _asked_flags(analysis)
     order = sorted(range(len(analysis.clauses)), key=lambda index: (not asked[index], index))
     found: list[Candidate] = []
     for index in order:
