@@ -99,11 +99,11 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The eleven dev sets are tuning data (realistic-dev-2,
-# -3, -6, -7, -8, -9, -10 and -11 were each the holdout until its figure was reported):
+# of a debt), written by people who never saw the examples. The twelve dev sets are tuning data (realistic-dev-2,
+# -3, -6, -7, -8, -9, -10, -11 and -12 were each the holdout until its figure was reported):
 # scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds of message need new examples
-# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets X, Y, Z), never tuned
-# on, measures generalisation.
+# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets MA, MB, MC), never
+# tuned on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [
@@ -131,8 +131,11 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets U, V and W, the holdout until their figure was reported (92.6 %, 95.7 %, 37 of 1,080, 10.5 %); taught
         # since (95.3 %, 95.7 %, 24, 10.1 %).
         ("realistic-dev-11", 0.945, 0.94, 0.025, 0.11),
-        # Sets X, Y and Z, never tuned on: floors a little under their figures (92.8 %, 95.7 %, 33 of 1,080, 8.4 %).
-        ("realistic-holdout", 0.915, 0.94, 0.033, 0.095),
+        # Sets X, Y and Z, the holdout until their figure was reported (92.8 % at 799f84c, 93.1 %, 96.3 %, 31 of 1,080,
+        # 8.3 % at fef26f4); tuning data since.
+        ("realistic-dev-12", 0.92, 0.95, 0.031, 0.09),
+        # Sets MA, MB and MC, never tuned on: floors a little under their figures (94.1 %, 93.8 %, 22 of 1,080, 6.4 %).
+        ("realistic-holdout", 0.93, 0.92, 0.022, 0.07),
     ],
 )
 def test_realistic_sets_floor(
