@@ -135,11 +135,15 @@ async def test_words_that_only_make_sense_in_care_mode_put_the_emergency_number_
     assert reply.index("110") < reply.index("12356"), reply  # the act reply again, in other words
 
 
-@pytest.mark.parametrize("text", ["吞了", "割了", "食咗", "吃了", "done it", "吃下去了", "水好凉"])
+@pytest.mark.parametrize(
+    "text",
+    ["吞了", "割了", "食咗", "吃了", "done it", "吃下去了", "水好凉", "字都看不清了 手机好重", "water's warm. it's fine"],
+)
 async def test_a_bare_act_word_right_after_a_check_in_puts_the_emergency_number_first(
     dialog: Dialog, text: str
 ) -> None:
-    # "swallowed", "cut", "ate (Cantonese)", "ate", "done it": nothing on their own, an act after a check-in
+    # "swallowed", "cut", "ate (Cantonese)", "ate", "done it", "can't read the words, the phone is heavy": nothing on
+    # their own, an act after a check-in
     assert dialog.knowledge.current.assess(text).level != "crisis"
     await say(dialog, "好累 活着没意思")
     reply = text_of(await say(dialog, text))
@@ -151,6 +155,15 @@ async def test_a_hong_kong_fragment_after_a_check_in_puts_999_first(dialog: Dial
     text = "頭好暈 睇唔清個mon"
     assert dialog.knowledge.current.assess(text).level != "crisis"
     await say(dialog, "好累 活着没意思")
+    reply = text_of(await say(dialog, text))
+    assert reply.index("999") < reply.index("18111"), reply
+
+
+async def test_doors_and_windows_taped_after_a_check_in_put_999_first_in_hong_kong(dialog: Dialog) -> None:
+    # taping windows is what Hong Kong does before a typhoon, so alone it is nothing; after a check-in it is an act
+    text = "門窗都貼好膠紙喇"
+    assert dialog.knowledge.current.assess(text).level != "crisis"
+    await say(dialog, "好攰 唔想再撐")
     reply = text_of(await say(dialog, text))
     assert reply.index("999") < reply.index("18111"), reply
 
