@@ -137,7 +137,10 @@ async def test_words_that_only_make_sense_in_care_mode_put_the_emergency_number_
 
 @pytest.mark.parametrize(
     "text",
-    ["吞了", "割了", "食咗", "吃了", "done it", "吃下去了", "水好凉", "字都看不清了 手机好重", "water's warm. it's fine"],
+    [
+        "吞了", "割了", "食咗", "吃了", "done it", "吃下去了", "水好凉", "字都看不清了 手机好重", "water's warm. it's fine",
+        "water's warm. finally quiet", "水是温的，挺舒服的", "眼睛睁不开了……字打不动……",
+    ],
 )
 async def test_a_bare_act_word_right_after_a_check_in_puts_the_emergency_number_first(
     dialog: Dialog, text: str
@@ -166,6 +169,15 @@ async def test_doors_and_windows_taped_after_a_check_in_put_999_first_in_hong_ko
     await say(dialog, "好攰 唔想再撐")
     reply = text_of(await say(dialog, text))
     assert reply.index("999") < reply.index("18111"), reply
+
+
+async def test_a_train_coming_in_on_a_taiwan_platform_after_a_check_in_puts_119_first(dialog: Dialog) -> None:
+    # "MRT platform, the train coming in is so loud": a commute on its own, an act after a check-in, for Taiwan
+    text = "捷運月台，列車進站的聲音好大"
+    assert dialog.knowledge.current.assess(text).level != "crisis"
+    await say(dialog, "好累 不想再撐了")
+    reply = text_of(await say(dialog, text))
+    assert reply.index("119") < reply.index("1925"), reply
 
 
 async def test_a_number_picks_a_care_choice_as_on_wechat(dialog: Dialog) -> None:
