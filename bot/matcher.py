@@ -586,7 +586,7 @@ class Matcher:
         asked = tuple(asks for _, _, asks in winners)
         conjuncts = tuple(named for named in map(self._named, coordinated(text)) if named is not None)
         form, genuine = question_form(text, split), asks_if_genuine(text, split)
-        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine)
+        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine, asks_police(text, split))
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
@@ -767,6 +767,8 @@ class Analysis:
     form: str = ""
     # whether it asks if something is genuine ("这短信是真的吗", "how do I know if it's real")
     genuine: bool = False
+    # whether every question asks about going to the police ("能报警吗", "可唔可以報警", "should I call the police")
+    police: bool = False
 
 
 def clauses(text: str) -> list[tuple[str, bool]]:
@@ -931,6 +933,48 @@ def _genuine(rivals: Sequence[Candidate], genuine: bool) -> Candidate | None:
     return None if other.intent.startswith("legal.") else found[0]
 
 
+# Asking whether or how to go to the police, in every question of the message: "他们堵在我家门口，能报警吗",
+# "收數佬淋紅油，我可唔可以報警？", "can I call the police on them?". Not once the police have been told ("报了警也没
+# 用，还能找谁"): that is a complaint that got nowhere.
+_POLICE = re.compile(
+    r"报警|报案|报井|报景|报j|警察|差人|差佬|派出所|公安|警署|警局|\bpolice\b|\bcops\b"
+)
+_MAY_I = re.compile(
+    r"能|可以|可唔可以|可否|要不要|该不该|该唔该|应不应该|应唔应该|使唔使|有没有用|有冇用|有用|会不会|会唔会"
+    r"|管不管|会管|理唔理|怎么报|点报|\b(?:can|could|should|may) (?:i|we)\b|\bwill the police\b"
+    r"|\bis it worth\b"
+)
+_TOLD_POLICE = re.compile(
+    r"报了警|报警了|报过警|报咗警|报了案|报案了|报过案|报咗案"
+    r"|(?:去|到)(?:过|了|咗)(?:派出所|警察局|警局|差馆|警署)|派出所去(?:过|了)|警察(?:说|话)|民警说"
+    r"|\b(?:called|went to|reported (?:it )?to) the police\b|\bthe police (?:said|told)\b"
+)
+
+
+def asks_police(text: str, split: list[tuple[str, bool]] | None = None) -> bool:
+    """Whether every question of the message asks whether or how to go to the police (and not also whether what was
+    done is allowed), and the police have not been told yet."""
+    if _TOLD_POLICE.search(normalise(text)):
+        return False
+    for part in _asked(text, split):
+        folded = normalise(part)
+        if not (_POLICE.search(folded) and _MAY_I.search(folded)) or (_LEGALITY.search(folded) and _ASKED.search(part)):
+            return False
+    return True
+
+
+POLICE = "report.police"
+
+
+def _police(analysis: Analysis, limits: Thresholds) -> Candidate | None:
+    """report.police, when every question asks about going to the police and the message's likeliest intent is what
+    the collector did (legal.*): the story names the act, the question what to do about it."""
+    if not analysis.police or not analysis.ranked or not analysis.ranked[0].intent.startswith(CONDUCT):
+        return None
+    found = next((c for c in analysis.ranked if c.intent == POLICE), None)
+    return found if found is not None and found.score >= limits.answer else None
+
+
 # The intents each form of question is answered by, when the two likeliest are one of each ("is posting it legal?" vs
 # "how do I get it removed?", "is calling this often legal?" vs "how do I block them?").
 FORMS = {LEGALITY: "legal.", REMEDY: "report."}
@@ -970,6 +1014,10 @@ def decide(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str])
     if top.intent == CRISIS_INTENT:
         # A fair match on the self-harm intent's examples; the knowledge base decides what that means.
         return Match("crisis", top.intent, top.score, shown, reason="the best match is the self-harm intent")
+    chosen = _police(analysis, limits)
+    if chosen is not None:
+        why = f"every question asks about going to the police; {chosen.intent} is at or above answer {limits.answer:g}"
+        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
     conduct = _conduct(analysis, limits)
     if len(conduct) >= 2:
         # However clearly one of them leads: "打给我爸妈和我领导，合法吗" asks about both.

@@ -34,6 +34,7 @@ from bot.matcher import (
     Explanation,
     Thresholds,
     asks_if_genuine,
+    asks_police,
     clauses,
     coordinated,
     decide,
@@ -286,7 +287,13 @@ class Matcher:
         asked = tuple(asks for _, _, asks in winners)
         conjuncts = tuple(named for named in map(self._named, coordinated(text)) if named is not None)
         return Analysis(
-            tuple(ranked), clause_winners, asked, conjuncts, question_form(text), asks_if_genuine(text)
+            tuple(ranked),
+            clause_winners,
+            asked,
+            conjuncts,
+            question_form(text),
+            asks_if_genuine(text),
+            asks_police(text),
         )
 
     def vector(self, text: str) -> dict[str, float]:

@@ -14,6 +14,7 @@ from bot.matcher import (
     Matcher,
     Thresholds,
     asks_if_genuine,
+    asks_police,
     clauses,
     coordinated,
     decide,
@@ -292,6 +293,35 @@ def test_a_question_whether_it_is_genuine_picks_impersonation(runner_up: str, ki
     assert decision.kind == kind
     if kind == "answer":
         assert (decision.intent, decision.sure) == ("legal.impersonation", False)
+
+
+@pytest.mark.parametrize(
+    ("text", "police"),
+    [
+        ("他们半夜在我家楼下堵我，这种情况能报警吗？", True),
+        ("收數佬喺門口潑油，我應唔應該報警？差人會唔會理？", True),
+        ("The collector came to my flat and kicked the door. Can I call the police?", True),
+        ("他们在门口贴我照片，这合法吗？能报警吗？", False),  # also asks whether it is allowed
+        ("他们在群里发我照片违法吗，我能不能报警", False),  # the same in one sentence
+        ("报了警，警察说是经济纠纷不管，还能找谁？", False),  # the police were told already
+        ("他们一直骂我，我该怎么办", False),
+    ],
+)
+def test_asks_police(text: str, police: bool) -> None:
+    assert asks_police(text) is police
+
+
+@pytest.mark.parametrize(
+    ("police", "kind", "intent"),
+    [
+        (40.0, "answer", "report.police"),  # the story names the act, the question asks about the police
+        (30.0, "answer", "legal.home_visit"),  # the police answer is not likely enough on its own
+    ],
+)
+def test_a_question_about_the_police_picks_the_police_answer(police: float, kind: str, intent: str) -> None:
+    analysis = dataclasses.replace(_analysis({"legal.home_visit": 70.0, "report.police": police}, ()), police=True)
+    decision = decide(analysis, LIMITS, frozenset())
+    assert (decision.kind, decision.intent) == (kind, intent)
 
 
 def test_now_what_is_asked_about_the_sentence_before_it() -> None:
