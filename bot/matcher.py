@@ -903,7 +903,7 @@ def question_form(text: str, split: list[tuple[str, bool]] | None = None) -> str
 _GENUINE = re.compile(
     r"真假|真定假|是不是真的|系唔系真|系咪真|真的吗|真的嗎|真的假的|是真的|是真是假|是不是假|是不是骗|假的吧|点知|點知"
     r"|怎么判断|怎麼判斷|怎么分辨|怎麼分辨|怎么知道|怎麼知道|怎么确认|怎麼確認"
-    r"|靠谱|靠譜|可靠|可信|相信|信得过|信得過|值不值得|值得|骗局|骗子|騙局|騙子|係咪呃|系咪呃"
+    r"|靠谱|靠譜|靠普|可靠|可信|相信|信得过|信得過|值不值得|值得|骗局|骗子|騙局|騙子|係咪呃|系咪呃"
     r"|\b(?:is|was) (?:it|this|that|he|she|they) (?:real|fake|legit|genuine)|\breal or (?:fake|not)\b|\bfake\b"
     r"|\blegit\b|\bgenuine\b|\bscam\b|\btrust|\bworth it\b|\breliable\b|\bshould i pay\b",
     re.IGNORECASE,
