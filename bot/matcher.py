@@ -777,12 +777,13 @@ def clauses(text: str) -> list[tuple[str, bool]]:
     An unpunctuated message (voice input) is cut at commas if it has any, and its last words are scored
     as a clause of their own: that is where people put the question.
     """
-    pieces = [piece for piece in _BREAK.split(text) if piece.strip()]
+    pieces = _sentences(text)
     if len(pieces) == 1:
-        pieces = [piece for piece in _SOFT_BREAK.split(text) if piece.strip()]
+        soft = [piece for piece in _SOFT_BREAK.split(text) if piece.strip()]
+        pieces = [(piece, pieces[0][1] and index == len(soft) - 1) for index, piece in enumerate(soft)]
     found: list[tuple[str, bool]] = []
-    for piece in pieces:
-        asks = bool(_ASKS.search(piece))
+    for piece, questioned in pieces:
+        asks = questioned or bool(_ASKS.search(piece))
         if asks and found and _generic(piece):
             # "…they know where I live. Is this legal? What should I do?": a question that names nothing is about
             # the sentence before it, and is scored with it (alone, it matches whatever intent asks most plainly)
@@ -794,6 +795,19 @@ def clauses(text: str) -> list[tuple[str, bool]]:
         tail = _tail(text.strip())
         found.append((tail, bool(_ASKS.search(tail))))
     return found if len(found) > 1 else []
+
+
+_QUESTION_MARK = re.compile(r"[?？]")
+
+
+def _sentences(text: str) -> list[tuple[str, bool]]:
+    """The sentences of a text, each with whether a question mark ends it: "我很纠结，要不要跟家里坦白？" asks, though
+    no question word in `_ASKS` says so."""
+    parts = re.split(f"({_BREAK.pattern})", text)
+    ends = [*parts[1::2], ""]
+    return [
+        (piece, bool(_QUESTION_MARK.search(end))) for piece, end in zip(parts[0::2], ends, strict=True) if piece.strip()
+    ]
 
 
 # Words of a question that asks nothing in particular: "这样合法吗", "我该怎么办", "is this legal? what should I do?"

@@ -324,6 +324,13 @@ def test_a_question_about_the_police_picks_the_police_answer(police: float, kind
     assert (decision.kind, decision.intent) == (kind, intent)
 
 
+def test_a_sentence_ending_in_a_question_mark_asks() -> None:
+    """"要不要跟家里坦白？" has no question word the clause pattern knows, but its question mark says it asks."""
+    found = clauses("催收说要打给我爸妈。我很纠结，要不要先跟家里坦白？")
+    assert found[-1] == ("我很纠结，要不要先跟家里坦白", True)
+    assert found[0][1] is False
+
+
 def test_now_what_is_asked_about_the_sentence_before_it() -> None:
     """"现在怎么办" names nothing: it asks about what was told just before, so that part is the question."""
     found = clauses("我已经跟监管投诉了，结果他们还是照打，现在怎么办？")
