@@ -35,6 +35,7 @@ def bundled() -> KnowledgeBase:
         # the writer's company collects, or the writer works in a lender's collection department
         "我们公司是专门做不良贷后的，能不能上门找欠款人的父母",
         "我在一家网贷公司的催收中心工作，每天打不通几百个电话，这正常吗",
+        "上个月进了一家贷后管理公司，主管让我们打借款人的紧急联系人，这样行吗",
     ],
 )
 def test_the_creditor_side_is_recognised(bundled: KnowledgeBase, text: str) -> None:
