@@ -586,7 +586,8 @@ class Matcher:
         asked = tuple(asks for _, _, asks in winners)
         conjuncts = tuple(named for named in map(self._named, coordinated(text)) if named is not None)
         form, genuine = question_form(text, split), asks_if_genuine(text, split)
-        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine, asks_police(text, split))
+        police, target = asks_police(text, split), complaint_target(text, split)
+        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine, police, target)
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
@@ -769,6 +770,8 @@ class Analysis:
     genuine: bool = False
     # whether every question asks about going to the police ("能报警吗", "可唔可以報警", "should I call the police")
     police: bool = False
+    # whom the question wants to complain to: the lender itself (report.platform) or a regulator (report.regulator)
+    target: str = ""
 
 
 def clauses(text: str) -> list[tuple[str, bool]]:
@@ -989,6 +992,42 @@ def _police(analysis: Analysis, limits: Thresholds) -> Candidate | None:
     return found if found is not None and found.score >= limits.answer else None
 
 
+# Whom a complaint is to go to, when the question says so: the lender itself ("直接跟银行客服反映", "向平台本身投诉",
+# "complain to the lender directly") or a regulator ("找哪个监管部门", "银监还是金融局", "the regulator").
+_COMPLAINS = re.compile(r"投诉|申诉|客诉|反映|反应|举报|检举|\bcomplain|\breport\b|\bfile\b")
+_TO_LENDER = re.compile(
+    r"直接(?:跟|向|找|同|投诉|客诉|反映)|(?:向|跟|找)(?:平台|银行|公司|官方)|平台本身|公司本身|官方|客服"
+    r"|\bitself\b|\bdirectly\b|\bto the (?:lender|lending company|bank|platform|app)\b"
+)
+_TO_REGULATOR = re.compile(
+    r"部门|监管|政府|工信部|银监|银保监|金融局|金融办|金管局|金管会|12378|\bregulators?\b|\bgovernment\b|\bauthorit"
+)
+LENDER_COMPLAINT, REGULATOR_COMPLAINT = "report.platform", "report.regulator"
+
+
+def complaint_target(text: str, split: list[tuple[str, bool]] | None = None) -> str:
+    """report.platform when the question asks to complain to the lender itself, report.regulator when to a regulator,
+    "" when it names neither or both."""
+    parts = [normalise(part) for part in _asked(text, split)]
+    parts = [part for part in parts if _COMPLAINS.search(part)]
+    lender = any(_TO_LENDER.search(part) for part in parts)
+    regulator = any(_TO_REGULATOR.search(part) for part in parts)
+    if lender != regulator:
+        return LENDER_COMPLAINT if lender else REGULATOR_COMPLAINT
+    return ""
+
+
+def _by_target(rivals: Sequence[Candidate], target: str) -> Candidate | None:
+    """Of the two likeliest, the one the complaint's addressee asks for, when they are the lender's and the
+    regulator's complaint answers."""
+    if not target or len(rivals) < 2:
+        return None
+    pair = rivals[:2]
+    if {c.intent for c in pair} != {LENDER_COMPLAINT, REGULATOR_COMPLAINT}:
+        return None
+    return next(c for c in pair if c.intent == target)
+
+
 # The intents each form of question is answered by, when the two likeliest are one of each ("is posting it legal?" vs
 # "how do I get it removed?", "is calling this often legal?" vs "how do I block them?").
 FORMS = {LEGALITY: "legal.", REMEDY: "report."}
@@ -1078,6 +1117,10 @@ def decide(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str])
         # Is it allowed, or what do I do about it: the question says which of the two it wants. Chosen on the dev
         # sets: of 79 such questions back it answered 72 right.
         why = f"the question asks {analysis.form}: {chosen.intent} of the two within rival {limits.rival:g}"
+        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
+    chosen = _by_target(rivals, analysis.target)
+    if chosen is not None:
+        why = f"the complaint is to go to {analysis.target}'s addressee, of the two within rival {limits.rival:g}"
         return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
     why = f"not clear enough to answer: {lead}; asking about the candidates within rival {limits.rival:g}"
     return Match("clarify", None, top.score, rivals or (top,), reason=why)

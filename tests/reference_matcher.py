@@ -36,6 +36,7 @@ from bot.matcher import (
     asks_if_genuine,
     asks_police,
     clauses,
+    complaint_target,
     coordinated,
     decide,
     question_form,
@@ -294,6 +295,7 @@ class Matcher:
             question_form(text),
             asks_if_genuine(text),
             asks_police(text),
+            complaint_target(text),
         )
 
     def vector(self, text: str) -> dict[str, float]:

@@ -16,6 +16,7 @@ from bot.matcher import (
     asks_if_genuine,
     asks_police,
     clauses,
+    complaint_target,
     coordinated,
     decide,
     question_form,
@@ -322,6 +323,29 @@ def test_a_question_about_the_police_picks_the_police_answer(police: float, kind
     analysis = dataclasses.replace(_analysis({"legal.home_visit": 70.0, "report.police": police}, ()), police=True)
     decision = decide(analysis, LIMITS, frozenset())
     assert (decision.kind, decision.intent) == (kind, intent)
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("催收骂人，我想直接跟平台客服投诉这个催收员，怎么弄？", "report.platform"),
+        ("How do I complain to the bank itself about its collectors?", "report.platform"),
+        ("催收天天骚扰，该找哪个监管部门投诉？", "report.regulator"),
+        ("想举报这个网贷 是找银保监还是金融局", "report.regulator"),
+        ("去哪投诉催收", ""),  # names no one
+        ("先跟平台客服投诉还是直接找监管部门？", ""),  # names both
+    ],
+)
+def test_complaint_target(text: str, target: str) -> None:
+    assert complaint_target(text) == target
+
+
+def test_the_complaints_addressee_decides_between_the_lender_and_the_regulator() -> None:
+    scores = {"report.regulator": 40.0, "report.platform": 37.0}
+    analysis = dataclasses.replace(_analysis(scores, ()), target="report.platform")
+    decision = decide(analysis, LIMITS, frozenset())
+    assert (decision.kind, decision.intent, decision.sure) == ("answer", "report.platform", False)
+    assert decide(_analysis(scores, ()), LIMITS, frozenset()).kind == "clarify"
 
 
 def test_a_sentence_ending_in_a_question_mark_asks() -> None:
