@@ -587,7 +587,8 @@ class Matcher:
         conjuncts = tuple(named for named in map(self._named, coordinated(text)) if named is not None)
         form, genuine = question_form(text, split), asks_if_genuine(text, split)
         police, target = asks_police(text, split), complaint_target(text, split)
-        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine, police, target)
+        tell = asks_how_to_tell(text, split)
+        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine, police, target, tell)
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
@@ -772,6 +773,8 @@ class Analysis:
     police: bool = False
     # whom the question wants to complain to: the lender itself (report.platform) or a regulator (report.regulator)
     target: str = ""
+    # whether it asks how to tell a fake from the real thing ("怎么分辨真假", "how do I know if it's real")
+    tell: bool = False
 
 
 def clauses(text: str) -> list[tuple[str, bool]]:
@@ -950,6 +953,34 @@ def _genuine(rivals: Sequence[Candidate], genuine: bool) -> Candidate | None:
     return None if other.intent.startswith("legal.") else found[0]
 
 
+# Asking how to tell whether a court, lawyer or police message is real: not "这是真的吗" (is what they say true, i.e.
+# will I be jailed or sued), but how to check who sent it.
+_TELL = re.compile(
+    r"怎么分辨|怎么判断|怎么知道是不是|怎么确认|怎么核实|怎么查证|点知|真假|真的还是假的|是真是假|真定假"
+    r"|\bhow (?:do|can|could|would) i (?:know|tell|check|verify|confirm)\b|\breal or (?:fake|not)\b|\bfake or real\b"
+)
+# What the real thing means, which a fake court, lawyer or police message is taken for.
+_REAL_THING = frozenset({"consequence.jail", "rights.lawsuit"})
+
+
+def asks_how_to_tell(text: str, split: list[tuple[str, bool]] | None = None) -> bool:
+    """Whether the message's question asks how to tell if what they were sent or told is genuine."""
+    return any(_TELL.search(normalise(part)) for part in _asked(text, split))
+
+
+def _fake_or_real(analysis: Analysis, limits: Thresholds) -> Candidate | None:
+    """legal.impersonation, when the question asks how to tell a fake from the real thing and the likeliest intent is
+    what the real thing means (jail, a lawsuit): "I got a 'court' WhatsApp saying I'll be arrested. How do I know if
+    it's real?" asks about the message, not about arrest."""
+    if not analysis.tell or not analysis.ranked or analysis.ranked[0].intent not in _REAL_THING:
+        return None
+    found = next((c for c in analysis.ranked if c.intent == IMPERSONATION), None)
+    if found is None:
+        return None
+    close = analysis.ranked[0].score - found.score < limits.rival
+    return found if close or found.score >= limits.clarify else None
+
+
 # Asking whether or how to go to the police, in every question of the message: "他们堵在我家门口，能报警吗",
 # "收數佬淋紅油，我可唔可以報警？", "can I call the police on them?". Not once the police have been told ("报了警也没
 # 用，还能找谁"): that is a complaint that got nowhere.
@@ -1067,6 +1098,10 @@ def decide(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str])
     if top.intent == CRISIS_INTENT:
         # A fair match on the self-harm intent's examples; the knowledge base decides what that means.
         return Match("crisis", top.intent, top.score, shown, reason="the best match is the self-harm intent")
+    chosen = _fake_or_real(analysis, limits)
+    if chosen is not None:
+        why = f"the question asks how to tell a fake from the real thing: {chosen.intent}, not {top.intent}"
+        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
     chosen = _police(analysis, limits)
     if chosen is not None:
         why = f"every question asks about going to the police; {chosen.intent} is at or above answer {limits.answer:g}"

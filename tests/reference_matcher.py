@@ -33,6 +33,7 @@ from bot.matcher import (
     Analysis,
     Explanation,
     Thresholds,
+    asks_how_to_tell,
     asks_if_genuine,
     asks_police,
     clauses,
@@ -296,6 +297,7 @@ class Matcher:
             asks_if_genuine(text),
             asks_police(text),
             complaint_target(text),
+            asks_how_to_tell(text),
         )
 
     def vector(self, text: str) -> dict[str, float]:

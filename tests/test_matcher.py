@@ -13,6 +13,7 @@ from bot.matcher import (
     Analysis,
     Matcher,
     Thresholds,
+    asks_how_to_tell,
     asks_if_genuine,
     asks_police,
     clauses,
@@ -346,6 +347,26 @@ def test_the_complaints_addressee_decides_between_the_lender_and_the_regulator()
     decision = decide(analysis, LIMITS, frozenset())
     assert (decision.kind, decision.intent, decision.sure) == ("answer", "report.platform", False)
     assert decide(_analysis(scores, ()), LIMITS, frozenset()).kind == "clarify"
+
+
+@pytest.mark.parametrize(
+    ("text", "tell"),
+    [
+        ("收到一张法院传票的照片，让我打一个手机号，怎么分辨是不是真的？", True),
+        ("A 'lawyer' emailed me a summons with no case number. How can I tell if it's real?", True),
+        ("催收说不还就要坐牢，这是真的吗？", False),  # asks whether the threat is true, not who sent it
+    ],
+)
+def test_asks_how_to_tell(text: str, tell: bool) -> None:
+    assert asks_how_to_tell(text) is tell
+
+
+def test_how_to_tell_a_fake_from_the_real_thing_picks_impersonation() -> None:
+    scores = {"consequence.jail": 45.0, "legal.impersonation": 30.0}
+    analysis = dataclasses.replace(_analysis(scores, ()), tell=True)
+    decision = decide(analysis, LIMITS, frozenset())
+    assert (decision.kind, decision.intent, decision.sure) == ("answer", "legal.impersonation", False)
+    assert decide(_analysis(scores, ()), LIMITS, frozenset()).intent == "consequence.jail"
 
 
 def test_a_sentence_ending_in_a_question_mark_asks() -> None:
