@@ -587,8 +587,8 @@ class Matcher:
         conjuncts = tuple(named for named in map(self._named, coordinated(text)) if named is not None)
         form, genuine = question_form(text, split), asks_if_genuine(text, split)
         police, target = asks_police(text, split), complaint_target(text, split)
-        tell = asks_how_to_tell(text, split)
-        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine, police, target, tell)
+        tell, stuck = asks_how_to_tell(text, split), complained_in_vain(text, split)
+        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine, police, target, tell, stuck)
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
@@ -775,6 +775,9 @@ class Analysis:
     target: str = ""
     # whether it asks how to tell a fake from the real thing ("怎么分辨真假", "how do I know if it's real")
     tell: bool = False
+    # whether it tells of a complaint or police report that changed nothing and asks what next ("投诉了12378没人理，
+    # 还能怎么办")
+    stuck: bool = False
 
 
 def clauses(text: str) -> list[tuple[str, bool]]:
@@ -981,6 +984,45 @@ def _fake_or_real(analysis: Analysis, limits: Thresholds) -> Candidate | None:
     return found if close or found.score >= limits.clarify else None
 
 
+# A complaint or police report already made that changed nothing, and a question what is left to do:
+# "我投诉了12378一个月没回复，催收还在半夜打，怎么办", "已經報警了，但討債電話還是一直來，接下來該怎麼辦？".
+# The story names the calls or the police; the person wants to know where to go next.
+_COMPLAINED = re.compile(
+    r"投诉了|投诉过|投诉后|投诉之后|已经投诉|投诉咗|申诉了|申诉过|申诉咗|报了警|报警了|报过警|报咗警|报了案|报案了|报咗案"
+    r"|(?:去|到)(?:过|了|咗)(?:派出所|警察局|警局|差馆|警署)|派出所去(?:过|了)|12378也打|打了12378|打过12378"
+    r"|\b(?:filed|made|lodged) a complaint\b|\bcomplained\b|\breported (?:it|them)\b|\bwent to the police\b"
+)
+_IN_VAIN = re.compile(
+    r"没(?:有)?(?:人)?(?:回复|回音|答复|理|回|用|结果|反应|处理|下文|变)|冇人(?:覆|理|回)|冇用|无果|石沉大海|不管|还是|依旧"
+    r"|照样|照打|仍然|继续|一直|\bnobody\b|\bno (?:reply|response|answer|one)\b|\bnothing (?:happened|changed)\b"
+    r"|\bstill\b"
+)
+_WHAT_NEXT = re.compile(
+    r"还能|仲可以|仲有咩|下一步|接下来|怎么办|点算|找谁|\bwhat s next\b|\bwhat now\b|\bwhat else\b"
+    r"|\bnext step|\bwhat (?:should|can) i do\b"
+)
+# A question that names where to go next has its own answer: the industry association, a lawyer, getting posts down.
+_ELSEWHERE = re.compile(r"协会|律师|法律援助|起诉|删|\bassociation\b|\blawyer\b|\bsue\b|\bremove")
+NO_RESPONSE = "report.no_response"
+
+
+def complained_in_vain(text: str, split: list[tuple[str, bool]] | None = None) -> bool:
+    """Whether the message tells of a complaint or police report that changed nothing, and asks only what is left."""
+    folded = normalise(text)
+    if not (_COMPLAINED.search(folded) and _IN_VAIN.search(folded)):
+        return False
+    parts = [normalise(part) for part in _asked(text, split)]
+    return all(_WHAT_NEXT.search(part) and not _ELSEWHERE.search(part) for part in parts)
+
+
+def _in_vain(analysis: Analysis, limits: Thresholds) -> Candidate | None:
+    """report.no_response, when a complaint or police report changed nothing and the question asks what next."""
+    if not analysis.stuck or not analysis.ranked or analysis.ranked[0].intent == NO_RESPONSE:
+        return None
+    found = next((c for c in analysis.ranked if c.intent == NO_RESPONSE), None)
+    return found if found is not None and found.score >= limits.clarify else None
+
+
 # Asking whether or how to go to the police, in every question of the message: "他们堵在我家门口，能报警吗",
 # "收數佬淋紅油，我可唔可以報警？", "can I call the police on them?". Not once the police have been told ("报了警也没
 # 用，还能找谁"): that is a complaint that got nowhere.
@@ -1098,6 +1140,10 @@ def decide(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str])
     if top.intent == CRISIS_INTENT:
         # A fair match on the self-harm intent's examples; the knowledge base decides what that means.
         return Match("crisis", top.intent, top.score, shown, reason="the best match is the self-harm intent")
+    chosen = _in_vain(analysis, limits)
+    if chosen is not None:
+        why = f"a complaint or police report changed nothing and the question asks what next: {chosen.intent}"
+        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
     chosen = _fake_or_real(analysis, limits)
     if chosen is not None:
         why = f"the question asks how to tell a fake from the real thing: {chosen.intent}, not {top.intent}"

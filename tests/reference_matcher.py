@@ -37,6 +37,7 @@ from bot.matcher import (
     asks_if_genuine,
     asks_police,
     clauses,
+    complained_in_vain,
     complaint_target,
     coordinated,
     decide,
@@ -298,6 +299,7 @@ class Matcher:
             asks_police(text),
             complaint_target(text),
             asks_how_to_tell(text),
+            complained_in_vain(text),
         )
 
     def vector(self, text: str) -> dict[str, float]:

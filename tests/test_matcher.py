@@ -17,6 +17,7 @@ from bot.matcher import (
     asks_if_genuine,
     asks_police,
     clauses,
+    complained_in_vain,
     complaint_target,
     coordinated,
     decide,
@@ -367,6 +368,27 @@ def test_how_to_tell_a_fake_from_the_real_thing_picks_impersonation() -> None:
     decision = decide(analysis, LIMITS, frozenset())
     assert (decision.kind, decision.intent, decision.sure) == ("answer", "legal.impersonation", False)
     assert decide(_analysis(scores, ()), LIMITS, frozenset()).intent == "consequence.jail"
+
+
+@pytest.mark.parametrize(
+    ("text", "stuck"),
+    [
+        ("上周在12378投诉了，到现在都没人回复，他们还天天打，接下来怎么办？", True),
+        ("報咗警都冇用，佢哋繼續打嚟，仲可以點做？", True),
+        ("I filed a complaint with the regulator a month ago and nothing happened. What's next?", True),
+        ("投诉了平台没用，听说可以找互金协会，那边能管吗？", False),  # names where to go next
+        ("催收天天打，我该怎么办？", False),  # nothing done yet
+    ],
+)
+def test_complained_in_vain(text: str, stuck: bool) -> None:
+    assert complained_in_vain(text) is stuck
+
+
+def test_a_complaint_that_changed_nothing_gets_the_what_next_answer() -> None:
+    scores = {"report.police": 50.0, "report.no_response": 30.0}
+    analysis = dataclasses.replace(_analysis(scores, ()), stuck=True)
+    decision = decide(analysis, LIMITS, frozenset())
+    assert (decision.kind, decision.intent, decision.sure) == ("answer", "report.no_response", False)
 
 
 def test_a_sentence_ending_in_a_question_mark_asks() -> None:
