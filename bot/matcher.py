@@ -586,7 +586,9 @@ class Matcher:
         asked = tuple(asks for _, _, asks in winners)
         conjuncts = tuple(named for named in map(self._named, coordinated(text)) if named is not None)
         form, genuine = question_form(text, split), asks_if_genuine(text, split)
-        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine)
+        police, target = asks_police(text, split), complaint_target(text, split)
+        tell, stuck = asks_how_to_tell(text, split), complained_in_vain(text, split)
+        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine, police, target, tell, stuck)
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
@@ -767,6 +769,15 @@ class Analysis:
     form: str = ""
     # whether it asks if something is genuine ("这短信是真的吗", "how do I know if it's real")
     genuine: bool = False
+    # whether every question asks about going to the police ("能报警吗", "可唔可以報警", "should I call the police")
+    police: bool = False
+    # whom the question wants to complain to: the lender itself (report.platform) or a regulator (report.regulator)
+    target: str = ""
+    # whether it asks how to tell a fake from the real thing ("怎么分辨真假", "how do I know if it's real")
+    tell: bool = False
+    # whether it tells of a complaint or police report that changed nothing and asks what next ("投诉了12378没人理，
+    # 还能怎么办")
+    stuck: bool = False
 
 
 def clauses(text: str) -> list[tuple[str, bool]]:
@@ -775,12 +786,13 @@ def clauses(text: str) -> list[tuple[str, bool]]:
     An unpunctuated message (voice input) is cut at commas if it has any, and its last words are scored
     as a clause of their own: that is where people put the question.
     """
-    pieces = [piece for piece in _BREAK.split(text) if piece.strip()]
+    pieces = _sentences(text)
     if len(pieces) == 1:
-        pieces = [piece for piece in _SOFT_BREAK.split(text) if piece.strip()]
+        soft = [piece for piece in _SOFT_BREAK.split(text) if piece.strip()]
+        pieces = [(piece, pieces[0][1] and index == len(soft) - 1) for index, piece in enumerate(soft)]
     found: list[tuple[str, bool]] = []
-    for piece in pieces:
-        asks = bool(_ASKS.search(piece))
+    for piece, questioned in pieces:
+        asks = questioned or bool(_ASKS.search(piece))
         if asks and found and _generic(piece):
             # "…they know where I live. Is this legal? What should I do?": a question that names nothing is about
             # the sentence before it, and is scored with it (alone, it matches whatever intent asks most plainly)
@@ -794,9 +806,22 @@ def clauses(text: str) -> list[tuple[str, bool]]:
     return found if len(found) > 1 else []
 
 
+_QUESTION_MARK = re.compile(r"[?？]")
+
+
+def _sentences(text: str) -> list[tuple[str, bool]]:
+    """The sentences of a text, each with whether a question mark ends it: "我很纠结，要不要跟家里坦白？" asks, though
+    no question word in `_ASKS` says so."""
+    parts = re.split(f"({_BREAK.pattern})", text)
+    ends = [*parts[1::2], ""]
+    return [
+        (piece, bool(_QUESTION_MARK.search(end))) for piece, end in zip(parts[0::2], ends, strict=True) if piece.strip()
+    ]
+
+
 # Words of a question that asks nothing in particular: "这样合法吗", "我该怎么办", "is this legal? what should I do?"
 _GENERIC = re.compile(
-    r"怎么办|怎麼辦|咋办|咋辦|点算|點算|怎么处理|怎么做|怎么弄|该怎么|應該|应该|我该|我能|可以|还能|還能|接下来|接下來|请问|請問|"
+    r"怎么办|怎麼辦|咋办|咋辦|点算|點算|怎么处理|怎么做|怎么弄|该怎么|如何处理|怎么应对|怎麼應對|如何应对|如何應對|怎样应对|怎么面对|怎么解决|如何解决|长期下去|這樣下去|这样下去|一直这样|继续下去|会怎样|會怎樣|会怎么样|會怎麼樣|應該|应该|我该|我能|可以|还能|還能|接下来|接下來|请问|請問|"
     r"现在|現在|而家|依家|下一步|那我|"
     r"\b(?:what|should|can|could|i|do|now|help|me|please|is|this|that|legal|allowed|ok|okay)\b"
 )
@@ -901,7 +926,7 @@ def question_form(text: str, split: list[tuple[str, bool]] | None = None) -> str
 _GENUINE = re.compile(
     r"真假|真定假|是不是真的|系唔系真|系咪真|真的吗|真的嗎|真的假的|是真的|是真是假|是不是假|是不是骗|假的吧|点知|點知"
     r"|怎么判断|怎麼判斷|怎么分辨|怎麼分辨|怎么知道|怎麼知道|怎么确认|怎麼確認"
-    r"|靠谱|靠譜|可靠|可信|相信|信得过|信得過|值不值得|值得|骗局|骗子|騙局|騙子|係咪呃|系咪呃"
+    r"|靠谱|靠譜|靠普|可靠|可信|相信|信得过|信得過|值不值得|值得|骗局|骗子|騙局|騙子|係咪呃|系咪呃"
     r"|\b(?:is|was) (?:it|this|that|he|she|they) (?:real|fake|legit|genuine)|\breal or (?:fake|not)\b|\bfake\b"
     r"|\blegit\b|\bgenuine\b|\bscam\b|\btrust|\bworth it\b|\breliable\b|\bshould i pay\b",
     re.IGNORECASE,
@@ -929,6 +954,151 @@ def _genuine(rivals: Sequence[Candidate], genuine: bool) -> Candidate | None:
         return None
     other = next(c for c in pair if c is not found[0])
     return None if other.intent.startswith("legal.") else found[0]
+
+
+# Asking how to tell whether a court, lawyer or police message is real: not "这是真的吗" (is what they say true, i.e.
+# will I be jailed or sued), but how to check who sent it.
+_TELL = re.compile(
+    r"怎么分辨|怎么判断|怎么知道是不是|怎么确认|怎么核实|怎么查证|点知|真假|真的还是假的|是真是假|真定假"
+    r"|\bhow (?:do|can|could|would) i (?:know|tell|check|verify|confirm)\b|\breal or (?:fake|not)\b|\bfake or real\b"
+)
+# What the real thing means, which a fake court, lawyer or police message is taken for.
+_REAL_THING = frozenset({"consequence.jail", "rights.lawsuit"})
+
+
+def asks_how_to_tell(text: str, split: list[tuple[str, bool]] | None = None) -> bool:
+    """Whether the message's question asks how to tell if what they were sent or told is genuine."""
+    return any(_TELL.search(normalise(part)) for part in _asked(text, split))
+
+
+def _fake_or_real(analysis: Analysis, limits: Thresholds) -> Candidate | None:
+    """legal.impersonation, when the question asks how to tell a fake from the real thing and the likeliest intent is
+    what the real thing means (jail, a lawsuit): "I got a 'court' WhatsApp saying I'll be arrested. How do I know if
+    it's real?" asks about the message, not about arrest."""
+    if not analysis.tell or not analysis.ranked or analysis.ranked[0].intent not in _REAL_THING:
+        return None
+    found = next((c for c in analysis.ranked if c.intent == IMPERSONATION), None)
+    if found is None:
+        return None
+    close = analysis.ranked[0].score - found.score < limits.rival
+    return found if close or found.score >= limits.clarify else None
+
+
+# A complaint or police report already made that changed nothing, and a question what is left to do:
+# "我投诉了12378一个月没回复，催收还在半夜打，怎么办", "已經報警了，但討債電話還是一直來，接下來該怎麼辦？".
+# The story names the calls or the police; the person wants to know where to go next.
+_COMPLAINED = re.compile(
+    r"投诉了|投诉过|投诉后|投诉之后|已经投诉|投诉咗|申诉了|申诉过|申诉咗|报了警|报警了|报过警|报咗警|报了案|报案了|报咗案"
+    r"|(?:去|到)(?:过|了|咗)(?:派出所|警察局|警局|差馆|警署)|派出所去(?:过|了)|12378也打|打了12378|打过12378"
+    r"|\b(?:filed|made|lodged) a complaint\b|\bcomplained\b|\breported (?:it|them)\b|\bwent to the police\b"
+)
+_IN_VAIN = re.compile(
+    r"没(?:有)?(?:人)?(?:回复|回音|答复|理|回|用|结果|反应|处理|下文|变)|冇人(?:覆|理|回)|冇用|无果|石沉大海|不管|还是|依旧"
+    r"|照样|照打|仍然|继续|一直|\bnobody\b|\bno (?:reply|response|answer|one)\b|\bnothing (?:happened|changed)\b"
+    r"|\bstill\b"
+)
+_WHAT_NEXT = re.compile(
+    r"还能|仲可以|仲有咩|下一步|接下来|怎么办|点算|找谁|\bwhat s next\b|\bwhat now\b|\bwhat else\b"
+    r"|\bnext step|\bwhat (?:should|can) i do\b"
+)
+# A question that names where to go next has its own answer: the industry association, a lawyer, getting posts down.
+_ELSEWHERE = re.compile(r"协会|律师|法律援助|起诉|删|\bassociation\b|\blawyer\b|\bsue\b|\bremove")
+NO_RESPONSE = "report.no_response"
+
+
+def complained_in_vain(text: str, split: list[tuple[str, bool]] | None = None) -> bool:
+    """Whether the message tells of a complaint or police report that changed nothing, and asks only what is left."""
+    folded = normalise(text)
+    if not (_COMPLAINED.search(folded) and _IN_VAIN.search(folded)):
+        return False
+    parts = [normalise(part) for part in _asked(text, split)]
+    return all(_WHAT_NEXT.search(part) and not _ELSEWHERE.search(part) for part in parts)
+
+
+def _in_vain(analysis: Analysis, limits: Thresholds) -> Candidate | None:
+    """report.no_response, when a complaint or police report changed nothing and the question asks what next."""
+    if not analysis.stuck or not analysis.ranked or analysis.ranked[0].intent == NO_RESPONSE:
+        return None
+    found = next((c for c in analysis.ranked if c.intent == NO_RESPONSE), None)
+    return found if found is not None and found.score >= limits.clarify else None
+
+
+# Asking whether or how to go to the police, in every question of the message: "他们堵在我家门口，能报警吗",
+# "收數佬淋紅油，我可唔可以報警？", "can I call the police on them?". Not once the police have been told ("报了警也没
+# 用，还能找谁"): that is a complaint that got nowhere.
+_POLICE = re.compile(
+    r"报警|报案|报井|报景|报j|警察|差人|差佬|派出所|公安|警署|警局|\bpolice\b|\bcops\b"
+)
+_MAY_I = re.compile(
+    r"能|可以|可唔可以|可否|要不要|该不该|该唔该|应不应该|应唔应该|使唔使|有没有用|有冇用|有用|会不会|会唔会"
+    r"|管不管|会管|理唔理|怎么报|点报|\b(?:can|could|should|may) (?:i|we)\b|\bwill the police\b"
+    r"|\bis it worth\b"
+)
+_TOLD_POLICE = re.compile(
+    r"报了警|报警了|报过警|报咗警|报了案|报案了|报过案|报咗案"
+    r"|(?:去|到)(?:过|了|咗)(?:派出所|警察局|警局|差馆|警署)|派出所去(?:过|了)|警察(?:说|话)|民警说"
+    r"|\b(?:called|went to|reported (?:it )?to) the police\b|\bthe police (?:said|told)\b"
+)
+
+
+def asks_police(text: str, split: list[tuple[str, bool]] | None = None) -> bool:
+    """Whether every question of the message asks whether or how to go to the police (and not also whether what was
+    done is allowed), and the police have not been told yet."""
+    if _TOLD_POLICE.search(normalise(text)):
+        return False
+    for part in _asked(text, split):
+        folded = normalise(part)
+        if not (_POLICE.search(folded) and _MAY_I.search(folded)) or (_LEGALITY.search(folded) and _ASKED.search(part)):
+            return False
+    return True
+
+
+POLICE = "report.police"
+
+
+def _police(analysis: Analysis, limits: Thresholds) -> Candidate | None:
+    """report.police, when every question asks about going to the police and the message's likeliest intent is what
+    the collector did (legal.*): the story names the act, the question what to do about it."""
+    if not analysis.police or not analysis.ranked or not analysis.ranked[0].intent.startswith(CONDUCT):
+        return None
+    found = next((c for c in analysis.ranked if c.intent == POLICE), None)
+    return found if found is not None and found.score >= limits.answer else None
+
+
+# Whom a complaint is to go to, when the question says so: the lender itself ("直接跟银行客服反映", "向平台本身投诉",
+# "complain to the lender directly") or a regulator ("找哪个监管部门", "银监还是金融局", "the regulator").
+_COMPLAINS = re.compile(r"投诉|申诉|客诉|反映|反应|举报|检举|\bcomplain|\breport\b|\bfile\b")
+_TO_LENDER = re.compile(
+    r"直接(?:跟|向|找|同|投诉|客诉|反映)|(?:向|跟|找)(?:平台|银行|公司|官方)|平台本身|公司本身|官方|客服"
+    r"|\bitself\b|\bdirectly\b|\bto the (?:lender|lending company|bank|platform|app)\b"
+)
+_TO_REGULATOR = re.compile(
+    r"部门|监管|政府|工信部|银监|银保监|金融局|金融办|金管局|金管会|12378|\bregulators?\b|\bgovernment\b|\bauthorit"
+)
+LENDER_COMPLAINT, REGULATOR_COMPLAINT = "report.platform", "report.regulator"
+
+
+def complaint_target(text: str, split: list[tuple[str, bool]] | None = None) -> str:
+    """report.platform when the question asks to complain to the lender itself, report.regulator when to a regulator,
+    "" when it names neither or both."""
+    parts = [normalise(part) for part in _asked(text, split)]
+    parts = [part for part in parts if _COMPLAINS.search(part)]
+    lender = any(_TO_LENDER.search(part) for part in parts)
+    regulator = any(_TO_REGULATOR.search(part) for part in parts)
+    if lender != regulator:
+        return LENDER_COMPLAINT if lender else REGULATOR_COMPLAINT
+    return ""
+
+
+def _by_target(rivals: Sequence[Candidate], target: str) -> Candidate | None:
+    """Of the two likeliest, the one the complaint's addressee asks for, when they are the lender's and the
+    regulator's complaint answers."""
+    if not target or len(rivals) < 2:
+        return None
+    pair = rivals[:2]
+    if {c.intent for c in pair} != {LENDER_COMPLAINT, REGULATOR_COMPLAINT}:
+        return None
+    return next(c for c in pair if c.intent == target)
 
 
 # The intents each form of question is answered by, when the two likeliest are one of each ("is posting it legal?" vs
@@ -970,6 +1140,18 @@ def decide(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str])
     if top.intent == CRISIS_INTENT:
         # A fair match on the self-harm intent's examples; the knowledge base decides what that means.
         return Match("crisis", top.intent, top.score, shown, reason="the best match is the self-harm intent")
+    chosen = _in_vain(analysis, limits)
+    if chosen is not None:
+        why = f"a complaint or police report changed nothing and the question asks what next: {chosen.intent}"
+        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
+    chosen = _fake_or_real(analysis, limits)
+    if chosen is not None:
+        why = f"the question asks how to tell a fake from the real thing: {chosen.intent}, not {top.intent}"
+        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
+    chosen = _police(analysis, limits)
+    if chosen is not None:
+        why = f"every question asks about going to the police; {chosen.intent} is at or above answer {limits.answer:g}"
+        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
     conduct = _conduct(analysis, limits)
     if len(conduct) >= 2:
         # However clearly one of them leads: "打给我爸妈和我领导，合法吗" asks about both.
@@ -1016,6 +1198,10 @@ def decide(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str])
         # Is it allowed, or what do I do about it: the question says which of the two it wants. Chosen on the dev
         # sets: of 79 such questions back it answered 72 right.
         why = f"the question asks {analysis.form}: {chosen.intent} of the two within rival {limits.rival:g}"
+        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
+    chosen = _by_target(rivals, analysis.target)
+    if chosen is not None:
+        why = f"the complaint is to go to {analysis.target}'s addressee, of the two within rival {limits.rival:g}"
         return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
     why = f"not clear enough to answer: {lead}; asking about the candidates within rival {limits.rival:g}"
     return Match("clarify", None, top.score, rivals or (top,), reason=why)

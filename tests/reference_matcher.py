@@ -33,8 +33,12 @@ from bot.matcher import (
     Analysis,
     Explanation,
     Thresholds,
+    asks_how_to_tell,
     asks_if_genuine,
+    asks_police,
     clauses,
+    complained_in_vain,
+    complaint_target,
     coordinated,
     decide,
     question_form,
@@ -286,7 +290,16 @@ class Matcher:
         asked = tuple(asks for _, _, asks in winners)
         conjuncts = tuple(named for named in map(self._named, coordinated(text)) if named is not None)
         return Analysis(
-            tuple(ranked), clause_winners, asked, conjuncts, question_form(text), asks_if_genuine(text)
+            tuple(ranked),
+            clause_winners,
+            asked,
+            conjuncts,
+            question_form(text),
+            asks_if_genuine(text),
+            asks_police(text),
+            complaint_target(text),
+            asks_how_to_tell(text),
+            complained_in_vain(text),
         )
 
     def vector(self, text: str) -> dict[str, float]:

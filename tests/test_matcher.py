@@ -13,8 +13,12 @@ from bot.matcher import (
     Analysis,
     Matcher,
     Thresholds,
+    asks_how_to_tell,
     asks_if_genuine,
+    asks_police,
     clauses,
+    complained_in_vain,
+    complaint_target,
     coordinated,
     decide,
     question_form,
@@ -292,6 +296,106 @@ def test_a_question_whether_it_is_genuine_picks_impersonation(runner_up: str, ki
     assert decision.kind == kind
     if kind == "answer":
         assert (decision.intent, decision.sure) == ("legal.impersonation", False)
+
+
+@pytest.mark.parametrize(
+    ("text", "police"),
+    [
+        ("他们半夜在我家楼下堵我，这种情况能报警吗？", True),
+        ("收數佬喺門口潑油，我應唔應該報警？差人會唔會理？", True),
+        ("The collector came to my flat and kicked the door. Can I call the police?", True),
+        ("他们在门口贴我照片，这合法吗？能报警吗？", False),  # also asks whether it is allowed
+        ("他们在群里发我照片违法吗，我能不能报警", False),  # the same in one sentence
+        ("报了警，警察说是经济纠纷不管，还能找谁？", False),  # the police were told already
+        ("他们一直骂我，我该怎么办", False),
+    ],
+)
+def test_asks_police(text: str, police: bool) -> None:
+    assert asks_police(text) is police
+
+
+@pytest.mark.parametrize(
+    ("police", "kind", "intent"),
+    [
+        (40.0, "answer", "report.police"),  # the story names the act, the question asks about the police
+        (30.0, "answer", "legal.home_visit"),  # the police answer is not likely enough on its own
+    ],
+)
+def test_a_question_about_the_police_picks_the_police_answer(police: float, kind: str, intent: str) -> None:
+    analysis = dataclasses.replace(_analysis({"legal.home_visit": 70.0, "report.police": police}, ()), police=True)
+    decision = decide(analysis, LIMITS, frozenset())
+    assert (decision.kind, decision.intent) == (kind, intent)
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("催收骂人，我想直接跟平台客服投诉这个催收员，怎么弄？", "report.platform"),
+        ("How do I complain to the bank itself about its collectors?", "report.platform"),
+        ("催收天天骚扰，该找哪个监管部门投诉？", "report.regulator"),
+        ("想举报这个网贷 是找银保监还是金融局", "report.regulator"),
+        ("去哪投诉催收", ""),  # names no one
+        ("先跟平台客服投诉还是直接找监管部门？", ""),  # names both
+    ],
+)
+def test_complaint_target(text: str, target: str) -> None:
+    assert complaint_target(text) == target
+
+
+def test_the_complaints_addressee_decides_between_the_lender_and_the_regulator() -> None:
+    scores = {"report.regulator": 40.0, "report.platform": 37.0}
+    analysis = dataclasses.replace(_analysis(scores, ()), target="report.platform")
+    decision = decide(analysis, LIMITS, frozenset())
+    assert (decision.kind, decision.intent, decision.sure) == ("answer", "report.platform", False)
+    assert decide(_analysis(scores, ()), LIMITS, frozenset()).kind == "clarify"
+
+
+@pytest.mark.parametrize(
+    ("text", "tell"),
+    [
+        ("收到一张法院传票的照片，让我打一个手机号，怎么分辨是不是真的？", True),
+        ("A 'lawyer' emailed me a summons with no case number. How can I tell if it's real?", True),
+        ("催收说不还就要坐牢，这是真的吗？", False),  # asks whether the threat is true, not who sent it
+    ],
+)
+def test_asks_how_to_tell(text: str, tell: bool) -> None:
+    assert asks_how_to_tell(text) is tell
+
+
+def test_how_to_tell_a_fake_from_the_real_thing_picks_impersonation() -> None:
+    scores = {"consequence.jail": 45.0, "legal.impersonation": 30.0}
+    analysis = dataclasses.replace(_analysis(scores, ()), tell=True)
+    decision = decide(analysis, LIMITS, frozenset())
+    assert (decision.kind, decision.intent, decision.sure) == ("answer", "legal.impersonation", False)
+    assert decide(_analysis(scores, ()), LIMITS, frozenset()).intent == "consequence.jail"
+
+
+@pytest.mark.parametrize(
+    ("text", "stuck"),
+    [
+        ("上周在12378投诉了，到现在都没人回复，他们还天天打，接下来怎么办？", True),
+        ("報咗警都冇用，佢哋繼續打嚟，仲可以點做？", True),
+        ("I filed a complaint with the regulator a month ago and nothing happened. What's next?", True),
+        ("投诉了平台没用，听说可以找互金协会，那边能管吗？", False),  # names where to go next
+        ("催收天天打，我该怎么办？", False),  # nothing done yet
+    ],
+)
+def test_complained_in_vain(text: str, stuck: bool) -> None:
+    assert complained_in_vain(text) is stuck
+
+
+def test_a_complaint_that_changed_nothing_gets_the_what_next_answer() -> None:
+    scores = {"report.police": 50.0, "report.no_response": 30.0}
+    analysis = dataclasses.replace(_analysis(scores, ()), stuck=True)
+    decision = decide(analysis, LIMITS, frozenset())
+    assert (decision.kind, decision.intent, decision.sure) == ("answer", "report.no_response", False)
+
+
+def test_a_sentence_ending_in_a_question_mark_asks() -> None:
+    """"要不要跟家里坦白？" has no question word the clause pattern knows, but its question mark says it asks."""
+    found = clauses("催收说要打给我爸妈。我很纠结，要不要先跟家里坦白？")
+    assert found[-1] == ("我很纠结，要不要先跟家里坦白", True)
+    assert found[0][1] is False
 
 
 def test_now_what_is_asked_about_the_sentence_before_it() -> None:

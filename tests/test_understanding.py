@@ -32,6 +32,10 @@ def bundled() -> KnowledgeBase:
         # a sibling who borrowed "here", and the person lent to named with a word before them
         "我妹妹从我这借了三千块，说月底就还，到现在一直拖着，怎么跟她要",
         "我借给高中同学八千，他现在电话都不接了，能去找他爸妈吗",
+        # the writer's company collects, or the writer works in a lender's collection department
+        "我们公司是专门做不良贷后的，能不能上门找欠款人的父母",
+        "我在一家网贷公司的催收中心工作，每天打不通几百个电话，这正常吗",
+        "上个月进了一家贷后管理公司，主管让我们打借款人的紧急联系人，这样行吗",
     ],
 )
 def test_the_creditor_side_is_recognised(bundled: KnowledgeBase, text: str) -> None:
@@ -49,6 +53,9 @@ def test_the_creditor_side_is_recognised(bundled: KnowledgeBase, text: str) -> N
         "想去应聘催收岗位，待遇怎么样",
         "我想进催收公司上班，这行犯不犯法",
         "想入收數公司打工，份工點樣",
+        # opening an asset-management firm to take collection work, and a collector's pay
+        "打算注册一家资管公司接银行的外包催收单子，要多少启动资金",
+        "催收人员底薪一般多少",
     ],
 )
 def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) -> None:
@@ -80,6 +87,10 @@ def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) 
         "我朋友借给我他的卡还网贷，现在催收找他",
         "表哥借给我三万帮我还了网贷，催收还在打",
         "I borrowed 5000 from my sister to repay the app and they still call",
+        # the borrower's own workplace, a complaint to the collection department, a complaint about outsourcing
+        "我们公司是做外贸的，催收天天打到前台",
+        "我在平台的催收部门投诉了也没用",
+        "想直接向银行客服投诉委外催收的态度",
     ],
 )
 def test_a_borrower_is_not_turned_away(bundled: KnowledgeBase, text: str) -> None:
