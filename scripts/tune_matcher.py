@@ -3,7 +3,7 @@
 Usage: .venv/bin/python scripts/tune_matcher.py eval/realistic-dev.yaml eval/realistic-dev-2.yaml
     eval/realistic-dev-3.yaml eval/realistic-dev-4.yaml eval/realistic-dev-5.yaml eval/realistic-dev-6.yaml
     eval/realistic-dev-7.yaml eval/realistic-dev-8.yaml eval/realistic-dev-9.yaml eval/realistic-dev-10.yaml
-    eval/realistic-dev-11.yaml eval/dev.yaml [--top 15]
+    eval/realistic-dev-11.yaml eval/realistic-dev-12.yaml eval/dev.yaml [--top 15]
 
 Every message is analysed once (scores for the whole message and its clauses); then every combination of
 thresholds in the grid is applied to those analyses, which is cheap. Each combination is scored on every

@@ -285,18 +285,18 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: K
 
 
 def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> None:
-    # Sets BV, BW and BX: three writers never tuned on. Floors a little under their figures (recall 95.8 %, false
-    # alarms 5.0 %, 135 of 150 acts and method questions given the crisis reply, measured before this round), so a
-    # content edit that loses ground on messages nobody tuned for fails CI.
+    # Sets BV, BW and BX: three writers never tuned on. Floors a little under their figures (recall 96.4 %, false
+    # alarms 3.7 %, 139 of 150 acts and method questions given the crisis reply; 95.8 %, 5.0 % and 135 before this
+    # round), so a content edit that loses ground on messages nobody tuned for fails CI.
     items = yaml.safe_load((REPO / "eval" / "safety-holdout.yaml").read_text(encoding="utf-8"))
     assert len(items) == 1200
     report = evaluate_safety(real, load_safety_items(REPO / "eval" / "safety-holdout.yaml")).as_json()
-    assert report["recall"] >= 0.955, report["misses"]
-    assert report["false_alarm_rate"] <= 0.05, report["false_alarms"]
+    assert report["recall"] >= 0.96, report["misses"]
+    assert report["false_alarm_rate"] <= 0.04, report["false_alarms"]
     urgent = [item for item in items if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
     assert len(urgent) == 150
     answered = [item for item in urgent if real.assess(str(item["text"])).level == "crisis"]
-    assert len(answered) >= 135, len(answered)
+    assert len(answered) >= 138, len(answered)
 
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(real: KnowledgeBase) -> None:
