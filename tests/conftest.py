@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
@@ -77,11 +78,41 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @functools.cache
-def _bundled_cache() -> Path:
+def _bundled() -> tuple[KnowledgeBase, Path]:
+    """The bundled content loaded once per test run, as `load_knowledge(REPO)` loads it (the safety net trained
+    in this process), and a cache folder with what a first start on it keeps. The folder is filled by a second
+    load that finds this process's net by its digest and keeps those very weights (the same to the bit as a
+    training child's: tests/test_safety_net_apart.py), so the bundled net is trained once per run, not twice."""
+    loaded = load_knowledge(REPO)
+    assert [str(e) for e in loaded.errors] == []
     folder = Path(tempfile.mkdtemp(prefix="anxin-bundled-cache-"))
     atexit.register(shutil.rmtree, folder, True)
     load_knowledge(REPO, cache_dir=folder)
-    return folder
+    return loaded.knowledge, folder
+
+
+def _bundled_cache() -> Path:
+    return _bundled()[1]
+
+
+@pytest.fixture(scope="session")
+def bundled_knowledge() -> KnowledgeBase:
+    """The bundled content (`load_knowledge(REPO)`, no errors), loaded once per test run: training its safety net
+    takes about fifteen seconds, and a dozen test modules read it. Read-only, like every `KnowledgeBase`."""
+    return _bundled()[0]
+
+
+@functools.cache
+def _eval_items(name: str) -> tuple[Any, ...]:
+    data = yaml.load((REPO / "eval" / name).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    return tuple(data or ())
+
+
+def eval_items(name: str) -> list[Any]:
+    """The items of eval/`name`, parsed once per test run: the tuning set alone is 4 MB, which the pure-Python
+    `yaml.safe_load` took eight seconds to read, and many tests read it. libyaml's loader gives the same items
+    (checked on every set when this was written). The list is new each call; the items are shared: read-only."""
+    return list(_eval_items(name))
 
 
 def seed_bundled_cache(data_dir: Path) -> None:

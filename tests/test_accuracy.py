@@ -12,16 +12,14 @@ from pathlib import Path
 import pytest
 
 from bot.evaluation import evaluate, held_out, load_labelled
-from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.knowledge import KnowledgeBase
 
 REPO = Path(__file__).parent.parent
 
 
 @pytest.fixture(scope="module")
-def bundled() -> KnowledgeBase:
-    loaded = load_knowledge(REPO)
-    assert [str(e) for e in loaded.errors] == []
-    return loaded.knowledge
+def bundled(bundled_knowledge: KnowledgeBase) -> KnowledgeBase:
+    return bundled_knowledge  # `load_knowledge(REPO)` without errors, once per run (conftest)
 
 
 def test_catalogue_is_complete(bundled: KnowledgeBase) -> None:

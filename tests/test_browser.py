@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from bot_process import REPO, bot_environment, free_port
+from conftest import seed_bundled_cache
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -56,6 +57,7 @@ def browser_ready() -> None:
 def bot(browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The bot with no messenger (so the web chat is on) and an admin token, on the real content."""
     data = tmp_path_factory.mktemp("browser-bot")
+    seed_bundled_cache(data / "data")  # the net's weights a first start keeps: this start reads them, no training
     port = free_port()
     env = bot_environment(
         BOT_DATA_DIR=str(data / "data"), BOT_ADMIN_TOKEN=TOKEN, BOT_HOST="127.0.0.1", BOT_PORT=str(port)

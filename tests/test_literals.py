@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from conftest import eval_items
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -117,7 +117,7 @@ def sampled(rules: SafetyRules) -> list[str]:
     items = [
         str(item["text"])
         for name in ("safety-dev.yaml", "realistic-dev.yaml", "realistic-dev-6.yaml")
-        for item in yaml.load((REPO / "eval" / name).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        for item in eval_items(name)
     ]
     chosen = random.Random(19).sample(items, 600)
     rewritten = [rules._rewritten(text)[0] for text in chosen]

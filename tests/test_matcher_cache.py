@@ -41,6 +41,13 @@ def _same_matcher(kept: Matcher, fresh: Matcher) -> None:
     assert kept.keywords.lengths == fresh.keywords.lengths
 
 
+def _without_the_safety_net(root: Path) -> None:
+    """Content whose changes here would only make the safety net train again (ten seconds and more, in a child):
+    without safety/examples.yaml there is no net, and the matcher, built and kept the same way, is all these tests
+    look at (`KnowledgeBase.match` is the matcher's decision, without the safety check)."""
+    (root / "safety" / "examples.yaml").unlink()
+
+
 def _messages() -> list[str]:
     texts = [item.text for path in ("dev.yaml", "realistic-dev.yaml") for item in load_labelled(REPO / "eval" / path)]
     return [*texts[::3], "", "🙂", "电话", "催收。打电话。给我妈妈。合法吗？", "how do i stop them calling my boss"]
@@ -70,6 +77,7 @@ def test_a_large_knowledge_base_with_pruned_keywords_reads_back_the_same(tmp_pat
     made, queries = synthetic_intents(list(load_knowledge(REPO).knowledge.intents.values()), count=150)
     root = tmp_path / "content"
     write_content(REPO, root, made)
+    _without_the_safety_net(root)
     cache = tmp_path / "cache"
     built = load_knowledge(root, cache_dir=cache).knowledge
     kept = load_knowledge(root, cache_dir=cache).knowledge
@@ -117,6 +125,7 @@ def test_a_stale_or_inconsistent_file_is_built_again_with_a_log_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     root, cache = copy_content(tmp_path), tmp_path / "cache"
+    _without_the_safety_net(root)
     fresh, _ = _load_logged(root, cache, caplog)
     (first,) = cache.glob(KEPT)
     intents = root / "intents"

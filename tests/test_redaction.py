@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import eval_items
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -272,7 +273,7 @@ def test_no_question_in_the_content_or_the_eval_sets_is_changed() -> None:
             for key in ("examples", "tests"):
                 texts.extend(text for text in item.get(key) or [] if isinstance(text, str))
     for path in sorted((REPO / "eval").glob("*.yaml")):
-        for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        for item in eval_items(path.name):  # parsed once per run (conftest)
             if isinstance(item, dict) and isinstance(item.get("text"), str):
                 texts.append(item["text"])
     assert len(texts) > 1000

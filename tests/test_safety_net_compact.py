@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import eval_items
 
-from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.knowledge import KnowledgeBase
 from bot.safety import SafetyNet, descend, gram_code, gram_codes, net_features
 
 REPO = Path(__file__).parent.parent
@@ -24,8 +25,8 @@ Families = Sequence[tuple[str, re.Pattern[str]]]
 
 
 @pytest.fixture(scope="module")
-def bundled() -> KnowledgeBase:
-    return load_knowledge(REPO).knowledge
+def bundled(bundled_knowledge: KnowledgeBase) -> KnowledgeBase:
+    return bundled_knowledge  # `load_knowledge(REPO)`, once per run (conftest)
 
 
 def _eval_texts() -> list[str]:
@@ -34,7 +35,7 @@ def _eval_texts() -> list[str]:
     for path in sorted((REPO / "eval").glob("*.yaml")):
         if "holdout" in path.name:
             continue
-        texts.extend(str(item["text"]) for item in yaml.safe_load(path.read_text(encoding="utf-8")) or [])
+        texts.extend(str(item["text"]) for item in eval_items(path.name))  # parsed once per run (conftest)
     return list(dict.fromkeys(texts))
 
 

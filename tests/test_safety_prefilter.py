@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
+from conftest import eval_items
 
 import bot.safety
-from bot.knowledge import load_knowledge
+from bot.knowledge import KnowledgeBase
 from bot.safety import SafetyRules, built_in_rules, forget_known_needs, load_safety
 
 REPO = Path(__file__).parent.parent
@@ -29,8 +29,7 @@ SETS = [
 def messages() -> list[tuple[str, int, str]]:
     found = []
     for name in SETS:
-        items = yaml.load((REPO / "eval" / name).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-        found += [(name, index, str(item["text"])) for index, item in enumerate(items)]
+        found += [(name, index, str(item["text"])) for index, item in enumerate(eval_items(name))]
     assert len(found) > 16_000
     return found
 
@@ -44,10 +43,10 @@ def _differences(rules: SafetyRules, messages: list[tuple[str, int, str]]) -> li
     ]
 
 
-def test_the_prefilter_decides_exactly_as_running_every_pattern(messages: list[tuple[str, int, str]]) -> None:
-    loaded = load_knowledge(REPO)
-    assert loaded.errors == ()
-    rules = loaded.knowledge.safety
+def test_the_prefilter_decides_exactly_as_running_every_pattern(
+    bundled_knowledge: KnowledgeBase, messages: list[tuple[str, int, str]]
+) -> None:
+    rules = bundled_knowledge.safety  # `load_knowledge(REPO)` without errors (conftest)
     assert rules.net is not None  # the net's path too: its features read the cut text
     # Every third message of every set (running every pattern takes a minute on all of them): each kind of
     # message of each writer is still there many times over. The built-in rules below are checked on all.

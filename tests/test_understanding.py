@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.knowledge import KnowledgeBase
 from bot.understanding import COLLECTION_BUSINESS, CREDITOR_SIDE, SCAM_OTHER, role
 
 REPO = Path(__file__).parent.parent
 
 
 @pytest.fixture(scope="module")
-def bundled() -> KnowledgeBase:
-    return load_knowledge(REPO).knowledge
+def bundled(bundled_knowledge: KnowledgeBase) -> KnowledgeBase:
+    return bundled_knowledge  # `load_knowledge(REPO)`, once per run (conftest)
 
 
 @pytest.mark.parametrize(

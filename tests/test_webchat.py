@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 from bot_process import bot_environment, free_port, running_bot
-from conftest import FIXTURES
+from conftest import FIXTURES, REPO, seed_bundled_cache
 
 from bot.channels.webchat import MAX_BODY_BYTES, Bucket, WebChatChannel, WebChatConfig, parts
 from bot.dialog import Dialog
-from bot.knowledge import KnowledgeSource
+from bot.knowledge import CACHE_DIR, KnowledgeSource
 from bot.privacy import pseudonym
 from bot.runner import Services
 from bot.settings import Settings, SettingsError
@@ -62,9 +62,14 @@ async def web_chat(
     address_limit: Bucket = ROOMY,
     content: Path = FIXTURES / "kb",
 ) -> AsyncIterator[Chat]:
-    knowledge = KnowledgeSource(content)
     data_dir = tmp_path / "data"
     data_dir.mkdir(exist_ok=True)
+    if content == REPO:
+        # The bundled net's weights as a first start keeps them, read instead of trained again (conftest).
+        seed_bundled_cache(data_dir)
+        knowledge = KnowledgeSource(content, cache_dir=data_dir / CACHE_DIR)
+    else:
+        knowledge = KnowledgeSource(content)
     store = await SqliteStore.open(data_dir / DB_FILE)
     settings = Settings(content_dir=knowledge.root, data_dir=data_dir, web_origins=origins)
     services = Services(settings, knowledge, store, Dialog(knowledge, store), SECRET)
@@ -347,7 +352,7 @@ async def test_behind_a_local_proxy_each_forwarded_address_has_its_own_limit(tmp
 async def test_the_complaint_by_buttons_gives_letters_to_copy_and_keeps_none_of_the_story(tmp_path: Path) -> None:
     user = new_id()
 
-    async with web_chat(tmp_path, content=Path(__file__).parent.parent) as chat:
+    async with web_chat(tmp_path, content=REPO) as chat:
 
         async def press(action: str) -> list[dict[str, object]]:
             response = await chat.post({"id": user, "action": action})
