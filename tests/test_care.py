@@ -154,31 +154,25 @@ async def test_a_bare_act_word_right_after_a_check_in_puts_the_emergency_number_
     assert reply.index("110") < reply.index("12356"), reply
 
 
-async def test_a_hong_kong_fragment_after_a_check_in_puts_999_first(dialog: Dialog) -> None:
-    # "dizzy, can't read the screen" in Cantonese: nothing on its own, an act after a check-in, answered for Hong Kong
-    text = "頭好暈 睇唔清個mon"
+@pytest.mark.parametrize(
+    ("check_in", "text", "emergency", "line"),
+    [
+        # "dizzy, can't read the screen" in Cantonese
+        ("好累 活着没意思", "頭好暈 睇唔清個mon", "999", "18111"),
+        # doors and windows taped: what Hong Kong does before a typhoon, so alone it is nothing
+        ("好攰 唔想再撐", "門窗都貼好膠紙喇", "999", "18111"),
+        # "MRT platform, the train coming in is so loud": a commute on its own, in Taiwan wording
+        ("好累 不想再撐了", "捷運月台，列車進站的聲音好大", "119", "1925"),
+    ],
+)
+async def test_a_fragment_after_a_check_in_puts_the_emergency_number_of_the_writers_region_first(
+    dialog: Dialog, check_in: str, text: str, emergency: str, line: str
+) -> None:
+    # nothing on its own, an act after a check-in, answered for Hong Kong or Taiwan
     assert dialog.knowledge.current.assess(text).level != "crisis"
-    await say(dialog, "好累 活着没意思")
+    await say(dialog, check_in)
     reply = text_of(await say(dialog, text))
-    assert reply.index("999") < reply.index("18111"), reply
-
-
-async def test_doors_and_windows_taped_after_a_check_in_put_999_first_in_hong_kong(dialog: Dialog) -> None:
-    # taping windows is what Hong Kong does before a typhoon, so alone it is nothing; after a check-in it is an act
-    text = "門窗都貼好膠紙喇"
-    assert dialog.knowledge.current.assess(text).level != "crisis"
-    await say(dialog, "好攰 唔想再撐")
-    reply = text_of(await say(dialog, text))
-    assert reply.index("999") < reply.index("18111"), reply
-
-
-async def test_a_train_coming_in_on_a_taiwan_platform_after_a_check_in_puts_119_first(dialog: Dialog) -> None:
-    # "MRT platform, the train coming in is so loud": a commute on its own, an act after a check-in, for Taiwan
-    text = "捷運月台，列車進站的聲音好大"
-    assert dialog.knowledge.current.assess(text).level != "crisis"
-    await say(dialog, "好累 不想再撐了")
-    reply = text_of(await say(dialog, text))
-    assert reply.index("119") < reply.index("1925"), reply
+    assert reply.index(emergency) < reply.index(line), reply
 
 
 async def test_a_number_picks_a_care_choice_as_on_wechat(dialog: Dialog) -> None:
