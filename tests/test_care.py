@@ -138,8 +138,9 @@ async def test_words_that_only_make_sense_in_care_mode_put_the_emergency_number_
 @pytest.mark.parametrize(
     "text",
     [
-        "吞了", "割了", "食咗", "吃了", "done it", "吃下去了", "水好凉", "字都看不清了 手机好重", "water's warm. it's fine",
-        "water's warm. finally quiet", "水是温的，挺舒服的", "眼睛睁不开了……字打不动……", "好冷",
+        "吞了", "割了", "食咗", "吃了", "done it", "吃下去了", "水好凉", "字都看不清了 手机好重",
+        "water's warm. it's fine", "water's warm. finally quiet", "水是温的，挺舒服的", "眼睛睁不开了……字打不动……",
+        "好冷",
     ],
 )
 async def test_a_bare_act_word_right_after_a_check_in_puts_the_emergency_number_first(

@@ -308,8 +308,9 @@ def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_re
     # which in Hong Kong is also what a typhoon warning asks for); in care mode, right
     # after a check-in, they get the emergency number (tests/test_care.py)
     assert sorted(weak) == [
-        "done it", "water's warm. finally quiet", "water's warm. it's fine", "割了", "吃下去了", "吃了", "吃完了", "吞了", "吞咗",
-        "好冷", "字都看不清了 手机好重", "我已经吃了", "捷運月台，列車進站的聲音好大", "水好凉", "水是温的，挺舒服的", "眼睛睁不开了……字打不动……", "門窗都貼好膠紙喇",
+        "done it", "water's warm. finally quiet", "water's warm. it's fine", "割了", "吃下去了", "吃了", "吃完了",
+        "吞了", "吞咗", "好冷", "字都看不清了 手机好重", "我已经吃了", "捷運月台，列車進站的聲音好大", "水好凉",
+        "水是温的，挺舒服的", "眼睛睁不开了……字打不动……", "門窗都貼好膠紙喇",
         "頭好暈 睇唔清個mon", "食咗",
     ], weak
 
