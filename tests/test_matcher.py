@@ -397,9 +397,9 @@ def test_a_complaint_that_changed_nothing_gets_the_what_next_answer() -> None:
     [
         ("催收打到我公司又打给我爸妈。最主要我想问打到公司这个合法吗？", "最主要我想问打到公司这个合法吗"),
         ("利息好高，还天天打电话，我就想知道这个平台有没有牌照？另外……", "就想知道这个平台有没有牌照"),
-        ("借了个小app。先问下这利息合法吗？这平台是不是没牌照的？", "先问下这利息合法吗"),
+        ("借了个小app。先问下这利息合法吗？这平台有牌照吗？", "先问下这利息合法吗"),
         ("收數佬日日打嚟，我淨係想知點樣先可以刪咗啲相", "净系想知点样先可以删咗啲相"),
-        ("They call my boss too. Most importantly, can they post my photo?", "most importantly, can they post my photo"),
+        ("They call my boss. Most importantly, can they post my photo?", "most importantly, can they post my photo"),
         ("我先问了平台客服，他们说没办法，怎么办？", ""),  # asked the platform already: story, not focus
         ("催收特别是半夜打电话，合法吗？", ""),  # "especially at night" singles out a time, not a question
         ("催收打给我爸妈合法吗？", ""),
