@@ -143,6 +143,9 @@ def _explain(kb: KnowledgeBase, text: str, decision: Match) -> None:
     if found.analysis.conjuncts:
         named = ", ".join(f"{c.intent} {c.score:.1f}" for c in found.analysis.conjuncts)
         _write(f"named side by side under one 'is it allowed?' (with a keyword each): {named}")
+    if found.analysis.focus is not None:
+        focus = found.analysis.focus
+        _write(f"singled out as what they mainly want to know: {focus.intent} {focus.score:.1f}")
     _write(
         f"top candidates; whole-message score = {EXAMPLE_WEIGHT:g} × best example + {1 - EXAMPLE_WEIGHT:g} × "
         f"centroid (or near copy − {NEAR_DISCOUNT:g}) + keywords:"

@@ -31,7 +31,7 @@ from rapidfuzz import fuzz, process
 
 from .lexicon import Lexicon
 from .models import Candidate, Match
-from .text import has_cjk, normalise
+from .text import has_cjk, normalise, simplified_folded
 
 CRISIS_INTENT = "wellbeing.crisis"
 
@@ -588,7 +588,8 @@ class Matcher:
         form, genuine = question_form(text, split), asks_if_genuine(text, split)
         police, target = asks_police(text, split), complaint_target(text, split)
         tell, stuck = asks_how_to_tell(text, split), complained_in_vain(text, split)
-        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine, police, target, tell, stuck)
+        focus = self._in_scope_best(focused(text))
+        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine, police, target, tell, stuck, focus)
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
@@ -675,6 +676,15 @@ class Matcher:
         if not found.boost.get(index):
             return None
         return Candidate(self.intents[index], float(found.scores[index]))
+
+    def _in_scope_best(self, text: str) -> Candidate | None:
+        """The text's best in-scope intent (None for no text, or none scoring)."""
+        found = self._scored(text) if text else None
+        if found is None:
+            return None
+        scores = np.where(self.out_of_scope_mask, 0.0, found.scores)
+        index = int(np.argmax(scores))
+        return Candidate(self.intents[index], float(scores[index])) if scores[index] > 0 else None
 
     def _best(self, text: str) -> Candidate | None:
         found = self._scored(text)
@@ -778,6 +788,9 @@ class Analysis:
     # whether it tells of a complaint or police report that changed nothing and asks what next ("投诉了12378没人理，
     # 还能怎么办")
     stuck: bool = False
+    # the best in-scope intent of what the writer says they mainly want to know ("我就想知道……", "最主要我想问……",
+    # "most importantly, …"), None when they single nothing out
+    focus: Candidate | None = None
 
 
 def clauses(text: str) -> list[tuple[str, bool]]:
@@ -831,6 +844,29 @@ def _generic(question: str) -> bool:
     """Whether a question names nothing of its own once its legality, filler and 'what do I do' words are gone."""
     folded = normalise(question)
     return len(_BARE.sub("", _GENERIC.sub("", _LEGALITY.sub("", folded)))) <= 1
+
+
+# Words with which a writer singles out, among everything told and asked, the one thing they want to know: "我就想知道
+# 一直逾期下去会怎样", "最主要我想问打到公司这个合法吗", "先问下这利息合法吗？", "現在最要緊係點樣刪咗佢", "most
+# importantly, …". What follows them, to the end of its sentence, is the question; the rest is story or asides.
+_FOCUS = re.compile(
+    r"(?:最主要|主要|就|只|真正|其实|最|净系|只系|就系)(?:是|系)?想(?:问|知道?|了解|搞清|弄清)|最关心|最主要|重点是|最要紧"
+    r"|先问(?:一?下|问|个)?(?![了过咗])|尤其是|尤其系|特别是(?!.{0,4}(?:晚上|半夜|深夜|凌晨))"
+    r"|\b(?:mainly|most importantly|main question|real question|what i really want to know|all i want to know"
+    r"|i just want to know|above all|especially|my question is)\b"
+)
+
+
+def focused(text: str) -> str:
+    """What the writer says they mainly want to know, to the end of its sentence (folded like the role patterns);
+    "" when no such words single anything out."""
+    folded = simplified_folded(text)
+    found = _FOCUS.search(folded)
+    if found is None:
+        return ""
+    rest = folded[found.start() :]
+    end = _BREAK.search(rest)
+    return rest[: end.start()] if end else rest
 
 
 def coordinated(text: str) -> list[str]:
@@ -1140,6 +1176,10 @@ def decide(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str])
     if top.intent == CRISIS_INTENT:
         # A fair match on the self-harm intent's examples; the knowledge base decides what that means.
         return Match("crisis", top.intent, top.score, shown, reason="the best match is the self-harm intent")
+    chosen = _focus(analysis, limits)
+    if chosen is not None:
+        why = f"the writer singles out what they mainly want to know: {chosen.intent}"
+        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
     chosen = _in_vain(analysis, limits)
     if chosen is not None:
         why = f"a complaint or police report changed nothing and the question asks what next: {chosen.intent}"
@@ -1205,6 +1245,15 @@ def decide(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str])
         return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
     why = f"not clear enough to answer: {lead}; asking about the candidates within rival {limits.rival:g}"
     return Match("clarify", None, top.score, rivals or (top,), reason=why)
+
+
+def _focus(analysis: Analysis, limits: Thresholds) -> Candidate | None:
+    """The intent of what the writer says they mainly want to know, with its score in the whole message, when that
+    part alone reaches clarify and the intent is one of the message's likeliest."""
+    focus = analysis.focus
+    if focus is None or focus.score < limits.clarify:
+        return None
+    return next((c for c in analysis.ranked if c.intent == focus.intent), None)
 
 
 def _agreed(analysis: Analysis, intent: str) -> bool:

@@ -41,6 +41,7 @@ from bot.matcher import (
     complaint_target,
     coordinated,
     decide,
+    focused,
     question_form,
 )
 from bot.models import Candidate, Match
@@ -300,6 +301,7 @@ class Matcher:
             complaint_target(text),
             asks_how_to_tell(text),
             complained_in_vain(text),
+            self._in_scope_best(focused(text)),
         )
 
     def vector(self, text: str) -> dict[str, float]:
@@ -369,6 +371,14 @@ class Matcher:
         index = max(found, key=lambda i: (found[i], -i))
         if not parts[index]["keywords"]:
             return None
+        return Candidate(self.intents[index], found[index])
+
+    def _in_scope_best(self, text: str) -> Candidate | None:
+        scores = self._score(text) if text else {}
+        found = {index: score for index, score in scores.items() if self.intents[index] not in self.out_of_scope}
+        if not found:
+            return None
+        index = max(found, key=lambda i: (found[i], -i))
         return Candidate(self.intents[index], found[index])
 
     def _best(self, text: str) -> Candidate | None:

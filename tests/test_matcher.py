@@ -21,6 +21,7 @@ from bot.matcher import (
     complaint_target,
     coordinated,
     decide,
+    focused,
     question_form,
 )
 from bot.models import Candidate
@@ -389,6 +390,34 @@ def test_a_complaint_that_changed_nothing_gets_the_what_next_answer() -> None:
     analysis = dataclasses.replace(_analysis(scores, ()), stuck=True)
     decision = decide(analysis, LIMITS, frozenset())
     assert (decision.kind, decision.intent, decision.sure) == ("answer", "report.no_response", False)
+
+
+@pytest.mark.parametrize(
+    ("text", "focus"),
+    [
+        ("催收打到我公司又打给我爸妈。最主要我想问打到公司这个合法吗？", "最主要我想问打到公司这个合法吗"),
+        ("利息好高，还天天打电话，我就想知道这个平台有没有牌照？另外……", "就想知道这个平台有没有牌照"),
+        ("借了个小app。先问下这利息合法吗？这平台有牌照吗？", "先问下这利息合法吗"),
+        ("收數佬日日打嚟，我淨係想知點樣先可以刪咗啲相", "净系想知点样先可以删咗啲相"),
+        ("They call my boss. Most importantly, can they post my photo?", "most importantly, can they post my photo"),
+        ("我先问了平台客服，他们说没办法，怎么办？", ""),  # asked the platform already: story, not focus
+        ("催收特别是半夜打电话，合法吗？", ""),  # "especially at night" singles out a time, not a question
+        ("催收打给我爸妈合法吗？", ""),
+    ],
+)
+def test_focused_finds_what_the_writer_mainly_wants_to_know(text: str, focus: str) -> None:
+    assert focused(text) == focus
+
+
+def test_what_the_writer_singles_out_is_answered_over_a_louder_aside() -> None:
+    """"催收打到我公司又打给我爸妈，还骂得很难听。最主要我想问打到公司这个合法吗？": the insults score higher in the
+    story, but the writer says what they want to know."""
+    analysis = _analysis({"legal.insults": 53.0, "legal.contact_employer": 38.0}, ())
+    focus = Candidate("legal.contact_employer", 38.0)
+    decision = decide(dataclasses.replace(analysis, focus=focus), LIMITS, frozenset())
+    assert (decision.kind, decision.intent, decision.sure) == ("answer", "legal.contact_employer", False)
+    weak = dataclasses.replace(analysis, focus=Candidate("legal.contact_employer", 20.0))
+    assert decide(weak, LIMITS, frozenset()).intent == "legal.insults"  # too little in the focused part to go on
 
 
 def test_a_sentence_ending_in_a_question_mark_asks() -> None:
