@@ -20,7 +20,7 @@ import math
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
@@ -1176,22 +1176,11 @@ def decide(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[str])
     if top.intent == CRISIS_INTENT:
         # A fair match on the self-harm intent's examples; the knowledge base decides what that means.
         return Match("crisis", top.intent, top.score, shown, reason="the best match is the self-harm intent")
-    chosen = _focus(analysis, limits)
-    if chosen is not None:
-        why = f"the writer singles out what they mainly want to know: {chosen.intent}"
-        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
-    chosen = _in_vain(analysis, limits)
-    if chosen is not None:
-        why = f"a complaint or police report changed nothing and the question asks what next: {chosen.intent}"
-        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
-    chosen = _fake_or_real(analysis, limits)
-    if chosen is not None:
-        why = f"the question asks how to tell a fake from the real thing: {chosen.intent}, not {top.intent}"
-        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
-    chosen = _police(analysis, limits)
-    if chosen is not None:
-        why = f"every question asks about going to the police; {chosen.intent} is at or above answer {limits.answer:g}"
-        return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
+    for rule, because in _QUESTION_DECIDES:
+        chosen = rule(analysis, limits)
+        if chosen is not None:
+            why = because.format(chosen=chosen.intent, top=top.intent, answer=limits.answer)
+            return Match("answer", chosen.intent, chosen.score, shown, sure=False, reason=why)
     conduct = _conduct(analysis, limits)
     if len(conduct) >= 2:
         # However clearly one of them leads: "打给我爸妈和我领导，合法吗" asks about both.
@@ -1323,3 +1312,13 @@ def _problems(analysis: Analysis, limits: Thresholds, out_of_scope: frozenset[st
         ):
             found.append(candidate)
     return tuple(found[:3])
+
+
+# What the question itself asks, in order, over whichever intent scores highest: each rule with why, for
+# `anxin match --explain`.
+_QUESTION_DECIDES: tuple[tuple[Callable[[Analysis, Thresholds], Candidate | None], str], ...] = (
+    (_focus, "the writer singles out what they mainly want to know: {chosen}"),
+    (_in_vain, "a complaint or police report changed nothing and the question asks what next: {chosen}"),
+    (_fake_or_real, "the question asks how to tell a fake from the real thing: {chosen}, not {top}"),
+    (_police, "every question asks about going to the police; {chosen} is at or above answer {answer:g}"),
+)
