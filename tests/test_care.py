@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import BARE_ACTS
 
 from bot.care import CARE_SECONDS, built_in_care, load_care
 from bot.channels.console import render_console
@@ -173,6 +174,24 @@ async def test_a_fragment_after_a_check_in_puts_the_emergency_number_of_the_writ
     await say(dialog, check_in)
     reply = text_of(await say(dialog, text))
     assert reply.index(emergency) < reply.index(line), reply
+
+
+EMERGENCY = ("110", "120", "999", "119")
+LINES = ("12356", "400-161-9995", "18111", "2389 2222", "1925", "1995")
+
+
+def _first(reply: str, numbers: tuple[str, ...]) -> int:
+    return min((reply.index(number) for number in numbers if number in reply), default=len(reply))
+
+
+@pytest.mark.parametrize("text", BARE_ACTS)
+async def test_every_bare_act_of_the_tuning_set_after_a_check_in_puts_an_emergency_number_first(
+    dialog: Dialog, text: str
+) -> None:
+    # each bare fragment the rules leave alone (tests/test_safety.py): after a check-in it is an act under way
+    await say(dialog, "好累 活着没意思")
+    reply = text_of(await say(dialog, text))
+    assert _first(reply, EMERGENCY) < _first(reply, LINES), reply
 
 
 async def test_a_number_picks_a_care_choice_as_on_wechat(dialog: Dialog) -> None:
