@@ -194,6 +194,13 @@ async def test_every_bare_act_of_the_tuning_set_after_a_check_in_puts_an_emergen
     assert _first(reply, EMERGENCY) < _first(reply, LINES), reply
 
 
+async def test_a_longer_question_in_care_mode_that_names_a_symptom_word_is_not_read_as_an_act(dialog: Dialog) -> None:
+    # the bare fragments above are short; "I can't read the complaint site's captcha" is a question, not an act
+    await say(dialog, "好累 活着没意思")
+    reply = text_of(await say(dialog, "我看不清楚那个投诉网站上的验证码，换了三次还是不行，怎么办"))
+    assert _first(reply, LINES) < _first(reply, EMERGENCY), reply
+
+
 async def test_a_number_picks_a_care_choice_as_on_wechat(dialog: Dialog) -> None:
     await say(dialog, "我不想活了")
     reply = text_of(await say(dialog, "1"))  # [1] the line didn't answer
