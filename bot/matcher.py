@@ -1020,13 +1020,18 @@ def _fake_or_real(analysis: Analysis, limits: Thresholds) -> Candidate | None:
     return found if close or found.score >= limits.clarify else None
 
 
+# The police already told: "报了警", "去过派出所", "警察说管不了", "the police said".
+_TOLD_POLICE = re.compile(
+    r"报了警|报警了|报过警|报咗警|报了案|报案了|报过案|报咗案"
+    r"|(?:去|到)(?:过|了|咗)(?:派出所|警察局|警局|差馆|警署)|派出所去(?:过|了)|警察(?:说|话)|民警说"
+    r"|\b(?:called|went to|reported (?:it )?to) the police\b|\bthe police (?:said|told)\b"
+)
 # A complaint or police report already made that changed nothing, and a question what is left to do:
 # "我投诉了12378一个月没回复，催收还在半夜打，怎么办", "已經報警了，但討債電話還是一直來，接下來該怎麼辦？".
 # The story names the calls or the police; the person wants to know where to go next.
 _COMPLAINED = re.compile(
-    r"投诉了|投诉过|投诉后|投诉之后|已经投诉|投诉咗|申诉了|申诉过|申诉咗|报了警|报警了|报过警|报咗警|报了案|报案了|报咗案"
-    r"|(?:去|到)(?:过|了|咗)(?:派出所|警察局|警局|差馆|警署)|派出所去(?:过|了)|12378也打|打了12378|打过12378"
-    r"|\b(?:filed|made|lodged) a complaint\b|\bcomplained\b|\breported (?:it|them)\b|\bwent to the police\b"
+    r"投诉了|投诉过|投诉后|投诉之后|已经投诉|投诉咗|申诉了|申诉过|申诉咗|12378也打|打了12378|打过12378"
+    r"|\b(?:filed|made|lodged) a complaint\b|\bcomplained\b|\breported (?:it|them)\b|" + _TOLD_POLICE.pattern
 )
 _IN_VAIN = re.compile(
     r"没(?:有)?(?:人)?(?:回复|回音|答复|理|回|用|结果|反应|处理|下文|变)|冇人(?:覆|理|回)|冇用|无果|石沉大海|不管|还是|依旧"
@@ -1069,11 +1074,6 @@ _MAY_I = re.compile(
     r"能|可以|可唔可以|可否|要不要|该不该|该唔该|应不应该|应唔应该|使唔使|有没有用|有冇用|有用|会不会|会唔会"
     r"|管不管|会管|理唔理|怎么报|点报|\b(?:can|could|should|may) (?:i|we)\b|\bwill the police\b"
     r"|\bis it worth\b"
-)
-_TOLD_POLICE = re.compile(
-    r"报了警|报警了|报过警|报咗警|报了案|报案了|报过案|报咗案"
-    r"|(?:去|到)(?:过|了|咗)(?:派出所|警察局|警局|差馆|警署)|派出所去(?:过|了)|警察(?:说|话)|民警说"
-    r"|\b(?:called|went to|reported (?:it )?to) the police\b|\bthe police (?:said|told)\b"
 )
 
 
