@@ -97,10 +97,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The twelve dev sets are tuning data (realistic-dev-2,
-# -3, -6, -7, -8, -9, -10, -11 and -12 were each the holdout until its figure was reported):
+# of a debt), written by people who never saw the examples. The thirteen dev sets are tuning data (realistic-dev-2,
+# -3, -6, -7, -8, -9, -10, -11, -12 and -13 were each the holdout until its figure was reported):
 # scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds of message need new examples
-# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets MA, MB, MC), never
+# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets MD, ME, MF), never
 # tuned on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
@@ -132,9 +132,12 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets X, Y and Z, the holdout until their figure was reported (92.8 % at 799f84c, 93.1 %, 96.3 %, 31 of 1,080,
         # 8.3 % at fef26f4); taught since (94.9 %, 98.8 %, 22, 8.2 %).
         ("realistic-dev-12", 0.945, 0.98, 0.022, 0.085),
-        # Sets MA, MB and MC, never tuned on: floors a little under their figures (94.5 %, 94.4 %, 23 of 1,080, 6.4 %;
-        # 94.1 %, 93.8 %, 22, 6.4 % before this round).
-        ("realistic-holdout", 0.94, 0.93, 0.022, 0.075),
+        # Sets MA, MB and MC, the holdout until their figure was reported (94.1 %, 93.8 %, 22 of 1,080, 6.4 % at
+        # fef26f4; 94.5 %, 94.4 %, 23, 6.4 % at 3cdfdfe); tuning data since.
+        ("realistic-dev-13", 0.94, 0.93, 0.022, 0.075),
+        # Sets MD, ME and MF, never tuned on: floors a little under their figures (92.5 %, 91.7 %, 34 of 1,080, 9.6 %
+        # on 3cdfdfe, before this round).
+        ("realistic-holdout", 0.92, 0.91, 0.032, 0.10),
     ],
 )
 def test_realistic_sets_floor(
