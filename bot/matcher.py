@@ -813,6 +813,13 @@ def clauses(text: str) -> list[tuple[str, bool]]:
             found.append((before + "，" + piece, True))
         elif len(normalise(piece)) >= MIN_CLAUSE_CHARS:
             found.append((piece, asks))
+        elif asks and found and _echoes(piece, found[-1][0]):
+            # "…我想先在app里投诉这个催收员，去哪投诉？": a question too short to score alone that repeats a word of
+            # the clause before it asks about that clause, which is then the question (dropped, the story before it
+            # led the overview). Not "…顺便修复征信，靠谱吗" or "他这算威胁吗？我能报警吗": those ask about all of it,
+            # or something new.
+            before, _ = found.pop()
+            found.append((before + "，" + piece, True))
     if len(found) <= 1 and len(normalise(text)) > LONG_MESSAGE:
         tail = _tail(text.strip())
         found.append((tail, bool(_ASKS.search(tail))))
@@ -820,6 +827,15 @@ def clauses(text: str) -> list[tuple[str, bool]]:
 
 
 _QUESTION_MARK = re.compile(r"[?？]")
+
+
+def _echoes(question: str, before: str) -> bool:
+    """Whether a short question repeats a two-character word of the clause before it, once its question words are
+    gone ("要怎么投诉" after "我想跟平台投诉他们的催收")."""
+    rest = _ASKS.sub("", _GENERIC.sub("", normalise(question)))
+    previous = normalise(before)
+    words = (rest[index : index + 2] for index in range(len(rest) - 1))
+    return any(has_cjk(word) and word in previous for word in words)
 
 
 def _sentences(text: str) -> list[tuple[str, bool]]:
