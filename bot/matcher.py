@@ -867,6 +867,7 @@ def _generic(question: str) -> bool:
 # importantly, …". What follows them, to the end of its sentence, is the question; the rest is story or asides.
 _FOCUS = re.compile(
     r"(?:最主要|主要|就|只|真正|其实|最|净系|只系|就系)(?:是|系)?想(?:问|知道?|了解|搞清|弄清)|最关心|最主要|重点是|最要紧"
+    r"|最(?:着|紧)?急的是|当务之急"
     r"|先问(?:一?下|问|个)?(?![了过咗])|尤其是|尤其系|特别是(?!.{0,4}(?:晚上|半夜|深夜|凌晨))"
     r"|\b(?:mainly|most importantly|main question|real question|what i really want to know|all i want to know"
     r"|i just want to know|above all|especially|my question is)\b"
@@ -882,7 +883,14 @@ def focused(text: str) -> str:
         return ""
     rest = folded[found.start() :]
     end = _BREAK.search(rest)
-    return rest[: end.start()] if end else rest
+    rest = rest[: end.start()] if end else rest
+    # "我主要想知道这个砍头息合不合法，还有逾期了征信会不会花？": what is added with "还有" or "also" is an aside, not
+    # what was singled out (it took the focus to the credit record on dev-13)
+    aside = _ASIDE.search(rest)
+    return rest[: aside.start()] if aside else rest
+
+
+_ASIDE = re.compile(r"[，,]\s*(?:还有|另外|以及|顺便|还想问|也想问)|[，,]?\s*\b(?:and also|also|plus|another thing)\b")
 
 
 def coordinated(text: str) -> list[str]:
