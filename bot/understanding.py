@@ -53,7 +53,8 @@ _BUSINESS = re.compile(
     # someone asking how to become a collector: "怎么当催收员", "想成为一名催收" (not "不想当催收的出气筒")
     r"|(?:怎么|如何|怎样|想|要)(?:当|成为)(?:一名|一个|个)?催收(?:员|人员|专员)?(?!的)"
     r"|\b(?:start|open|set up|register|run|running)(?: a| an| my own)? (?:debt )?collection (?:company|agency|business)"
-    r"|\b(?:as|for|run) (?:a|an|our) (?:debt )?collection agency\b|\b(?:improve|increase|raise) (?:our |the )?recovery rate"
+    r"|\b(?:as|for|run) (?:a|an|our) (?:debt )?collection agency\b"
+    r"|\b(?:improve|increase|raise) (?:our |the )?recovery rate"
     r"|\bcollection (?:call )?(?:scripts?|cent(?:re|er))\b|\bhir(?:e|ing) (?:debt )?collectors\b"
     r"|\btraining (?:new )?collection agents\b|\bcollection business\b|\b(?:open|start) (?:a )?催收 ?company"
     r"|\bcollection agenc(?:y|ies) (?:need|charge)|(?:licen[cs]e|commission|profitable).{0,30}collection agenc"
