@@ -69,9 +69,9 @@ class Thresholds:
     # asking how to open 白条 is not asking about 白条 debt, however many words they share
     out_of_scope: float = 10.0
     # two questions each naming its own problem at or above this: an overview led by the first one asked, however
-    # clearly the later (often shorter and plainer, so higher-scoring) one leads. 32, down from 35: a bare "他们这样骂人
-    # 合法吗？" before "我录的音能用吗？" scores 32-34 and was answered with the recording (on all tuning sets 130 confident
-    # wrong instead of 133, 2 fewer wrong, questions back +0.03 %; at 30 four more wrong)
+    # clearly the later (often shorter and plainer, so higher-scoring) one leads. 32, down from 35: a bare
+    # "他们这样骂人合法吗？" before "我录的音能用吗？" scores 32-34 and was answered with the recording (on all
+    # tuning sets 130 confident wrong instead of 133, 2 fewer wrong, questions back +0.03 %; at 30 four more wrong)
     asked: float = 32.0
 
 
