@@ -50,7 +50,11 @@ _BUSINESS = re.compile(
     r"|(?<![直间连转承对])接(?:了|下)?[^，,。？?！!]{0,8}?催收(?:业务|单子|的单|的活)"
     r"|催收(?:员|人员)的?(?:工资|收入|待遇|底薪|提成)(?:高|多少|怎么样|怎样|好|低|一般)"
     r"|(?:入|进)(?:一家|一间|间)?催收(?:公司)?(?:做|上班|工作|面试|打工)|去(?:一家|一间|间)?催收公司(?:做|上班|工作|面试|打工)|(?:请|招|招聘)(?:人做)?催收|催收(?:业务|单子)(?:怎么)?(?:接|外包)|不良(?:资产|债权)"
+    # someone asking how to become a collector: "怎么当催收员", "想成为一名催收" (not "不想当催收的出气筒")
+    r"|(?:怎么|如何|怎样|想|要)(?:当|成为)(?:一名|一个|个)?催收(?:员|人员|专员)?(?!的)"
     r"|\b(?:start|open|set up|register|run|running)(?: a| an| my own)? (?:debt )?collection (?:company|agency|business)"
+    r"|\b(?:as|for|run) (?:a|an|our) (?:debt )?collection agency\b"
+    r"|\b(?:improve|increase|raise) (?:our |the )?recovery rate"
     r"|\bcollection (?:call )?(?:scripts?|cent(?:re|er))\b|\bhir(?:e|ing) (?:debt )?collectors\b"
     r"|\btraining (?:new )?collection agents\b|\bcollection business\b|\b(?:open|start) (?:a )?催收 ?company"
     r"|\bcollection agenc(?:y|ies) (?:need|charge)|(?:licen[cs]e|commission|profitable).{0,30}collection agenc"
@@ -87,10 +91,11 @@ _AMOUNT = r"[0-9一二三四五六七八九十两几百千万]+"
 _OWED = re.compile(
     r"欠我(?:的)?(?:钱|债|货款|房租|租金|" + _AMOUNT + r"(?:块|元|万|千|百)?(?!个月))"
     # "借我钱" is also "lend me money": only with a sign that it was not paid back
-    r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟我|向我|找我)?借(?:了|咗)?我(?:的)?(?:钱|" + _AMOUNT + r")"
+    r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟我|向我|找我|问我)?借(?:了|咗)?我(?:的)?(?:钱|" + _AMOUNT + r")"
     r"[^。？?！!]{0,24}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回|不给|不接|不回|不理|失联|一直|至今|到现在|年了|个月了)"
     # "弟弟在我这里借了五千块，说发工资就还，现在两个月过去了一直装傻"
-    r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟|向|找|在|从)我(?:这里|这儿|这边|这)?借(?:了|走|咗)?(?:钱|" + _AMOUNT
+    # "我朋友問我借咗五千蚊一年都唔還": 问我借 is Cantonese and colloquial Mandarin for borrowing from the writer
+    r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟|向|找|在|从|问)我(?:这里|这儿|这边|这)?借(?:了|走|咗)?(?:钱|" + _AMOUNT
     + r"(?:块|元|万)?[^。？?！!]{0,24}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回|装傻|装死|一直))"
     r"|我借(?:了|咗)?(?:钱|" + _AMOUNT + r"(?:块|元|万)?)?(?:给|畀)(?:我的?)?"
     r"(?:大学|高中|初中|中学|以前的?|之前的?|老)?"
