@@ -117,6 +117,7 @@ NEAR_CUTOFF = 88  # rapidfuzz ratio below which a message is not a near-copy of 
 NEAR_DISCOUNT = 8.0
 PRUNE_FROM = 20  # with fewer intents, a share of them says little about a feature
 NEAR_POOL = 6  # intents whose examples are searched for near-duplicates
+NEAR_WINDOWS = 8192  # (intent, message length) pairs whose near-copy candidates are kept (`Matcher._near_examples`)
 COMMON_SHARE = 0.5  # features in more than this share of intents say nothing: dropped (and the loop is faster)
 
 
@@ -200,8 +201,10 @@ class KeywordIndex:
         characters, in keyword order: the order of `chinese`, where a character sorts before what it starts.
         """
         seen: set[str] = set()
-        starting = self.starting
+        starting, first = self.starting, self.chinese
         for position, char in enumerate(query):
+            if char not in first:
+                continue  # no keyword starts with it: most places in a message, passed with one look-up
             single = starting.get(char)
             if single is not None and char not in seen:
                 seen.add(char)
@@ -618,17 +621,13 @@ class Matcher:
         # so its ties, broken by position, fall as before): most of the pool is far longer or shorter.
         cjk = has_cjk(query)
         length = len(query) if cjk else len(" ".join(query.split()))
-        by_length = self._by_length[0 if cjk else 1]
-        shortest, longest = _near_window(length)
+        kind = 0 if cjk else 1
         owner_of: list[int] = []  # choice position → intent index
         choices: list[str] = []
-        text_of = self.example_text
         for index in _likeliest(combined, NEAR_POOL):
-            # The intent's examples whose length is in the window, found by bisection, back in their own order.
-            sizes, rows = by_length[index]
-            kept = sorted(rows[bisect.bisect_left(sizes, shortest) : bisect.bisect_right(sizes, longest)])
+            kept = self._near_examples(kind, index, length)
             owner_of.extend([index] * len(kept))
-            choices.extend([text_of[row] for row in kept])
+            choices.extend(kept)
         near: dict[int, float] = {}
         scorer = fuzz.ratio if cjk else fuzz.token_sort_ratio
         for _, ratio, position in process.extract(query, choices, scorer=scorer, limit=8, score_cutoff=NEAR_CUTOFF):
@@ -651,6 +650,31 @@ class Matcher:
         if not scores.any():
             return None
         return _Scored(scores, best_example, centroid_dot, near, boost)
+
+    @cached_property
+    def _windows(self) -> dict[tuple[int, int, int], tuple[str, ...]]:
+        """`_near_examples` already worked out: (0 for fuzz.ratio or 1 for token_sort_ratio, intent, length)."""
+        return {}
+
+    def _near_examples(self, kind: int, index: int, length: int) -> tuple[str, ...]:
+        """The intent's examples whose length lets them be a near-copy of a message `length` long (`_near_window`),
+        in their own order. Worked out once per intent and length and kept (`NEAR_WINDOWS` at most, then started
+        afresh): the likeliest intents and the lengths people write repeat, and the bisection, the sort and the
+        gathering were a tenth of a message's matching. Only example text and a length are kept, never a message.
+        """
+        key = (kind, index, length)
+        windows = self._windows
+        kept = windows.get(key)
+        if kept is None:
+            shortest, longest = _near_window(length)
+            sizes, rows = self._by_length[kind][index]
+            found = sorted(rows[bisect.bisect_left(sizes, shortest) : bisect.bisect_right(sizes, longest)])
+            text_of = self.example_text
+            kept = tuple(text_of[row] for row in found)
+            if len(windows) >= NEAR_WINDOWS:
+                windows.clear()
+            windows[key] = kept
+        return kept
 
     def _score(self, text: str, parts: dict[int, dict[str, float]] | None = None) -> dict[int, float]:
         """Scores of one text, by intent index; `parts`, when given, receives each score's pieces."""
