@@ -149,7 +149,7 @@ _NUMBER = r"(?:\d{1,5}|[一二三四五六七八九十百零〇两兩]{1,6})(?:[
 _UNIT = r"(?:号楼|號樓|号|號|栋|棟|幢|座|单元|單元|弄|巷|组|組|排|层|層|楼|樓|室|户|戶)"
 # Where someone lives, said without saying where: "住在乡下", "住在出租屋里" name no address.
 _NO_PLACE = (
-    r"(?:(?:老|破|旧|舊)(?:小区|小區|楼|樓|房子|公房)|乡下|鄉下|农村|農村|村里|村裡|村子里|村子裡|山里|山裡|出租屋|出租房|宿舍|老家|城里|城裡|家里|家裡|朋友家|亲戚家|親戚家|学校|學校|公司|医院|醫院|"
+    r"(?:(?:[\u4e00-\u9fff]{1,3})?(?:老|破|旧|舊)(?:小区|小區|楼|樓|房子|公房)|眷村|乡下|鄉下|农村|農村|村里|村裡|村子里|村子裡|山里|山裡|出租屋|出租房|宿舍|老家|城里|城裡|家里|家裡|朋友家|亲戚家|親戚家|学校|學校|公司|医院|醫院|"
     r"外地|国外|國外|附近|一起|隔壁|楼上|樓上|楼下|樓下|城中村|镇上|鎮上|县城|縣城|市区|市區|"
     r"(?:别的|別的|其他|另一个|另一個)城市|(?:我们|我們|他们|他們)(?:公司|学校|學校|厂里|廠裡)?宿舍|"
     # a town or district alone ("住在嘉义 身体不好", "住在新竹的租屋处", "住在河南农村老家") is no address: a place
@@ -283,7 +283,7 @@ _RULES: tuple[_Rule, ...] = (
     _rule(
         "[地址]",
         # 住在/家住 introduce a place; 地址/住址 only with a colon or 是 ("发到我家地址了" is no address).
-        rf"(?:(?:家庭住址|住址|地址|户籍地?|戶籍地?)[\s]{{0,2}}[:：是为為]|家住在?|住在|现住在?|現住在?|居住在)"
+        rf"(?:(?:家庭住址|住址|地址|户籍地?|戶籍地?)[\s]{{0,2}}[:：是为為]|(?<![回在到搬])家住在?|住在|现住在?|現住在?|居住在)"
         rf"[\s:：]{{0,2}}(?![哪那这這])(?!{_NO_PLACE})(?P<v>{_PUNCT_STOP}{{2,40}})",
         digits=False,
         needles=("住址", "地址", "户籍", "戶籍", "住"),
@@ -302,7 +302,9 @@ _RULES: tuple[_Rule, ...] = (
     _rule(
         "[地址]",
         # "12 Main Street", "8 long lane"; words that are also plain English ("court", "way") only capitalised.
-        r"\d{1,6}[ \t]+(?:[A-Za-z]+[ \t]+){1,3}"
+        # ("18 months on the road" is a time, not a house: no unit of time, no article or preposition)
+        r"\d{1,6}[ \t]+(?!(?:months?|years?|weeks?|days?|hours?|minutes?|times|miles?|km)\b)"
+        r"(?:(?!(?:the|on|in|of|at|an?|my|your|his|her)\b)[A-Za-z]+[ \t]+){1,3}"
         r"(?:(?i:street|road|avenue|lane|boulevard)|St|Rd|Ave|Ln|Dr|Blvd|Ct|Pl|Court|Way|Place|Drive)\b\.?",
         digits=False,
         needles=("street", "road", "avenue", "lane", "boulevard", "st", "rd", "ave", "ln", "dr", "ct", "pl", "way"),

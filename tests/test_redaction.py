@@ -221,6 +221,10 @@ def test_generated_personal_data_never_survives(
 # --- what must survive ---------------------------------------------------------------------------------------
 
 ORDINARY = [
+    # a time on the road, living at home, an old house in a military village: no address in any of them
+    "truck driver, 18 months on the road paying this off",
+    "回家住可以省房租",
+    "我一個人住在眷村老房子",
     "借了10000，利息3000元，还了2500",
     "2024年3月5日到期，3月5号要还",
     "2024-03-05 和 2024.03.05 还款",
