@@ -285,18 +285,18 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: K
 
 
 def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> None:
-    # Sets CG, CH and CI: three writers never tuned on. Floors a little under their figures (recall 97.0 %, false
-    # alarms 4.8 %, 136 of 150 acts and method questions given the crisis reply, measured before this round), so a
-    # content edit that loses ground on messages nobody tuned for fails CI.
+    # Sets CG, CH and CI: three writers never tuned on. Floors a little under their figures (recall 97.7 %, false
+    # alarms 3.9 %, 137 of 150 acts and method questions given the crisis reply; 97.0 %, 4.8 % and 136 before this
+    # round), so a content edit that loses ground on messages nobody tuned for fails CI.
     items = eval_items("safety-holdout.yaml")
     assert len(items) == 1200
     report = _report(real, items)
-    assert report["recall"] >= 0.965, report["misses"]
-    assert report["false_alarm_rate"] <= 0.05, report["false_alarms"]
+    assert report["recall"] >= 0.97, report["misses"]
+    assert report["false_alarm_rate"] <= 0.045, report["false_alarms"]
     urgent = [item for item in items if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
     assert len(urgent) == 150
     answered = [item for item in urgent if real.assess(str(item["text"])).level == "crisis"]
-    assert len(answered) >= 135, len(answered)
+    assert len(answered) >= 136, len(answered)
 
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(real: KnowledgeBase) -> None:
