@@ -230,9 +230,9 @@ class KnowledgeBase:
         return [intent for intent in self.intents.values() if not intent.out_of_scope]
 
 
-COURTESY_INTENTS = frozenset({"meta.greeting", "meta.thanks"})
 GREETING_INTENT, HELP_INTENT = "meta.greeting", "meta.help"
 CHITCHAT_INTENT = "oos.chitchat"
+COURTESY_INTENTS = frozenset({GREETING_INTENT, "meta.thanks"})
 
 
 def _top(decision: Match) -> str:
