@@ -97,10 +97,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The thirteen dev sets are tuning data (realistic-dev-2,
-# -3, -6, -7, -8, -9, -10, -11, -12 and -13 were each the holdout until its figure was reported):
+# of a debt), written by people who never saw the examples. The fourteen dev sets are tuning data (realistic-dev-2,
+# -3, -6, -7, -8, -9, -10, -11, -12, -13 and -14 were each the holdout until its figure was reported):
 # scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds of message need new examples
-# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets MD, ME, MF), never
+# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets MG, MH, MI), never
 # tuned on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
@@ -135,9 +135,12 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets MA, MB and MC, the holdout until their figure was reported (94.1 %, 93.8 %, 22 of 1,080, 6.4 % at
         # fef26f4; 94.5 %, 94.4 %, 23, 6.4 % at 3cdfdfe); taught since (96.6 %, 96.9 %, 14, 5.7 %).
         ("realistic-dev-13", 0.955, 0.95, 0.018, 0.07),
-        # Sets MD, ME and MF, never tuned on: floors a little under their figures (92.5 %, 91.7 %, 34 of 1,080, 9.6 %
-        # on 3cdfdfe, before this round).
-        ("realistic-holdout", 0.92, 0.91, 0.032, 0.10),
+        # Sets MD, ME and MF, the holdout until their figure was reported (92.5 %, 91.7 %, 34 of 1,080, 9.6 % on
+        # 3cdfdfe; 92.5 %, 91.7 %, 31, 9.3 % at 2f57ae3).
+        ("realistic-dev-14", 0.92, 0.91, 0.032, 0.10),
+        # Sets MG, MH and MI, never tuned on: floors a little under their figures (95.0 %, 93.6 %, 22 of 1,080, 8.5 %
+        # on 2f57ae3, before this round).
+        ("realistic-holdout", 0.94, 0.92, 0.025, 0.095),
     ],
 )
 def test_realistic_sets_floor(

@@ -225,6 +225,8 @@ ORDINARY = [
     "truck driver, 18 months on the road paying this off",
     "回家住可以省房租",
     "我一個人住在眷村老房子",
+    # a Taiwan veteran (榮民) says what he is, not his name, though 榮 is a surname
+    "我是榮民，退休俸扣一扣剩沒多少",
     "借了10000，利息3000元，还了2500",
     "2024年3月5日到期，3月5号要还",
     "2024-03-05 和 2024.03.05 还款",
