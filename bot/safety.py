@@ -103,8 +103,13 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
 # Word lists (under `words` in signals.yaml) that turn the net's check-in into the crisis reply when one of them
 # is in the message: in the tuning sets, 12 of the 13 messages the net alone caught with one of these were people
-# at risk, most of them with a plan or a place ("在大桥上站了很久", "炭已经放好了").
-NET_ESCALATE = frozenset({"method", "strong_means", "high", "high_en"})
+# at risk, most of them with a plan or a place ("在大桥上站了很久", "炭已经放好了"). `act_hint` (a running engine, a
+# platform, blood, something swallowed, "starting to work", an accident insurance pays for) came with set CT, whose
+# acts and method questions got only the check-in from the net (82 of 130 given the crisis reply before): of the 64 acts
+# and method questions in the tuning sets that the net alone caught, about 50 now get the crisis reply; so do 7 of
+# its 57 false alarms of that kind and about one in ten of the other people at risk it caught (the crisis reply
+# instead of a check-in: the safer of the two mistakes).
+NET_ESCALATE = frozenset({"method", "strong_means", "high", "high_en", "act_hint"})
 # Chosen by leaving one writer of eval/safety-dev.yaml out at a time (scripts/safety_net_cv.py --by-writer): with
 # 13,514 examples, 800 steps instead of 300 caught a little more (99.4 % against 99.3 % with the rules) and raised
 # fewer false alarms (2.8 % against 3.3 %) at the same threshold; a stronger L2 did worse on both.

@@ -139,16 +139,17 @@ async def test_words_that_only_make_sense_in_care_mode_put_the_emergency_number_
 @pytest.mark.parametrize(
     "text",
     [
-        "吞了", "割了", "食咗", "吃了", "done it", "吃下去了", "水好凉", "字都看不清了 手机好重",
-        "water's warm. it's fine", "water's warm. finally quiet", "水是温的，挺舒服的", "眼睛睁不开了……字打不动……",
+        "已经吃了", "割了", "食咗", "吃了", "done it", "吃下去了", "水好凉", "字都看不清了 手机好重",
+        "water's warm. it's fine", "water's warm. finally quiet", "水是温的，挺舒服的", "好冷 手斗",
         "好冷",
     ],
 )
 async def test_a_bare_act_word_right_after_a_check_in_puts_the_emergency_number_first(
     dialog: Dialog, text: str
 ) -> None:
-    # "swallowed", "cut", "ate (Cantonese)", "ate", "done it", "can't read the words, the phone is heavy": nothing on
-    # their own, an act after a check-in
+    # "already ate", "cut", "ate (Cantonese)", "ate", "done it", "can't read the words, the phone is heavy": nothing on
+    # their own, an act after a check-in ("吞了" and "眼睛睁不开了" now get the crisis reply on their own: the net's
+    # check-in with an act word, `act_hint`)
     assert dialog.knowledge.current.assess(text).level != "crisis"
     await say(dialog, "好累 活着没意思")
     reply = text_of(await say(dialog, text))
@@ -162,8 +163,8 @@ async def test_a_bare_act_word_right_after_a_check_in_puts_the_emergency_number_
         ("好累 活着没意思", "頭好暈 睇唔清個mon", "999", "18111"),
         # doors and windows taped: what Hong Kong does before a typhoon, so alone it is nothing
         ("好攰 唔想再撐", "門窗都貼好膠紙喇", "999", "18111"),
-        # "MRT platform, the train coming in is so loud": a commute on its own, in Taiwan wording
-        ("好累 不想再撐了", "捷運月台，列車進站的聲音好大", "119", "1925"),
+        # "so cold at the MRT station, my hands keep shaking": a winter commute on its own, in Taiwan wording
+        ("好累 不想再撐了", "捷運站好冷喔 手一直抖", "119", "1925"),
     ],
 )
 async def test_a_fragment_after_a_check_in_puts_the_emergency_number_of_the_writers_region_first(
