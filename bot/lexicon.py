@@ -70,8 +70,9 @@ def _pattern(variants: Iterable[str]) -> str:
     # Every alternative at the top starts with its first character, so that `re` skips the places where none
     # starts by looking that character up; a Latin variant checks the character before it after its first.
     pieces = [re.escape(char) + _branches(child, "") for char, child in sorted(chinese.items())]
+    # A digit may follow a Latin variant: "yq3天了" is 逾期 three days (a digit before one stays: "500mb").
     pieces += [
-        re.escape(char) + r"(?<![a-z0-9][\s\S])" + _branches(child, "(?![a-z0-9])")
+        re.escape(char) + r"(?<![a-z0-9][\s\S])" + _branches(child, "(?![a-z])")
         for char, child in sorted(latin.items())
     ]
     return "|".join(pieces)

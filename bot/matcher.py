@@ -593,8 +593,10 @@ class Matcher:
         form, genuine = question_form(text, split), asks_if_genuine(text, split)
         police, target = asks_police(text, split), complaint_target(text, split)
         tell, stuck = asks_how_to_tell(text, split), complained_in_vain(text, split)
-        focus = self._in_scope_best(focused(text))
-        return Analysis(ranked, clause_winners, asked, conjuncts, form, genuine, police, target, tell, stuck, focus)
+        focus, offer = self._in_scope_best(focused(text)), scam_offer(text, split)
+        return Analysis(
+            ranked, clause_winners, asked, conjuncts, form, genuine, police, target, tell, stuck, focus, offer
+        )
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
@@ -817,6 +819,10 @@ class Analysis:
     # the best in-scope intent of what the writer says they mainly want to know ("我就想知道……", "最主要我想问……",
     # "most importantly, …"), None when they single nothing out
     focus: Candidate | None = None
+    # the scam the message describes an offer of, when it asks whether to trust it: a paid or third-party negotiator
+    # (scam.debt_relief_agency), paid credit-record cleaning (scam.credit_repair), paying into someone's own account
+    # (scam.fake_collector); "" otherwise
+    offer: str = ""
 
 
 def clauses(text: str) -> list[tuple[str, bool]]:
@@ -1040,6 +1046,73 @@ def _genuine(rivals: Sequence[Candidate], genuine: bool) -> Candidate | None:
         return None
     other = next(c for c in pair if c is not found[0])
     return None if other.intent.startswith("legal.") else found[0]
+
+
+# An offer that is one of the scams aimed at borrowers, told in the message: someone who is not the lender offering to
+# negotiate for them, someone offering to clean their credit record, someone wanting the money in their own account.
+# Asked whether to trust it ("债务协商公司靠谱吗", "有代办说能把联征纪录美化，收费三万，是真的吗", "让我还到他个人微信，是不是
+# 骗子"), the question is about the offer, however much the message shares with negotiating, the credit record or
+# the platform itself.
+_NEGOTIATOR = re.compile(
+    r"中介|代理|代办|代辦|第三方(?:公司|机构)?|(?:协商|谈判|债务|还款|收费|法务|代还)(?:公司|机构|团队)|债务(?:优化|规划|重组|协商)"
+    r"|(?:有|一)(?:个|家|间)(?:什么)?公司|(?:有|一)个?人(?:说|话|私信)"
+    r"|(?:agency|agent|company|firm|consultant|negotiator|someone|service)"
+)
+_NEGOTIATES = re.compile(
+    r"协商|谈判|谈|倾|停息|挂账|减免|减债|停催|negotiat|settle|deal with (?:all )?my|talk to my lenders"
+)
+_CLEANS = re.compile(
+    r"(?:修复|美化|洗白|洗|清除|清掉|删除|删掉|删|消除|抹掉|铲|整靓)[^，,。？?！!]{0,6}?(?:征信|信用|记录|纪录|逾期)"
+    r"|(?:征信|信用|联征)[^，,。？?！!]{0,6}?(?:修复|美化|洗白|清除|清掉|删掉|删除|消除|抹掉)"
+    r"|(?:fix|clean|repair|erase|remove|wipe)\w*.{0,20}credit"
+)
+_PAID = re.compile(
+    r"收费|收钱|付费|交钱|花钱|先交|先付|先收|服务费|手续费|代理费|定金|费用|[0-9一二三四五六七八九十两几百千万]+(?:块|元|千|万|蚊)"
+    r"|有人|代办|代辦|机构|公司|广告|(?:fee|fees|rmb|pay|paid|ad|advert|guaranteed|company|agency)"
+)
+_OWN_ACCOUNT = re.compile(
+    r"(?:转|打|还|汇|付|存|交|扫|入)[^，,。？?！!]{0,8}?(?:个人|私人|他的?|她的?|自己的?)(?:的)?"
+    r"(?:微信|支付宝|账户|帐户|账号|帐号|银行卡|卡|户口|收款码)"
+    r"|(?:personal|private|his own|her own) (?:account|bank|alipay|wechat|card)"
+)
+_TRUST = re.compile(
+    _GENUINE.pattern + r"|有必要|有没有必要|值不值|要不要(?:交|给|付|找|信)|该不该(?:交|给|付|找|信)|能信|可以信|信不信"
+    r"|should i",
+    re.IGNORECASE,
+)
+DEBT_RELIEF, CREDIT_REPAIR, FAKE_COLLECTOR = "scam.debt_relief_agency", "scam.credit_repair", "scam.fake_collector"
+
+
+# "想跟支付宝协商分期，另外有人说交钱能修复征信，靠谱吗？": an offer asked about on the side of another question
+_BESIDES = re.compile(r"另外|还有|顺便问|也想问|还想问|\balso\b|\banother thing\b")
+
+
+def scam_offer(text: str, split: list[tuple[str, bool]] | None = None) -> str:
+    """The scam whose offer the message tells of, when every question it asks is whether to trust it (and nothing is
+    asked beside it); "" otherwise."""
+    folded = simplified_folded(text)
+    if _BESIDES.search(folded) or not all(_TRUST.search(part) for part in _asked(text, split)):
+        return ""
+    if _OWN_ACCOUNT.search(folded):
+        return FAKE_COLLECTOR
+    if _CLEANS.search(folded) and _PAID.search(folded):
+        return CREDIT_REPAIR
+    if _NEGOTIATOR.search(folded) and _NEGOTIATES.search(folded):
+        return DEBT_RELIEF
+    return ""
+
+
+def _offered(analysis: Analysis, limits: Thresholds) -> Candidate | None:
+    """The scam whose offer the message asks whether to trust, when it is among the likely intents (at or above
+    clarify) and the likeliest is neither another scam nor what a collector did or claimed (a fake lawyer, an agency:
+    legal.*), which the writers of the dev sets label as often as the scam."""
+    if not analysis.offer or not analysis.ranked:
+        return None
+    top = analysis.ranked[0].intent
+    if top.startswith((SCAM, CONDUCT)):
+        return None
+    found = next((c for c in analysis.ranked if c.intent == analysis.offer), None)
+    return found if found is not None and found.score >= limits.clarify else None
 
 
 # Asking how to tell whether a court, lawyer or police message is real: not "这是真的吗" (is what they say true, i.e.
@@ -1371,4 +1444,5 @@ _QUESTION_DECIDES: tuple[tuple[Callable[[Analysis, Thresholds], Candidate | None
     (_in_vain, "a complaint or police report changed nothing and the question asks what next: {chosen}"),
     (_fake_or_real, "the question asks how to tell a fake from the real thing: {chosen}, not {top}"),
     (_police, "every question asks about going to the police; {chosen} is at or above answer {answer:g}"),
+    (_offered, "the question asks whether to trust an offer of {chosen}'s kind, not {top}"),
 )

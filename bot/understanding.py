@@ -53,7 +53,7 @@ _BUSINESS = re.compile(
     # someone asking how to become a collector: "怎么当催收员", "想成为一名催收" (not "不想当催收的出气筒")
     r"|(?:怎么|如何|怎样|想|要)(?:当|成为)(?:一名|一个|个)?催收(?:员|人员|专员)?(?!的)"
     r"|\b(?:start|open|set up|register|run|running)(?: a| an| my own)? (?:debt )?collection (?:company|agency|business)"
-    r"|\b(?:as|for|run) (?:a|an|our) (?:debt )?collection agency\b"
+    r"|\b(?:as|work(?:s|ing|ed)? for|run) (?:a|an|our) (?:debt )?collection agency\b"
     r"|\b(?:improve|increase|raise) (?:our |the )?recovery rate"
     r"|\bcollection (?:call )?(?:scripts?|cent(?:re|er))\b|\bhir(?:e|ing) (?:debt )?collectors\b"
     r"|\btraining (?:new )?collection agents\b|\bcollection business\b|\b(?:open|start) (?:a )?催收 ?company"
@@ -74,7 +74,7 @@ _COLLECTOR = re.compile(
     r"|我们?(?:是|系)(?:一家|一间)?(?:小贷|贷款|网贷|金融|催收|放贷)公司|我们(?:小贷|贷款|网贷)公司"
     r"|(?:^|[，,。？?！!\s])(?:做|干)催收(?:的|这行|工作|被|一个月|能|赚)"
     r"|我是 ?(?:a )?(?:debt )?collect(?:or|ion agent)|(?:作为|身为)(?:一名|一个)?(?:催收|贷款公司|出借人|放款人)"
-    r"|(?:我们|我司|本公司|公司)的?(?:客户(?!群|微信群|qq群)|借款人|债务人)|做贷款业务"
+    r"|(?<![到给找去])(?:我们|我司|本公司|公司)的?(?:客户(?!群|微信群|qq群|那|那边|那里)|借款人|债务人)|做贷款业务"
     r"|(?:打给|打电(?:话|说)给|联系|催)(?:客户|债务人|欠款人)|(?:让|叫|逼)(?:客户|债务人|欠款人|借款人).{0,4}还|投诉我们"
     r"|(?:客户|债务人|欠款人)(?:一直)?(?:逾期|不还|失联|拉黑|跑路|不接|换了?号)"
     r"|(?:借款人)(?:一直)?(?:失联|拉黑|跑路|不接|换了?号|说要投诉我)"
@@ -97,8 +97,8 @@ _OWED = re.compile(
     # "我朋友問我借咗五千蚊一年都唔還": 问我借 is Cantonese and colloquial Mandarin for borrowing from the writer
     r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟|向|找|在|从|问)我(?:这里|这儿|这边|这)?借(?:了|走|咗)?(?:钱|" + _AMOUNT
     + r"(?:块|元|万)?[^。？?！!]{0,24}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回|装傻|装死|一直))"
-    r"|我借(?:了|咗)?(?:钱|" + _AMOUNT + r"(?:块|元|万)?)?(?:给|畀)(?:我的?)?"
-    r"(?:大学|高中|初中|中学|以前的?|之前的?|老)?"
+    r"|我(?:[今去前]年|之前|以前|早前|上个?月|前几年|几年前|那时候?|当年|年初|年底)?借(?:了|咗|出)?(?:钱|" + _AMOUNT + r"(?:块|元|万)?)?(?:给|畀)(?:我的?)?"
+    r"(?:一个|一位|个|位)?(?:大学|高中|初中|中学|以前的?|之前的?|老|旧)?"
     + _PEOPLE
     # "我前年借给我发小三万块": the lender is the writer, the borrower someone of theirs ("借给我" alone is "lent me")
     + r"|我[^，,。？?！!]{0,4}?借(?:了|咗)?(?:钱)?(?:给|畀)我的?(?:大学|高中|初中|中学|以前的?|之前的?|老)?" + _NAMED
@@ -107,7 +107,9 @@ _OWED = re.compile(
     + r"|(?:帮|替)"
     + _PEOPLE
     + r"(?:去)?(?:催收|追债|要钱)|老赖欠我"
-    r"|\bowes? me\b|\bborrow(?:ed)? (?:money |[$¥]?[0-9][0-9,.k]* (?:\w+ )?)?from me\b|\bborrow(?:ed)? my money\b"
+    # "借给别人的钱对方不还", "我放出去的几笔钱有三个人逾期了": what the writer lent out
+    r"|借(?:出去)?(?:给|畀)" + _PEOPLE + r"的(?:钱|款)|(?:借|放)出去的[^，,。？?！!]{0,4}?(?:钱|款|贷|数)"
+    r"|\bowes? (?:me|us|our company)\b|\bowed us\b|\bcollect (?:it )?from (?:them|him|her|the debtor)\b|\bborrow(?:ed)? (?:money |[$¥]?[0-9][0-9,.k]* (?:\w+ )?)?from me\b|\bborrow(?:ed)? my money\b"
     r"|\bi lent\b|\blent (?:him|her|them|money)\b|\bwon't (?:repay|pay) me\b|\bpay me back\b|\bget my money back\b"
 )
 # What is owed is the writer's pay, deposit or compensation: a dispute Anxin does not cover, but not a lender's
@@ -125,6 +127,9 @@ _SCAM = re.compile(
     r"杀猪盘|刷单|做任务返利|网恋.{0,12}(?:投资|转账|汇款|被骗)"
     r"|(?:投资|理财|炒币|炒股|虚拟币|数字货币|加密货币|博彩)[^。？?！!]{0,12}"
     r"(?:被骗|骗了|骗走|提不了|提不出|取不出|出不了金|无法提现|不能提现)"
+    # "被诈骗集团骗去买游戏点数", "拉进一个养老投资群…群主不见了"
+    r"|诈骗集团|游戏点数|点数卡"
+    r"|(?:投资|理财|养老|炒币|炒股)[^。？?！!]{0,6}?群[^？?！!]{0,40}?(?:群主|老师|客服)?(?:不见了|跑路|失联|联系不上|解散|拉黑)"
     r"|二次诈骗|\bpig butchering\b|\btask (?:job )?scam\b"
     r"|\b(?:dating|romance)\b.{0,60}\b(?:invest|crypto|bitcoin)"
     r"|\b(?:crypto|investment|trading) (?:site|platform|app|group)\b"

@@ -43,6 +43,7 @@ from bot.matcher import (
     decide,
     focused,
     question_form,
+    scam_offer,
 )
 from bot.models import Candidate, Match
 from bot.text import has_cjk, normalise
@@ -302,6 +303,7 @@ class Matcher:
             asks_how_to_tell(text),
             complained_in_vain(text),
             self._in_scope_best(focused(text)),
+            scam_offer(text),
         )
 
     def vector(self, text: str) -> dict[str, float]:

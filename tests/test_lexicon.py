@@ -20,11 +20,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def plain_apply(canonical: Mapping[str, str], text: str) -> str:
-    """The straightforward lexicon: every variant in one alternation, longest first, Latin ones as whole words."""
+    """The straightforward lexicon: every variant in one alternation, longest first, Latin ones as whole words (a digit
+    may follow one: "yq3天" is 逾期 three days; one before it may not: "500mb")."""
     pieces = []
     for variant in sorted(canonical, key=len, reverse=True):
         escaped = re.escape(variant)
-        pieces.append(escaped if has_cjk(variant) else rf"(?<![a-z0-9]){escaped}(?![a-z0-9])")
+        pieces.append(escaped if has_cjk(variant) else rf"(?<![a-z0-9]){escaped}(?![a-z])")
     return re.sub("|".join(pieces), lambda m: canonical[m.group(0)], text)
 
 

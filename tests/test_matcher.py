@@ -23,6 +23,7 @@ from bot.matcher import (
     decide,
     focused,
     question_form,
+    scam_offer,
 )
 from bot.models import Candidate
 
@@ -282,6 +283,38 @@ def test_the_questions_form_decides_only_between_a_thing_done_and_how_to_act(
 )
 def test_asks_if_genuine(text: str, genuine: bool) -> None:
     assert asks_if_genuine(text) is genuine
+
+
+@pytest.mark.parametrize(
+    ("text", "offer"),
+    [
+        ("有家债务协商公司说能帮我减一半，靠谱吗", "scam.debt_relief_agency"),
+        ("找第三方机构跟平台谈停息挂账，有必要吗", "scam.debt_relief_agency"),
+        ("有人说交五千能把征信上的逾期删掉，是真的吗", "scam.credit_repair"),
+        ("催收让我把钱转到他个人微信上，是不是骗子", "scam.fake_collector"),
+        # no question whether to trust it, or the offer is asked about beside another question: no offer
+        ("我想自己跟平台协商分期，怎么谈", ""),
+        ("平台客服说可以协商分期，靠谱吗", ""),
+        ("花呗能不能协商分期？另外有人说交钱能修复征信，靠谱吗？", ""),
+        ("催收说加他微信谈，这家律所是真的吗", ""),
+    ],
+)
+def test_scam_offer(text: str, offer: str) -> None:
+    assert scam_offer(text) == offer
+
+
+@pytest.mark.parametrize(
+    ("top", "kind", "intent"),
+    [
+        ("rights.negotiate", "answer", "scam.debt_relief_agency"),  # negotiating yourself is not what was asked
+        ("legal.third_party_agency", "answer", "legal.third_party_agency"),  # a collector's claim: left to the rest
+    ],
+)
+def test_a_question_whether_to_trust_an_offer_picks_the_scam(top: str, kind: str, intent: str) -> None:
+    scores = {top: 60.0, "scam.debt_relief_agency": 30.0}
+    analysis = dataclasses.replace(_analysis(scores, ()), offer="scam.debt_relief_agency")
+    decision = decide(analysis, LIMITS, frozenset())
+    assert (decision.kind, decision.intent) == (kind, intent)
 
 
 @pytest.mark.parametrize(

@@ -108,10 +108,30 @@ def test_a_borrower_is_not_turned_away(bundled: KnowledgeBase, text: str) -> Non
         "我盆友借我五千一直不还，可以报警吗",
         "我去年借给我同学两万，到现在都没还",
         "My coworker borrowed 3000 from me last year and keeps dodging me, can I call his wife?",
+        # money lent out told from the lender's end, a time word before 借, a measure word before the friend (dev-14)
+        "我借出去给别人的钱一直要不回来，能起诉吗",
+        "借给别人的钱拖了两年，我该怎么要",
+        "我放出去的那几笔款都逾期了，能找他们家里人吗",
+        "我前年借咗錢畀個舊同事，佢一直唔還",
+        "A customer in Shenzhen owes us 50k on invoices. How can we collect from them?",
     ],
 )
 def test_money_lent_to_a_relative_or_partner_is_the_creditor_side(bundled: KnowledgeBase, text: str) -> None:
     assert role(text, bundled.matcher.lexicon) == CREDITOR_SIDE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a borrower whose clients or whose employer's HR were called, not a lender speaking of "our customers"
+        "催收打电话到我们客户那边去了，他们有这个权利吗",
+        "Is it legal for a collection agency to call my HR department?",
+    ],
+)
+def test_a_borrower_whose_clients_or_hr_were_called_is_not_the_creditor_side(
+    bundled: KnowledgeBase, text: str
+) -> None:
+    assert role(text, bundled.matcher.lexicon) is None
 
 
 def test_a_shop_owner_who_mentions_their_customers_is_still_a_borrower(bundled: KnowledgeBase) -> None:
@@ -126,6 +146,9 @@ def test_a_shop_owner_who_mentions_their_customers_is_still_a_borrower(bundled: 
         "网恋认识的人带我炒数字货币，充了三万现在提不出来，要去派出所吗",
         "被杀猪盘骗走八万，报警有用吗",
         "I met a woman on a dating site who had me invest in bitcoin on her platform. Should I go to the police?",
+        # a scam ring and game points, an investment chat group whose host vanished (dev-14)
+        "被诈骗集团骗了一万多，能报警吗",
+        "我爸进了个理财群跟着投钱，现在群主跑路了，怎么追回",
     ],
 )
 def test_a_scam_with_no_loan_behind_it_is_out_of_scope(bundled: KnowledgeBase, text: str) -> None:
