@@ -169,6 +169,7 @@ def _feedback(intent: str, locale: Locale) -> Feedback:
 
 
 _FEEDBACK_PREFIX = Action("feedback").encode()  # every feedback payload starts so; most options do not
+_FLOW_PREFIX = Action("flow").encode()  # a flow's payloads: their labels follow the flow's state
 
 
 def _is_feedback(payload: str) -> bool:
@@ -201,6 +202,33 @@ def _verdict(text: str) -> bool | None:
     return None
 
 
+MAX_RENDERED = 4096  # entries of each `_Rendered` table; content bounds them, this bounds them again
+
+
+class _Rendered:
+    """What the dialog shows again and again for one knowledge base, worked out once: the topic menu's buttons,
+    the label each option was shown with, an answer's text with its buttons. Keyed by content only (a payload
+    the bot made, an intent, a locale, a region), never by anything a person wrote; a reload makes a new one."""
+
+    __slots__ = ("answers", "groups", "kb", "labels", "menus", "related", "topics")
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.groups = frozenset(intent.group for intent in kb.answerable())
+        self.labels: dict[tuple[str, Locale], str] = {}
+        self.menus: dict[Locale, tuple[Button, ...]] = {}
+        # (intent, locale, region) → (answer text, its "more" and related buttons, its flow buttons)
+        self.answers: dict[tuple[str, Locale, Region | None], tuple[str, tuple[Button, ...], tuple[Button, ...]]] = {}
+        self.related: dict[tuple[str, Locale], tuple[Button, ...]] = {}
+        self.topics: dict[tuple[str, Locale, int], tuple[Button, ...]] = {}
+
+
+def _kept(table: dict, key: object, value: object) -> None:  # type: ignore[type-arg]
+    if len(table) >= MAX_RENDERED:
+        table.clear()
+    table[key] = value
+
+
 class Dialog:
     def __init__(
         self,
@@ -231,6 +259,14 @@ class Dialog:
         }
         self._store_failing = False
         self._store_errors = 0  # grows with every failed store call; a message that adds none is healthy
+        self._rendered: _Rendered | None = None
+
+    def _shown(self, kb: KnowledgeBase) -> _Rendered:
+        """The rendered pieces of `kb` (made afresh after a reload: the message's own knowledge base decides)."""
+        rendered = self._rendered
+        if rendered is None or rendered.kb is not kb:
+            rendered = self._rendered = _Rendered(kb)
+        return rendered
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Decide, save the conversation state and count the message as delivered, as one turn of the store.
@@ -249,11 +285,12 @@ class Dialog:
         read = self._store_errors == errors_before
         text = encodable(incoming.text or "").strip()
         locale = self._locale(session, text, incoming.language)
-        session = session.replace(locale=locale)
         if text and not text.startswith("/"):
             simplified = detect_locale(text) == "zh-Hans"
             region, pinned = update_region(session.region, session.region_pinned, text, simplified)
-            session = session.replace(region=region, region_pinned=pinned)
+            session = session.replace(locale=locale, region=region, region_pinned=pinned)
+        else:
+            session = session.replace(locale=locale)
 
         outcome: _Outcome
         if incoming.button is not None:
@@ -660,19 +697,25 @@ class Dialog:
 
     def _answer(self, kb: KnowledgeBase, intent: str, locale: Locale, session: Session | None = None) -> list[Reply]:
         region = session.region if session is not None else None
-        answer = kb.answer(intent, locale, region)
-        if answer is None:
-            return [self._menu(kb, locale, say("stale", locale))]
-        text = answer_text(answer, locale, region)
-        buttons: list[Button] = []
-        if answer.more:
-            buttons.append(Action("more", intent).button(say("more", locale)))
-        buttons.extend(self._related_buttons(kb, intent, locale))
+        answers = self._shown(kb).answers
+        key = (intent, locale, region)
+        rendered = answers.get(key)
+        if rendered is None:
+            answer = kb.answer(intent, locale, region)
+            if answer is None:
+                return [self._menu(kb, locale, say("stale", locale))]
+            first = (Action("more", intent).button(say("more", locale)),) if answer.more else ()
+            rendered = (
+                answer_text(answer, locale, region),
+                (*first, *self._related_buttons(kb, intent, locale)),
+                self._flow_buttons(intent, locale),
+            )
+            _kept(answers, key, rendered)
+        text, buttons, flows = rendered
         if session is not None and _ask_region(session, intent, locale):
             text += "\n\n" + say("region_ask", locale)
-            buttons.extend(region_buttons(locale))
-        buttons.extend(self._flow_buttons(intent, locale))  # last: the numbers of the others stay as they were
-        return [Reply(text, tuple(buttons))]
+            buttons = (*buttons, *region_buttons(locale))
+        return [Reply(text, (*buttons, *flows))]  # flows last: the numbers of the others stay as they were
 
     def _again(self, kb: KnowledgeBase, session: Session, intent: str, locale: Locale, score: float) -> _Outcome:
         """A follow-up that matches the answer just given: the details, or the next questions, not a repeat."""
@@ -713,7 +756,19 @@ class Dialog:
         return self._menu(kb, locale, say("fallback", locale))
 
     def _label(self, kb: KnowledgeBase, payload: str, locale: Locale, session: Session) -> str:
-        """The label a button with this payload was shown with: typed text can pick it."""
+        """The label a button with this payload was shown with: typed text can pick it. A flow's labels depend on
+        the flow's state; every other label only on the content, and is kept (`_Rendered`)."""
+        labels = self._shown(kb).labels
+        key = (payload, locale)
+        found = labels.get(key)
+        if found is not None:
+            return found
+        label = self._make_label(kb, payload, locale, session)
+        if not payload.startswith(_FLOW_PREFIX):
+            _kept(labels, key, label)
+        return label
+
+    def _make_label(self, kb: KnowledgeBase, payload: str, locale: Locale, session: Session) -> str:
         action = Action.decode(payload)
         if action is None:
             return ""
@@ -756,10 +811,17 @@ class Dialog:
         return tuple(buttons)
 
     def _related_buttons(self, kb: KnowledgeBase, intent: str, locale: Locale) -> tuple[Button, ...]:
-        found = kb.intents.get(intent)
-        if found is None:
-            return ()
-        return tuple(Action("answer", r).button(kb.title(r, locale)) for r in found.related[:MAX_RELATED_BUTTONS])
+        related = self._shown(kb).related
+        key = (intent, locale)
+        buttons = related.get(key)
+        if buttons is None:
+            found = kb.intents.get(intent)
+            if found is None:
+                return ()
+            shown = found.related[:MAX_RELATED_BUTTONS]
+            buttons = tuple(Action("answer", r).button(kb.title(r, locale)) for r in shown)
+            _kept(related, key, buttons)
+        return buttons
 
     def _clarify(self, kb: KnowledgeBase, decision: Match, locale: Locale) -> Reply:
         buttons = [Action("answer", c.intent).button(kb.title(c.intent, locale)) for c in decision.candidates]
@@ -767,10 +829,14 @@ class Dialog:
         return Reply(say("clarify", locale), tuple(buttons))
 
     def _menu(self, kb: KnowledgeBase, locale: Locale, text: str) -> Reply:
-        groups = {intent.group for intent in kb.answerable()}
-        buttons = tuple(
-            Action("topic", topic).button(say(f"topic.{topic}", locale)) for topic in TOPICS if topic in groups
-        )
+        rendered = self._shown(kb)
+        buttons = rendered.menus.get(locale)
+        if buttons is None:
+            groups = rendered.groups
+            buttons = tuple(
+                Action("topic", topic).button(say(f"topic.{topic}", locale)) for topic in TOPICS if topic in groups
+            )
+            rendered.menus[locale] = buttons
         return Reply(text, buttons)
 
     def _topic(self, kb: KnowledgeBase, topic: str, locale: Locale, page: int = 0) -> Reply:

@@ -125,7 +125,16 @@ class Session:
     care: CareState | None = None
 
     def replace(self, **changes: object) -> Session:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        """A copy with `changes` (the dialog makes several a message): the fields copied as they are, without
+        `dataclasses.replace`'s walk through every field; an unknown name is still a TypeError."""
+        unknown = changes.keys() - _SESSION_FIELDS
+        if unknown:
+            raise TypeError(f"Session has no field {sorted(unknown)[0]!r}")
+        copy = object.__new__(type(self))
+        fields = copy.__dict__
+        fields.update(self.__dict__)
+        fields.update(changes)
+        return copy
 
     # The columns every store keeps a session in, in this order (`from_row` reads them back).
     COLUMNS = "locale, locale_pinned, last_intent, options, updated_at, region, region_pinned, care"
@@ -181,6 +190,9 @@ class Unanswered:
     locale: Locale
     text: str
     at: float
+
+
+_SESSION_FIELDS = frozenset(field.name for field in dataclasses.fields(Session))
 
 
 class Store(Protocol):
