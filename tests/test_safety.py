@@ -286,8 +286,8 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: K
 
 def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> None:
     # Sets CQ, CR and CS: three writers never tuned on. Floors a little under their figures (recall 96.1 %, false
-    # alarms 5.4 %, 125 of 150 acts and method questions given the crisis reply on 2f57ae3, before this round), so a
-    # content edit that loses ground on messages nobody tuned for fails CI.
+    # alarms 5.4 %, 138 of 150 acts and method questions given the crisis reply; 96.1 %, 5.4 % and 125 on 2f57ae3,
+    # before this round), so a content edit that loses ground on messages nobody tuned for fails CI.
     items = eval_items("safety-holdout.yaml")
     assert len(items) == 1200
     report = _report(real, items)
@@ -296,7 +296,7 @@ def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> N
     urgent = [item for item in items if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
     assert len(urgent) == 150
     answered = [item for item in urgent if real.assess(str(item["text"])).level == "crisis"]
-    assert len(answered) >= 124, len(answered)
+    assert len(answered) >= 136, len(answered)
 
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(real: KnowledgeBase) -> None:
