@@ -1050,9 +1050,9 @@ def _genuine(rivals: Sequence[Candidate], genuine: bool) -> Candidate | None:
 
 # An offer that is one of the scams aimed at borrowers, told in the message: someone who is not the lender offering to
 # negotiate for them, someone offering to clean their credit record, someone wanting the money in their own account.
-# Asked whether to trust it ("债务协商公司靠谱吗", "有代办说能把联征纪录美化，收费三万，是真的吗", "让我还到他个人微信，是不是
-# 骗子"), the question is about the offer, however much the message shares with negotiating, the credit record or
-# the platform itself.
+# Asked whether to trust it ("债务协商公司靠谱吗", "有代办说能把联征纪录美化，收费三万，是真的吗",
+# "让我还到他个人微信，是不是骗子"), the question is about the offer, however much the message shares with
+# negotiating, the credit record or the platform itself.
 _NEGOTIATOR = re.compile(
     r"中介|代理|代办|代辦|第三方(?:公司|机构)?|(?:协商|谈判|债务|还款|收费|法务|代还)(?:公司|机构|团队)|债务(?:优化|规划|重组|协商)"
     r"|(?:有|一)(?:个|家|间)(?:什么)?公司|(?:有|一)个?人(?:说|话|私信)"

@@ -97,7 +97,9 @@ _OWED = re.compile(
     # "我朋友問我借咗五千蚊一年都唔還": 问我借 is Cantonese and colloquial Mandarin for borrowing from the writer
     r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟|向|找|在|从|问)我(?:这里|这儿|这边|这)?借(?:了|走|咗)?(?:钱|" + _AMOUNT
     + r"(?:块|元|万)?[^。？?！!]{0,24}?(?:不还|没还|未还|唔还|拖|赖账|跑路|拉黑|要不回|装傻|装死|一直))"
-    r"|我(?:[今去前]年|之前|以前|早前|上个?月|前几年|几年前|那时候?|当年|年初|年底)?借(?:了|咗|出)?(?:钱|" + _AMOUNT + r"(?:块|元|万)?)?(?:给|畀)(?:我的?)?"
+    r"|我(?:[今去前]年|之前|以前|早前|上个?月|前几年|几年前|那时候?|当年|年初|年底)?借(?:了|咗|出)?(?:钱|"
+    + _AMOUNT
+    + r"(?:块|元|万)?)?(?:给|畀)(?:我的?)?"
     r"(?:一个|一位|个|位)?(?:大学|高中|初中|中学|以前的?|之前的?|老|旧)?"
     + _PEOPLE
     # "我前年借给我发小三万块": the lender is the writer, the borrower someone of theirs ("借给我" alone is "lent me")
@@ -109,7 +111,8 @@ _OWED = re.compile(
     + r"(?:去)?(?:催收|追债|要钱)|老赖欠我"
     # "借给别人的钱对方不还", "我放出去的几笔钱有三个人逾期了": what the writer lent out
     r"|借(?:出去)?(?:给|畀)" + _PEOPLE + r"的(?:钱|款)|(?:借|放)出去的[^，,。？?！!]{0,4}?(?:钱|款|贷|数)"
-    r"|\bowes? (?:me|us|our company)\b|\bowed us\b|\bcollect (?:it )?from (?:them|him|her|the debtor)\b|\bborrow(?:ed)? (?:money |[$¥]?[0-9][0-9,.k]* (?:\w+ )?)?from me\b|\bborrow(?:ed)? my money\b"
+    r"|\bowes? (?:me|us|our company)\b|\bowed us\b|\bcollect (?:it )?from (?:them|him|her|the debtor)\b"
+    r"|\bborrow(?:ed)? (?:money |[$¥]?[0-9][0-9,.k]* (?:\w+ )?)?from me\b|\bborrow(?:ed)? my money\b"
     r"|\bi lent\b|\blent (?:him|her|them|money)\b|\bwon't (?:repay|pay) me\b|\bpay me back\b|\bget my money back\b"
 )
 # What is owed is the writer's pay, deposit or compensation: a dispute Anxin does not cover, but not a lender's
