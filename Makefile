@@ -24,7 +24,7 @@ chat: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check bot tests
 	$(VENV)/bin/mypy bot
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 	$(PY) -m bot lint
 
 lint: $(VENV)/.runtime
