@@ -97,10 +97,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The fourteen dev sets are tuning data (realistic-dev-2,
-# -3, -6, -7, -8, -9, -10, -11, -12, -13 and -14 were each the holdout until its figure was reported):
+# of a debt), written by people who never saw the examples. The fifteen dev sets are tuning data (realistic-dev-2,
+# -3, -6, -7, -8, -9, -10, -11, -12, -13, -14 and -15 were each the holdout until its figure was reported):
 # scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds of message need new examples
-# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets MG, MH, MI), never
+# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets MJ, MK, ML), never
 # tuned on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
@@ -139,9 +139,12 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # 3cdfdfe; 92.5 %, 91.7 %, 31, 9.3 % at 2f57ae3); taught since (92.4 % -> 96.4 %, 91.7 % -> 99.4 %, 32 -> 9 of
         # 1,080, 9.3 % -> 9.0 %; in scope 92.5 % -> 95.9 %).
         ("realistic-dev-14", 0.955, 0.98, 0.012, 0.095),
-        # Sets MG, MH and MI, never tuned on: floors a little under their figures (95.0 %, 93.6 %, 22 of 1,080, 8.5 %
-        # on 2f57ae3, before this round).
-        ("realistic-holdout", 0.94, 0.92, 0.025, 0.095),
+        # Sets MG, MH and MI, the holdout until their figure was reported (95.0 %, 93.6 %, 22 of 1,080, 8.5 % on
+        # 2f57ae3; 94.9 %, 94.2 %, 20, 8.6 % at e464994); tuning data since.
+        ("realistic-dev-15", 0.94, 0.93, 0.02, 0.095),
+        # Sets MJ, MK and ML, never tuned on: floors a little under their figures (94.1 %, 91.7 %, 26 of 1,080,
+        # 10.1 % on e464994, before this round).
+        ("realistic-holdout", 0.935, 0.90, 0.026, 0.105),
     ],
 )
 def test_realistic_sets_floor(

@@ -258,7 +258,7 @@ def test_safety_floors_hold_on_the_tuning_set(real: KnowledgeBase) -> None:
     # (Recall 99.5 %: the floor was 0.995 until set CE brought ninety acts written during them, many bare fragments
     # such as "好冷 手斗" that no rule may flag alone; each is held to care mode in tests/test_care.py instead.)
     report = _report(real, _dev_items())
-    assert report["total"] == 36084
+    assert report["total"] == 37258
     assert report["recall"] >= 0.994, report["misses"]
     assert report["false_alarm_rate"] <= 0.0095, report["false_alarms"]
 
@@ -301,7 +301,7 @@ def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> N
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(real: KnowledgeBase) -> None:
     urgent = [item for item in _dev_items() if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
-    assert len(urgent) == 4113
+    assert len(urgent) == 4152
     weak = [item["text"] for item in urgent if real.assess(str(item["text"])).level != "crisis"]
     # the rest are bare fragments written during an act (BARE_ACTS, tests/conftest.py), caught in care mode
     assert sorted(weak) == sorted(BARE_ACTS), weak
