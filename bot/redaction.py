@@ -143,6 +143,11 @@ _SURNAMES_DOUBLE = (
 _SURNAME = rf"(?:{_SURNAMES_DOUBLE}|[{_SURNAMES_SINGLE}])"
 _NAME = rf"{_SURNAME}[{_HAN}]{{1,2}}"
 _LATIN_NAME = r"[A-Za-z][A-Za-z'\-]{0,30}(?-i:(?:[ \t]+[A-Z][A-Za-z'\-]{0,30}){0,2})"
+# English words that follow "my name is" when it is not a name ("my name is on every app", "... is mud now")
+_NOT_A_NAME = (
+    r"(?i:on|in|at|all|everywhere|out|up|being|now|listed|posted|shared|used|mud|dirt|ruined|known|there|here|the|a|an"
+    r"|not|also|still|already|with|for|attached|written|printed|spread|blacklisted|gone|everything|nothing)"
+)
 
 _ROAD = r"(?:路|街|大道|大街|巷|弄|胡同|小区|小區|社区|社區|花园|花園|公寓|大厦|大廈|新村|村|屯|苑|庄|莊|号院|號院)"
 _NUMBER = r"(?:\d{1,5}|[一二三四五六七八九十百零〇两兩]{1,6})(?:[-‐]\d{1,5})?"
@@ -274,7 +279,8 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _rule(
         "[姓名]",
-        rf"(?:my name is|my name's|i am called|name:)[ \t]+(?P<v>[{_HAN}]{{2,4}}|{_LATIN_NAME})",
+        # "my name is on 9 loan apps", "my name is all over the group": a place, not a name
+        rf"(?:my name is|my name's|i am called|name:)[ \t]+(?!{_NOT_A_NAME}\b)(?P<v>[{_HAN}]{{2,4}}|{_LATIN_NAME})",
         digits=False,
         needles=("name",),
         priority=20,

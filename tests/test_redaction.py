@@ -227,6 +227,9 @@ ORDINARY = [
     "我一個人住在眷村老房子",
     # a Taiwan veteran (榮民) says what he is, not his name, though 榮 is a surname
     "我是榮民，退休俸扣一扣剩沒多少",
+    # "my name is" followed by where the name is, not by a name
+    "my name is on 9 loan apps and they all call my boss",
+    "My name is all over the village group chat now",
     "借了10000，利息3000元，还了2500",
     "2024年3月5日到期，3月5号要还",
     "2024-03-05 和 2024.03.05 还款",
