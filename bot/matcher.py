@@ -1154,11 +1154,13 @@ _TOLD_POLICE = re.compile(
 # The story names the calls or the police; the person wants to know where to go next.
 _COMPLAINED = re.compile(
     r"投诉了|投诉过|投诉后|投诉之后|已经投诉|投诉咗|申诉了|申诉过|申诉咗|12378也打|打了12378|打过12378"
+    # "都投诉好几回了", "已經去金管會檢舉了": a complaint told by how often, or as a report to a regulator
+    r"|投诉(?:了)?(?:好|很|这么)?(?:几|多|[0-9两三四五六七八九十])(?:回|次|遍)|(?:举报|检举|反映)(?:了|过|咗)"
     r"|\b(?:filed|made|lodged) a complaint\b|\bcomplained\b|\breported (?:it|them)\b|" + _TOLD_POLICE.pattern
 )
 _IN_VAIN = re.compile(
     r"没(?:有)?(?:人)?(?:回复|回音|答复|理|回|用|结果|反应|处理|下文|变)|冇人(?:覆|理|回)|冇用|无果|石沉大海|不管|还是|依旧"
-    r"|照样|照打|仍然|继续|一直|\bnobody\b|\bno (?:reply|response|answer|one)\b|\bnothing (?:happened|changed)\b"
+    r"|照样|照打|仍然|继续|一直|用(?:都|也)?没有|不管用|\bnobody\b|\bno (?:reply|response|answer|one)\b|\bnothing (?:happened|changed)\b"
     r"|\bstill\b"
 )
 _WHAT_NEXT = re.compile(

@@ -412,6 +412,9 @@ def test_how_to_tell_a_fake_from_the_real_thing_picks_impersonation() -> None:
         ("I filed a complaint with the regulator a month ago and nothing happened. What's next?", True),
         ("投诉了平台没用，听说可以找互金协会，那边能管吗？", False),  # names where to go next
         ("催收天天打，我该怎么办？", False),  # nothing done yet
+        # a complaint told by how often, or as a report to a regulator (dev-15)
+        ("投诉了四五次一点用都没有，电话照样打，还能找谁？", True),
+        ("向金管會檢舉過了，討債的還是天天打來，接下來怎麼辦？", True),
     ],
 )
 def test_complained_in_vain(text: str, stuck: bool) -> None:
