@@ -1056,28 +1056,28 @@ def _genuine(rivals: Sequence[Candidate], genuine: bool) -> Candidate | None:
 _NEGOTIATOR = re.compile(
     r"中介|代理|代办|代辦|第三方(?:公司|机构)?|(?:协商|谈判|债务|还款|收费|法务|代还)(?:公司|机构|团队)|债务(?:优化|规划|重组|协商)"
     r"|(?:有|一)(?:个|家|间)(?:什么)?公司|(?:有|一)个?人(?:说|话|私信)"
-    r"|(?:agency|agent|company|firm|consultant|negotiator|someone|service)"
+    r"|\b(?:agency|agent|company|firm|consultant|negotiator|someone|service)\b"
 )
 _NEGOTIATES = re.compile(
-    r"协商|谈判|谈|倾|停息|挂账|减免|减债|停催|negotiat|settle|deal with (?:all )?my|talk to my lenders"
+    r"协商|谈判|谈|倾|停息|挂账|减免|减债|停催|\bnegotiat|\bsettle|\bdeal with (?:all )?my|\btalk to my lenders"
 )
 _CLEANS = re.compile(
     r"(?:修复|美化|洗白|洗|清除|清掉|删除|删掉|删|消除|抹掉|铲|整靓)[^，,。？?！!]{0,6}?(?:征信|信用|记录|纪录|逾期)"
     r"|(?:征信|信用|联征)[^，,。？?！!]{0,6}?(?:修复|美化|洗白|清除|清掉|删掉|删除|消除|抹掉)"
-    r"|(?:fix|clean|repair|erase|remove|wipe)\w*.{0,20}credit"
+    r"|\b(?:fix|clean|repair|erase|remove|wipe)\w*\b.{0,20}\bcredit"
 )
 _PAID = re.compile(
     r"收费|收钱|付费|交钱|花钱|先交|先付|先收|服务费|手续费|代理费|定金|费用|[0-9一二三四五六七八九十两几百千万]+(?:块|元|千|万|蚊)"
-    r"|有人|代办|代辦|机构|公司|广告|(?:fee|fees|rmb|pay|paid|ad|advert|guaranteed|company|agency)"
+    r"|有人|代办|代辦|机构|公司|广告|\b(?:fee|fees|rmb|pay|paid|ad|advert|guaranteed|company|agency)\b"
 )
 _OWN_ACCOUNT = re.compile(
     r"(?:转|打|还|汇|付|存|交|扫|入)[^，,。？?！!]{0,8}?(?:个人|私人|他的?|她的?|自己的?)(?:的)?"
     r"(?:微信|支付宝|账户|帐户|账号|帐号|银行卡|卡|户口|收款码)"
-    r"|(?:personal|private|his own|her own) (?:account|bank|alipay|wechat|card)"
+    r"|\b(?:personal|private|his own|her own) (?:account|bank|alipay|wechat|card)"
 )
 _TRUST = re.compile(
     _GENUINE.pattern + r"|有必要|有没有必要|值不值|要不要(?:交|给|付|找|信)|该不该(?:交|给|付|找|信)|能信|可以信|信不信"
-    r"|should i",
+    r"|\bshould i\b",
     re.IGNORECASE,
 )
 DEBT_RELIEF, CREDIT_REPAIR, FAKE_COLLECTOR = "scam.debt_relief_agency", "scam.credit_repair", "scam.fake_collector"

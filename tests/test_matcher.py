@@ -292,6 +292,9 @@ def test_asks_if_genuine(text: str, genuine: bool) -> None:
         ("找第三方机构跟平台谈停息挂账，有必要吗", "scam.debt_relief_agency"),
         ("有人说交五千能把征信上的逾期删掉，是真的吗", "scam.credit_repair"),
         ("催收让我把钱转到他个人微信上，是不是骗子", "scam.fake_collector"),
+        # English offers: the word boundaries are regex boundaries, not backspace characters
+        ("Legit? They repair your credit record for a 2000 RMB fee", "scam.credit_repair"),
+        ("Scam? He wants it paid into his personal account", "scam.fake_collector"),
         # no question whether to trust it, or the offer is asked about beside another question: no offer
         ("我想自己跟平台协商分期，怎么谈", ""),
         ("平台客服说可以协商分期，靠谱吗", ""),
