@@ -140,6 +140,8 @@ _SCAM = re.compile(
     # stranger: the commonest scams with no loan behind them
     r"|共享屏幕|屏幕共享|(?:快递|包裹)[^。？?！!]{0,8}(?:丢了|丢失|破损)[^。？?！!]{0,12}(?:赔|理赔|退款)"
     r"|\bscreen[ -]?shar|\b(?:crypto|bitcoin|usdt)\b.{0,40}\b(?:invest|returns?|profits?)\b"
+    # a prize that costs a fee to collect
+    r"|中了?(?:大)?奖|\b(?:i|i ve|you ve|you) won (?:a|an)\b"
     r"|\b(?:dating|romance)\b.{0,60}\b(?:invest|crypto|bitcoin)"
     r"|\b(?:crypto|investment|trading) (?:site|platform|app|group)\b"
     r".{0,60}\b(?:can ?not|can't|won't) (?:let me )?withdraw"

@@ -157,6 +157,7 @@ def test_a_shop_owner_who_mentions_their_customers_is_still_a_borrower(bundled: 
         # a "refund" call that wants the screen shared, a stranger's crypto scheme (dev-15)
         "有人说我的包裹丢了要给我退款，让我打开屏幕共享，是骗子吗",
         "A guy on Instagram keeps telling me to invest in his crypto fund for big monthly returns. Legit?",
+        "短信说我抽中了大奖，要先交三百块手续费才能领，是真的吗",
     ],
 )
 def test_a_scam_with_no_loan_behind_it_is_out_of_scope(bundled: KnowledgeBase, text: str) -> None:
