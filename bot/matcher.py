@@ -884,6 +884,8 @@ def _sentences(text: str) -> list[tuple[str, bool]]:
 _GENERIC = re.compile(
     r"怎么办|怎麼辦|咋办|咋辦|点算|點算|怎么处理|怎么做|怎么弄|该怎么|如何处理|怎么应对|怎麼應對|如何应对|如何應對|怎样应对|怎么面对|怎么解决|如何解决|长期下去|這樣下去|这样下去|一直这样|继续下去|会怎样|會怎樣|会怎么样|會怎麼樣|應該|应该|我该|我能|可以|还能|還能|接下来|接下來|请问|請問|"
     r"现在|現在|而家|依家|下一步|那我|"
+    # "…下个月开庭。需要准备什么？": what to prepare or mind is about the story before it
+    r"(?:需要|要|该|應該|需要)?(?:准备|準備|注意|带|帶)(?:些|啲)?(?:什么|什麼|哪些|咩)|"
     r"\b(?:what|should|can|could|i|do|now|help|me|please|is|this|that|legal|allowed|ok|okay)\b"
 )
 

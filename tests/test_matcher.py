@@ -472,6 +472,12 @@ def test_now_what_is_asked_about_the_sentence_before_it() -> None:
     assert found[-1] == ("结果他们还是照打，现在怎么办？", True)
 
 
+def test_what_to_prepare_is_asked_about_the_sentence_before_it() -> None:
+    """"需要准备什么" names nothing of its own: alone it matched "what to prepare for a complaint" (dev-15)."""
+    found = clauses("收到法院的传票了。网贷公司告我，下周三开庭。需要准备什么？")
+    assert found[-1] == ("网贷公司告我，下周三开庭，需要准备什么", True)
+
+
 @pytest.mark.parametrize(
     ("pair", "kind"),
     [
