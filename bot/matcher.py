@@ -1029,10 +1029,23 @@ IMPERSONATION = "legal.impersonation"
 SCAM = "scam."
 
 
+# "催收说再不还就抓我坐牢，这是真的吗": whether a threat of jail is true, not whether a message is genuine, unless
+# something official is claimed (a court, a case filed, a lawyer, a text message) that could be faked.
+_JAIL_CLAIM = re.compile(r"坐牢|坐监|抓|关进|被关|判刑|诈骗罪|诈欺|刑事|拘留|\b(?:jail|prison|arrest(?:ed)?)\b")
+_OFFICIAL = re.compile(
+    r"自称|冒充|假冒|假的|短信|讯息|链接|立案|案件|法院|检察|律师|律所|传票|通知书"
+    r"|\b(?:warrant|court|fake|pretend\w*|claiming|text message|sms)\b"
+)
+
+
 def asks_if_genuine(text: str, split: list[tuple[str, bool]] | None = None) -> bool:
     """Whether the message's question asks if what they were sent, told or offered is genuine or to be trusted:
     then, between someone pretending to be a court, the police or a lawyer (legal.impersonation) or a scam (scam.*)
-    and what a real lawsuit, arrest, negotiation or credit record means, the person wants the first."""
+    and what a real lawsuit, arrest, negotiation or credit record means, the person wants the first. Not when all it
+    asks is whether a threat of jail is true and nothing official is claimed."""
+    folded = simplified_folded(text)
+    if _JAIL_CLAIM.search(folded) and not _OFFICIAL.search(folded):
+        return False
     return any(_GENUINE.search(part) for part in _asked(text, split))
 
 

@@ -279,6 +279,10 @@ def test_the_questions_form_decides_only_between_a_thing_done_and_how_to_act(
         # or whether to trust it
         ("有家公司说收两成服务费帮我跟平台谈减免，靠谱吗", True),
         ("A firm wants 20% upfront to settle my debts for me. Can I trust them?", True),
+        # whether a threat of jail is true: the jail answer's question, unless something official could be faked
+        ("催收说我再拖下去就要被抓去坐牢，是真的吗", False),
+        ("The agent says I'll be arrested if I don't pay by Friday. Is that true?", False),
+        ("收到一条短信说我涉嫌诈骗要坐牢，这短信是真的吗", True),
     ],
 )
 def test_asks_if_genuine(text: str, genuine: bool) -> None:
