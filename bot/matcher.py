@@ -1175,7 +1175,8 @@ _COMPLAINED = re.compile(
 )
 _IN_VAIN = re.compile(
     r"没(?:有)?(?:人)?(?:回复|回音|答复|理|回|用|结果|反应|处理|下文|变)|冇人(?:覆|理|回)|冇用|无果|石沉大海|不管|还是|依旧"
-    r"|照样|照打|仍然|继续|一直|用(?:都|也)?没有|不管用|\bnobody\b|\bno (?:reply|response|answer|one)\b|\bnothing (?:happened|changed)\b"
+    r"|照样|照打|仍然|继续|一直|用(?:都|也)?没有|不管用"
+    r"|\bnobody\b|\bno (?:reply|response|answer|one)\b|\bnothing (?:happened|changed)\b"
     r"|\bstill\b"
 )
 _WHAT_NEXT = re.compile(
