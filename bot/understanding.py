@@ -23,6 +23,7 @@ from .text import simplified_folded
 CREDITOR_SIDE = "oos.creditor_side"
 COLLECTION_BUSINESS = "oos.collection_business"
 SCAM_OTHER = "oos.scam_other"
+OTHER_LEGAL = "oos.other_legal"
 
 # People who borrow from the writer (after the lexicon: 表哥/堂姐 → 亲戚, 老板 → 领导).
 _PEOPLE = (
@@ -152,6 +153,19 @@ _LOAN = re.compile(
 )
 
 
+# A dispute of another kind (a road accident, a landlord keeping the deposit, a divorce's property) asked about in the
+# words of a borrower's question ("对方要私了，我该报警吗", "我需要请律师吗"): the police or legal-aid answer wins by
+# its keywords. Only when nothing in the message speaks of a loan, a debt or collecting one.
+_DISPUTE = re.compile(
+    r"车祸|交通事故|交通意外|擦撞|追尾|剐蹭|被(?:汽车|小车|车|电单车|摩托车|电动车|的士)(?:撞|刮|碰)|撞(?:了|到)(?:人|车|别人)"
+    r"|(?:押金|按金)[^。？?！!]{0,8}(?:不退|唔退|不还|唔还|扣)|(?:不退|唔肯退|唔退|不肯退|扣起?)(?:晒)?(?:我)?(?:的|啲)?(?:押金|按金)"
+    r"|离婚[^。？?！!]{0,12}(?:房子|层楼|楼|财产|抚养|孩子|小孩|仔女)"
+    r"|\b(?:car accident|traffic accident|hit by a (?:car|truck|bus)|rear-ended)\b"
+    r"|\blandlord\b.{0,40}\bdeposit\b|\bdivorc\w*\b.{0,40}\b(?:flat|house|property|custody)\b"
+)
+_DEBT = re.compile(_LOAN.pattern + r"|欠|借|贷|还钱|催|追数|收数|讨债|执行|\b(?:owe|debt|lend|credit)")
+
+
 def fold(text: str, lexicon: Lexicon) -> str:
     """The text as the role patterns read it: the matcher's folding (NFKC, lower case, Simplified, lexicon)
     with the punctuation kept, because "我是老师，催收打到学校" must not read as "我是老师催收"."""
@@ -160,7 +174,7 @@ def fold(text: str, lexicon: Lexicon) -> str:
 
 def role(text: str, lexicon: Lexicon | None = None) -> str | None:
     """The out-of-scope intent for a message written from the collecting side (or by someone scammed with no loan
-    behind it), or None for everyone else."""
+    behind it, or with another kind of dispute), or None for everyone else."""
     folded = fold(text, lexicon or Lexicon())
     if _BUSINESS.search(folded):
         return COLLECTION_BUSINESS
@@ -170,6 +184,8 @@ def role(text: str, lexicon: Lexicon | None = None) -> str | None:
         return CREDITOR_SIDE
     if _SCAM.search(folded) and not _LOAN.search(folded):
         return SCAM_OTHER
+    if _DISPUTE.search(folded) and not _DEBT.search(folded):
+        return OTHER_LEGAL
     return None
 
 

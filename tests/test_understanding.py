@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.understanding import COLLECTION_BUSINESS, CREDITOR_SIDE, SCAM_OTHER, role
+from bot.understanding import COLLECTION_BUSINESS, CREDITOR_SIDE, OTHER_LEGAL, SCAM_OTHER, role
 
 REPO = Path(__file__).parent.parent
 
@@ -176,3 +176,30 @@ def test_a_scam_with_no_loan_behind_it_is_out_of_scope(bundled: KnowledgeBase, t
 )
 def test_a_scam_told_with_a_loan_is_still_a_borrowers_question(bundled: KnowledgeBase, text: str) -> None:
     assert role(text, bundled.matcher.lexicon) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "开车的时候被后面的车追尾了，对方想私了，我要不要报警",
+        "房东一直扣着我的押金不退，可以去派出所吗",
+        "We had a car accident and the other driver says he will sue me. Do I need a lawyer?",
+        "準備離婚，層樓同仔女點分，要唔要請律師",
+    ],
+)
+def test_another_kind_of_dispute_with_no_loan_is_out_of_scope(bundled: KnowledgeBase, text: str) -> None:
+    assert role(text, bundled.matcher.lexicon) == OTHER_LEGAL
+    assert bundled.decide(text).kind == "fallback"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "出了车祸住院，网贷还不上，催收天天打",
+        "离婚的时候房子归我了，前夫的网贷要我还吗",
+        "房东不退押金，我还欠着花呗，先还哪个",
+    ],
+)
+def test_a_dispute_told_with_a_debt_is_still_a_borrowers_question(bundled: KnowledgeBase, text: str) -> None:
+    assert role(text, bundled.matcher.lexicon) is None
+
