@@ -141,6 +141,9 @@ _SCAM = re.compile(
     # stranger: the commonest scams with no loan behind them
     r"|共享屏幕|屏幕共享|(?:快递|包裹)[^。？?！!]{0,8}(?:丢了|丢失|破损)[^。？?！!]{0,12}(?:赔|理赔|退款)"
     r"|\bscreen[ -]?shar|\b(?:crypto|bitcoin|usdt)\b.{0,40}\b(?:invest|returns?|profits?)\b"
+    # returns promised on an "investment", money made typing at home
+    r"|(?:投资|理财|项目|股票|炒股|基金)[^。？?！!]{0,12}(?:翻倍|保证获利|保证赚|稳赚|保本|高回报|高收益)"
+    r"|在家(?:打字|兼职|做任务)|打字(?:赚钱|兼职|员)|月入[0-9一二三四五六七八九十几两]+万"
     # a prize that costs a fee to collect
     r"|中了?(?:大)?奖|\b(?:i|i ve|you ve|you) won (?:a|an)\b"
     r"|\b(?:dating|romance)\b.{0,60}\b(?:invest|crypto|bitcoin)"

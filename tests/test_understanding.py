@@ -158,6 +158,8 @@ def test_a_shop_owner_who_mentions_their_customers_is_still_a_borrower(bundled: 
         "有人说我的包裹丢了要给我退款，让我打开屏幕共享，是骗子吗",
         "A guy on Instagram keeps telling me to invest in his crypto fund for big monthly returns. Legit?",
         "短信说我抽中了大奖，要先交三百块手续费才能领，是真的吗",
+        "群里有个老师带大家买基金，说保证一个月翻倍，要不要跟",
+        "网上招在家打字的兼职，说月入两万，先交押金，靠谱吗",
     ],
 )
 def test_a_scam_with_no_loan_behind_it_is_out_of_scope(bundled: KnowledgeBase, text: str) -> None:
