@@ -886,6 +886,9 @@ _GENERIC = re.compile(
     r"现在|現在|而家|依家|下一步|那我|"
     # "…下个月开庭。需要准备什么？": what to prepare or mind is about the story before it
     r"(?:需要|要|该|應該|需要)?(?:准备|準備|注意|带|帶)(?:些|啲)?(?:什么|什麼|哪些|咩)|"
+    # "…说已经立案了，怎么分辨真假？": whether it is real is asked about what was told before
+    r"(?:怎么|怎麼|如何|点样|點樣)?(?:分辨|辨别|辨別|判断|判斷)?(?:真假|是真是假|真定假)|真的假的|是不是真的|是真的吗|是真的嗎|"
+    r"\b(?:is it real|real or fake|is this true|is that true|is it true)\b|"
     r"\b(?:what|should|can|could|i|do|now|help|me|please|is|this|that|legal|allowed|ok|okay)\b"
 )
 

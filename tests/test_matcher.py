@@ -476,6 +476,12 @@ def test_now_what_is_asked_about_the_sentence_before_it() -> None:
     assert found[-1] == ("结果他们还是照打，现在怎么办？", True)
 
 
+def test_whether_it_is_real_is_asked_about_the_sentence_before_it() -> None:
+    """"怎么分辨真假" names nothing: alone it matched the fake collector's "is he real?" and led an overview."""
+    found = clauses("有人打电话说是律师。他说我已经被立案了，怎么分辨真假？")
+    assert found[-1] == ("他说我已经被立案了，怎么分辨真假", True)
+
+
 def test_what_to_prepare_is_asked_about_the_sentence_before_it() -> None:
     """"需要准备什么" names nothing of its own: alone it matched "what to prepare for a complaint" (dev-15)."""
     found = clauses("收到法院的传票了。网贷公司告我，下周三开庭。需要准备什么？")
