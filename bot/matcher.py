@@ -837,7 +837,7 @@ def clauses(text: str) -> list[tuple[str, bool]]:
         pieces = [(piece, pieces[0][1] and index == len(soft) - 1) for index, piece in enumerate(soft)]
     found: list[tuple[str, bool]] = []
     for piece, questioned in pieces:
-        asks = questioned or bool(_ASKS.search(piece))
+        asks = questioned or bool(_ASKS.search(_UNSURE.sub("", piece)))
         if asks and found and _generic(piece):
             # "…they know where I live. Is this legal? What should I do?": a question that names nothing is about
             # the sentence before it, and is scored with it (alone, it matches whatever intent asks most plainly)
@@ -859,6 +859,12 @@ def clauses(text: str) -> list[tuple[str, bool]]:
 
 
 _QUESTION_MARK = re.compile(r"[?？]")
+# "我也不太清楚自己该问什么", "完全不知道该怎么办": not knowing what to ask or do tells how the writer feels, it does
+# not ask (not knowing where to complain or what to prepare does ask, and stays a question)
+_UNSURE = re.compile(
+    r"(?:不太?知道|不太?清楚|不晓得|不曉得|搞不清楚?|唔知)(?:自己)?(?:该|應該|应该|要)?"
+    r"(?:问什么|問什麼|问啥|問啥|从哪(?:里|儿)?(?:问|说|开始)起?|從哪(?:裡)?(?:問|說|開始)起?|怎么办|怎麼辦|怎么做|怎麼做|说什么|說什麼)"
+)
 
 
 def _echoes(question: str, before: str) -> bool:

@@ -482,6 +482,14 @@ def test_whether_it_is_real_is_asked_about_the_sentence_before_it() -> None:
     assert found[-1] == ("他说我已经被立案了，怎么分辨真假", True)
 
 
+def test_not_knowing_what_to_ask_does_not_ask() -> None:
+    """"脑子很乱，不知道该问什么" tells how the writer feels; the question is the one that follows."""
+    found = clauses("催收天天打电话。我脑子很乱，不知道该问什么。你能帮我做什么？")
+    assert found[1] == ("我脑子很乱，不知道该问什么", False)
+    # not knowing where to complain is the question itself
+    assert clauses("催收天天打电话。我想投诉，不知道去哪里投诉。")[-1][1] is True
+
+
 def test_what_to_prepare_is_asked_about_the_sentence_before_it() -> None:
     """"需要准备什么" names nothing of its own: alone it matched "what to prepare for a complaint" (dev-15)."""
     found = clauses("收到法院的传票了。网贷公司告我，下周三开庭。需要准备什么？")
