@@ -837,7 +837,7 @@ def clauses(text: str) -> list[tuple[str, bool]]:
         pieces = [(piece, pieces[0][1] and index == len(soft) - 1) for index, piece in enumerate(soft)]
     found: list[tuple[str, bool]] = []
     for piece, questioned in pieces:
-        asks = questioned or bool(_ASKS.search(piece))
+        asks = questioned or bool(_ASKS.search(_UNSURE.sub("", piece)))
         if asks and found and _generic(piece):
             # "…they know where I live. Is this legal? What should I do?": a question that names nothing is about
             # the sentence before it, and is scored with it (alone, it matches whatever intent asks most plainly)
@@ -859,6 +859,12 @@ def clauses(text: str) -> list[tuple[str, bool]]:
 
 
 _QUESTION_MARK = re.compile(r"[?？]")
+# "我也不太清楚自己该问什么", "完全不知道该怎么办": not knowing what to ask or do tells how the writer feels, it does
+# not ask (not knowing where to complain or what to prepare does ask, and stays a question)
+_UNSURE = re.compile(
+    r"(?:不太?知道|不太?清楚|不晓得|不曉得|搞不清楚?|唔知)(?:自己)?(?:该|應該|应该|要)?"
+    r"(?:问什么|問什麼|问啥|問啥|从哪(?:里|儿)?(?:问|说|开始)起?|從哪(?:裡)?(?:問|說|開始)起?|怎么办|怎麼辦|怎么做|怎麼做|说什么|說什麼)"
+)
 
 
 def _echoes(question: str, before: str) -> bool:
@@ -884,6 +890,11 @@ def _sentences(text: str) -> list[tuple[str, bool]]:
 _GENERIC = re.compile(
     r"怎么办|怎麼辦|咋办|咋辦|点算|點算|怎么处理|怎么做|怎么弄|该怎么|如何处理|怎么应对|怎麼應對|如何应对|如何應對|怎样应对|怎么面对|怎么解决|如何解决|长期下去|這樣下去|这样下去|一直这样|继续下去|会怎样|會怎樣|会怎么样|會怎麼樣|應該|应该|我该|我能|可以|还能|還能|接下来|接下來|请问|請問|"
     r"现在|現在|而家|依家|下一步|那我|"
+    # "…下个月开庭。需要准备什么？": what to prepare or mind is about the story before it
+    r"(?:需要|要|该|應該|需要)?(?:准备|準備|注意|带|帶)(?:些|啲)?(?:什么|什麼|哪些|咩)|"
+    # "…说已经立案了，怎么分辨真假？": whether it is real is asked about what was told before
+    r"(?:怎么|怎麼|如何|点样|點樣)?(?:分辨|辨别|辨別|判断|判斷)?(?:真假|是真是假|真定假)|真的假的|是不是真的|是真的吗|是真的嗎|"
+    r"\b(?:is it real|real or fake|is this true|is that true|is it true)\b|"
     r"\b(?:what|should|can|could|i|do|now|help|me|please|is|this|that|legal|allowed|ok|okay)\b"
 )
 
@@ -1027,10 +1038,23 @@ IMPERSONATION = "legal.impersonation"
 SCAM = "scam."
 
 
+# "催收说再不还就抓我坐牢，这是真的吗": whether a threat of jail is true, not whether a message is genuine, unless
+# something official is claimed (a court, a case filed, a lawyer, a text message) that could be faked.
+_JAIL_CLAIM = re.compile(r"坐牢|坐监|抓|关进|被关|判刑|诈骗罪|诈欺|刑事|拘留|\b(?:jail|prison|arrest(?:ed)?)\b")
+_OFFICIAL = re.compile(
+    r"自称|冒充|假冒|假的|短信|讯息|链接|立案|案件|法院|检察|律师|律所|传票|通知书"
+    r"|\b(?:warrant|court|fake|pretend\w*|claiming|text message|sms)\b"
+)
+
+
 def asks_if_genuine(text: str, split: list[tuple[str, bool]] | None = None) -> bool:
     """Whether the message's question asks if what they were sent, told or offered is genuine or to be trusted:
     then, between someone pretending to be a court, the police or a lawyer (legal.impersonation) or a scam (scam.*)
-    and what a real lawsuit, arrest, negotiation or credit record means, the person wants the first."""
+    and what a real lawsuit, arrest, negotiation or credit record means, the person wants the first. Not when all it
+    asks is whether a threat of jail is true and nothing official is claimed."""
+    folded = simplified_folded(text)
+    if _JAIL_CLAIM.search(folded) and not _OFFICIAL.search(folded):
+        return False
     return any(_GENUINE.search(part) for part in _asked(text, split))
 
 
@@ -1056,28 +1080,28 @@ def _genuine(rivals: Sequence[Candidate], genuine: bool) -> Candidate | None:
 _NEGOTIATOR = re.compile(
     r"中介|代理|代办|代辦|第三方(?:公司|机构)?|(?:协商|谈判|债务|还款|收费|法务|代还)(?:公司|机构|团队)|债务(?:优化|规划|重组|协商)"
     r"|(?:有|一)(?:个|家|间)(?:什么)?公司|(?:有|一)个?人(?:说|话|私信)"
-    r"|(?:agency|agent|company|firm|consultant|negotiator|someone|service)"
+    r"|\b(?:agency|agent|company|firm|consultant|negotiator|someone|service)\b"
 )
 _NEGOTIATES = re.compile(
-    r"协商|谈判|谈|倾|停息|挂账|减免|减债|停催|negotiat|settle|deal with (?:all )?my|talk to my lenders"
+    r"协商|谈判|谈|倾|停息|挂账|减免|减债|停催|\bnegotiat|\bsettle|\bdeal with (?:all )?my|\btalk to my lenders"
 )
 _CLEANS = re.compile(
     r"(?:修复|美化|洗白|洗|清除|清掉|删除|删掉|删|消除|抹掉|铲|整靓)[^，,。？?！!]{0,6}?(?:征信|信用|记录|纪录|逾期)"
     r"|(?:征信|信用|联征)[^，,。？?！!]{0,6}?(?:修复|美化|洗白|清除|清掉|删掉|删除|消除|抹掉)"
-    r"|(?:fix|clean|repair|erase|remove|wipe)\w*.{0,20}credit"
+    r"|\b(?:fix|clean|repair|erase|remove|wipe)\w*\b.{0,20}\bcredit"
 )
 _PAID = re.compile(
     r"收费|收钱|付费|交钱|花钱|先交|先付|先收|服务费|手续费|代理费|定金|费用|[0-9一二三四五六七八九十两几百千万]+(?:块|元|千|万|蚊)"
-    r"|有人|代办|代辦|机构|公司|广告|(?:fee|fees|rmb|pay|paid|ad|advert|guaranteed|company|agency)"
+    r"|有人|代办|代辦|机构|公司|广告|\b(?:fee|fees|rmb|pay|paid|ad|advert|guaranteed|company|agency)\b"
 )
 _OWN_ACCOUNT = re.compile(
     r"(?:转|打|还|汇|付|存|交|扫|入)[^，,。？?！!]{0,8}?(?:个人|私人|他的?|她的?|自己的?)(?:的)?"
     r"(?:微信|支付宝|账户|帐户|账号|帐号|银行卡|卡|户口|收款码)"
-    r"|(?:personal|private|his own|her own) (?:account|bank|alipay|wechat|card)"
+    r"|\b(?:personal|private|his own|her own) (?:account|bank|alipay|wechat|card)"
 )
 _TRUST = re.compile(
     _GENUINE.pattern + r"|有必要|有没有必要|值不值|要不要(?:交|给|付|找|信)|该不该(?:交|给|付|找|信)|能信|可以信|信不信"
-    r"|should i",
+    r"|\bshould i\b",
     re.IGNORECASE,
 )
 DEBT_RELIEF, CREDIT_REPAIR, FAKE_COLLECTOR = "scam.debt_relief_agency", "scam.credit_repair", "scam.fake_collector"
@@ -1154,11 +1178,14 @@ _TOLD_POLICE = re.compile(
 # The story names the calls or the police; the person wants to know where to go next.
 _COMPLAINED = re.compile(
     r"投诉了|投诉过|投诉后|投诉之后|已经投诉|投诉咗|申诉了|申诉过|申诉咗|12378也打|打了12378|打过12378"
+    # "都投诉好几回了", "已經去金管會檢舉了": a complaint told by how often, or as a report to a regulator
+    r"|投诉(?:了)?(?:好|很|这么)?(?:几|多|[0-9两三四五六七八九十])(?:回|次|遍)|(?:举报|检举|反映)(?:了|过|咗)"
     r"|\b(?:filed|made|lodged) a complaint\b|\bcomplained\b|\breported (?:it|them)\b|" + _TOLD_POLICE.pattern
 )
 _IN_VAIN = re.compile(
     r"没(?:有)?(?:人)?(?:回复|回音|答复|理|回|用|结果|反应|处理|下文|变)|冇人(?:覆|理|回)|冇用|无果|石沉大海|不管|还是|依旧"
-    r"|照样|照打|仍然|继续|一直|\bnobody\b|\bno (?:reply|response|answer|one)\b|\bnothing (?:happened|changed)\b"
+    r"|照样|照打|仍然|继续|一直|用(?:都|也)?没有|不管用"
+    r"|\bnobody\b|\bno (?:reply|response|answer|one)\b|\bnothing (?:happened|changed)\b"
     r"|\bstill\b"
 )
 _WHAT_NEXT = re.compile(

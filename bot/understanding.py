@@ -23,6 +23,7 @@ from .text import simplified_folded
 CREDITOR_SIDE = "oos.creditor_side"
 COLLECTION_BUSINESS = "oos.collection_business"
 SCAM_OTHER = "oos.scam_other"
+OTHER_LEGAL = "oos.other_legal"
 
 # People who borrow from the writer (after the lexicon: 表哥/堂姐 → 亲戚, 老板 → 领导).
 _PEOPLE = (
@@ -66,7 +67,9 @@ _COLLECTOR = re.compile(
     r"|我们?(?:是|系)?(?:在|喺)(?:一家|一间)?(?:" + _LENDER + r"){1,2}的?(?:上班|工作|做催收|做事|负责)"
     r"|我们?(?:是|系)" + _LENDER + r"(?:的)?(?:职员|员工|工作人员)"
     # "我们公司是做债权催收的", "我在一家持牌消费金融公司的贷后部门上班"
-    r"|(?:我们|我司|本)公司(?:是|系)?(?:专门)?(?:做|干|搞)[^的，,。？?！!\s]{0,3}?(?:催收|贷后|放贷)(?:的|业务|生意|工作)"
+    r"|(?:我们|我司|本)公司(?:是|系)?(?:专门)?(?:做|干|搞)[^的，,。？?！!\s]{0,3}?(?:催收|贷后|放贷)(?:管理)?(?:的|业务|生意|工作)"
+    # "我是开网贷公司的", "我们是开小贷公司的": the writer owns the lender
+    r"|我们?(?:是|系)(?:自己)?(?:开|办)(?:一家|一个|个|间)?(?:网贷|贷款|小贷|放贷|借贷|金融)(?:公司|平台)的"
     r"|(?:在|喺)[^，,。？?！!]{0,14}?(?:贷后|催收)(?:部门|部|中心|组|岗|团队|岗位)(?:上班|工作|做事|任职|干活|做了|干了)"
     # "我刚入职一家贷后管理公司做电催", "进了一家催收公司"
     r"|(?:入职|进了|进入|加入)(?:了)?(?:一家|一间|个)?[^，,。？?！!]{0,6}?(?:贷后|催收)(?:管理)?(?:公司|机构|部门|团队)"
@@ -134,6 +137,15 @@ _SCAM = re.compile(
     r"|诈骗集团|游戏点数|点数卡"
     r"|(?:投资|理财|养老|炒币|炒股)[^。？?！!]{0,6}?群[^？?！!]{0,40}?(?:群主|老师|客服)?(?:不见了|跑路|失联|联系不上|解散|拉黑)"
     r"|二次诈骗|\bpig butchering\b|\btask (?:job )?scam\b"
+    # a caller offering a refund or compensation who wants the screen shared, a crypto "investment" offered by a
+    # stranger: the commonest scams with no loan behind them
+    r"|共享屏幕|屏幕共享|(?:快递|包裹)[^。？?！!]{0,8}(?:丢了|丢失|破损)[^。？?！!]{0,12}(?:赔|理赔|退款)"
+    r"|\bscreen[ -]?shar|\b(?:crypto|bitcoin|usdt)\b.{0,40}\b(?:invest|returns?|profits?)\b"
+    # returns promised on an "investment", money made typing at home
+    r"|(?:投资|理财|项目|股票|炒股|基金)[^。？?！!]{0,12}(?:翻倍|保证获利|保证赚|稳赚|保本|高回报|高收益)"
+    r"|在家(?:打字|兼职|做任务)|打字(?:赚钱|兼职|员)|月入[0-9一二三四五六七八九十几两]+万"
+    # a prize that costs a fee to collect
+    r"|中了?(?:大)?奖|\b(?:i|i ve|you ve|you) won (?:a|an)\b"
     r"|\b(?:dating|romance)\b.{0,60}\b(?:invest|crypto|bitcoin)"
     r"|\b(?:crypto|investment|trading) (?:site|platform|app|group)\b"
     r".{0,60}\b(?:can ?not|can't|won't) (?:let me )?withdraw"
@@ -144,6 +156,19 @@ _LOAN = re.compile(
 )
 
 
+# A dispute of another kind (a road accident, a landlord keeping the deposit, a divorce's property) asked about in the
+# words of a borrower's question ("对方要私了，我该报警吗", "我需要请律师吗"): the police or legal-aid answer wins by
+# its keywords. Only when nothing in the message speaks of a loan, a debt or collecting one.
+_DISPUTE = re.compile(
+    r"车祸|交通事故|交通意外|擦撞|追尾|剐蹭|被(?:汽车|小车|车|电单车|摩托车|电动车|的士)(?:撞|刮|碰)|撞(?:了|到)(?:人|车|别人)"
+    r"|(?:押金|按金)[^。？?！!]{0,8}(?:不退|唔退|不还|唔还|扣)|(?:不退|唔肯退|唔退|不肯退|扣起?)(?:晒)?(?:我)?(?:的|啲)?(?:押金|按金)"
+    r"|离婚[^。？?！!]{0,12}(?:房子|层楼|楼|财产|抚养|孩子|小孩|仔女)"
+    r"|\b(?:car accident|traffic accident|hit by a (?:car|truck|bus)|rear-ended)\b"
+    r"|\blandlord\b.{0,40}\bdeposit\b|\bdivorc\w*\b.{0,40}\b(?:flat|house|property|custody)\b"
+)
+_DEBT = re.compile(_LOAN.pattern + r"|欠|借|贷|还钱|催|追数|收数|讨债|执行|\b(?:owe|debt|lend|credit)")
+
+
 def fold(text: str, lexicon: Lexicon) -> str:
     """The text as the role patterns read it: the matcher's folding (NFKC, lower case, Simplified, lexicon)
     with the punctuation kept, because "我是老师，催收打到学校" must not read as "我是老师催收"."""
@@ -152,7 +177,7 @@ def fold(text: str, lexicon: Lexicon) -> str:
 
 def role(text: str, lexicon: Lexicon | None = None) -> str | None:
     """The out-of-scope intent for a message written from the collecting side (or by someone scammed with no loan
-    behind it), or None for everyone else."""
+    behind it, or with another kind of dispute), or None for everyone else."""
     folded = fold(text, lexicon or Lexicon())
     if _BUSINESS.search(folded):
         return COLLECTION_BUSINESS
@@ -162,6 +187,8 @@ def role(text: str, lexicon: Lexicon | None = None) -> str | None:
         return CREDITOR_SIDE
     if _SCAM.search(folded) and not _LOAN.search(folded):
         return SCAM_OTHER
+    if _DISPUTE.search(folded) and not _DEBT.search(folded):
+        return OTHER_LEGAL
     return None
 
 

@@ -84,6 +84,13 @@ def test_the_bundled_lexicon_makes_dialect_and_mandarin_phrases_alike() -> None:
         assert lexicon.apply(variant) == lexicon.apply(word), (variant, word)
 
 
+def test_bj_is_the_police_or_jiebei_by_what_surrounds_it() -> None:
+    lexicon = KnowledgeSource(REPO).current.matcher.lexicon
+    assert lexicon.apply(normalise("催收堵我门口能bj吗")) == lexicon.apply(normalise("催收堵我门口能报警吗"))
+    assert "借呗" in lexicon.apply(normalise("hb bj都逾期了"))
+    assert "bj" in lexicon.apply(normalise("bj"))  # alone it says nothing either way
+
+
 def test_the_bundled_lexicon_rewrites_every_text_as_the_plain_list_does() -> None:
     knowledge = KnowledgeSource(REPO).current
     lexicon = knowledge.matcher.lexicon

@@ -279,6 +279,10 @@ def test_the_questions_form_decides_only_between_a_thing_done_and_how_to_act(
         # or whether to trust it
         ("有家公司说收两成服务费帮我跟平台谈减免，靠谱吗", True),
         ("A firm wants 20% upfront to settle my debts for me. Can I trust them?", True),
+        # whether a threat of jail is true: the jail answer's question, unless something official could be faked
+        ("催收说我再拖下去就要被抓去坐牢，是真的吗", False),
+        ("The agent says I'll be arrested if I don't pay by Friday. Is that true?", False),
+        ("收到一条短信说我涉嫌诈骗要坐牢，这短信是真的吗", True),
     ],
 )
 def test_asks_if_genuine(text: str, genuine: bool) -> None:
@@ -292,6 +296,9 @@ def test_asks_if_genuine(text: str, genuine: bool) -> None:
         ("找第三方机构跟平台谈停息挂账，有必要吗", "scam.debt_relief_agency"),
         ("有人说交五千能把征信上的逾期删掉，是真的吗", "scam.credit_repair"),
         ("催收让我把钱转到他个人微信上，是不是骗子", "scam.fake_collector"),
+        # English offers: the word boundaries are regex boundaries, not backspace characters
+        ("Legit? They repair your credit record for a 2000 RMB fee", "scam.credit_repair"),
+        ("Scam? He wants it paid into his personal account", "scam.fake_collector"),
         # no question whether to trust it, or the offer is asked about beside another question: no offer
         ("我想自己跟平台协商分期，怎么谈", ""),
         ("平台客服说可以协商分期，靠谱吗", ""),
@@ -412,6 +419,9 @@ def test_how_to_tell_a_fake_from_the_real_thing_picks_impersonation() -> None:
         ("I filed a complaint with the regulator a month ago and nothing happened. What's next?", True),
         ("投诉了平台没用，听说可以找互金协会，那边能管吗？", False),  # names where to go next
         ("催收天天打，我该怎么办？", False),  # nothing done yet
+        # a complaint told by how often, or as a report to a regulator (dev-15)
+        ("投诉了四五次一点用都没有，电话照样打，还能找谁？", True),
+        ("向金管會檢舉過了，討債的還是天天打來，接下來怎麼辦？", True),
     ],
 )
 def test_complained_in_vain(text: str, stuck: bool) -> None:
@@ -464,6 +474,26 @@ def test_now_what_is_asked_about_the_sentence_before_it() -> None:
     """"现在怎么办" names nothing: it asks about what was told just before, so that part is the question."""
     found = clauses("我已经跟监管投诉了，结果他们还是照打，现在怎么办？")
     assert found[-1] == ("结果他们还是照打，现在怎么办？", True)
+
+
+def test_whether_it_is_real_is_asked_about_the_sentence_before_it() -> None:
+    """"怎么分辨真假" names nothing: alone it matched the fake collector's "is he real?" and led an overview."""
+    found = clauses("有人打电话说是律师。他说我已经被立案了，怎么分辨真假？")
+    assert found[-1] == ("他说我已经被立案了，怎么分辨真假", True)
+
+
+def test_not_knowing_what_to_ask_does_not_ask() -> None:
+    """"脑子很乱，不知道该问什么" tells how the writer feels; the question is the one that follows."""
+    found = clauses("催收天天打电话。我脑子很乱，不知道该问什么。你能帮我做什么？")
+    assert found[1] == ("我脑子很乱，不知道该问什么", False)
+    # not knowing where to complain is the question itself
+    assert clauses("催收天天打电话。我想投诉，不知道去哪里投诉。")[-1][1] is True
+
+
+def test_what_to_prepare_is_asked_about_the_sentence_before_it() -> None:
+    """"需要准备什么" names nothing of its own: alone it matched "what to prepare for a complaint" (dev-15)."""
+    found = clauses("收到法院的传票了。网贷公司告我，下周三开庭。需要准备什么？")
+    assert found[-1] == ("网贷公司告我，下周三开庭，需要准备什么", True)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge import KnowledgeBase
-from bot.understanding import COLLECTION_BUSINESS, CREDITOR_SIDE, SCAM_OTHER, role
+from bot.understanding import COLLECTION_BUSINESS, CREDITOR_SIDE, OTHER_LEGAL, SCAM_OTHER, role
 
 REPO = Path(__file__).parent.parent
 
@@ -36,6 +36,9 @@ def bundled(bundled_knowledge: KnowledgeBase) -> KnowledgeBase:
         "我们公司是专门做不良贷后的，能不能上门找欠款人的父母",
         "我在一家网贷公司的催收中心工作，每天打不通几百个电话，这正常吗",
         "上个月进了一家贷后管理公司，主管让我们打借款人的紧急联系人，这样行吗",
+        # the writer owns the lender, or the company's line is "贷后管理"
+        "我是开小贷公司的，借款人换了号码还能找他家人吗",
+        "我们公司是搞贷后管理的，外访能去借款人单位吗",
     ],
 )
 def test_the_creditor_side_is_recognised(bundled: KnowledgeBase, text: str) -> None:
@@ -91,6 +94,8 @@ def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) 
         "我们公司是做外贸的，催收天天打到前台",
         "我在平台的催收部门投诉了也没用",
         "想直接向银行客服投诉委外催收的态度",
+        # a borrower's account on a lender's app is not a lender of their own
+        "我们开了个网贷平台的账户，现在逾期了",
     ],
 )
 def test_a_borrower_is_not_turned_away(bundled: KnowledgeBase, text: str) -> None:
@@ -149,6 +154,12 @@ def test_a_shop_owner_who_mentions_their_customers_is_still_a_borrower(bundled: 
         # a scam ring and game points, an investment chat group whose host vanished (dev-14)
         "被诈骗集团骗了一万多，能报警吗",
         "我爸进了个理财群跟着投钱，现在群主跑路了，怎么追回",
+        # a "refund" call that wants the screen shared, a stranger's crypto scheme (dev-15)
+        "有人说我的包裹丢了要给我退款，让我打开屏幕共享，是骗子吗",
+        "A guy on Instagram keeps telling me to invest in his crypto fund for big monthly returns. Legit?",
+        "短信说我抽中了大奖，要先交三百块手续费才能领，是真的吗",
+        "群里有个老师带大家买基金，说保证一个月翻倍，要不要跟",
+        "网上招在家打字的兼职，说月入两万，先交押金，靠谱吗",
     ],
 )
 def test_a_scam_with_no_loan_behind_it_is_out_of_scope(bundled: KnowledgeBase, text: str) -> None:
@@ -162,7 +173,35 @@ def test_a_scam_with_no_loan_behind_it_is_out_of_scope(bundled: KnowledgeBase, t
         # a loan named: a borrower's question, however much of it is about the scam
         "被杀猪盘骗了以后又借了三个网贷去填，现在催收天天打，能报警吗",
         "刷单被骗之后借呗逾期了，会不会上征信",
+        "催收让我开屏幕共享给他看我的网贷账户，能照做吗",
     ],
 )
 def test_a_scam_told_with_a_loan_is_still_a_borrowers_question(bundled: KnowledgeBase, text: str) -> None:
     assert role(text, bundled.matcher.lexicon) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "开车的时候被后面的车追尾了，对方想私了，我要不要报警",
+        "房东一直扣着我的押金不退，可以去派出所吗",
+        "We had a car accident and the other driver says he will sue me. Do I need a lawyer?",
+        "準備離婚，層樓同仔女點分，要唔要請律師",
+    ],
+)
+def test_another_kind_of_dispute_with_no_loan_is_out_of_scope(bundled: KnowledgeBase, text: str) -> None:
+    assert role(text, bundled.matcher.lexicon) == OTHER_LEGAL
+    assert bundled.decide(text).kind == "fallback"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "出了车祸住院，网贷还不上，催收天天打",
+        "离婚的时候房子归我了，前夫的网贷要我还吗",
+        "房东不退押金，我还欠着花呗，先还哪个",
+    ],
+)
+def test_a_dispute_told_with_a_debt_is_still_a_borrowers_question(bundled: KnowledgeBase, text: str) -> None:
+    assert role(text, bundled.matcher.lexicon) is None
+
