@@ -286,13 +286,13 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: K
 
 def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> None:
     # Sets CW, CX and CY: three writers never tuned on. Floors a little under their figures (recall 97.0 %, false
-    # alarms 8.0 %, 147 of 150 acts and method questions given the crisis reply; 97.0 %, 8.1 % and 147 on e464994,
+    # alarms 7.6 %, 147 of 150 acts and method questions given the crisis reply; 97.0 %, 8.1 % and 147 on e464994,
     # before this round), so a content edit that loses ground on messages nobody tuned for fails CI.
     items = eval_items("safety-holdout.yaml")
     assert len(items) == 1200
     report = _report(real, items)
     assert report["recall"] >= 0.965, report["misses"]
-    assert report["false_alarm_rate"] <= 0.085, report["false_alarms"]
+    assert report["false_alarm_rate"] <= 0.08, report["false_alarms"]
     urgent = [item for item in items if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
     assert len(urgent) == 150
     answered = [item for item in urgent if real.assess(str(item["text"])).level == "crisis"]
