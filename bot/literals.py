@@ -124,13 +124,25 @@ class Shortlist:
         self._by_literal = {literal: tuple(indexes) for literal, indexes in by_literal.items()}
         self._always = tuple(index for index, need in enumerate(self.needs) if not need)
         self._literals = frozenset(self._by_literal)
+        # A pattern is found through a literal of its first clause, so only the other clauses remain to be met
+        # (none, for nearly half the patterns).
+        self._rest = tuple(need[1:] for need in self.needs)
 
     def possible(self, present: set[str] | frozenset[str]) -> list[int]:
         """In order, the patterns whose needs the `present` literals meet: every one that may match."""
         found = set(self._always)
         for literal in self._literals.intersection(present):
             found.update(self._by_literal[literal])
-        return sorted(index for index in found if met(self.needs[index], present))
+        rest = self._rest
+        kept = []
+        for index in found:
+            for clause in rest[index]:
+                if clause.isdisjoint(present):
+                    break
+            else:
+                kept.append(index)
+        kept.sort()
+        return kept
 
 
 def _sequence(items: Iterable[tuple[Any, Any]]) -> _Piece:
