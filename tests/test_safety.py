@@ -258,7 +258,7 @@ def test_safety_floors_hold_on_the_tuning_set(real: KnowledgeBase) -> None:
     # (Recall 99.5 %: the floor was 0.995 until set CE brought ninety acts written during them, many bare fragments
     # such as "好冷 手斗" that no rule may flag alone; each is held to care mode in tests/test_care.py instead.)
     report = _report(real, _dev_items())
-    assert report["total"] == 37655
+    assert report["total"] == 38822
     assert report["recall"] >= 0.994, report["misses"]
     assert report["false_alarm_rate"] <= 0.0095, report["false_alarms"]
 
@@ -285,23 +285,23 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: K
 
 
 def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> None:
-    # Sets CW, CX and CY: three writers never tuned on. Floors a little under their figures (recall 97.0 %, false
-    # alarms 7.6 %, 147 of 150 acts and method questions given the crisis reply; 97.0 %, 8.1 % and 147 on e464994,
+    # Sets DB, DC and DD: three writers never tuned on. Floors a little under their figures (recall 98.0 %, false
+    # alarms 3.5 %, 142 of 150 acts and method questions given the crisis reply; 97.9 %, 3.5 % and 142 on 4375e02,
     # before this round), so a content edit that loses ground on messages nobody tuned for fails CI.
     items = eval_items("safety-holdout.yaml")
     assert len(items) == 1200
     report = _report(real, items)
-    assert report["recall"] >= 0.965, report["misses"]
-    assert report["false_alarm_rate"] <= 0.08, report["false_alarms"]
+    assert report["recall"] >= 0.975, report["misses"]
+    assert report["false_alarm_rate"] <= 0.04, report["false_alarms"]
     urgent = [item for item in items if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
     assert len(urgent) == 150
     answered = [item for item in urgent if real.assess(str(item["text"])).level == "crisis"]
-    assert len(answered) >= 145, len(answered)
+    assert len(answered) >= 140, len(answered)
 
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(real: KnowledgeBase) -> None:
     urgent = [item for item in _dev_items() if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
-    assert len(urgent) == 4320
+    assert len(urgent) == 4453
     weak = [item["text"] for item in urgent if real.assess(str(item["text"])).level != "crisis"]
     # the rest are bare fragments written during an act (BARE_ACTS, tests/conftest.py), caught in care mode
     assert sorted(weak) == sorted(BARE_ACTS), weak
