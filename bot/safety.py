@@ -389,24 +389,27 @@ class SafetyRules:
             if signal.group not in silenced and signal.pattern.search(cut):
                 (crisis if signal.level == "crisis" else concern).append(signal)
         fired = crisis or concern
-        if not fired:
-            if self.net is not None:
-                probability = self.net.probability(cut)
-                if probability >= self.net.threshold:
-                    means = sorted(
-                        name for name, pattern in self.families if name in NET_ESCALATE and pattern.search(cut)
-                    )
-                    if means:
-                        # A risk the rules did not word, next to a method, a means or a height: the crisis reply.
-                        return Assessment("crisis", reasons=(f"crisis/net {probability:.2f} + {'+'.join(means)}",))
+        escalated = None
+        if not crisis and self.net is not None:
+            # With no crisis rule, the net may still see an act or a method: next to a method, a means or a height
+            # its guess makes it the crisis reply, also when a concern rule fired ("人在海边，鞋子脱了放在礁石上，
+            # 水好冷，我是不是很没用": a hopeless line must not turn an act the net recognises into a check-in).
+            probability = self.net.probability(cut)
+            if probability >= self.net.threshold:
+                means = sorted(name for name, pattern in self.families if name in NET_ESCALATE and pattern.search(cut))
+                if means:
+                    escalated = f"crisis/net {probability:.2f} + {'+'.join(means)}"
+                elif not fired:
                     return Assessment("concern", reasons=(f"concern/net {probability:.2f}",))
-            return NONE
+        if not fired:
+            return NONE if escalated is None else Assessment("crisis", reasons=(escalated,))
         groups = {signal.group for signal in fired}
+        reasons = {f"{s.level}/{s.group}" for s in fired} | {f"exclude/{g}" for g in excluded}
         return Assessment(
-            "crisis" if crisis else "concern",
+            "crisis" if crisis or escalated else "concern",
             act=bool(groups & ACT_GROUPS),
             other=bool(groups & OTHER_GROUPS),
-            reasons=tuple(sorted({f"{s.level}/{s.group}" for s in fired} | {f"exclude/{g}" for g in excluded})),
+            reasons=tuple(sorted(reasons if escalated is None else reasons | {escalated})),
         )
 
     def _rewritten(self, text: str) -> tuple[str, set[str] | None]:
