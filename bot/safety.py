@@ -215,7 +215,8 @@ class SafetyNet:
 
     A backstop behind the rules: when no rule fires and the net's probability reaches `threshold`, the
     bot checks in (concern), or gives the crisis reply when a `NET_ESCALATE` word list is in the message
-    too. Deterministic: plain gradient descent from zero weights, a fixed number of steps.
+    too (the latter also when only a concern rule fired). Deterministic: plain gradient descent from zero
+    weights, a fixed number of steps.
 
     The vocabulary is kept in two parts: `grams`, the sorted `gram_code`s of the Chinese features, whose
     weights are the first `len(grams)` of `weights`, and `others` (English words and pairs, cue families),
