@@ -199,6 +199,16 @@ def test_the_net_catches_a_phrasing_no_rule_names_and_says_so(rules: SafetyRules
     assert found.level != "none"
 
 
+def test_an_act_the_net_recognises_is_a_crisis_even_when_a_concern_rule_fired_too(rules: SafetyRules) -> None:
+    # A hopeless line ("am I useless") fires a concern rule; the shoes on the rocks and the cold water are the act.
+    found = rules.assess("人在海边，鞋子脱了放在礁石上，水好冷，我是不是很没用")
+    assert found.level == "crisis", found.reasons
+    assert "concern/hopeless" in found.reasons
+    assert any(reason.startswith("crisis/net") for reason in found.reasons), found.reasons
+    # and a concern rule alone, with no method, means or height in the message, stays a check-in
+    assert rules.assess("以前觉得努力就能还清，现在不信了，怎么努力都是白搭").level == "concern"
+
+
 def _fewer_examples(folder: Path, step: int = 10) -> None:
     """Keep every `step`-th risk and safe example of a copied safety folder: the same kinds of message in the
     same proportions, and a net that trains in a second or two instead of ten."""
