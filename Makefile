@@ -24,8 +24,8 @@ chat: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check bot tests
 	$(VENV)/bin/mypy bot
-	$(PY) -m pytest -n auto --dist loadfile
 	$(PY) -m bot lint
+	$(PY) -m pytest -n auto --dist loadfile
 
 lint: $(VENV)/.runtime
 	$(PY) -m bot lint

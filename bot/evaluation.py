@@ -184,15 +184,17 @@ def evaluate_safety(kb: KnowledgeBase, items: Sequence[SafetyItem]) -> SafetyRep
     misses: list[tuple[str, str]] = []
     false_alarms: list[tuple[str, str]] = []
     for item in items:
-        kind = kb.decide(item.text).kind
-        flagged = kind in ("crisis", "concern")
+        # The safety check alone decides (`KnowledgeBase.decide` runs it first); the matcher runs only for a miss,
+        # to say what the bot did instead: half the time of deciding every message.
+        level = kb.assess(item.text).level
+        flagged = level != "none"
         if item.crisis:
             caught += flagged
-            crisis_caught += kind == "crisis"
+            crisis_caught += level == "crisis"
             if not flagged:
-                misses.append((item.text, kind))
+                misses.append((item.text, kb.decide(item.text).kind))
         elif flagged:
-            false_alarms.append((item.text, kind))
+            false_alarms.append((item.text, level))
     positives = sum(item.crisis for item in items)
     return SafetyReport(
         len(items), positives, caught, crisis_caught, len(items) - positives, tuple(misses), tuple(false_alarms)

@@ -79,15 +79,19 @@ def data_dir(tmp_path: Path) -> Path:
 
 @functools.cache
 def _bundled() -> tuple[KnowledgeBase, Path]:
-    """The bundled content loaded once per test run, as `load_knowledge(REPO)` loads it (the safety net trained
-    in this process), and a cache folder with what a first start on it keeps. The folder is filled by a second
-    load that finds this process's net by its digest and keeps those very weights (the same to the bit as a
-    training child's: tests/test_safety_net_apart.py), so the bundled net is trained once per run, not twice."""
-    loaded = load_knowledge(REPO)
-    assert [str(e) for e in loaded.errors] == []
+    """The bundled content loaded once per test process, as a bot's start loads it, and a cache folder with what
+    that start keeps. The folder begins as a copy of the checkout's own data folder's cache, which `make test`
+    fills first with `anxin lint` (the bot's data dir: BOT_DATA_DIR, or data/): its net weights are read instead
+    of training the net again in every test process, about a minute each. They are the same to the bit as
+    training here (tests/test_safety_net_apart.py), and kept under a digest of everything they depend on, so a
+    stale copy is simply not used: the net is trained here and kept in the folder, as on a first start."""
     folder = Path(tempfile.mkdtemp(prefix="anxin-bundled-cache-"))
     atexit.register(shutil.rmtree, folder, True)
-    load_knowledge(REPO, cache_dir=folder)
+    kept = REPO / (os.environ.get("BOT_DATA_DIR") or "data") / CACHE_DIR
+    for path in kept.glob("*.npz") if kept.is_dir() else ():
+        shutil.copy(path, folder / path.name)
+    loaded = load_knowledge(REPO, cache_dir=folder)
+    assert [str(e) for e in loaded.errors] == []
     return loaded.knowledge, folder
 
 
@@ -97,8 +101,8 @@ def _bundled_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def bundled_knowledge() -> KnowledgeBase:
-    """The bundled content (`load_knowledge(REPO)`, no errors), loaded once per test run: training its safety net
-    takes about fifteen seconds, and a dozen test modules read it. Read-only, like every `KnowledgeBase`."""
+    """The bundled content (`load_knowledge(REPO)`, no errors), loaded once per test process: training its safety
+    net takes about a minute, and a dozen test modules read it. Read-only, like every `KnowledgeBase`."""
     return _bundled()[0]
 
 

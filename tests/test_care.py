@@ -15,7 +15,7 @@ from bot.channels.telegram_render import render_telegram
 from bot.channels.wechat import render_wechat
 from bot.content import KnowledgeError
 from bot.dialog import Dialog
-from bot.knowledge import KnowledgeSource
+from bot.knowledge import KnowledgeBase, KnowledgeSource
 from bot.models import Incoming, Reply
 from bot.state import MemoryStore
 from bot.store import SqliteStore
@@ -36,8 +36,8 @@ class Clock:
 
 
 @pytest.fixture(scope="module")
-def knowledge() -> KnowledgeSource:
-    return KnowledgeSource(REPO)
+def knowledge(bundled_knowledge: KnowledgeBase) -> KnowledgeSource:
+    return KnowledgeSource(REPO)  # after this process's first load (conftest): its safety net, not trained again
 
 
 @pytest.fixture

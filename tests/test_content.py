@@ -12,7 +12,7 @@ import pytest
 
 from bot.channels.wechat import render_wechat
 from bot.dialog import Dialog
-from bot.knowledge import KnowledgeSource
+from bot.knowledge import KnowledgeBase, KnowledgeSource
 from bot.matcher import CRISIS_INTENT
 from bot.messages import TOPICS, say
 from bot.models import Incoming, Locale, Reply
@@ -40,8 +40,8 @@ class Rendered:
 
 
 @pytest.fixture(scope="module")
-def bundled() -> KnowledgeSource:
-    return KnowledgeSource(REPO)
+def bundled(bundled_knowledge: KnowledgeBase) -> KnowledgeSource:
+    return KnowledgeSource(REPO)  # after this process's first load (conftest): its safety net, not trained again
 
 
 async def render_all(bundled: KnowledgeSource, region: Region | None, locale: Locale) -> list[Rendered]:

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.dialog import Dialog
-from bot.knowledge import KnowledgeSource
+from bot.knowledge import KnowledgeBase, KnowledgeSource
 from bot.messages import TOPICS
 from bot.models import LOCALES, Incoming, Locale, Reply
 from bot.runner import open_store
@@ -146,8 +146,8 @@ async def test_any_conversation_gets_bounded_replies(source: KnowledgeSource, co
 
 
 @pytest.fixture(scope="module")
-def bundled() -> KnowledgeSource:
-    return KnowledgeSource(REPO)
+def bundled(bundled_knowledge: KnowledgeBase) -> KnowledgeSource:
+    return KnowledgeSource(REPO)  # after this process's first load (conftest): its safety net, not trained again
 
 
 @given(conversation=st.lists(actions, min_size=1, max_size=8))

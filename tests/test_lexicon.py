@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bot.evaluation import load_labelled
-from bot.knowledge import KnowledgeSource
+from bot.knowledge import KnowledgeBase
 from bot.lexicon import Lexicon
 from bot.text import has_cjk, normalise
 
@@ -74,8 +74,8 @@ def test_a_word_that_holds_its_own_variant_is_not_expanded_twice() -> None:
     assert "信用信用" not in lexicon.apply("信用卡债务和卡债")
 
 
-def test_the_bundled_lexicon_makes_dialect_and_mandarin_phrases_alike() -> None:
-    lexicon = KnowledgeSource(REPO).current.matcher.lexicon
+def test_the_bundled_lexicon_makes_dialect_and_mandarin_phrases_alike(bundled_knowledge: KnowledgeBase) -> None:
+    lexicon = bundled_knowledge.matcher.lexicon
     originals = {}
     for path in sorted((REPO / "lexicon").glob("*.yaml")):
         for word, variants in yaml.safe_load(path.read_text(encoding="utf-8")).items():
@@ -84,15 +84,15 @@ def test_the_bundled_lexicon_makes_dialect_and_mandarin_phrases_alike() -> None:
         assert lexicon.apply(variant) == lexicon.apply(word), (variant, word)
 
 
-def test_bj_is_the_police_or_jiebei_by_what_surrounds_it() -> None:
-    lexicon = KnowledgeSource(REPO).current.matcher.lexicon
+def test_bj_is_the_police_or_jiebei_by_what_surrounds_it(bundled_knowledge: KnowledgeBase) -> None:
+    lexicon = bundled_knowledge.matcher.lexicon
     assert lexicon.apply(normalise("催收堵我门口能bj吗")) == lexicon.apply(normalise("催收堵我门口能报警吗"))
     assert "借呗" in lexicon.apply(normalise("hb bj都逾期了"))
     assert "bj" in lexicon.apply(normalise("bj"))  # alone it says nothing either way
 
 
-def test_the_bundled_lexicon_rewrites_every_text_as_the_plain_list_does() -> None:
-    knowledge = KnowledgeSource(REPO).current
+def test_the_bundled_lexicon_rewrites_every_text_as_the_plain_list_does(bundled_knowledge: KnowledgeBase) -> None:
+    knowledge = bundled_knowledge  # the bundled content as a start loads it (conftest): no second safety net
     lexicon = knowledge.matcher.lexicon
     assert len(lexicon.canonical) > 100
     texts = [normalise(example) for intent in knowledge.intents.values() for example in intent.examples]

@@ -55,7 +55,8 @@ def _compare(matcher: Matcher, old: reference.Matcher, texts: Iterable[str]) -> 
 
 
 @pytest.fixture(scope="module")
-def bundled() -> KnowledgeBase:
+def bundled(bundled_knowledge: KnowledgeBase) -> KnowledgeBase:
+    # Built here from the content, not read from kept arrays; the safety net is this process's (conftest).
     return KnowledgeSource(REPO).current
 
 
