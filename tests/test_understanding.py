@@ -38,6 +38,9 @@ def bundled(bundled_knowledge: KnowledgeBase) -> KnowledgeBase:
         "上个月进了一家贷后管理公司，主管让我们打借款人的紧急联系人，这样行吗",
         # the writer owns the lender, or the company's line is "贷后管理"
         "我是开小贷公司的，借款人换了号码还能找他家人吗",
+        # the same without 是…的, and money lent to someone named said as 借给 + who + 钱
+        "我们开了家贷款公司，借款人半年没还，可以去他单位吗",
+        "借给老乡钱两年了一直不还，我能在他们村群里发他照片吗",
         "我们公司是搞贷后管理的，外访能去借款人单位吗",
     ],
 )
@@ -96,6 +99,8 @@ def test_a_collection_business_is_recognised(bundled: KnowledgeBase, text: str) 
         "想直接向银行客服投诉委外催收的态度",
         # a borrower's account on a lender's app is not a lender of their own
         "我们开了个网贷平台的账户，现在逾期了",
+        "朋友借给我钱帮我还网贷，催收现在打他电话",
+        "我开了家奶茶店，生意不好，网贷逾期了",
     ],
 )
 def test_a_borrower_is_not_turned_away(bundled: KnowledgeBase, text: str) -> None:
