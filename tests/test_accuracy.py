@@ -97,10 +97,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The sixteen dev sets are tuning data (realistic-dev-2,
-# -3, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15 and -16 were each the holdout until its figure was reported):
+# of a debt), written by people who never saw the examples. The seventeen dev sets are tuning data (realistic-dev-2,
+# -3, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16 and -17 were each the holdout until its figure was reported):
 # scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds of message need new examples
-# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets MN, MO, MP), never
+# (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets MQ, MR, MS), never
 # tuned on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
@@ -146,9 +146,12 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets MJ, MK and ML, the holdout until their figure was reported (94.1 %, 91.7 %, 26 of 1,080, 10.1 % on
         # e464994; 94.1 %, 91.7 %, 26, 10.2 % at 4375e02); tuning data since.
         ("realistic-dev-16", 0.935, 0.90, 0.026, 0.105),
-        # Sets MN, MO and MP, never tuned on: floors a little under their figures (95.6 %, 93.0 %, 23 of 1,080,
-        # 5.8 % on 4375e02, before this round).
-        ("realistic-holdout", 0.95, 0.92, 0.022, 0.065),
+        # Sets MN, MO and MP, the holdout until its figure was reported (95.6 %, 93.0 %, 23 of 1,080, 5.8 % on 4375e02
+        # and at the end of that round); taught since (96.3 %, 96.2 %, 15, 5.9 %).
+        ("realistic-dev-17", 0.955, 0.95, 0.016, 0.065),
+        # Sets MQ, MR and MS, never tuned on: floors a little under their figures (94.4 %, 89.7 %, 32 of 1,080,
+        # 6.2 %; 94.4 %, 89.7 %, 32, 6.0 % on 82a2783, before this round).
+        ("realistic-holdout", 0.94, 0.89, 0.031, 0.07),
     ],
 )
 def test_realistic_sets_floor(
