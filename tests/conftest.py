@@ -21,6 +21,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from bot.dialog import Dialog
 from bot.knowledge import CACHE_DIR, KnowledgeBase, KnowledgeSource, load_knowledge
+from bot.settings import Settings, SettingsError
 from bot.state import MemoryStore
 
 # Property tests: the same examples on every machine and every run, bounded in number and with no
@@ -80,15 +81,18 @@ def data_dir(tmp_path: Path) -> Path:
 @functools.cache
 def _bundled() -> tuple[KnowledgeBase, Path]:
     """The bundled content loaded once per test process, as a bot's start loads it, and a cache folder with what
-    that start keeps. The folder begins as a copy of the checkout's own data folder's cache, which `make test`
-    fills first with `anxin lint` (the bot's data dir: BOT_DATA_DIR, or data/): its net weights are read instead
+    that start keeps. The folder begins as a copy of the bot's data folder's cache (BOT_DATA_DIR, or data/), which
+    `make test` fills first with `anxin lint`: its net weights are read instead
     of training the net again in every test process, about a minute each. They are the same to the bit as
     training here (tests/test_safety_net_apart.py), and kept under a digest of everything they depend on, so a
     stale copy is simply not used: the net is trained here and kept in the folder, as on a first start."""
     folder = Path(tempfile.mkdtemp(prefix="anxin-bundled-cache-"))
     atexit.register(shutil.rmtree, folder, True)
-    kept = REPO / (os.environ.get("BOT_DATA_DIR") or "data") / CACHE_DIR
-    for path in kept.glob("*.npz") if kept.is_dir() else ():
+    try:
+        kept = Settings.from_env().data_dir / CACHE_DIR  # where `anxin lint` kept them (bot.cli._cache)
+    except SettingsError:
+        kept = None  # a setting this run does not need is malformed: train here, as without a data folder
+    for path in kept.glob("*.npz") if kept is not None and kept.is_dir() else ():
         shutil.copy(path, folder / path.name)
     loaded = load_knowledge(REPO, cache_dir=folder)
     assert [str(e) for e in loaded.errors] == []

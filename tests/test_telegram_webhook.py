@@ -78,7 +78,9 @@ async def test_bot_api_requests_in_flight_are_bounded_and_the_rest_wait_their_tu
     app = build_application(fake.TOKEN, bot_api.url, webhook=True)
     await app.initialize()
     try:
-        bot_api.slow_down("getMe", 0.3)  # not rate-limited: only the connection pool can bound these
+        # Not rate-limited: only the connection pool can bound these. Each is held a second, long enough for every
+        # connection to open on a loaded machine (at 0.3 s a busy CI worker once reached 33 of 40).
+        bot_api.slow_down("getMe", 1.0)
         calls = MAX_BOT_API_CONNECTIONS + 20
         results = await asyncio.gather(*(app.bot.get_me() for _ in range(calls)))
     finally:
