@@ -283,7 +283,9 @@ def test_no_question_in_the_content_or_the_eval_sets_is_changed() -> None:
                 texts.extend(text for text in item.get(key) or [] if isinstance(text, str))
     for path in sorted((REPO / "eval").glob("*.yaml")):
         for item in eval_items(path.name):  # parsed once per run (conftest)
-            if isinstance(item, dict) and isinstance(item.get("text"), str):
+            # A person at risk is never stored as text, so never redacted: a safety set's people at risk may say
+            # their name ("my name is …, I cannot go back down") as people do.
+            if isinstance(item, dict) and isinstance(item.get("text"), str) and item.get("crisis") is not True:
                 texts.append(item["text"])
     assert len(texts) > 1000
     changed = [(text, redact(text)) for text in texts if redact(text) != text]

@@ -297,18 +297,18 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: K
 
 
 def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> None:
-    # Sets DE, DF and DG: three writers never tuned on. Floors a little under their figures (recall 98.9 %, false
-    # alarms 3.5 %, 144 of 150 acts and method questions given the crisis reply; 98.8 %, 3.3 % and 144 on 82a2783,
-    # before this round), so a content edit that loses ground on messages nobody tuned for fails CI.
+    # Sets DE-DJ: six writers never tuned on. Floors a little under their figures (recall 98.9 %, false alarms 3.2 %,
+    # 284 of 300 acts and method questions given the crisis reply), so a content edit that loses ground on messages
+    # nobody tuned for fails CI.
     items = eval_items("safety-holdout.yaml")
-    assert len(items) == 1200
+    assert len(items) == 2400
     report = _report(real, items)
     assert report["recall"] >= 0.975, report["misses"]
     assert report["false_alarm_rate"] <= 0.04, report["false_alarms"]
     urgent = [item for item in items if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
-    assert len(urgent) == 150
+    assert len(urgent) == 300
     answered = [item for item in urgent if real.assess(str(item["text"])).level == "crisis"]
-    assert len(answered) >= 140, len(answered)
+    assert len(answered) >= 275, len(answered)
 
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(real: KnowledgeBase) -> None:
