@@ -1,4 +1,4 @@
-"""Trains the safety net in a short-lived process of its own: `python -m bot.net_training INPUTS FOLDER KEY`.
+"""Trains a safety net in a short-lived process of its own: `python -m bot.net_training INPUTS FOLDER KEY [PREFIX]`.
 
 Started by `bot.safety` at a start that finds no kept weights, so the bot process never holds the training
 arrays; it reads the weights this process keeps in FOLDER. Exits non-zero on any failure (the bot then
@@ -10,14 +10,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .safety import train_kept
+from .safety import NET_CACHE_PREFIX, URGENT_CACHE_PREFIX, train_kept
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        sys.stderr.write("usage: python -m bot.net_training INPUTS FOLDER KEY\n")
+    # PREFIX says which net the weights are (the one that flags a risk, or the one that tells how clear it is).
+    if len(argv) not in (3, 4) or argv[3:] not in ([], [NET_CACHE_PREFIX], [URGENT_CACHE_PREFIX]):
+        prefixes = f"{NET_CACHE_PREFIX}|{URGENT_CACHE_PREFIX}"
+        sys.stderr.write(f"usage: python -m bot.net_training INPUTS FOLDER KEY [{prefixes}]\n")
         return 2
-    train_kept(Path(argv[0]), Path(argv[1]), argv[2])
+    train_kept(Path(argv[0]), Path(argv[1]), argv[2], *argv[3:])
     return 0
 
 

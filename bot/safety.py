@@ -45,7 +45,7 @@ import threading
 import unicodedata
 from array import array
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -116,6 +116,18 @@ NET_ESCALATE = frozenset({"method", "strong_means", "high", "high_en", "act_hint
 NET_ITERATIONS = 800
 NET_L2 = 0.0001
 NET_STEP = 2.5
+# The second net, which tells a clear risk from an indirect one: learnt from the `crisis` examples against the
+# `concern` and `safe` ones, it turns a check-in into the crisis reply when its probability reaches this. Chosen by
+# leaving writers of eval/safety-dev.yaml out (ten groups of eleven, the net trained on the other hundred): of the
+# crisis-level messages there, 83.8 % got the crisis reply without it, 94.9 % with it at 0.7 (92.2 % at 0.85); acts
+# and method questions 4,440 -> 4,445 of 4,472; the price, 201 more of the 6,948 concern-level messages given the
+# crisis reply rather than a check-in, and 19 more of the 183 false alarms. False alarms stay the same in number:
+# it only ever raises a level, never flags a message.
+URGENT_THRESHOLD = 0.7
+# A message shorter than this (characters, spaces not counted) is never raised by the second net: "割了", "我已经吃了"
+# could be a meal or a haircut as well as an act, and right after a check-in care mode reads them as an act anyway.
+# In the cross-validation above, 37 of the 1,561 crisis-level messages the second net raised were this short.
+URGENT_MIN_CHARS = 8
 
 
 def descend(
@@ -357,6 +369,7 @@ class SafetyRules:
     quiet: tuple[tuple[str, frozenset[str]], ...] = ()  # signal group → exclusion groups that silence it
     families: tuple[tuple[str, re.Pattern[str]], ...] = ()  # the `words` lists, for the safety net
     net: SafetyNet | None = None
+    urgent: SafetyNet | None = None  # crisis against concern or safe: turns a check-in into the crisis reply
     built_in: bool = False  # True when the content file could not be used
     # Skip every pattern whose needed literals are not in the message (`_Screen`); False runs them all, the
     # reference the tests hold the prefilter to (`plain()`).
@@ -401,9 +414,15 @@ class SafetyRules:
                 if means:
                     escalated = f"crisis/net {probability:.2f} + {'+'.join(means)}"
                 elif not fired:
-                    return Assessment("concern", reasons=(f"concern/net {probability:.2f}",))
+                    urgent = self._urgent(cut)
+                    reason = f"concern/net {probability:.2f}"
+                    if urgent is None:
+                        return Assessment("concern", reasons=(reason,))
+                    return Assessment("crisis", reasons=(reason, urgent))
         if not fired:
             return NONE if escalated is None else Assessment("crisis", reasons=(escalated,))
+        if not crisis and escalated is None:
+            escalated = self._urgent(cut)
         groups = {signal.group for signal in fired}
         reasons = {f"{s.level}/{s.group}" for s in fired} | {f"exclude/{g}" for g in excluded}
         return Assessment(
@@ -412,6 +431,14 @@ class SafetyRules:
             other=bool(groups & OTHER_GROUPS),
             reasons=tuple(sorted(reasons if escalated is None else reasons | {escalated})),
         )
+
+    def _urgent(self, cut: str) -> str | None:
+        """The reason to give the crisis reply instead of a check-in, when the second net sees a clear risk."""
+        if self.urgent is None or len(cut) - cut.count(" ") < URGENT_MIN_CHARS:
+            return None
+        probability = self.urgent.probability(cut)
+        # Named as the net's own ("crisis/net…"): a check-in the net alone raised stays the net's guess (`net_only`).
+        return f"crisis/net urgent {probability:.2f}" if probability >= self.urgent.threshold else None
 
     def _rewritten(self, text: str) -> tuple[str, set[str] | None]:
         """The message normalised and rewritten, and (with the prefilter) the literals it now contains."""
@@ -706,7 +733,7 @@ def load_safety(
         # signals are added as a floor in case the broken line was an important one.
         merged = tuple(signals) + built_in_rules().signals
         rules = SafetyRules(
-            tuple(rewrites), tuple(emoji), tuple(exclusions), merged, tuple(quiet), families, None, True
+            tuple(rewrites), tuple(emoji), tuple(exclusions), merged, tuple(quiet), families, built_in=True
         )
     else:
         rules = SafetyRules(tuple(rewrites), tuple(emoji), tuple(exclusions), tuple(signals), tuple(quiet), families)
@@ -730,11 +757,11 @@ def _with_net(
     if root is None:
         return rules
     if not isinstance(root, yaml.MappingNode):
-        errors.append(KnowledgeError(path, 1, "the file must have `threshold:`, `risk:` and `safe:`"))
+        errors.append(KnowledgeError(path, 1, "the file must have `threshold:`, `crisis:`, `concern:` and `safe:`"))
         return rules
     reader = _Reader(path, errors)
     threshold = DEFAULT_NET_THRESHOLD
-    lists: dict[str, list[str]] = {"risk": [], "safe": []}
+    lists: dict[str, list[str]] = {"crisis": [], "concern": [], "safe": []}
     for key, value in root.value:
         name = str(key.value)
         if name == "threshold":
@@ -747,30 +774,78 @@ def _with_net(
                 threshold = DEFAULT_NET_THRESHOLD
         elif name in lists:
             lists[name] = [text for text, _ in reader.texts(value, f"`{name}`")]
+        elif name == "risk":
+            reader.error(key, "`risk` is now two lists: `crisis` (intent, a plan, means, an act, a farewell, someone "
+                         "else at risk now) and `concern` (indirect: hopeless, a burden, wanting to disappear)")
         else:
-            reader.error(key, f"unknown key `{name}`; use threshold, risk and safe")
-    if min(len(lists["risk"]), len(lists["safe"])) < 20:
-        errors.append(KnowledgeError(path, 1, "the net needs at least 20 `risk` and 20 `safe` examples"))
+            reader.error(key, f"unknown key `{name}`; use threshold, crisis, concern and safe")
+    risk = lists["crisis"] + lists["concern"]
+    if min(len(risk), len(lists["safe"])) < 20:
+        errors.append(KnowledgeError(path, 1, "the net needs at least 20 `crisis` or `concern` and 20 `safe` examples"))
         return rules
-    key = _net_key(rules, lists["risk"], lists["safe"], ordinary, threshold)
-    net = _recent_net(key, rules.families, threshold)
-    if net is not None and cache_dir is not None and not (cache_dir / f"{NET_CACHE_PREFIX}{key}.npz").is_file():
-        _keep_net(cache_dir, key, net)  # a new data folder still gets the weights for its next start
-    if net is None and cache_dir is not None:
-        net = _cached_net(cache_dir, key, rules.families, threshold)
-    if net is None:
-        examples = [(rules.canonical(text), True) for text in lists["risk"]]
-        examples += [(rules.canonical(text), False) for text in (*lists["safe"], *ordinary)]
+    key = _net_key("net", rules, risk, lists["safe"], ordinary, threshold)
+
+    def examples() -> tuple[list[tuple[str, bool]], list[float]]:
+        found = [(rules.canonical(text), True) for text in risk]
+        found += [(rules.canonical(text), False) for text in (*lists["safe"], *ordinary)]
         each = min(1.0, ORDINARY_SHARE * len(lists["safe"]) / len(ordinary)) if ordinary else 1.0
-        importance = [1.0] * (len(lists["risk"]) + len(lists["safe"])) + [each] * len(ordinary)
-        if cache_dir is not None:
-            net = _trained_apart(cache_dir, key, examples, rules.families, threshold, importance)
+        return found, [1.0] * (len(risk) + len(lists["safe"])) + [each] * len(ordinary)
+
+    wanted = [_Wanted(NET_CACHE_PREFIX, key, examples, threshold)]
+    others = lists["concern"] + lists["safe"]
+    if min(len(lists["crisis"]), len(others)) >= 20:  # fewer: no second net, every risk the net sees is a check-in
+
+        def urgent_examples() -> tuple[list[tuple[str, bool]], list[float]]:
+            found = [(rules.canonical(text), True) for text in lists["crisis"]]
+            found += [(rules.canonical(text), False) for text in others]
+            return found, [1.0] * len(found)
+
+        urgent_key = _net_key("urgent", rules, lists["crisis"], others, (), URGENT_THRESHOLD)
+        wanted.append(_Wanted(URGENT_CACHE_PREFIX, urgent_key, urgent_examples, URGENT_THRESHOLD))
+    net, *urgent = _nets(wanted, rules.families, cache_dir)
+    return dataclasses.replace(rules, net=net, urgent=urgent[0] if urgent else None)
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """A net to find or train: its kind (the prefix of its kept file), the digest of everything it depends on, and
+    its examples (made only when it has to be trained)."""
+
+    prefix: str
+    key: str
+    examples: Callable[[], tuple[list[tuple[str, bool]], list[float]]]
+    threshold: float
+
+
+def _nets(
+    wanted: Sequence[_Wanted], families: tuple[tuple[str, re.Pattern[str]], ...], cache_dir: Path | None
+) -> list[SafetyNet]:
+    """Each net: from this process's recent ones, the data folder, or trained. With a data folder to hand the
+    weights back through, the nets to train are trained at once, each in a child process of its own."""
+    found: list[SafetyNet | None] = []
+    for want in wanted:
+        net = _recent_net(want.key, families, want.threshold)
+        if net is not None and cache_dir is not None and not (cache_dir / f"{want.prefix}{want.key}.npz").is_file():
+            _keep_net(cache_dir, want.key, net, prefix=want.prefix)  # a new data folder gets them for its next start
+        if net is None and cache_dir is not None:
+            net = _cached_net(cache_dir, want.key, families, want.threshold, want.prefix)
+        found.append(net)
+    missing = [index for index, net in enumerate(found) if net is None]
+    examples = {index: wanted[index].examples() for index in missing}
+    if cache_dir is not None and missing:
+        jobs = [(wanted[index], *examples[index]) for index in missing]
+        for index, net in zip(missing, _trained_apart(cache_dir, jobs, families), strict=True):
+            found[index] = net
+    nets: list[SafetyNet] = []
+    for index, (want, net) in enumerate(zip(wanted, found, strict=True)):
         if net is None:
-            net = SafetyNet.train(examples, rules.families, threshold, importance)
+            texts, importance = examples[index]
+            net = SafetyNet.train(texts, families, want.threshold, importance)
             if cache_dir is not None:
-                _keep_net(cache_dir, key, net, peak_rss_mb())
-    _remember_net(key, net)
-    return dataclasses.replace(rules, net=net)
+                _keep_net(cache_dir, want.key, net, peak_rss_mb(), want.prefix)
+        _remember_net(want.key, net)
+        nets.append(net)
+    return nets
 
 
 # --- the trained net, kept between starts ------------------------------------------------------------------
@@ -781,6 +856,7 @@ def _with_net(
 # a missing, stale or damaged file is simply trained again.
 
 NET_CACHE_PREFIX = "safety-net-"
+URGENT_CACHE_PREFIX = "safety-urgent-"  # the second net's weights (`URGENT_THRESHOLD`), kept the same way
 # The last few nets trained or read in this process, by the same digest: a reload, or a second knowledge base
 # built from the same content (the tests build many), reuses the weights without training or reading a file.
 RECENT_NETS = 4
@@ -812,9 +888,14 @@ def _remember_net(key: str, net: SafetyNet) -> None:
 
 
 def _net_key(
-    rules: SafetyRules, risk: Sequence[str], safe: Sequence[str], ordinary: Sequence[str], threshold: float
+    kind: str,
+    rules: SafetyRules,
+    risk: Sequence[str],
+    safe: Sequence[str],
+    ordinary: Sequence[str],
+    threshold: float,
 ) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(kind.encode("ascii") + b"\x00")
 
     def add(*parts: str) -> None:
         for part in parts:
@@ -839,9 +920,13 @@ def _net_key(
 
 
 def _cached_net(
-    folder: Path, key: str, families: tuple[tuple[str, re.Pattern[str]], ...], threshold: float
+    folder: Path,
+    key: str,
+    families: tuple[tuple[str, re.Pattern[str]], ...],
+    threshold: float,
+    prefix: str = NET_CACHE_PREFIX,
 ) -> SafetyNet | None:
-    path = folder / f"{NET_CACHE_PREFIX}{key}.npz"
+    path = folder / f"{prefix}{key}.npz"
     if not path.is_file():
         return None
     try:
@@ -870,7 +955,9 @@ def _cached_net(
     return SafetyNet(grams, vocabulary, weights, bias, threshold, families)
 
 
-def _keep_net(folder: Path, key: str, net: SafetyNet, peak_mb: float | None = None) -> None:
+def _keep_net(
+    folder: Path, key: str, net: SafetyNet, peak_mb: float | None = None, prefix: str = NET_CACHE_PREFIX
+) -> None:
     """Write the weights atomically and remove the ones of older content (`bot.kept.write_arrays`). `peak_mb`:
     the training process's peak memory, kept beside the weights for `make bench` (the trainer's own figure)."""
     others, lengths = pack_texts(sorted(net.others, key=net.others.__getitem__))
@@ -884,7 +971,7 @@ def _keep_net(folder: Path, key: str, net: SafetyNet, peak_mb: float | None = No
     if peak_mb is not None:
         arrays["training_peak_mb"] = np.array(peak_mb)
     try:
-        write_arrays(folder, NET_CACHE_PREFIX, key, arrays)
+        write_arrays(folder, prefix, key, arrays)
     except OSError as exc:  # a full or read-only disk: the next start trains again, nothing else changes
         log.warning("safety net: the weights could not be kept (%s)", exc.strerror or exc)
 
@@ -1075,54 +1162,63 @@ def peak_rss_mb(pid: int | str = "self") -> float | None:
 
 def _trained_apart(
     folder: Path,
-    key: str,
-    examples: Sequence[tuple[str, bool]],
+    jobs: Sequence[tuple[_Wanted, Sequence[tuple[str, bool]], Sequence[float]]],
     families: tuple[tuple[str, re.Pattern[str]], ...],
-    threshold: float,
-    importance: Sequence[float],
-) -> SafetyNet | None:
-    """The net trained by a child process and kept in `folder`; None when that did not work."""
+) -> list[SafetyNet | None]:
+    """Each net trained by a child process of its own, all at once, and kept in `folder` under its prefix; None for
+    one whose child did not work."""
     import subprocess  # only a first start trains
 
-    texts, lengths = pack_texts([canonical for canonical, _ in examples])
     names, name_lengths = pack_texts([name for name, _ in families])
     sources, source_lengths = pack_texts([pattern.pattern for _, pattern in families])
-    arrays: dict[str, npt.NDArray[np.generic]] = {
-        "texts": texts,
-        "text_lengths": lengths,
-        "labels": np.array([risky for _, risky in examples], dtype=np.bool_),
-        "importance": np.array(importance, dtype=np.float64),
-        "family_names": names,
-        "family_name_lengths": name_lengths,
-        "family_patterns": sources,
-        "family_pattern_lengths": source_lengths,
-        "family_flags": np.array([pattern.flags for _, pattern in families], dtype=np.int64),
-        "threshold": np.array(threshold),
-    }
-    inputs = folder / f"{TRAINING_INPUT_PREFIX}{key}.npz"
-    try:
-        write_arrays(folder, TRAINING_INPUT_PREFIX, key, arrays)
-        done = subprocess.run(
-            [*TRAINER, str(inputs.resolve()), str(folder.resolve()), key],
-            cwd=Path(__file__).resolve().parent.parent,  # `-m` finds this very package first: the same code
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            check=False,
-        )
-    except OSError as exc:
-        log.warning("safety net: no separate process to train in (%s); training here", exc.strerror or exc)
-        return None
-    finally:
+    started: list[tuple[_Wanted, Path, subprocess.Popen[bytes] | None]] = []
+    for want, examples, importance in jobs:
+        texts, lengths = pack_texts([canonical for canonical, _ in examples])
+        arrays: dict[str, npt.NDArray[np.generic]] = {
+            "texts": texts,
+            "text_lengths": lengths,
+            "labels": np.array([risky for _, risky in examples], dtype=np.bool_),
+            "importance": np.array(importance, dtype=np.float64),
+            "family_names": names,
+            "family_name_lengths": name_lengths,
+            "family_patterns": sources,
+            "family_pattern_lengths": source_lengths,
+            "family_flags": np.array([pattern.flags for _, pattern in families], dtype=np.int64),
+            "threshold": np.array(want.threshold),
+        }
+        # One input file per kind of net ("safety-training-safety-net-…"): writing one never removes another's.
+        inputs_prefix = f"{TRAINING_INPUT_PREFIX}{want.prefix}"
+        inputs = folder / f"{inputs_prefix}{want.key}.npz"
+        child = None
+        try:
+            write_arrays(folder, inputs_prefix, want.key, arrays)
+            child = subprocess.Popen(
+                [*TRAINER, str(inputs.resolve()), str(folder.resolve()), want.key, want.prefix],
+                cwd=Path(__file__).resolve().parent.parent,  # `-m` finds this very package first: the same code
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            log.warning("safety net: no separate process to train in (%s); training here", exc.strerror or exc)
+        started.append((want, inputs, child))
+    nets: list[SafetyNet | None] = []
+    for want, inputs, child in started:
+        net = None
+        if child is not None:
+            _, stderr = child.communicate()
+            if child.returncode != 0:
+                last = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+                code = child.returncode
+                log.warning("safety net: the training process failed (%s: %s); training here", code, last[0])
+            else:
+                net = _cached_net(folder, want.key, families, want.threshold, want.prefix)
         inputs.unlink(missing_ok=True)
-    if done.returncode != 0:
-        last = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
-        log.warning("safety net: the training process failed (%s: %s); training here", done.returncode, last[0])
-        return None
-    return _cached_net(folder, key, families, threshold)
+        nets.append(net)
+    return nets
 
 
-def train_kept(inputs: Path, folder: Path, key: str) -> None:
+def train_kept(inputs: Path, folder: Path, key: str, prefix: str = NET_CACHE_PREFIX) -> None:
     """The child's side of `_trained_apart`: train on the examples in `inputs` and keep the weights in `folder`."""
     data = read_arrays(inputs)
     texts = unpack_texts(data["texts"], data["text_lengths"])
@@ -1137,4 +1233,4 @@ def train_kept(inputs: Path, folder: Path, key: str) -> None:
         raise ValueError("the training input does not add up")
     families = tuple((name, re.compile(source, flag)) for name, source, flag in zip(names, sources, flags, strict=True))
     net = SafetyNet.train(list(zip(texts, labels, strict=True)), families, threshold, importance)
-    _keep_net(folder, key, net, peak_rss_mb())
+    _keep_net(folder, key, net, peak_rss_mb(), prefix)

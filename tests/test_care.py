@@ -161,8 +161,8 @@ async def test_a_bare_act_word_right_after_a_check_in_puts_the_emergency_number_
     [
         # "dizzy, can't read the screen" in Cantonese
         ("好累 活着没意思", "頭好暈 睇唔清個mon", "999", "18111"),
-        # doors and windows taped: what Hong Kong does before a typhoon, so alone it is nothing
-        ("好攰 唔想再撐", "門窗都貼好膠紙喇", "999", "18111"),
+        # "so cold, can't feel my hands and feet" in Cantonese: a winter night on its own
+        ("好攰 唔想再撐", "好凍 手腳冇晒感覺", "999", "18111"),
         # "so cold at the MRT station, my hands keep shaking": a winter commute on its own, in Taiwan wording
         ("好累 不想再撐了", "捷運站好冷喔 手一直抖", "119", "1925"),
     ],

@@ -25,9 +25,11 @@ def folder(tmp_path: Path) -> Path:
     safety = tmp_path / "safety"
     safety.mkdir()
     shutil.copy(REPO / "safety" / "signals.yaml", safety / "signals.yaml")
-    risk = ["我不想活了", "今晚就结束一切", "药已经准备好了", "i want to end it all", "我站在楼顶"]
+    crisis = ["我不想活了", "今晚就结束一切", "药已经准备好了", "i want to end it all", "我站在楼顶"]
+    concern = ["好想消失", "活着好累", "我是家里的负担", "i wish i could disappear", "睡着就不要醒来"]
     safe = ["累死了", "笑死我了", "催收说要弄死我", "跳楼价大甩卖", "this job is killing me lol"]
-    lines = ["threshold: 0.8", "risk:", *(f"  - {t}{n}" for n in range(5) for t in risk)]
+    lines = ["threshold: 0.8", "crisis:", *(f"  - {t}{n}" for n in range(5) for t in crisis)]
+    lines += ["concern:", *(f"  - {t}{n}" for n in range(5) for t in concern)]
     lines += ["safe:", *(f"  - {t}{n}" for n in range(5) for t in safe)]
     (safety / "examples.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return safety
@@ -46,13 +48,19 @@ def test_a_first_start_trains_in_a_child_and_gets_the_weights_of_training_here(
     folder: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     forget_recent_nets()
-    here = load_safety(folder, [], ORDINARY).net  # no data folder: trained in this process
+    trained = load_safety(folder, [], ORDINARY)  # no data folder: trained in this process
+    here, here_urgent = trained.net, trained.urgent
     forget_recent_nets()
     with caplog.at_level(logging.WARNING, logger="bot.safety"):
-        apart = load_safety(folder, [], ORDINARY, cache_dir=tmp_path / "cache").net
-    assert not caplog.records  # the child trained: no fallback
+        loaded = load_safety(folder, [], ORDINARY, cache_dir=tmp_path / "cache")
+    apart, apart_urgent = loaded.net, loaded.urgent
+    assert not caplog.records  # the children trained: no fallback
     assert here is not None and apart is not None
     assert _same(here, apart)
+    # The second net (crisis against concern and safe) is trained apart too, and kept in a file of its own.
+    assert here_urgent is not None and apart_urgent is not None
+    assert _same(here_urgent, apart_urgent) and not _same(here, here_urgent)
+    assert len(list((tmp_path / "cache").glob("safety-urgent-*.npz"))) == 1
     (kept,) = (tmp_path / "cache").glob("safety-net-*.npz")
     assert 0 < float(read_arrays(kept)["training_peak_mb"]) < 10_000  # the child's own high-water mark
     assert not list((tmp_path / "cache").glob("safety-training-*"))  # its input is gone
