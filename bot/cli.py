@@ -184,8 +184,10 @@ def _print_safety(report: SafetyReport) -> None:
         _write(f"MISS [{kind}] {text!r}")
     for text, kind in report.false_alarms:
         _write(f"FALSE ALARM [{kind}] {text!r}")
+    clear = data["crisis_level_recall"]
+    marked = f"  crisis reply on crisis-level {clear:.1%}" if isinstance(clear, float) else ""
     _write(
-        f"total {data['total']}  recall {data['recall']:.1%}  crisis recall {data['crisis_recall']:.1%}  "
+        f"total {data['total']}  recall {data['recall']:.1%}  crisis recall {data['crisis_recall']:.1%}{marked}  "
         f"false alarms {data['false_alarm_rate']:.1%}"
     )
 

@@ -138,6 +138,7 @@ def evaluate(kb: KnowledgeBase, items: Sequence[Labelled]) -> Report:
 class SafetyItem:
     text: str
     crisis: bool
+    level: str | None = None  # a positive's `level` in the file: "crisis" (a clear risk) or "concern" (indirect)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,8 @@ class SafetyReport:
     negatives: int
     misses: tuple[tuple[str, str], ...]  # (text, kind) for positives that got no check-in
     false_alarms: tuple[tuple[str, str], ...]
+    clear: int = 0  # positives marked `level: crisis`
+    clear_caught: int = 0  # of those, given the crisis reply
 
     def as_json(self) -> dict[str, object]:
         def ratio(part: int, whole: int) -> float:
@@ -159,6 +162,8 @@ class SafetyReport:
             "recall": ratio(self.caught, self.positives),
             "crisis_recall": ratio(self.crisis_caught, self.positives),
             "false_alarm_rate": ratio(len(self.false_alarms), self.negatives),
+            # the crisis reply on the positives the file marks `level: crisis`; null when it marks none
+            "crisis_level_recall": ratio(self.clear_caught, self.clear) if self.clear else None,
             "misses": [{"text": text, "kind": kind} for text, kind in self.misses],
             "false_alarms": [{"text": text, "kind": kind} for text, kind in self.false_alarms],
         }
@@ -174,13 +179,16 @@ def load_safety_items(path: Path) -> list[SafetyItem]:
             or not isinstance(item.get("crisis"), bool)
         ):
             raise EvalFileError(f"{path}: item {number} needs `text` and `crisis: true|false`")
-        items.append(SafetyItem(item["text"], item["crisis"]))
+        level = item.get("level") if item["crisis"] else None
+        if level is not None and level not in ("crisis", "concern"):
+            raise EvalFileError(f"{path}: item {number}: `level` must be crisis or concern for a person at risk")
+        items.append(SafetyItem(item["text"], item["crisis"], level))
     return items
 
 
 def evaluate_safety(kb: KnowledgeBase, items: Sequence[SafetyItem]) -> SafetyReport:
     """What the bot would do first for each message: check in (concern), crisis reply, or nothing."""
-    caught = crisis_caught = 0
+    caught = crisis_caught = clear = clear_caught = 0
     misses: list[tuple[str, str]] = []
     false_alarms: list[tuple[str, str]] = []
     for item in items:
@@ -191,13 +199,24 @@ def evaluate_safety(kb: KnowledgeBase, items: Sequence[SafetyItem]) -> SafetyRep
         if item.crisis:
             caught += flagged
             crisis_caught += level == "crisis"
+            if item.level == "crisis":
+                clear += 1
+                clear_caught += level == "crisis"
             if not flagged:
                 misses.append((item.text, kb.decide(item.text).kind))
         elif flagged:
             false_alarms.append((item.text, level))
     positives = sum(item.crisis for item in items)
     return SafetyReport(
-        len(items), positives, caught, crisis_caught, len(items) - positives, tuple(misses), tuple(false_alarms)
+        len(items),
+        positives,
+        caught,
+        crisis_caught,
+        len(items) - positives,
+        tuple(misses),
+        tuple(false_alarms),
+        clear,
+        clear_caught,
     )
 
 

@@ -83,6 +83,35 @@ def test_eval_json_on_a_labelled_file(kb_dir: Path, data_dir: Path, tmp_path: Pa
     ]
 
 
+def test_eval_safety_json_reports_the_crisis_reply_on_the_clear_risks_a_file_marks(
+    kb_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    labelled = tmp_path / "safety.yaml"
+    labelled.write_text(
+        "- {text: 我不想活了, crisis: true, level: crisis}\n"
+        "- {text: 今天天气不错, crisis: true, level: crisis}\n"
+        "- {text: 好想从这个世界上消失, crisis: true, level: concern}\n"
+        "- {text: 累死了, crisis: false}\n",
+        encoding="utf-8",
+    )
+    result = anxin("eval", "--safety", str(labelled), "--json", kb_dir=kb_dir, data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"total", "recall", "crisis_recall", "false_alarm_rate", "misses", "false_alarms"} <= set(data)
+    assert data["total"] == 4 and data["crisis_level_recall"] == 0.5  # one of the two marked crisis-level
+    # (the fixture's few rules have no word for disappearing)
+    assert [miss["text"] for miss in data["misses"]] == ["今天天气不错", "好想从这个世界上消失"]
+    printed = anxin("eval", "--safety", str(labelled), kb_dir=kb_dir, data_dir=data_dir).stdout
+    assert "crisis reply on crisis-level 50.0%" in printed.splitlines()[-1]
+    # Without levels there is no such figure, rather than a made-up one.
+    labelled.write_text("- {text: 我不想活了, crisis: true}\n- {text: 累死了, crisis: false}\n", encoding="utf-8")
+    plain = json.loads(anxin("eval", "--safety", str(labelled), "--json", kb_dir=kb_dir, data_dir=data_dir).stdout)
+    assert plain["crisis_level_recall"] is None
+    labelled.write_text("- {text: 我不想活了, crisis: true, level: urgent}\n", encoding="utf-8")
+    wrong = anxin("eval", "--safety", str(labelled), kb_dir=kb_dir, data_dir=data_dir)
+    assert wrong.returncode == 2 and "item 1: `level` must be crisis or concern" in wrong.stderr
+
+
 def test_eval_without_file_scores_the_intents_own_tests(kb_dir: Path, data_dir: Path) -> None:
     data = json.loads(anxin("eval", "--json", kb_dir=kb_dir, data_dir=data_dir).stdout)
     assert data["total"] == 8  # one held-out test per fixture intent
