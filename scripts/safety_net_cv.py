@@ -37,7 +37,8 @@ def main() -> None:
     loaded = load_knowledge(REPO)
     rules: SafetyRules = dataclasses.replace(loaded.knowledge.safety, net=None)
     data = yaml.safe_load((REPO / "safety" / "examples.yaml").read_text(encoding="utf-8"))
-    examples = [(text, True) for text in data["crisis"] + data["concern"]] + [(text, False) for text in data["safe"]]
+    risk = data["act"] + data["crisis"] + data["concern"]
+    examples = [(text, True) for text in risk] + [(text, False) for text in data["safe"]]
     ordinary = [e for i in loaded.knowledge.intents.values() if i.id != CRISIS_INTENT for e in i.examples]
     canonical = {text: rules.canonical(text) for text, _ in examples}
     canonical_ordinary = [rules.canonical(text) for text in ordinary]

@@ -25,10 +25,12 @@ def folder(tmp_path: Path) -> Path:
     safety = tmp_path / "safety"
     safety.mkdir()
     shutil.copy(REPO / "safety" / "signals.yaml", safety / "signals.yaml")
-    crisis = ["我不想活了", "今晚就结束一切", "药已经准备好了", "i want to end it all", "我站在楼顶"]
+    act = ["我刚吞了一整瓶药", "炭已经点上了", "现在站在楼顶边上", "i took all my pills", "手腕割了好深"]
+    crisis = ["我不想活了", "今晚就结束一切", "信已经写好了", "i want to end it all", "以后不用等我了"]
     concern = ["好想消失", "活着好累", "我是家里的负担", "i wish i could disappear", "睡着就不要醒来"]
     safe = ["累死了", "笑死我了", "催收说要弄死我", "跳楼价大甩卖", "this job is killing me lol"]
-    lines = ["threshold: 0.8", "crisis:", *(f"  - {t}{n}" for n in range(5) for t in crisis)]
+    lines = ["threshold: 0.8", "act:", *(f"  - {t}{n}" for n in range(5) for t in act)]
+    lines += ["crisis:", *(f"  - {t}{n}" for n in range(5) for t in crisis)]
     lines += ["concern:", *(f"  - {t}{n}" for n in range(5) for t in concern)]
     lines += ["safe:", *(f"  - {t}{n}" for n in range(5) for t in safe)]
     (safety / "examples.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -49,18 +51,21 @@ def test_a_first_start_trains_in_a_child_and_gets_the_weights_of_training_here(
 ) -> None:
     forget_recent_nets()
     trained = load_safety(folder, [], ORDINARY)  # no data folder: trained in this process
-    here, here_urgent = trained.net, trained.urgent
+    here, here_urgent, here_acts = trained.net, trained.urgent, trained.acts
     forget_recent_nets()
     with caplog.at_level(logging.WARNING, logger="bot.safety"):
         loaded = load_safety(folder, [], ORDINARY, cache_dir=tmp_path / "cache")
-    apart, apart_urgent = loaded.net, loaded.urgent
+    apart, apart_urgent, apart_acts = loaded.net, loaded.urgent, loaded.acts
     assert not caplog.records  # the children trained: no fallback
     assert here is not None and apart is not None
     assert _same(here, apart)
-    # The second net (crisis against concern and safe) is trained apart too, and kept in a file of its own.
-    assert here_urgent is not None and apart_urgent is not None
-    assert _same(here_urgent, apart_urgent) and not _same(here, here_urgent)
+    # The second net (act and crisis against concern and safe) and the third (act against the rest) are trained
+    # apart too, at the same time, each kept in a file of its own.
+    assert here_urgent is not None and apart_urgent is not None and here_acts is not None and apart_acts is not None
+    assert _same(here_urgent, apart_urgent) and _same(here_acts, apart_acts)
+    assert not _same(here, here_urgent) and not _same(here_urgent, here_acts)
     assert len(list((tmp_path / "cache").glob("safety-urgent-*.npz"))) == 1
+    assert len(list((tmp_path / "cache").glob("safety-act-*.npz"))) == 1
     (kept,) = (tmp_path / "cache").glob("safety-net-*.npz")
     assert 0 < float(read_arrays(kept)["training_peak_mb"]) < 10_000  # the child's own high-water mark
     assert not list((tmp_path / "cache").glob("safety-training-*"))  # its input is gone

@@ -89,7 +89,7 @@ def test_training_gives_the_weights_of_the_name_vocabulary_to_the_bit(bundled: K
     data = yaml.safe_load((REPO / "safety" / "examples.yaml").read_text(encoding="utf-8"))
     rules = bundled.safety
     # Chinese, English and mixed messages, risky and not: every kind of feature and every order of their names.
-    examples = [(rules.canonical(str(text)), True) for text in (data["crisis"] + data["concern"])[::40]]
+    examples = [(rules.canonical(str(text)), True) for text in (data["act"] + data["crisis"] + data["concern"])[::40]]
     examples += [(rules.canonical(str(text)), False) for text in data["safe"][::40]]
     examples += [(rules.canonical("I want to die 我不想活了 zs"), True), (rules.canonical("累死了 lol ok"), False)]
     importance = [1.0] * len(examples)

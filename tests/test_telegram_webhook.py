@@ -286,6 +286,8 @@ async def test_direction_overrides_from_users_never_reach_an_admin(
     async with started_channel(bot_api, knowledge, memory_store):
         bot_api.push(fake.message(USER, "\u202easdkjqwe zzz\u202c \u2067x\u2069"))  # unanswered: kept for volunteers
         await bot_api.replies(USER)
+        # The turn is saved once its reply has been sent: on a loaded machine /stats could otherwise come first.
+        await bot_api.wait_for(lambda: bool(memory_store.events))
         bot_api.push(fake.message(ADMIN, "/stats 7", language_code="en"))
         summary, document = await bot_api.replies(ADMIN, count=2)
     assert "asdkjqwe" in text_of(summary)
