@@ -294,7 +294,7 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         Figure("peak RSS (chat process, bundled)", startup.peak_rss_mb, "MB", 150.0),
     ]
     if startup.training_peak_mb > 0:  # content without safety/examples.yaml has no net to train
-        training = "peak RSS (safety-net training process, first start, bundled)"
+        training = "peak RSS (largest safety-net training process, first start, bundled)"
         figures.append(Figure(training, startup.training_peak_mb, "MB", 150.0))
     details: dict[str, object] = {
         "bundled": dataclasses.asdict(bundled),
@@ -340,7 +340,7 @@ def scaling_figures(scaling: Sequence[ScaleTiming]) -> list[Figure]:
             if timing.training_peak_mb > 0:
                 figures.append(
                     Figure(
-                        f"peak RSS (safety-net training process, first start, bundled + {label})",
+                        f"peak RSS (largest safety-net training process, first start, bundled + {label})",
                         timing.training_peak_mb,
                         "MB",
                         300.0 if small else None,

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import hashlib
 import itertools
 import logging
@@ -124,10 +125,11 @@ NET_STEP = 2.5
 # crisis reply rather than a check-in, and 19 more of the 183 false alarms. False alarms stay the same in number:
 # it only ever raises a level, never flags a message.
 URGENT_THRESHOLD = 0.7
-# A message shorter than this (characters, spaces not counted) is never raised by the second net: "割了", "我已经吃了"
-# could be a meal or a haircut as well as an act, and right after a check-in care mode reads them as an act anyway.
-# In the cross-validation above, 37 of the 1,561 crisis-level messages the second net raised were this short.
-URGENT_MIN_CHARS = 8
+# A message shorter than this (characters, spaces not counted) is never raised by the second net, nor marked by the
+# third: "割了", "我已经吃了" could be a meal or a haircut as well as an act, and right after a check-in care mode reads
+# them as an act anyway. In the cross-validation above, 37 of the 1,561 crisis-level messages the second net raised
+# were this short.
+NET_MIN_CHARS = 8
 # The third net learns the `act` examples (an act under way, a method asked about) against every other example, and
 # puts the emergency number first (`Assessment.act`) in a crisis reply that no `act` or `method` rule marked so.
 # Chosen the same way (ten groups of writers left out): of the crisis replies the rules gave without it, it marks
@@ -444,7 +446,7 @@ class SafetyRules:
         """The crisis reply with the emergency number first when the third net sees an act under way or a method
         asked about that no `act` or `method` rule named; never for someone writing about another person (their
         reply helps them help that person) and never for a message too short to tell."""
-        if found.act or found.other or self.acts is None or len(cut) - cut.count(" ") < URGENT_MIN_CHARS:
+        if found.act or found.other or self.acts is None or _too_short(cut):
             return found
         probability = self.acts.probability(cut)
         if probability < self.acts.threshold:
@@ -453,7 +455,7 @@ class SafetyRules:
 
     def _urgent(self, cut: str) -> str | None:
         """The reason to give the crisis reply instead of a check-in, when the second net sees a clear risk."""
-        if self.urgent is None or len(cut) - cut.count(" ") < URGENT_MIN_CHARS:
+        if self.urgent is None or _too_short(cut):
             return None
         probability = self.urgent.probability(cut)
         # Named as the net's own ("crisis/net…"): a check-in the net alone raised stays the net's guess (`net_only`).
@@ -509,6 +511,11 @@ class SafetyRules:
                 present |= screen.cut
                 pending = deque(later for later in screen.exclusions.possible(present) if later > index)
         return text, excluded, present
+
+
+def _too_short(cut: str) -> bool:
+    """Whether a message says too little for the second and third nets to tell (`NET_MIN_CHARS`)."""
+    return len(cut) - cut.count(" ") < NET_MIN_CHARS
 
 
 # --- the built-in rules: used only when safety/signals.yaml cannot be read ---------------------------------
@@ -808,9 +815,12 @@ def _with_net(
         return rules
     key = _net_key("net", rules, risk, lists["safe"], ordinary, threshold)
 
+    # Each example's canonical form (about 0.25 ms each) is made once, for whichever nets have to be trained.
+    canonical = functools.cache(rules.canonical)
+
     def examples() -> tuple[list[tuple[str, bool]], list[float]]:
-        found = [(rules.canonical(text), True) for text in risk]
-        found += [(rules.canonical(text), False) for text in (*lists["safe"], *ordinary)]
+        found = [(canonical(text), True) for text in risk]
+        found += [(canonical(text), False) for text in (*lists["safe"], *ordinary)]
         each = min(1.0, ORDINARY_SHARE * len(lists["safe"]) / len(ordinary)) if ordinary else 1.0
         return found, [1.0] * (len(risk) + len(lists["safe"])) + [each] * len(ordinary)
 
@@ -825,20 +835,21 @@ def _with_net(
     for kind, (prefix, limit, yes, no) in apart.items():
         if min(len(yes), len(no)) >= 20:
             kinds.append(kind)
-            wanted.append(_Wanted(prefix, _net_key(kind, rules, yes, no, (), limit), _labelled(rules, yes, no), limit))
+            key = _net_key(kind, rules, yes, no, (), limit)
+            wanted.append(_Wanted(prefix, key, _labelled(canonical, yes, no), limit))
     net, *more = _nets(wanted, rules.families, cache_dir)
     found = dict(zip(kinds, more, strict=True))
     return dataclasses.replace(rules, net=net, urgent=found.get("urgent"), acts=found.get("acts"))
 
 
 def _labelled(
-    rules: SafetyRules, yes: Sequence[str], no: Sequence[str]
+    canonical: Callable[[str], str], yes: Sequence[str], no: Sequence[str]
 ) -> Callable[[], tuple[list[tuple[str, bool]], list[float]]]:
     """The examples of a net that tells `yes` from `no`, each counting once, made when it has to be trained."""
 
     def examples() -> tuple[list[tuple[str, bool]], list[float]]:
-        found = [(rules.canonical(text), True) for text in yes]
-        found += [(rules.canonical(text), False) for text in no]
+        found = [(canonical(text), True) for text in yes]
+        found += [(canonical(text), False) for text in no]
         return found, [1.0] * len(found)
 
     return examples
