@@ -40,7 +40,7 @@ from .bench_pg import SharedTiming, measure_postgres
 from .bench_scale import SIZES, Accuracy, ScaleTiming, measure_scaling, tfidf_accuracy
 from .bench_web import CONCURRENCY, WebTiming, measure_webhooks
 from .dialog import Dialog
-from .knowledge import KnowledgeSource, load_knowledge
+from .knowledge import CACHE_DIR, KnowledgeSource, load_knowledge
 from .matcher import Matcher
 from .models import Incoming
 from .settings import Secret, Settings
@@ -244,8 +244,11 @@ class BenchSize:
 def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[Figure], dict[str, object]]:
     """Every figure with its target, and the details behind them (for --json)."""
     size = size or BenchSize()
+    # The kept nets and matcher arrays of the bot's own data folder, as a running bot reads them (trained and kept
+    # there by the first run); the webhook child starts from a copy of them.
+    kept = settings.data_dir / CACHE_DIR
     with _quiet("bot.knowledge"):
-        kb = load_knowledge(settings.content_dir).knowledge
+        kb = load_knowledge(settings.content_dir, cache_dir=kept).knowledge
     queries = bundled_queries(kb)
     bundled = measure_matching(kb.matcher, queries, rounds=size.rounds, baseline_queries=size.baseline_queries)
     safety = sorted(_timed(kb.assess, queries, size.rounds))
@@ -263,7 +266,9 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         bench_settings = dataclasses.replace(settings, data_dir=Path(data), secret=Secret("bench"))
         dialog = asyncio.run(measure_dialog(bench_settings, queries, messages=size.messages))
     web = asyncio.run(
-        measure_webhooks(settings.content_dir, queries, seconds=size.web_seconds, concurrency=size.web_concurrency)
+        measure_webhooks(
+            settings.content_dir, queries, seconds=size.web_seconds, concurrency=size.web_concurrency, kept=kept
+        )
     )
     shared, shared_missing = measure_postgres(settings, queries, messages=size.messages)
     startup = measure_startup(settings.content_dir, runs=size.startup_runs)

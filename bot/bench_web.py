@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -32,6 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .bench_load import percentile
+from .knowledge import CACHE_DIR
 
 TOKEN = "123456:BENCH-token_for-the-fake-bot-api"
 WECHAT_TOKEN = "bench-wechat-token"
@@ -39,6 +41,8 @@ SECRET_TOKEN = "bench-webhook-secret"
 PEOPLE = 1000
 HERE = Path(__file__).resolve().parent.parent  # the checkout whose bot the child runs
 CONCURRENCY = (1, 16, 64)
+# The child reads the kept nets it is given; without them (a first run on a busy machine) it trains them first.
+START_TIMEOUT = 300  # seconds
 
 # The child: no rate limiter (the bench measures the bot, not Telegram's flood limit), then `anxin run`.
 SERVE = """
@@ -275,12 +279,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _seed(kept: Path, cache: Path) -> None:
+    if kept.is_dir():
+        shutil.copytree(kept, cache)
+
+
 def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-2000:]
 
 
 async def _wait_up(port: int, child: asyncio.subprocess.Process, log: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if child.returncode is not None:
             raise RuntimeError(f"the bot exited with {child.returncode}:\n{await asyncio.to_thread(_tail, log)}")
@@ -293,7 +302,7 @@ async def _wait_up(port: int, child: asyncio.subprocess.Process, log: Path) -> N
             if status == 200:
                 return
         await asyncio.sleep(0.1)
-    raise RuntimeError(f"the bot did not come up within 60 s:\n{await asyncio.to_thread(_tail, log)}")
+    raise RuntimeError(f"the bot did not come up within {START_TIMEOUT} s:\n{await asyncio.to_thread(_tail, log)}")
 
 
 async def measure_webhooks(
@@ -303,8 +312,13 @@ async def measure_webhooks(
     seconds: float = 3.0,
     concurrency: Sequence[int] = CONCURRENCY,
     code_root: Path | None = None,
+    kept: Path | None = None,
 ) -> list[WebTiming]:
-    """Every path at every concurrency against one `anxin run` child pinned to one core (another than ours)."""
+    """Every path at every concurrency against one `anxin run` child pinned to one core (another than ours).
+
+    `kept`: a data folder's cache of trained nets and matcher arrays for this content, copied into the child's
+    new data folder so it starts as a bot that has run before, instead of training the nets first (a minute or
+    more on a busy machine)."""
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     bot_core = cores[-1] if cores else None
     own_core = cores[0] if len(cores) > 1 else None
@@ -315,6 +329,8 @@ async def measure_webhooks(
     results: list[WebTiming] = []
     with tempfile.TemporaryDirectory(prefix="anxin-bench-web-") as folder:
         log = Path(folder) / "bot.log"
+        if kept is not None:
+            await asyncio.to_thread(_seed, kept, Path(folder) / "data" / CACHE_DIR)
         env = {
             name: value for name, value in os.environ.items() if not name.startswith(("TELEGRAM_", "WECHAT_", "BOT_"))
         }
@@ -378,14 +394,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """`python -m bot.bench_web [CODE_ROOT]`: the table for one checkout (CODE_ROOT: another checkout's bot)."""
     from .bench_load import _quiet, bundled_queries
     from .knowledge import load_knowledge
-    from .settings import _default_content_dir
+    from .settings import Settings, _default_content_dir
 
     args = list(sys.argv[1:] if argv is None else argv)
     root = Path(args[0]).resolve() if args else None
     content = root or _default_content_dir()
+    kept = Settings.from_env().data_dir / CACHE_DIR
     with _quiet("bot.knowledge"):
-        kb = load_knowledge(content).knowledge
-    for timing in asyncio.run(measure_webhooks(content, bundled_queries(kb), code_root=root)):
+        kb = load_knowledge(content, cache_dir=kept).knowledge
+    for timing in asyncio.run(measure_webhooks(content, bundled_queries(kb), code_root=root, kept=kept)):
         sys.stdout.write(json.dumps(timing.__dict__) + "\n")
     return 0
 
