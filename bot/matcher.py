@@ -907,13 +907,15 @@ def _generic(question: str) -> bool:
 
 # Words with which a writer singles out, among everything told and asked, the one thing they want to know: "我就想知道
 # 一直逾期下去会怎样", "最主要我想问打到公司这个合法吗", "先问下这利息合法吗？", "現在最要緊係點樣刪咗佢", "most
-# importantly, …". What follows them, to the end of its sentence, is the question; the rest is story or asides.
+# importantly, …", "最担心的是，这种情况我会不会坐牢？", "my biggest worry is …". What follows them, to the end of its
+# sentence, is the question; the rest is story or asides.
 _FOCUS = re.compile(
     r"(?:最主要|主要|就|只|真正|其实|最|净系|只系|就系)(?:是|系)?想(?:问|知道?|了解|搞清|弄清)|最关心|最主要|重点是|最要紧"
-    r"|最(?:着|紧)?急的是|当务之急"
+    r"|最(?:着|紧)?急的是|当务之急|最(?:担心|害怕|怕|惊|在意)(?:的|嘅)(?:是|系)"
     r"|先问(?:一?下|问|个)?(?![了过咗])|尤其是|尤其系|特别是(?!.{0,4}(?:晚上|半夜|深夜|凌晨))"
     r"|\b(?:mainly|most importantly|main question|real question|what i really want to know|all i want to know"
-    r"|i just want to know|above all|especially|my question is)\b"
+    r"|i just want to know|above all|especially|my question is|my (?:biggest|main) (?:worry|fear|concern) is"
+    r"|what (?:worries|scares) me (?:the )?most is)\b"
 )
 
 

@@ -181,6 +181,8 @@ def test_realistic_sets_floor(
         # "how do I report it?", one of the three questions people ask most, once went to the employer answer
         ("How do I report a debt collector harassing me?", "report.platform"),
         ("怎么举报暴力催收", "report.platform"),
+        # what the writer fears most decides, over the platform the story names (Alipay scored higher)
+        ("花呗逾期两个月了，支付宝那边一般怎么处理？催收还说要起诉我。我最怕的是，会不会坐牢？", "consequence.jail"),
     ],
 )
 def test_plain_questions_get_an_answer_not_a_choice(bundled: KnowledgeBase, text: str, intent: str) -> None:

@@ -443,6 +443,11 @@ def test_a_complaint_that_changed_nothing_gets_the_what_next_answer() -> None:
         ("借了个小app。先问下这利息合法吗？这平台有牌照吗？", "先问下这利息合法吗"),
         ("收數佬日日打嚟，我淨係想知點樣先可以刪咗啲相", "净系想知点样先可以删咗啲相"),
         ("They call my boss. Most importantly, can they post my photo?", "most importantly, can they post my photo"),
+        # what the writer fears most is what they ask about: "最担心的是，这种情况我会不会坐牢？"
+        ("花呗逾期了，催收说要起诉。最担心的是，我会不会坐牢？", "最担心的是,我会不会坐牢"),
+        ("我最驚嘅係會唔會坐監", "最惊嘅系会唔会坐监"),
+        ("Calls at night. My biggest worry is, can they call my boss?", "my biggest worry is, can they call my boss"),
+        ("我最担心孩子知道", ""),  # a worry told, not a question singled out
         ("我先问了平台客服，他们说没办法，怎么办？", ""),  # asked the platform already: story, not focus
         ("催收特别是半夜打电话，合法吗？", ""),  # "especially at night" singles out a time, not a question
         ("催收打给我爸妈合法吗？", ""),
