@@ -25,10 +25,11 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
+from .knowledge import CACHE_DIR
 from .settings import Settings
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
-START_TIMEOUT = 120.0
+START_TIMEOUT = 300.0  # seconds; with the kept nets a worker is ready in one or two
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,13 @@ def measure_postgres(
     except Exception as exc:  # whatever keeps the server from being used, the rest of the bench still runs
         return [], f"PostgreSQL at {display_url(url)} not usable ({type(exc).__name__}: {exc})"
     schema_url = f"{url}{'&' if '?' in url else '?'}search_path={schema}"
+    # Each worker reads the nets and matcher arrays the bench's own load kept, as a bot that has run before does,
+    # instead of training the nets again (minutes for two processes at once on a busy machine).
+    kept = str(settings.data_dir / CACHE_DIR)
     try:
         timings = [
-            _run_processes(schema_url, settings.content_dir, list(queries), messages, count) for count in process_counts
+            _run_processes(schema_url, settings.content_dir, list(queries), messages, count, kept)
+            for count in process_counts
         ]
     finally:
         asyncio.run(_drop_schema(url, schema))
@@ -93,7 +98,9 @@ async def _drop_schema(url: str, schema: str) -> None:
         await conn.close()
 
 
-def _run_processes(url: str, content_dir: Path, queries: list[str], messages: int, count: int) -> SharedTiming:
+def _run_processes(
+    url: str, content_dir: Path, queries: list[str], messages: int, count: int, kept: str
+) -> SharedTiming:
     from .bench_load import percentile
 
     context = multiprocessing.get_context("spawn")
@@ -102,7 +109,9 @@ def _run_processes(url: str, content_dir: Path, queries: list[str], messages: in
     start = context.Event()
     workers = [
         context.Process(
-            target=_worker, args=(url, str(content_dir), queries, messages, index, ready, start, results), daemon=True
+            target=_worker,
+            args=(url, str(content_dir), kept, queries, messages, index, ready, start, results),
+            daemon=True,
         )
         for index in range(count)
     ]
@@ -148,6 +157,7 @@ def _next(queue: Any, workers: Sequence[Any]) -> Any:
 def _worker(
     url: str,
     content_dir: str,
+    kept: str,
     queries: list[str],
     messages: int,
     index: int,
@@ -156,11 +166,11 @@ def _worker(
     results: Any,
 ) -> None:
     """One bot process: its own pool, store and dialog; reports (messages, start, end, latencies)."""
-    results.put(asyncio.run(_work(url, Path(content_dir), queries, messages, index, ready, start)))
+    results.put(asyncio.run(_work(url, Path(content_dir), Path(kept), queries, messages, index, ready, start)))
 
 
 async def _work(
-    url: str, content_dir: Path, queries: list[str], messages: int, index: int, ready: Any, start: Event
+    url: str, content_dir: Path, kept: Path, queries: list[str], messages: int, index: int, ready: Any, start: Event
 ) -> tuple[int, float, float, list[float]]:
     from .bench_load import CONCURRENT_USERS, SEED, _conversation, _quiet
     from .dialog import Dialog
@@ -169,7 +179,7 @@ async def _work(
     from .store_pg import PostgresStore
 
     with _quiet("bot.knowledge"):
-        knowledge = await asyncio.to_thread(KnowledgeSource, content_dir)
+        knowledge = await asyncio.to_thread(KnowledgeSource, content_dir, cache_dir=kept)
     store = await PostgresStore.open(url)
     try:
         dialog = Dialog(knowledge, store)
