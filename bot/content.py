@@ -83,6 +83,13 @@ def reading(stand_ins: Mapping[Path, str] | None = None) -> Iterator[Reading]:
 
 def read_yaml(path: Path, errors: list[KnowledgeError]) -> yaml.Node | None:
     """The file's nodes, or None after one plain-words problem at the line to fix."""
+    text = read_content(path, errors)
+    return None if text is None else parse_yaml(path, text, errors)
+
+
+def read_content(path: Path, errors: list[KnowledgeError]) -> str | None:
+    """The file's text as `read_yaml` reads it (a stand-in within `reading`, noted there), or None after saying
+    why it cannot be read."""
     current = _READING.get()
     if current is not None and path in current.stand_ins:
         text = current.stand_ins[path]
@@ -98,6 +105,11 @@ def read_yaml(path: Path, errors: list[KnowledgeError]) -> yaml.Node | None:
             return None
         if current is not None:
             current.texts[path] = text
+    return text
+
+
+def parse_yaml(path: Path, text: str, errors: list[KnowledgeError]) -> yaml.Node | None:
+    """The nodes of `text`, read from `path`, or None after one plain-words problem at the line to fix."""
     lines = text.splitlines()
     tabbed = [n for n, line in enumerate(lines, 1) if "\t" in line[: len(line) - len(line.lstrip())]]
     for number in tabbed:

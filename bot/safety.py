@@ -56,9 +56,10 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
+from . import content as _content_module
 from . import literals as _literals_module
 from . import text as _text_module
-from .content import KnowledgeError, read_yaml
+from .content import KnowledgeError, parse_yaml, read_content, read_yaml
 from .kept import pack_texts, read_arrays, unpack_texts, write_arrays
 from .literals import Literals, Needs, Shortlist, needs_of
 from .patterns import LazyPattern, Source
@@ -779,33 +780,10 @@ def _with_net(
 
     if not path.is_file():
         return rules  # the net is optional: the rules work alone
-    root = read_yaml(path, errors)
-    if root is None:
+    read = _examples(path, errors, cache_dir)
+    if read is None:
         return rules
-    if not isinstance(root, yaml.MappingNode):
-        errors.append(KnowledgeError(path, 1, "the file must have `threshold:`, `crisis:`, `concern:` and `safe:`"))
-        return rules
-    reader = _Reader(path, errors)
-    threshold = DEFAULT_NET_THRESHOLD
-    lists: dict[str, list[str]] = {"act": [], "crisis": [], "concern": [], "safe": []}
-    for key, value in root.value:
-        name = str(key.value)
-        if name == "threshold":
-            try:
-                threshold = float(str(value.value)) if isinstance(value, yaml.ScalarNode) else -1.0
-            except ValueError:
-                threshold = -1.0
-            if not 0.5 <= threshold < 1.0:
-                reader.error(value, "`threshold` must be a number from 0.5 to 0.99 (higher: fewer check-ins)")
-                threshold = DEFAULT_NET_THRESHOLD
-        elif name in lists:
-            lists[name] = [text for text, _ in reader.texts(value, f"`{name}`")]
-        elif name == "risk":
-            reader.error(key, "`risk` is now three lists: `act` (an act under way, a method asked about), `crisis` "
-                         "(a wish to die, a plan, means, a farewell, someone else at risk now) and `concern` "
-                         "(indirect: hopeless, a burden, wanting to disappear)")
-        else:
-            reader.error(key, f"unknown key `{name}`; use threshold, act, crisis, concern and safe")
+    threshold, lists = read
     clear = lists["act"] + lists["crisis"]
     risk = clear + lists["concern"]
     if min(len(risk), len(lists["safe"])) < 20:
@@ -840,6 +818,90 @@ def _with_net(
     net, *more = _nets(wanted, rules.families, cache_dir)
     found = dict(zip(kinds, more, strict=True))
     return dataclasses.replace(rules, net=net, urgent=found.get("urgent"), acts=found.get("acts"))
+
+
+EXAMPLE_LISTS = ("act", "crisis", "concern", "safe")
+EXAMPLES_CACHE_PREFIX = "safety-examples-"  # the lists of an examples file that read without a problem
+
+
+def _examples(
+    path: Path, errors: list[KnowledgeError], cache_dir: Path | None
+) -> tuple[float, dict[str, list[str]]] | None:
+    """The net's threshold and example lists from `safety/examples.yaml`, or None when the file cannot be used.
+
+    The file is the largest of the content (about 4 MB); parsing it took a third of a start. A text that was read
+    without a single problem is kept in the data folder as its lists, under a digest of the text and of the code
+    that reads it, and a start finding the same text reads the lists instead: the same lists, no problem missed.
+    """
+    text = read_content(path, errors)
+    if text is None:
+        return None
+    key = _examples_key(text)
+    if cache_dir is not None:
+        kept = _kept_examples(cache_dir / f"{EXAMPLES_CACHE_PREFIX}{key}.npz")
+        if kept is not None:
+            return kept
+    before = len(errors)
+    root = parse_yaml(path, text, errors)
+    if root is None:
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        errors.append(KnowledgeError(path, 1, "the file must have `threshold:`, `crisis:`, `concern:` and `safe:`"))
+        return None
+    reader = _Reader(path, errors)
+    threshold = DEFAULT_NET_THRESHOLD
+    lists: dict[str, list[str]] = {name: [] for name in EXAMPLE_LISTS}
+    for key_node, value in root.value:
+        name = str(key_node.value)
+        if name == "threshold":
+            try:
+                threshold = float(str(value.value)) if isinstance(value, yaml.ScalarNode) else -1.0
+            except ValueError:
+                threshold = -1.0
+            if not 0.5 <= threshold < 1.0:
+                reader.error(value, "`threshold` must be a number from 0.5 to 0.99 (higher: fewer check-ins)")
+                threshold = DEFAULT_NET_THRESHOLD
+        elif name in lists:
+            lists[name] = [item for item, _ in reader.texts(value, f"`{name}`")]
+        elif name == "risk":
+            reader.error(key_node, "`risk` is now three lists: `act` (an act under way, a method asked about), "
+                         "`crisis` (a wish to die, a plan, means, a farewell, someone else at risk now) and "
+                         "`concern` (indirect: hopeless, a burden, wanting to disappear)")
+        else:
+            reader.error(key_node, f"unknown key `{name}`; use threshold, act, crisis, concern and safe")
+    if cache_dir is not None and len(errors) == before:
+        arrays: dict[str, npt.NDArray[np.generic]] = {"threshold": np.array(threshold, dtype=np.float64)}
+        for name in EXAMPLE_LISTS:
+            arrays[f"{name}_blob"], arrays[f"{name}_lengths"] = pack_texts(lists[name])
+        try:
+            write_arrays(cache_dir, EXAMPLES_CACHE_PREFIX, key, arrays)
+        except OSError as exc:  # only costs the next start the parsing
+            log.warning("safety examples: could not keep the lists in %s (%s)", cache_dir, exc.strerror)
+    return threshold, lists
+
+
+def _examples_key(text: str) -> str:
+    digest = hashlib.sha256()
+    for module in (__file__, _content_module.__file__):  # the code that reads the file
+        digest.update(Path(module).read_bytes())
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:40]
+
+
+def _kept_examples(path: Path) -> tuple[float, dict[str, list[str]]] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = read_arrays(path)
+        threshold = float(data["threshold"])
+        lists = {name: unpack_texts(data[f"{name}_blob"], data[f"{name}_lengths"]) for name in EXAMPLE_LISTS}
+    except Exception as exc:  # any damage only means parsing the file again
+        log.warning("safety examples: the kept lists could not be read (%s); reading the file", type(exc).__name__)
+        return None
+    if not 0.5 <= threshold < 1.0 or not all(item and item == item.strip() for each in lists.values() for item in each):
+        log.warning("safety examples: the kept lists are not what a reading gives; reading the file")
+        return None
+    return threshold, lists
 
 
 def _labelled(
@@ -947,10 +1009,8 @@ def _net_key(
 ) -> str:
     digest = hashlib.sha256(kind.encode("ascii") + b"\x00")
 
-    def add(*parts: str) -> None:
-        for part in parts:
-            digest.update(part.encode("utf-8", "surrogatepass"))
-            digest.update(b"\x00")
+    def add(*parts: str) -> None:  # each part and a NUL after it, given to the digest at once
+        digest.update("".join(f"{part}\x00" for part in parts).encode("utf-8", "surrogatepass"))
 
     # the code: normalisation, rewriting, cutting (with its prefilter), features, training
     for module in (__file__, _text_module.__file__, _literals_module.__file__):

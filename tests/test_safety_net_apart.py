@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import bot.safety
+from bot.content import KnowledgeError
 from bot.kept import read_arrays
 from bot.safety import SafetyNet, forget_recent_nets, load_safety
 
@@ -86,3 +87,78 @@ def test_a_failing_training_process_costs_nothing_but_time(
     assert _same(here, fallen_back)
     assert any("training process failed" in record.getMessage() for record in caplog.records)
     assert list((tmp_path / "cache").glob("safety-net-*.npz"))  # kept by this process instead
+
+
+def _not_parsed(*args: object) -> None:
+    raise AssertionError("the examples file was parsed although its text was kept")
+
+
+def test_a_start_with_the_same_examples_text_reads_the_kept_lists_instead_of_parsing_the_file(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    errors: list[KnowledgeError] = []
+    first = load_safety(folder, errors, ORDINARY, cache_dir=cache)
+    assert errors == []
+    (kept,) = cache.glob("safety-examples-*.npz")
+    forget_recent_nets()  # a new process
+    with monkeypatch.context() as patched:
+        patched.setattr(bot.safety, "parse_yaml", _not_parsed, raising=True)
+        # Only the examples file is read through bot.safety.parse_yaml; signals.yaml goes through read_yaml.
+        second = load_safety(folder, errors, ORDINARY, cache_dir=cache)
+    assert errors == []
+    assert first.net is not None and second.net is not None and _same(first.net, second.net)
+    for text in ["我不想活了", "今晚就结束一切", "累死了", "怎么还款"]:
+        assert second.assess(text) == first.assess(text)
+
+    # A changed example: the file is read again and its lists replace the old ones.
+    examples = folder / "examples.yaml"
+    examples.write_text(examples.read_text(encoding="utf-8") + "  - 今天天气不错\n", encoding="utf-8")
+    forget_recent_nets()
+    changed = load_safety(folder, errors, ORDINARY, cache_dir=cache)
+    (again,) = cache.glob("safety-examples-*.npz")
+    assert again != kept and errors == [] and changed.net is not None and not _same(changed.net, first.net)
+
+
+def test_an_examples_file_with_a_problem_is_never_kept_so_every_start_reports_it(folder: Path, tmp_path: Path) -> None:
+    examples = folder / "examples.yaml"
+    examples.write_text(examples.read_text(encoding="utf-8") + "colour: blue\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        forget_recent_nets()
+        errors: list[KnowledgeError] = []
+        rules = load_safety(folder, errors, ORDINARY, cache_dir=cache)
+        line = len(examples.read_text(encoding="utf-8").splitlines())
+        assert [str(error) for error in errors] == [
+            f"{examples}:{line}: unknown key `colour`; use threshold, act, crisis, concern and safe"
+        ]
+        assert rules.net is not None  # the lists it could read still teach the net
+    assert not list(cache.glob("safety-examples-*.npz"))
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a numpy file", "emptied lists"])
+def test_a_damaged_kept_list_file_only_means_parsing_the_file_again(
+    folder: Path, tmp_path: Path, damage: bytes | str, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = tmp_path / "cache"
+    first = load_safety(folder, [], ORDINARY, cache_dir=cache)
+    (kept,) = cache.glob("safety-examples-*.npz")
+    if isinstance(damage, bytes):
+        kept.write_bytes(damage)
+    else:  # readable, but not what reading the file gives: an empty text in a list
+        arrays = dict(read_arrays(kept))
+        arrays["safe_lengths"] = np.zeros_like(arrays["safe_lengths"])
+        arrays["safe_blob"] = np.zeros(0, dtype=np.uint8)
+        np.savez(kept, allow_pickle=False, **arrays)
+    forget_recent_nets()
+    with caplog.at_level(logging.WARNING, logger="bot.safety"):
+        again = load_safety(folder, [], ORDINARY, cache_dir=cache)
+    assert any("kept lists" in record.getMessage() for record in caplog.records)
+    assert first.net is not None and again.net is not None and _same(first.net, again.net)
+    assert read_arrays(kept)["safe_lengths"].tolist() == [len(text) for text in _safe_examples(folder)]
+
+
+def _safe_examples(folder: Path) -> list[str]:
+    import yaml
+
+    return [str(text) for text in yaml.safe_load((folder / "examples.yaml").read_text(encoding="utf-8"))["safe"]]
