@@ -251,6 +251,10 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         kb = load_knowledge(settings.content_dir, cache_dir=kept).knowledge
     queries = bundled_queries(kb)
     bundled = measure_matching(kb.matcher, queries, rounds=size.rounds, baseline_queries=size.baseline_queries)
+    # A safety pattern is compiled the first time a message needs it (`bot.patterns.LazyPattern`): the first pass
+    # over the queries pays that once, as a bot's first few hundred messages do, and is shown on its own; the
+    # target is for every message after it.
+    first_safety = sorted(_timed(kb.assess, queries, 1))
     safety = sorted(_timed(kb.assess, queries, size.rounds))
 
     scaling = measure_scaling(
@@ -279,6 +283,7 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         Figure(f"match p99 ({bundled_label})", bundled.p99_ms, "ms", 2.0),
         Figure("safety check p50 (every message, before matching)", statistics.median(safety) * 1000, "ms"),
         Figure("safety check p99 (every message, before matching)", percentile(safety, 0.99) * 1000, "ms", 2.0),
+        Figure("safety check p99, first pass (compiling)", percentile(first_safety, 0.99) * 1000, "ms"),
         Figure("speed-up over difflib (bundled)", bundled.speedup, "×", 150.0, higher_is_better=True),
         Figure("speed-up over naive difflib, new matcher per pair (bundled)", bundled.naive_speedup, "×"),
         *scaling_figures(scaling),
