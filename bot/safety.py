@@ -783,7 +783,7 @@ def _with_net(
     read = _examples(path, errors, cache_dir)
     if read is None:
         return rules
-    threshold, lists = read
+    threshold, lists, source = read
     clear = lists["act"] + lists["crisis"]
     risk = clear + lists["concern"]
     if min(len(risk), len(lists["safe"])) < 20:
@@ -791,7 +791,8 @@ def _with_net(
             KnowledgeError(path, 1, "the net needs at least 20 `act`, `crisis` or `concern` and 20 `safe` examples")
         )
         return rules
-    key = _net_key("net", rules, risk, lists["safe"], ordinary, threshold)
+    learnt = _rules_digest(rules)  # what the nets' features are made with, digested once for all three
+    key = _net_key("net", learnt, source, ordinary, threshold)
 
     # Each example's canonical form (about 0.25 ms each) is made once, for whichever nets have to be trained.
     canonical = functools.cache(rules.canonical)
@@ -813,7 +814,7 @@ def _with_net(
     for kind, (prefix, limit, yes, no) in apart.items():
         if min(len(yes), len(no)) >= 20:
             kinds.append(kind)
-            key = _net_key(kind, rules, yes, no, (), limit)
+            key = _net_key(kind, learnt, source, (), limit)
             wanted.append(_Wanted(prefix, key, _labelled(canonical, yes, no), limit))
     net, *more = _nets(wanted, rules.families, cache_dir)
     found = dict(zip(kinds, more, strict=True))
@@ -826,8 +827,9 @@ EXAMPLES_CACHE_PREFIX = "safety-examples-"  # the lists of an examples file that
 
 def _examples(
     path: Path, errors: list[KnowledgeError], cache_dir: Path | None
-) -> tuple[float, dict[str, list[str]]] | None:
-    """The net's threshold and example lists from `safety/examples.yaml`, or None when the file cannot be used.
+) -> tuple[float, dict[str, list[str]], str] | None:
+    """The net's threshold and example lists from `safety/examples.yaml` and the digest of the text they come from
+    (and of the code reading it), or None when the file cannot be used.
 
     The file is the largest of the content (about 4 MB); parsing it took a third of a start. A text that was read
     without a single problem is kept in the data folder as its lists, under a digest of the text and of the code
@@ -840,7 +842,7 @@ def _examples(
     if cache_dir is not None:
         kept = _kept_examples(cache_dir / f"{EXAMPLES_CACHE_PREFIX}{key}.npz")
         if kept is not None:
-            return kept
+            return (*kept, key)
     before = len(errors)
     root = parse_yaml(path, text, errors)
     if root is None:
@@ -877,7 +879,7 @@ def _examples(
             write_arrays(cache_dir, EXAMPLES_CACHE_PREFIX, key, arrays)
         except OSError as exc:  # only costs the next start the parsing
             log.warning("safety examples: could not keep the lists in %s (%s)", cache_dir, exc.strerror)
-    return threshold, lists
+    return threshold, lists, key
 
 
 def _examples_key(text: str) -> str:
@@ -999,34 +1001,31 @@ def _remember_net(key: str, net: SafetyNet) -> None:
             _recent.popitem(last=False)
 
 
-def _net_key(
-    kind: str,
-    rules: SafetyRules,
-    risk: Sequence[str],
-    safe: Sequence[str],
-    ordinary: Sequence[str],
-    threshold: float,
-) -> str:
-    digest = hashlib.sha256(kind.encode("ascii") + b"\x00")
-
-    def add(*parts: str) -> None:  # each part and a NUL after it, given to the digest at once
-        digest.update("".join(f"{part}\x00" for part in parts).encode("utf-8", "surrogatepass"))
-
-    # the code: normalisation, rewriting, cutting (with its prefilter), features, training
+def _rules_digest(rules: SafetyRules) -> str:
+    """The code and the rules a net's features are made with: normalisation, rewriting, cutting (with its
+    prefilter), the word families, features and training."""
+    digest = hashlib.sha256()
     for module in (__file__, _text_module.__file__, _literals_module.__file__):
         digest.update(Path(module).read_bytes())
-    add(repr((threshold, NET_ITERATIONS, NET_L2, NET_STEP, ORDINARY_SHARE)))
+    parts = [repr((NET_ITERATIONS, NET_L2, NET_STEP, ORDINARY_SHARE))]
     for pattern, replacement in rules.rewrites:
-        add("rewrite", pattern.pattern, replacement)
+        parts += ["rewrite", pattern.pattern, replacement]
     for emoji, word in rules.emoji:
-        add("emoji", emoji, word)
+        parts += ["emoji", emoji, word]
     for group, pattern in rules.exclusions:
-        add("exclusion", group, pattern.pattern)
+        parts += ["exclusion", group, pattern.pattern]
     for name, family in rules.families:
-        add("family", name, family.pattern)
-    for label, texts in (("risk", risk), ("safe", safe), ("ordinary", ordinary)):
-        add(label, str(len(texts)), *texts)
-    return digest.hexdigest()[:40]
+        parts += ["family", name, family.pattern]
+    digest.update("".join(f"{part}\x00" for part in parts).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _net_key(kind: str, rules: str, examples: str, ordinary: Sequence[str], threshold: float) -> str:
+    """The digest of everything one net depends on: its kind (which lists it learns from, and how), `rules`
+    (`_rules_digest`), the examples file (`_examples_key`: its text and the code reading it), the ordinary
+    messages, and its threshold."""
+    parts = [kind, rules, examples, repr(threshold), "ordinary", str(len(ordinary)), *ordinary]
+    return hashlib.sha256("".join(f"{part}\x00" for part in parts).encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
 def _cached_net(
@@ -1051,18 +1050,18 @@ def _cached_net(
     except Exception as exc:  # any damage to a cache file only means training again
         log.warning("safety net: the kept weights could not be read (%s); training again", type(exc).__name__)
         return None
+    names = {feature: index for index, feature in enumerate(others, len(grams))}
     consistent = (
         grams.ndim == 1
         and weights.shape == (len(grams) + len(others),)
         and bool(np.all(grams[1:] > grams[:-1]))  # sorted, each once: what `searchsorted` needs
-        and len(set(others)) == len(others)
+        and len(names) == len(others)  # each name once
         and math.isfinite(bias)
     )
     if not consistent:
         log.warning("safety net: the kept weights are inconsistent; training again")
         return None
-    vocabulary = MappingProxyType({feature: index for index, feature in enumerate(others, len(grams))})
-    return SafetyNet(grams, vocabulary, weights, bias, threshold, families)
+    return SafetyNet(grams, MappingProxyType(names), weights, bias, threshold, families)
 
 
 def _keep_net(
