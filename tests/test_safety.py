@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import random
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BARE_ACTS, eval_items, seed_bundled_cache
+from conftest import BARE_ACTS, eval_items, safety_examples, seed_bundled_cache
 
 from bot.content import KnowledgeError
 from bot.evaluation import SafetyItem, evaluate_safety
 from bot.knowledge import CACHE_DIR, KnowledgeBase, load_knowledge
-from bot.safety import SafetyNet, SafetyRules, built_in_rules, load_safety
+from bot.matcher import Match
+from bot.safety import Assessment, SafetyNet, SafetyRules, built_in_rules, load_safety
 
 REPO = Path(__file__).parent.parent
 
@@ -28,6 +32,24 @@ def real(bundled_knowledge: KnowledgeBase) -> KnowledgeBase:
 @pytest.fixture(scope="module")
 def rules(real: KnowledgeBase) -> SafetyRules:
     return real.safety
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """The bundled knowledge base with each message's assessment remembered: the tests of the tuning set and the
+    holdout read the same 43,570 assessments several times (the floors alone were 99 s on a loaded CI worker).
+    What `evaluate_safety` reads of a knowledge base: `assess` and `decide`."""
+
+    kb: KnowledgeBase
+    assess: Callable[[str], Assessment]
+
+    def decide(self, text: str) -> Match:
+        return self.kb.decide(text)
+
+
+@pytest.fixture(scope="module")
+def remembered(real: KnowledgeBase) -> Remembered:
+    return Remembered(real, functools.cache(real.assess))
 
 
 # Kinds the issue named; the evaluation sets hold hundreds more of each.
@@ -256,19 +278,19 @@ def _f_split() -> list[dict[str, object]]:
     return [item for index, item in enumerate(f) if index in kept]
 
 
-def _report(real: KnowledgeBase, items: list[dict[str, object]]) -> dict[str, object]:
+def _report(remembered: Remembered, items: list[dict[str, object]]) -> dict[str, object]:
     # Each item as `load_safety_items` takes it: a text and a true or false, nothing else.
     assert all(isinstance(item["text"], str) and isinstance(item["crisis"], bool) for item in items)
     safety_items = [SafetyItem(str(item["text"]), bool(item["crisis"])) for item in items]
-    return evaluate_safety(real, safety_items).as_json()
+    return evaluate_safety(remembered, safety_items).as_json()  # type: ignore[arg-type]  # what it reads of one
 
 
-def test_safety_floors_hold_on_the_tuning_set(real: KnowledgeBase) -> None:
+def test_safety_floors_hold_on_the_tuning_set(remembered: Remembered) -> None:
     # Floors at what the layer reaches today (README, "Safety"): an edit that loses recall fails CI.
     # (False alarms 0.8 %: most are the net's on the first writers' set A-D, ordinary messages near the threshold.)
     # (Recall 99.5 %: the floor was 0.995 until set CE brought ninety acts written during them, many bare fragments
     # such as "好冷 手斗" that no rule may flag alone; each is held to care mode in tests/test_care.py instead.)
-    report = _report(real, _dev_items())
+    report = _report(remembered, _dev_items())
     assert report["total"] == 42370
     assert report["recall"] >= 0.994, report["misses"]
     # (0.96 % since DB, DC and DD joined: none of their own look-alikes, eight more of the earlier writers' near the
@@ -278,7 +300,7 @@ def test_safety_floors_hold_on_the_tuning_set(real: KnowledgeBase) -> None:
     assert report["false_alarm_rate"] <= 0.011, report["false_alarms"]
 
 
-def test_clear_risks_in_the_tuning_set_get_the_crisis_reply_rather_than_a_check_in(real: KnowledgeBase) -> None:
+def test_clear_risks_in_the_tuning_set_get_the_crisis_reply_rather_than_a_check_in(remembered: Remembered) -> None:
     # Writers marked each message at risk `crisis` (a wish to die, a plan, means, an act, a method, a farewell,
     # someone else at risk now) or `concern` (indirect). 96.5 % of the crisis-level ones get the crisis reply since
     # the second net (83.8 % before; 94.9 % on writers it had not learnt from), a quarter of the concern-level ones
@@ -288,7 +310,7 @@ def test_clear_risks_in_the_tuning_set_get_the_crisis_reply_rather_than_a_check_
     for item in items:
         tally = levels[str(item["level"])]
         tally[0] += 1
-        tally[1] += real.assess(str(item["text"])).level == "crisis"
+        tally[1] += remembered.assess(str(item["text"])).level == "crisis"
     assert levels["crisis"][0] == 14875 and levels["crisis"][1] >= 0.96 * 14875, levels
     assert levels["concern"][1] <= 0.26 * levels["concern"][0], levels
 
@@ -301,45 +323,45 @@ def _g_split() -> list[dict[str, object]]:
     return [item for index, item in enumerate(g) if index in kept]
 
 
-def test_safety_floors_hold_on_the_part_of_set_g_kept_aside_while_tuning(real: KnowledgeBase) -> None:
+def test_safety_floors_hold_on_the_part_of_set_g_kept_aside_while_tuning(remembered: Remembered) -> None:
     # Scored before it was taught (95.5 % recall, 13.3 % false alarms; README), taught since: floors keep it so.
-    report = _report(real, _g_split())
+    report = _report(remembered, _g_split())
     assert report["recall"] >= 0.98, report["misses"]
     assert report["false_alarm_rate"] <= 0.02, report["false_alarms"]
 
 
-def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(real: KnowledgeBase) -> None:
-    report = _report(real, _f_split())
+def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(remembered: Remembered) -> None:
+    report = _report(remembered, _f_split())
     assert report["recall"] >= 0.98, report["misses"]
     assert report["false_alarm_rate"] <= 0.01, report["false_alarms"]
 
 
-def test_safety_floors_hold_on_the_never_tuned_holdout(real: KnowledgeBase) -> None:
+def test_safety_floors_hold_on_the_never_tuned_holdout(remembered: Remembered) -> None:
     # Sets DK-DM: three writers never tuned on. Floors a little under their figures (recall 97.9 %, false alarms 3.5 %,
     # 149 of 150 acts and method questions and 410 of 421 crisis-level messages given the crisis reply, 143 acts with
     # the emergency number first; on 477d3c3, at the start of their round: 97.7 %, 3.7 %, 148, 409 and 142), so a
     # content edit that loses ground on messages nobody tuned for fails CI.
     items = eval_items("safety-holdout.yaml")
     assert len(items) == 1200
-    report = _report(real, items)
+    report = _report(remembered, items)
     assert report["recall"] >= 0.97, report["misses"]
     assert report["false_alarm_rate"] <= 0.045, report["false_alarms"]
     urgent = [item for item in items if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
     assert len(urgent) == 150
-    answered = [item for item in urgent if real.assess(str(item["text"])).level == "crisis"]
+    answered = [item for item in urgent if remembered.assess(str(item["text"])).level == "crisis"]
     assert len(answered) >= 145, len(answered)
-    first = [item for item in urgent if real.assess(str(item["text"])).act]
+    first = [item for item in urgent if remembered.assess(str(item["text"])).act]
     assert len(first) >= 138, len(first)
     clear = [item for item in items if item["crisis"] and item.get("level") == "crisis"]
     assert len(clear) == 421
-    given = [item for item in clear if real.assess(str(item["text"])).level == "crisis"]
+    given = [item for item in clear if remembered.assess(str(item["text"])).level == "crisis"]
     assert len(given) >= 400, len(given)
 
 
-def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(real: KnowledgeBase) -> None:
+def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(remembered: Remembered) -> None:
     urgent = [item for item in _dev_items() if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
     assert len(urgent) == 4880
-    weak = [item["text"] for item in urgent if real.assess(str(item["text"])).level != "crisis"]
+    weak = [item["text"] for item in urgent if remembered.assess(str(item["text"])).level != "crisis"]
     # the rest are bare fragments written during an act (BARE_ACTS, tests/conftest.py), caught in care mode
     assert sorted(weak) == sorted(BARE_ACTS), weak
 
@@ -412,17 +434,18 @@ def test_risk_as_one_list_is_reported_with_the_three_lists_it_became(tmp_path: P
 
 
 def test_the_nets_examples_keep_in_step_with_the_tuning_set() -> None:
-    examples = yaml.safe_load((REPO / "safety" / "examples.yaml").read_text(encoding="utf-8"))
+    examples = safety_examples()
     # A message two writers both wrote at different levels (kms, 活着好累 想si) is taught as the clearer one; an act
     # or a method question (its `tag`) at the crisis level goes under `act`.
     act, crisis, concern, safe = (set(examples[name]) for name in ("act", "crisis", "concern", "safe"))
+    clear, risk = crisis | act, concern | crisis | act
 
     def taught_as(item: dict[str, object]) -> set[str]:
         if not item["crisis"]:
             return safe
         if item["level"] == "concern":
-            return concern | crisis | act
-        return act if item.get("tag") in ACT_OR_METHOD_TAGS else crisis | act
+            return risk
+        return act if item.get("tag") in ACT_OR_METHOD_TAGS else clear
 
     assert [item["text"] for item in _dev_items() if item["text"] not in taught_as(item)] == []
     assert not (crisis & concern) and not (act & crisis) and not (act & concern), "a message is in two lists"
@@ -535,7 +558,7 @@ def test_no_message_kept_for_measuring_is_taught_to_the_safety_layer() -> None:
     # are in eval/safety-holdout.yaml, and this check applies to whatever is there.
     holdout = REPO / "eval" / "safety-holdout.yaml"
     tuning = {str(item["text"]) for item in _dev_items()}
-    examples = yaml.safe_load((REPO / "safety" / "examples.yaml").read_text(encoding="utf-8"))
+    examples = safety_examples()
     taught = set(examples["act"]) | set(examples["crisis"]) | set(examples["concern"]) | set(examples["safe"])
     if holdout.exists():
         held = {str(item["text"]) for item in eval_items(holdout.name)}

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from conftest import eval_items
+from conftest import eval_items, safety_examples
 
 from bot.knowledge import KnowledgeBase
 from bot.safety import SafetyNet, descend, gram_code, gram_codes, net_features
@@ -86,7 +85,7 @@ def test_the_codes_are_exactly_the_chinese_features_by_name(bundled: KnowledgeBa
 
 
 def test_training_gives_the_weights_of_the_name_vocabulary_to_the_bit(bundled: KnowledgeBase) -> None:
-    data = yaml.safe_load((REPO / "safety" / "examples.yaml").read_text(encoding="utf-8"))
+    data = safety_examples()
     rules = bundled.safety
     # Chinese, English and mixed messages, risky and not: every kind of feature and every order of their names.
     examples = [(rules.canonical(str(text)), True) for text in (data["act"] + data["crisis"] + data["concern"])[::40]]
