@@ -255,13 +255,27 @@ def _top(scores: Weights, ids: Sequence[str], limit: int | None) -> list[int]:
     return chosen if limit is None else chosen[:limit]
 
 
+LIKELIEST_SORTED = 256  # up to this many intents one stable sort of them all is the cheapest way
+
+
 def _likeliest(scores: Weights, limit: int) -> list[int]:
     """Indexes of the `limit` highest positive scores, best first, ties by index (a stable descending sort).
 
     One stable argsort of a few dozen intents costs less than picking the positive ones, partitioning and
-    sorting them in Python, and orders them the same: positive scores come first, ties by index."""
-    best = np.argsort(-scores, kind="stable")[:limit].tolist()
-    return [index for index in best if scores[index] > 0]
+    sorting them in Python, and orders them the same: positive scores come first, ties by index. With thousands
+    of intents, sorting them all was a fifth of a message (0.2 ms at 5,000): the positive ones scoring at least
+    the `limit`-th best are found first (`np.argpartition`, every tie kept), in index order, and only they are
+    sorted, the same stable way, so the same indexes come out in the same order."""
+    if len(scores) <= LIKELIEST_SORTED:
+        best = np.argsort(-scores, kind="stable")[:limit].tolist()
+        return [index for index in best if scores[index] > 0]
+    positive = np.flatnonzero(scores > 0)
+    values = scores[positive]
+    if len(positive) > limit:
+        kth = values[np.argpartition(-values, limit - 1)[limit - 1]]
+        positive = positive[values >= kth]
+        values = scores[positive]
+    return positive[np.argsort(-values, kind="stable")][:limit].tolist()
 
 
 def _near_window(length: int) -> tuple[int, int]:

@@ -561,3 +561,31 @@ def test_two_questions_get_no_overview_when_the_first_leads_or_names_nothing_cle
     decision = decide(_asked(*clauses), LIMITS, frozenset({"oos.travel"}))
     assert decision.kind == "answer"
     assert decision.intent == "rights.debt_statement"
+
+
+def test_the_likeliest_intents_of_thousands_are_those_one_stable_sort_of_them_all_gives() -> None:
+    # Beyond LIKELIEST_SORTED intents only the contenders are sorted; the same indexes must come out in the same
+    # order as a stable sort of every score: positives only, best first, ties by index (many ties below).
+    import numpy as np
+
+    from bot.matcher import LIKELIEST_SORTED, _likeliest
+
+    def every_score_sorted(scores: np.ndarray, limit: int) -> list[int]:
+        best = np.argsort(-scores, kind="stable")[:limit].tolist()
+        return [index for index in best if scores[index] > 0]
+
+    rng = np.random.default_rng(19)
+    for trial in range(3000):
+        size = int(rng.integers(LIKELIEST_SORTED + 1, 6000))
+        shape = trial % 4
+        if shape == 0:  # half of them positive, all different
+            scores = rng.random(size) - 0.5
+        elif shape == 1:  # a few values, so ties everywhere, the limit-th among them
+            scores = np.round(rng.random(size) * 4) / 4 - 0.25
+        elif shape == 2:  # fewer positive scores than the limit
+            scores = np.zeros(size)
+            scores[rng.integers(0, size, int(rng.integers(0, 8)))] = rng.random()
+        else:  # sparse, tied positives
+            scores = np.where(rng.random(size) < 0.01, rng.integers(1, 3, size).astype(float), 0.0)
+        for limit in (1, 6, 8):
+            assert _likeliest(scores, limit) == every_score_sorted(scores, limit), (trial, limit)
