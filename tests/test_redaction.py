@@ -274,8 +274,16 @@ def test_a_road_a_village_or_an_estate_after_zhu_zai_is_still_an_address(text: s
     assert "[地址]" in redact(text)
 
 
+# Eval messages whose writer did give a name of their own, and what is kept of them.
+NAMED = {
+    # set DO: "the collector kept calling me by the wrong name, Zhang Wei; I'm Li Wei"
+    "笑死 催收打电话叫错我名字 叫了半天张伟 我是李伟": "笑死 催收打电话叫错我名字 叫了半天张伟 我是[姓名]",
+}
+
+
 def test_no_question_in_the_content_or_the_eval_sets_is_changed() -> None:
-    """The questions volunteers wrote are real questions without personal data: redaction leaves them alone."""
+    """The questions volunteers wrote are real questions without personal data: redaction leaves them alone, but for
+    the few eval messages that do carry a name of the writer's own (`NAMED`)."""
     texts: list[str] = []
     for path in sorted((REPO / "intents").glob("*.yaml")):
         for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
@@ -288,8 +296,8 @@ def test_no_question_in_the_content_or_the_eval_sets_is_changed() -> None:
             if isinstance(item, dict) and isinstance(item.get("text"), str) and item.get("crisis") is not True:
                 texts.append(item["text"])
     assert len(texts) > 1000
-    changed = [(text, redact(text)) for text in texts if redact(text) != text]
-    assert changed == []
+    changed = {text: redact(text) for text in texts if redact(text) != text}
+    assert changed == NAMED
 
 
 def test_labels_say_what_was_removed() -> None:
