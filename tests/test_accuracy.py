@@ -97,10 +97,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The eighteen dev sets are tuning data (realistic-dev-2,
-# -3, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17 and -18 were each the holdout until its figure was
+# of a debt), written by people who never saw the examples. The nineteen dev sets are tuning data (realistic-dev-2,
+# -3, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18 and -19 were each the holdout until its figure was
 # reported): scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds of message need
-# new examples (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets MW-MY),
+# new examples (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets MZ-NB),
 # never tuned on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
@@ -152,9 +152,12 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets MQ-MV, the holdout until its figure was reported (94.2 %, 91.3 %, 57 of 2,160, 8.4 % at 19bf385); tuning
         # data since.
         ("realistic-dev-18", 0.935, 0.90, 0.028, 0.09),
-        # Sets MW-MY, never tuned on: floors a little under their figures (95.7 %, 94.2 %, 18 of 1,080, 6.6 % on
-        # 477d3c3, at the start of their round, and at its end).
-        ("realistic-holdout", 0.95, 0.92, 0.02, 0.075),
+        # Sets MW-MY, the holdout until its figure was reported (95.7 %, 94.2 %, 18 of 1,080, 6.6 % on 477d3c3 and at
+        # the end of that round); tuning data since.
+        ("realistic-dev-19", 0.95, 0.92, 0.02, 0.075),
+        # Sets MZ, NA and NB, never tuned on: floors a little under their figures (95.7 %, 90.4 %, 20 of 1,080, 7.0 % on
+        # ef94504, at the start of their round, and at its end).
+        ("realistic-holdout", 0.95, 0.88, 0.022, 0.08),
     ],
 )
 def test_realistic_sets_floor(
