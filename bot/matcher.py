@@ -275,7 +275,8 @@ def _likeliest(scores: Weights, limit: int) -> list[int]:
         kth = values[np.argpartition(-values, limit - 1)[limit - 1]]
         positive = positive[values >= kth]
         values = scores[positive]
-    return positive[np.argsort(-values, kind="stable")][:limit].tolist()
+    chosen: list[int] = positive[np.argsort(-values, kind="stable")][:limit].tolist()
+    return chosen
 
 
 def _near_window(length: int) -> tuple[int, int]:
@@ -930,6 +931,9 @@ _FOCUS = re.compile(
     r"|\b(?:mainly|most importantly|main question|real question|what i really want to know|all i want to know"
     r"|i just want to know|above all|especially|my question is|my (?:biggest|main) (?:worry|fear|concern) is"
     r"|what (?:worries|scares) me (?:the )?most is)\b"
+    # "催收一天几十个电话我已经习惯了，可是现在打给我爸妈，这样合法吗": what the writer has put up with is story; what
+    # comes after "but" is the question
+    r"|(?:(?<=习惯了)|(?<=习惯了，)|(?<=习惯了,)|(?<=忍了)|(?<=忍了，)|(?<=忍了,)|(?<=认了，)|(?<=认了,))\s*(?:但是|可是|但|不过)"
 )
 
 

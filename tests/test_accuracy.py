@@ -186,6 +186,10 @@ def test_realistic_sets_floor(
         ("怎么举报暴力催收", "report.platform"),
         # what the writer fears most decides, over the platform the story names (Alipay scored higher)
         ("花呗逾期两个月了，支付宝那边一般怎么处理？催收还说要起诉我。我最怕的是，会不会坐牢？", "consequence.jail"),
+        # what the writer has put up with is story, what comes after "but" is asked (each was an overview before)
+        ("每天几十个催收电话我都习惯了，但是现在他们打到我单位去了，这样合法吗", "legal.contact_employer"),
+        ("一天几十个电话我已经习惯了，可是现在他们开始打给我爸妈，这样合法吗", "legal.contact_contacts"),
+        ("一天打几十个电话我都忍了，但是现在天天半夜打，晚上这么晚打电话不违规吗", "legal.call_hours"),
     ],
 )
 def test_plain_questions_get_an_answer_not_a_choice(bundled: KnowledgeBase, text: str, intent: str) -> None:

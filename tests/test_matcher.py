@@ -447,6 +447,10 @@ def test_a_complaint_that_changed_nothing_gets_the_what_next_answer() -> None:
         ("花呗逾期了，催收说要起诉。最担心的是，我会不会坐牢？", "最担心的是,我会不会坐牢"),
         ("我最驚嘅係會唔會坐監", "最惊嘅系会唔会坐监"),
         ("Calls at night. My biggest worry is, can they call my boss?", "my biggest worry is, can they call my boss"),
+        # what the writer has put up with is story; the question comes after "but"
+        ("每天几十个电话我都习惯了，但是现在打到我单位去了，这样合法吗", "但是现在打到我单位去了,这样合法吗"),
+        ("骂我的话我都忍了，可是半夜三点还打，这个时间违规吗？", "可是半夜三点还打,这个时间违规吗"),
+        ("我忍了很久，但是没用", ""),  # "I put up with it for long" is not followed by "but" at once
         ("我最担心孩子知道", ""),  # a worry told, not a question singled out
         ("我先问了平台客服，他们说没办法，怎么办？", ""),  # asked the platform already: story, not focus
         ("催收特别是半夜打电话，合法吗？", ""),  # "especially at night" singles out a time, not a question
