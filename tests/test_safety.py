@@ -463,6 +463,10 @@ def test_someone_elses_goodbye_in_a_family_group_is_a_crisis(rules: SafetyRules)
     ("text", "level"),
     [
         # "走之前" (before I go) is a farewell only when the writer is the one going; "收走" is land, not a life
+        # paying with "your" life is a collector's threat, quoted; with "I", the writer's own words
+        ("收數佬WhatsApp我話你冇錢還就用命還，呢啲算唔算刑事恐嚇", "none"),
+        ("我跟她说我只能用命还了", "crisis"),
+        ("我跟老婆说我干脆死了算了", "crisis"),
         ("两个男的到我家门口坐着不走，他们走之前还在门上贴了张纸，合法吗", "none"),
         ("老伴走了，他欠的网贷是不是得我来还，我们家的地会不会被收走", "none"),
         # a goodbye said to the bot, and telling it the plan "just to say it", are not quotes of someone else
