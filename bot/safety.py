@@ -34,6 +34,7 @@ by a typo, and a broken edit is reported by `lint` with its line.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -1322,7 +1323,8 @@ def _trained_apart(
                 log.warning("safety net: the training process failed (%s: %s); training here", code, last[0])
             else:
                 net = _cached_net(folder, want.key, families, want.threshold, want.prefix)
-        inputs.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a folder that cannot be written never had the file
+            inputs.unlink(missing_ok=True)
         nets.append(net)
     return nets
 

@@ -162,3 +162,17 @@ def _safe_examples(folder: Path) -> list[str]:
     import yaml
 
     return [str(text) for text in yaml.safe_load((folder / "examples.yaml").read_text(encoding="utf-8"))["safe"]]
+
+
+def test_a_data_folder_that_cannot_be_written_only_means_training_here(folder: Path, tmp_path: Path) -> None:
+    # The cache folder's place is taken by a file: nothing can be written or removed there, not even the training
+    # input that was never written; the nets are trained in this process instead and the start goes on.
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    forget_recent_nets()
+    here = load_safety(folder, [], ORDINARY).net
+    forget_recent_nets()
+    errors: list[KnowledgeError] = []
+    rules = load_safety(folder, errors, ORDINARY, cache_dir=blocked / "cache")
+    assert errors == [] and here is not None and rules.net is not None and _same(here, rules.net)
+    assert rules.assess("我不想活了").level == "crisis"
