@@ -9,6 +9,7 @@ objects are never read (`allow_pickle=False`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import os
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,15 @@ def unpack_texts(blob: npt.NDArray[np.generic], lengths: npt.NDArray[np.generic]
     if (ends[-1] if ends else 0) != len(text):
         raise ValueError("text lengths do not add up")
     return [text[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+def code_digest(*modules: str | None) -> hashlib._Hash:
+    """A sha256 begun with the source of `modules` (their `__file__`): what is kept is named by the code that made it
+    as well as by its content, so a changed reader or trainer never reads an older file."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(Path(str(module)).read_bytes())
+    return digest
 
 
 def read_arrays(path: Path) -> dict[str, npt.NDArray[np.generic]]:

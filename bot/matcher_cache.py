@@ -15,7 +15,6 @@ one is built again too, with a warning in the log, never a crash.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import sys
 import unicodedata
@@ -28,7 +27,7 @@ import numpy.typing as npt
 from . import lexicon as _lexicon_module
 from . import matcher as _matcher_module
 from . import text as _text_module
-from .kept import Arrays, pack_texts, read_arrays, unpack_texts, write_arrays
+from .kept import Arrays, code_digest, pack_texts, read_arrays, unpack_texts, write_arrays
 from .lexicon import Lexicon
 from .matcher import Columns, KeywordIndex, Matcher, Teachable, Thresholds
 
@@ -76,9 +75,7 @@ def matcher_key(intents: Sequence[Teachable], lexicon: Lexicon) -> str:
     do the arithmetic, the lexicon and every intent's id, examples and keywords, in order."""
     import opencc
 
-    digest = hashlib.sha256()
-    for module in (__file__, _matcher_module.__file__, _text_module.__file__, _lexicon_module.__file__):
-        digest.update(Path(module).read_bytes())
+    digest = code_digest(__file__, _matcher_module.__file__, _text_module.__file__, _lexicon_module.__file__)
     versions = (
         FORMAT,
         sys.version,

@@ -61,7 +61,7 @@ from . import content as _content_module
 from . import literals as _literals_module
 from . import text as _text_module
 from .content import KnowledgeError, parse_yaml, read_content, read_yaml
-from .kept import pack_texts, read_arrays, unpack_texts, write_arrays
+from .kept import code_digest, pack_texts, read_arrays, unpack_texts, write_arrays
 from .literals import Literals, Needs, Shortlist, needs_of
 from .patterns import LazyPattern, Source
 from .text import normalise
@@ -884,9 +884,7 @@ def _examples(
 
 
 def _examples_key(text: str) -> str:
-    digest = hashlib.sha256()
-    for module in (__file__, _content_module.__file__):  # the code that reads the file
-        digest.update(Path(module).read_bytes())
+    digest = code_digest(__file__, _content_module.__file__)  # the code that reads the file
     digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:40]
 
@@ -1005,9 +1003,7 @@ def _remember_net(key: str, net: SafetyNet) -> None:
 def _rules_digest(rules: SafetyRules) -> str:
     """The code and the rules a net's features are made with: normalisation, rewriting, cutting (with its
     prefilter), the word families, features and training."""
-    digest = hashlib.sha256()
-    for module in (__file__, _text_module.__file__, _literals_module.__file__):
-        digest.update(Path(module).read_bytes())
+    digest = code_digest(__file__, _text_module.__file__, _literals_module.__file__)
     parts = [repr((NET_ITERATIONS, NET_L2, NET_STEP, ORDINARY_SHARE))]
     for pattern, replacement in rules.rewrites:
         parts += ["rewrite", pattern.pattern, replacement]
