@@ -19,6 +19,7 @@ REPO = Path(__file__).parent.parent
 SETS = [
     "safety-dev.yaml",
     "safety-holdout.yaml",
+    "safety-holdout-2.yaml",
     "holdout.yaml",
     "dev.yaml",
     *sorted(path.name for path in (REPO / "eval").glob("realistic*.yaml")),
