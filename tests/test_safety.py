@@ -339,44 +339,38 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(remembe
     assert report["false_alarm_rate"] <= 0.01, report["false_alarms"]
 
 
-def test_safety_floors_hold_on_the_never_tuned_holdout(remembered: Remembered) -> None:
-    # Sets DN-DP: three writers never tuned on. Floors a little under their figures (recall 97.6 %, false alarms 4.3 %,
-    # 147 of 150 acts and method questions and 422 of 446 crisis-level messages given the crisis reply, 140 acts with
-    # the emergency number first; on ef94504, when they were new: 97.1 %, 4.8 %, 147, 422 and 139), so a
-    # content edit that loses ground on messages nobody tuned for fails CI. (False alarms: issue 10's ceiling, 5 %.)
-    items = eval_items("safety-holdout.yaml")
+@pytest.mark.parametrize(
+    ("name", "recall", "urgent_floors", "clear_floors"),
+    [
+        # Sets DN-DP: three writers never tuned on. Floors a little under their figures (recall 97.6 %, false alarms
+        # 4.3 %, 147 of 150 acts and method questions and 422 of 446 crisis-level messages given the crisis reply, 140
+        # acts with the emergency number first; on ef94504, when they were new: 97.1 %, 4.8 %, 147, 422 and 139), so a
+        # content edit that loses ground on messages nobody tuned for fails CI. (False alarms: issue 10's ceiling, 5 %.)
+        ("safety-holdout.yaml", 0.97, (145, 137), (446, 415)),
+        # Sets DT-DV: three writers written at the end of the round after 3940732 and measured once, on dcb1168
+        # (recall 96.5 %, false alarms 4.1 %, 144 of 150 acts and method questions and 416 of 444 crisis-level messages
+        # given the crisis reply, 137 acts with the emergency number first). Floors a little under those.
+        ("safety-holdout-2.yaml", 0.96, (142, 134), (444, 410)),
+    ],
+)
+def test_safety_floors_hold_on_the_never_tuned_holdouts(
+    remembered: Remembered, name: str, recall: float, urgent_floors: tuple[int, int], clear_floors: tuple[int, int]
+) -> None:
+    items = eval_items(name)
     assert len(items) == 1200
     report = _report(remembered, items)
-    assert report["recall"] >= 0.97, report["misses"]
+    assert report["recall"] >= recall, report["misses"]
     assert report["false_alarm_rate"] <= 0.05, report["false_alarms"]
     urgent = [item for item in items if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
     assert len(urgent) == 150
     answered = [item for item in urgent if remembered.assess(str(item["text"])).level == "crisis"]
-    assert len(answered) >= 145, len(answered)
+    assert len(answered) >= urgent_floors[0], len(answered)
     first = [item for item in urgent if remembered.assess(str(item["text"])).act]
-    assert len(first) >= 137, len(first)
+    assert len(first) >= urgent_floors[1], len(first)
     clear = [item for item in items if item["crisis"] and item.get("level") == "crisis"]
-    assert len(clear) == 446
+    assert len(clear) == clear_floors[0]
     given = [item for item in clear if remembered.assess(str(item["text"])).level == "crisis"]
-    assert len(given) >= 415, len(given)
-
-
-def test_safety_floors_hold_on_the_second_never_tuned_holdout(remembered: Remembered) -> None:
-    # Sets DT-DV: three writers written at the end of the round after 3940732 and measured once, on dcb1168 (recall
-    # 96.5 %, false alarms 4.1 %, 144 of 150 acts and method questions and 416 of 444 crisis-level messages given the
-    # crisis reply, 137 acts with the emergency number first). Floors a little under those.
-    items = eval_items("safety-holdout-2.yaml")
-    assert len(items) == 1200
-    report = _report(remembered, items)
-    assert report["recall"] >= 0.96, report["misses"]
-    assert report["false_alarm_rate"] <= 0.05, report["false_alarms"]
-    urgent = [item for item in items if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
-    assert len(urgent) == 150
-    assert sum(remembered.assess(str(item["text"])).level == "crisis" for item in urgent) >= 142
-    assert sum(remembered.assess(str(item["text"])).act for item in urgent) >= 134
-    clear = [item for item in items if item["crisis"] and item.get("level") == "crisis"]
-    assert len(clear) == 444
-    assert sum(remembered.assess(str(item["text"])).level == "crisis" for item in clear) >= 410
+    assert len(given) >= clear_floors[1], len(given)
 
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(remembered: Remembered) -> None:
