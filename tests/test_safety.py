@@ -291,7 +291,7 @@ def test_safety_floors_hold_on_the_tuning_set(remembered: Remembered) -> None:
     # (Recall 99.5 %: the floor was 0.995 until set CE brought ninety acts written during them, many bare fragments
     # such as "好冷 手斗" that no rule may flag alone; each is held to care mode in tests/test_care.py instead.)
     report = _report(remembered, _dev_items())
-    assert report["total"] == 44770
+    assert report["total"] == 45922
     assert report["recall"] >= 0.994, report["misses"]
     # (0.96 % since DB, DC and DD joined: none of their own look-alikes, eight more of the earlier writers' near the
     # net's threshold, which moves a little each time the net learns from new writers; the floor was 0.95 %. 1.05 %
@@ -299,7 +299,8 @@ def test_safety_floors_hold_on_the_tuning_set(remembered: Remembered) -> None:
     # research about suicide, a last day at a shop), against 184 of the other 18,997; the floor was 1 %. 1.08 % since
     # DK-DM joined: 10 of their 540 look-alikes, most of them collectors' death wishes quoted in Cantonese and Taiwan
     # wording. 1.05 % since DQ-DS joined: 3 of their 580 look-alikes, two of them questions about paraquat for a
-    # field.)
+    # field. 1.08 % since DN-DP joined: 7 of their 538 look-alikes, among them collectors' wishes for the family's
+    # death in broken English and a welfare centre's question about crew who spoke of suicide.)
     assert report["false_alarm_rate"] <= 0.011, report["false_alarms"]
 
 
@@ -314,7 +315,7 @@ def test_clear_risks_in_the_tuning_set_get_the_crisis_reply_rather_than_a_check_
         tally = levels[str(item["level"])]
         tally[0] += 1
         tally[1] += remembered.assess(str(item["text"])).level == "crisis"
-    assert levels["crisis"][0] == 15711 and levels["crisis"][1] >= 0.96 * 15711, levels
+    assert levels["crisis"][0] == 16122 and levels["crisis"][1] >= 0.96 * 16122, levels
     assert levels["concern"][1] <= 0.26 * levels["concern"][0], levels
 
 
@@ -342,11 +343,12 @@ def test_safety_floors_hold_on_the_part_of_set_f_kept_aside_while_tuning(remembe
 @pytest.mark.parametrize(
     ("name", "recall", "urgent_floors", "clear_floors"),
     [
-        # Sets DN-DP: three writers never tuned on. Floors a little under their figures (recall 97.6 %, false alarms
-        # 4.3 %, 147 of 150 acts and method questions and 422 of 446 crisis-level messages given the crisis reply, 140
-        # acts with the emergency number first; on ef94504, when they were new: 97.1 %, 4.8 %, 147, 422 and 139), so a
-        # content edit that loses ground on messages nobody tuned for fails CI. (False alarms: issue 10's ceiling, 5 %.)
-        ("safety-holdout.yaml", 0.97, (145, 137), (446, 415)),
+        # Sets DW-DY: three writers never tuned on, written at the start of the round after 59a4428 and measured on
+        # it when new (recall 98.2 %, false alarms 3.7 %, 148 of 150 acts and method questions and 425 of 449
+        # crisis-level messages given the crisis reply, 144 acts with the emergency number first). Floors a little
+        # under those, so a content edit that loses ground on messages nobody tuned for fails CI. (False alarms: issue
+        # 10's ceiling, 5 %.)
+        ("safety-holdout-3.yaml", 0.97, (146, 140), (449, 415)),
         # Sets DT-DV: three writers written at the end of the round after 3940732 and measured once, on dcb1168
         # (recall 96.5 %, false alarms 4.1 %, 144 of 150 acts and method questions and 416 of 444 crisis-level messages
         # given the crisis reply, 137 acts with the emergency number first). Floors a little under those.
@@ -375,7 +377,7 @@ def test_safety_floors_hold_on_the_never_tuned_holdouts(
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(remembered: Remembered) -> None:
     urgent = [item for item in _dev_items() if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
-    assert len(urgent) == 5180
+    assert len(urgent) == 5307
     weak = [item["text"] for item in urgent if remembered.assess(str(item["text"])).level != "crisis"]
     # the rest are bare fragments written during an act (BARE_ACTS, tests/conftest.py), caught in care mode
     assert sorted(weak) == sorted(BARE_ACTS), weak
