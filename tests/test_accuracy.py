@@ -97,10 +97,11 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The nineteen dev sets are tuning data (realistic-dev-2,
-# -3, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18 and -19 were each the holdout until its figure was
-# reported): scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds of message need
-# new examples (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets MZ-NB),
+# of a debt), written by people who never saw the examples. The twenty-one dev sets are tuning data
+# (realistic-dev-2, -3, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18, -19 and -21 were each the holdout
+# until its figure was reported): scripts/tune_matcher.py tunes thresholds on them and their failures say which kinds
+# of message need
+# new examples (never their lines). Their floors stop a change from undoing that; realistic-holdout (sets NF-NH),
 # never tuned on, measures generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
@@ -158,9 +159,12 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets NC, ND and NE, measured before they were taught (94.3 %, 88.5 %, 27 of 1,080, 8.5 % at the start of
         # the round after 3940732); taught since (96.7 %, 95.5 %, 14, 8.2 %).
         ("realistic-dev-20", 0.955, 0.93, 0.016, 0.09),
-        # Sets MZ, NA and NB, never tuned on: floors a little under their figures (95.7 %, 90.4 %, 20 of 1,080, 7.0 % on
-        # ef94504, at the start of their round, and at its end).
-        ("realistic-holdout", 0.95, 0.88, 0.022, 0.08),
+        # Sets MZ, NA and NB, the holdout until its figure was reported (95.7 %, 90.4 %, 20 of 1,080, 6.8 % at the
+        # start of the round after 59a4428); taught since (99.2 %, 98.7 %, 4, 5.6 %).
+        ("realistic-dev-21", 0.98, 0.97, 0.008, 0.07),
+        # Sets NF, NG and NH, never tuned on: floors a little under their figures (95.6 %, 94.2 %, 19 of 1,080, 6.1 % on
+        # 59a4428, when they were new).
+        ("realistic-holdout", 0.95, 0.92, 0.02, 0.075),
     ],
 )
 def test_realistic_sets_floor(
