@@ -60,6 +60,8 @@ NO_EMERGENCY_LEAD = frozenset({"act", "called", "emergency_first", "safe", "foot
 LINELESS = frozenset({"emergency_first"})
 CHOICES = ("danger", "unsafe", "ok", "safe_now", "no_answer", "no_phone", "called", "other_help")
 EXIT_CHOICES = frozenset({"ok", "safe_now", "safe"})
+# The follow-ups a variant's `if_no` may name.
+IF_NO = ("unsafe", "alone")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
@@ -83,6 +85,9 @@ class RegionLines:
 @dataclass(frozen=True)
 class Variant:
     texts: Mapping[str, str]  # locale → text; zh-Hant may be missing (converted)
+    # What a bare "no" means right after this variant, when it asked a question: "are you safe right now?" ->
+    # "unsafe", "is anyone with you?" -> "alone". None: a "no" is just talk.
+    if_no: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,16 @@ class CareContent:
     def classify(self, canonical: str) -> str | None:
         """Which follow-up a message in care mode is ("no_answer", "safe", …), or None."""
         return next((name for name, pattern in self.followups if pattern.search(canonical)), None)
+
+    def meaning_of_no(self, state: CareState) -> str | None:
+        """What a bare "no" answers: the question the last care reply asked (its variant's `if_no`), or None."""
+        if not state.used:
+            return None
+        kind, _, index = state.used[-1].partition(":")
+        found = self.replies.get(kind)
+        if found is None or not index.isdigit() or int(index) >= len(found.variants):
+            return None
+        return found.variants[int(index)].if_no
 
     def distressed(self, text: str) -> bool:
         """Whether a message that matched nothing sounds upset (words or emoji), for a warmer reply."""
@@ -318,7 +333,9 @@ def compose(content: CareContent, kind: str, state: CareState, locale: Locale, r
         first = content.replies.get("emergency_first") or built_in_care().replies["emergency_first"]
         lead = fill(content, _localised(first.variants[0].texts, locale), locale, region, state.lines_offered)
         text = lead + "\n" + text
-    used = state.used if f"{kind}:{index}" in state.used else (*state.used, f"{kind}:{index}")
+    # Last is the reply just given (`CareContent.meaning_of_no` reads it); each variant is listed once.
+    key = f"{kind}:{index}"
+    used = (*(item for item in state.used if item != key), key)
     return CareReply(text, content.buttons(kind, locale), state.replace(used=used))
 
 
@@ -513,7 +530,7 @@ def load_care(folder: Path, canonical: re.Pattern[str] | None, errors: list[Know
         for key, value in node.value if isinstance(node, yaml.MappingNode) else []:
             name = str(key.value)
             text = str(value.value).strip() if isinstance(value, yaml.ScalarNode) else ""
-            if name not in (*CHOICES, "safe", "alone", "thanks") or not text:
+            if name not in (*CHOICES, "safe", "alone", "thanks", "no") or not text:
                 errors.append(KnowledgeError(path, key.start_mark.line + 1, f"`{name}`: unknown follow-up or empty"))
                 continue
             try:
@@ -556,6 +573,18 @@ def _read_reply(key: yaml.Node, value: yaml.Node, path: Path, errors: list[Knowl
         errors.append(KnowledgeError(path, line, f"reply `{name}` needs `variants:`, a list of zh-Hans/en texts"))
         return None
     for item in node.value:
+        if_no = None
+        if isinstance(item, yaml.MappingNode):
+            rest = []
+            for field, field_value in item.value:
+                if str(field.value) != "if_no":
+                    rest.append((field, field_value))
+                elif str(field_value.value) in IF_NO:
+                    if_no = str(field_value.value)
+                else:
+                    known = " or ".join(f"`{choice}`" for choice in IF_NO)
+                    errors.append(KnowledgeError(path, field_value.start_mark.line + 1, f"`if_no` must be {known}"))
+            item = yaml.MappingNode(item.tag, rest, item.start_mark, item.end_mark)
         texts = _names(item, path, f"a variant of `{name}`", errors)
         item_line = item.start_mark.line + 1
         if not {"zh-Hans", "en"} <= texts.keys():
@@ -565,7 +594,7 @@ def _read_reply(key: yaml.Node, value: yaml.Node, path: Path, errors: list[Knowl
         if problem:
             errors.append(KnowledgeError(path, item_line, problem))
             continue
-        variants.append(Variant(MappingProxyType(texts)))
+        variants.append(Variant(MappingProxyType(texts), if_no))
     if not variants:
         return None
     return ReplyKind(tuple(variants), tuple(buttons))

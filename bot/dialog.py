@@ -480,6 +480,9 @@ class Dialog:
     ) -> _Outcome:
         """A message while the bot is staying with someone: a follow-up, a debt question, or just talk."""
         choice = kb.care.classify(kb.safety.canonical(text))
+        if choice == "no":
+            # "No" to "are you safe right now?" means not safe; after any other reply it is just talk.
+            choice = kb.care.meaning_of_no(state)
         if choice is not None and choice != "thanks":
             return self._care_choice(kb, session, state, choice, locale)
         asked = decision.intent if decision.kind == "answer" else None

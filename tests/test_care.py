@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import BARE_ACTS
 
-from bot.care import CARE_SECONDS, built_in_care, load_care
+from bot.care import CARE_SECONDS, built_in_care, compose, load_care
 from bot.channels.console import render_console
 from bot.channels.telegram_render import render_telegram
 from bot.channels.wechat import render_wechat
@@ -17,7 +17,7 @@ from bot.content import KnowledgeError
 from bot.dialog import Dialog
 from bot.knowledge import KnowledgeBase, KnowledgeSource
 from bot.models import Incoming, Reply
-from bot.state import MemoryStore
+from bot.state import CareState, MemoryStore
 from bot.store import SqliteStore
 
 REPO = Path(__file__).parent.parent
@@ -118,6 +118,45 @@ async def test_concern_checks_in_and_going_back_answers_the_question_asked_meanw
     assert "法律上" in text_of(back[1:]) or "依据" in text_of(back[1:])
     after = await say(dialog, "催收半夜打电话合法吗")  # care mode is over: a normal answer
     assert "依据" in text_of(after) and "你现在安全吗" not in text_of(after)
+
+
+async def test_a_bare_no_to_are_you_safe_means_not_safe(dialog: Dialog) -> None:
+    # "No" answers the question just asked: after "are you safe right now?" the person is not safe and gets the
+    # steps for the next hours (the "not safe, not in danger" reply), never "tell me more".
+    for no in ("no", "不", "唔係", "Nope.", "没有"):
+        dialog = Dialog(dialog.knowledge, MemoryStore(), clock=dialog.clock)
+        await say(dialog, "如果我死了，网贷是不是就不用还了")
+        unsafe = await say(dialog, no)
+        assert payloads(unsafe) == ["k:no_answer", "k:no_phone", "k:ok"], (no, text_of(unsafe))
+        assert shows_a_line(text_of(unsafe), MAINLAND_LINES + HK_LINES), no
+
+
+async def test_saying_you_are_not_safe_in_words_is_not_read_as_safe(dialog: Dialog) -> None:
+    await say(dialog, "活着好累 家里人没有我会过得更好")
+    unsafe = await say(dialog, "我现在不安全")
+    assert payloads(unsafe) == ["k:no_answer", "k:no_phone", "k:ok"], text_of(unsafe)
+
+
+async def test_a_bare_no_after_a_reply_that_asked_nothing_is_just_talk(dialog: Dialog) -> None:
+    await say(dialog, "债这辈子都还不完了，我不想活了")  # the crisis reply asks nothing
+    replies = await say(dialog, "不")
+    assert "k:unsafe" not in payloads(replies) and "k:no_phone" not in payloads(replies), text_of(replies)
+    assert shows_a_line(text_of(replies), MAINLAND_LINES)
+
+
+def test_no_after_is_anyone_with_you_means_alone(knowledge: KnowledgeSource) -> None:
+    content = knowledge.current.care
+    asks = [
+        (kind, index) for kind, reply in content.replies.items() for index, v in enumerate(reply.variants) if v.if_no
+    ]
+    assert ("concern", 0) in asks and ("check", 0) in asks
+    alone = next(f"{kind}:{index}" for kind, index in asks if content.replies[kind].variants[index].if_no == "alone")
+    assert content.meaning_of_no(CareState("concern", 0.0, used=("concern:0", alone))) == "alone"
+    # the last reply given decides, wherever its variant first appeared
+    assert content.meaning_of_no(CareState("concern", 0.0, used=(alone, "listen:0"))) is None
+    assert content.meaning_of_no(CareState("concern", 0.0, used=("listen:0", "concern:0"))) == "unsafe"
+    moved = compose(content, "concern", CareState("concern", 0.0, used=("concern:0", "listen:0")), "en", None)
+    assert moved.state.used == ("listen:0", "concern:0")
 
 
 async def test_in_danger_now_button_gives_the_emergency_first(dialog: Dialog) -> None:
@@ -342,6 +381,18 @@ def test_a_reply_without_a_line_is_reported_at_its_line(care_dir: Path) -> None:
     assert len(errors) == 1 and "must show a line" in errors[0].message
     line = next(n for n, row in enumerate(text.splitlines(), 1) if row.strip() == "- zh-Hans: 我在听。")
     assert errors[0].line == line
+
+
+def test_a_wrong_if_no_is_reported_at_its_line_and_the_variant_kept(care_dir: Path) -> None:
+    path = care_dir / "care.yaml"
+    text = path.read_text(encoding="utf-8").replace("if_no: alone", "if_no: maybe", 1)
+    path.write_text(text, encoding="utf-8")
+    errors: list[KnowledgeError] = []
+    content = load_care(care_dir, None, errors)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row.strip() == "if_no: maybe")
+    assert [(e.line, "`if_no` must be" in e.message) for e in errors] == [(line, True)]
+    assert len(content.replies["concern_again"].variants) == 2
+    assert [v.if_no for v in content.replies["concern_again"].variants] == ["unsafe", None]
 
 
 def test_an_unverifiable_number_shape_is_refused(care_dir: Path) -> None:
