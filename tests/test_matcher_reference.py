@@ -97,7 +97,9 @@ def test_every_intent_test_and_example_gets_the_reference_decisions(
 
 
 def test_full_scores_are_the_reference_scores(bundled: KnowledgeBase, old_bundled: reference.Matcher) -> None:
-    for text in ("催收打电话给我妈妈合法吗", "电话", "how do i stop them calling my boss", "股票怎么买"):
+    # ("电话" alone once had scores; since realistic-dev-22 its features are in more than half the intents'
+    # examples and dropped (COMMON_SHARE), so "打电话" stands in as the short common phrase)
+    for text in ("催收打电话给我妈妈合法吗", "打电话", "how do i stop them calling my boss", "股票怎么买"):
         new, old = bundled.matcher.scores(text), old_bundled.scores(text)
         assert [c.intent for c in new] == [c.intent for c in old] and len(new) > RANKED
         assert all(abs(a.score - b.score) <= TOLERANCE for a, b in zip(new, old, strict=True))
