@@ -18,6 +18,7 @@ REPO = Path(__file__).parent.parent
 # the file and the position, so no holdout text reaches a log).
 SETS = [
     "safety-dev.yaml",
+    "safety-holdout-4.yaml",
     "safety-holdout-3.yaml",
     "safety-holdout-2.yaml",
     "holdout.yaml",
