@@ -20,7 +20,6 @@ SETS = [
     "safety-dev.yaml",
     "safety-holdout-4.yaml",
     "safety-holdout-3.yaml",
-    "safety-holdout-2.yaml",
     "holdout.yaml",
     "dev.yaml",
     *sorted(path.name for path in (REPO / "eval").glob("realistic*.yaml")),
