@@ -171,8 +171,8 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets NL, NM and NN, written after the last change to intents/ of their round and measured once, on 52d81c5
         # (95.9 %, 94.2 %, 10 of 1,080, 6.8 %); never tuned on. Floors a little under.
         ("realistic-holdout-2", 0.95, 0.92, 0.014, 0.08),
-        # Sets NO, NP and NQ, written at the start of the round after ea06a64 and measured on it when new (96.3 %, 94.9 %,
-        # 13 of 1,080, 6.9 %); never tuned on. Floors a little under.
+        # Sets NO, NP and NQ, written at the start of the round after ea06a64 and measured on it when new (96.3 %,
+        # 94.9 %, 13 of 1,080, 6.9 %); never tuned on. Floors a little under.
         ("realistic-holdout-3", 0.955, 0.92, 0.016, 0.08),
     ],
 )
