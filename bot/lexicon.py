@@ -31,7 +31,11 @@ class Lexicon:
             return cls()
         # A word that holds one of its own variants (信用卡债务 holds 卡债) stands for itself, so the word typed out
         # in full is read from its first character and not expanded again from the middle (信用信用卡债务务).
-        canonical = {**{word: word for variant, word in canonical.items() if variant in word}, **canonical}
+        # So does a canonical word holding another entry's variant: 电话 (phone) keeps its 话 though 话 is Cantonese
+        # for 说 (say), or every phone call would be matched as a "电说".
+        words = set(canonical.values())
+        standing = {word for word in words if any(variant in word and variant != word for variant in canonical)}
+        canonical = {**{word: word for word in standing}, **canonical}
         pattern = re.compile(_pattern(canonical))
         # A replacement must read as the same word typed in Mandarin would: 打嚟 becomes 打电话来, but a message's own
         # 打电话来 has its 话 rewritten (话 is Cantonese for "say"), so each canonical word is rewritten once too.

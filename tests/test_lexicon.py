@@ -67,6 +67,14 @@ def test_a_dialect_phrase_reads_as_the_same_phrase_typed_in_mandarin() -> None:
     assert lexicon.apply("佢话") == "佢说"
 
 
+def test_a_canonical_word_keeps_a_piece_that_is_another_entrys_variant() -> None:
+    # 电话 (phone) is a canonical word; 话 inside it is not the Cantonese "say", so a call is never a "电说"
+    lexicon = Lexicon.build({"话": "说", "电花": "电话", "打嚟": "打电话来"})
+    assert lexicon.apply("催收电话半夜打来") == "催收电话半夜打来"
+    assert lexicon.apply("催收电花半夜打嚟") == "催收电话半夜打电话来"
+    assert lexicon.apply("佢话我欠钱") == "佢说我欠钱"
+
+
 def test_a_word_that_holds_its_own_variant_is_not_expanded_twice() -> None:
     # 卡债 is short for 信用卡债务, which contains 卡债: the replacement must not be rewritten by its own variant
     lexicon = Lexicon.build({"卡债": "信用卡债务"})
