@@ -269,7 +269,7 @@ _RULES: tuple[_Rule, ...] = (
         "[姓名]",
         # 我叫 and 我的名字是 introduce a name; 我是 and 本人 as often introduce anything else ("我是学生"), so
         # there the name must also be followed by punctuation or the end of the text ("我是张三，…").
-        rf"(?:(?<![叫让讓要喊])我叫做?(?!司机|司機|师傅|師傅|老板|老闆|警察|医生|醫生|保安|服务员|服務員|救护车|救護車|白车|白車)|我的名字(?:是|叫)|我名字(?:是|叫)|名字(?:是|叫)|本人(?:姓名)?(?:是|叫)|本人姓名)[\s:：]{{0,2}}"
+        rf"(?:(?<![叫让讓要喊把將将])我叫做?(?!司机|司機|师傅|師傅|老板|老闆|警察|医生|醫生|保安|服务员|服務員|救护车|救護車|白车|白車)|我的名字(?:是|叫)|我名字(?:是|叫)|名字(?:是|叫)|本人(?:姓名)?(?:是|叫)|本人姓名)[\s:：]{{0,2}}"
         rf"(?P<v>{_NAME})"
         # "说我是老赖", "医生说我是焦虑症": what someone calls you is not your name.
         # "我是农村的", "我是成都人": a word ending in 的 or 人 says where someone is from, not who they are.

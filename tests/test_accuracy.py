@@ -100,8 +100,8 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 # of a debt), written by people who never saw the examples. The twenty-three dev sets are tuning data
 # (realistic-dev-2, -3, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18, -19, -21 and -23 were each the
 # holdout until its figure was reported): scripts/tune_matcher.py tunes thresholds on them and their failures say
-# which kinds of message need new examples (never their lines). Their floors stop a change from undoing that; realistic-holdout-2 (sets NL-NN)
-# and realistic-holdout-3 (NO-NQ), never tuned on, measure generalisation.
+# which kinds of message need new examples (never their lines). Their floors stop a change from undoing that;
+# realistic-holdout-2 (sets NL-NN) and realistic-holdout-3 (NO-NQ), never tuned on, measure generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [

@@ -357,6 +357,13 @@ def test_where_someone_is_from_is_not_a_name() -> None:
     assert redact("我是农小明 我欠了钱") == "我是[姓名] 我欠了钱"
 
 
+def test_being_called_by_another_name_is_not_a_name_of_ones_own() -> None:
+    # "把我叫成…" is being called something (my father's name, a deadbeat); "我叫…" alone still introduces a name
+    assert redact("催收居然把我叫成我爸的名字") == "催收居然把我叫成我爸的名字"
+    assert redact("他们将我叫成老赖") == "他们将我叫成老赖"
+    assert redact("我叫成龙 欠了钱") == "我叫[姓名] 欠了钱"
+
+
 def test_a_floor_an_unnamed_estate_and_calling_an_ambulance_are_not_personal_data() -> None:
     # Messages from people at risk once lost the words that say where they stand or what they ask for.
     assert redact("几楼跳下去能保证一定死？我家住六楼够不够") == "几楼跳下去能保证一定死？我家住六楼够不够"
