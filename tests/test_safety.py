@@ -291,7 +291,7 @@ def test_safety_floors_hold_on_the_tuning_set(remembered: Remembered) -> None:
     # (Recall 99.5 %: the floor was 0.995 until set CE brought ninety acts written during them, many bare fragments
     # such as "好冷 手斗" that no rule may flag alone; each is held to care mode in tests/test_care.py instead.)
     report = _report(remembered, _dev_items())
-    assert report["total"] == 48994
+    assert report["total"] == 49963
     assert report["recall"] >= 0.994, report["misses"]
     # (0.96 % since DB, DC and DD joined: none of their own look-alikes, eight more of the earlier writers' near the
     # net's threshold, which moves a little each time the net learns from new writers; the floor was 0.95 %. 1.05 %
@@ -316,7 +316,7 @@ def test_clear_risks_in_the_tuning_set_get_the_crisis_reply_rather_than_a_check_
         tally = levels[str(item["level"])]
         tally[0] += 1
         tally[1] += remembered.assess(str(item["text"])).level == "crisis"
-    assert levels["crisis"][0] == 17248 and levels["crisis"][1] >= 0.96 * 17248, levels
+    assert levels["crisis"][0] == 17581 and levels["crisis"][1] >= 0.96 * 17581, levels
     assert levels["concern"][1] <= 0.26 * levels["concern"][0], levels
 
 
@@ -378,7 +378,7 @@ def test_safety_floors_hold_on_the_never_tuned_holdouts(
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(remembered: Remembered) -> None:
     urgent = [item for item in _dev_items() if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
-    assert len(urgent) == 5695
+    assert len(urgent) == 5820
     weak = [item["text"] for item in urgent if remembered.assess(str(item["text"])).level != "crisis"]
     # the rest are bare fragments written during an act (BARE_ACTS, tests/conftest.py), caught in care mode
     assert sorted(weak) == sorted(BARE_ACTS), weak
