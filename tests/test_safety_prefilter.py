@@ -19,7 +19,7 @@ REPO = Path(__file__).parent.parent
 SETS = [
     "safety-dev.yaml",
     "safety-holdout-4.yaml",
-    "safety-holdout-3.yaml",
+    "safety-holdout-5.yaml",
     "holdout.yaml",
     "dev.yaml",
     *sorted(path.name for path in (REPO / "eval").glob("realistic*.yaml")),
