@@ -355,6 +355,10 @@ def test_where_someone_is_from_is_not_a_name() -> None:
     assert redact("你好 我是农村的 儿子在外打工") == "你好 我是农村的 儿子在外打工"
     assert redact("我是农民 欠了钱") == "我是农民 欠了钱"
     assert redact("我是农小明 我欠了钱") == "我是[姓名] 我欠了钱"
+    # 季 and 钟 are surnames, but a seasonal or hourly worker names a kind of work
+    assert redact("我是季节工，冬天没活") == "我是季节工，冬天没活"
+    assert redact("我是钟点工") == "我是钟点工"
+    assert redact("我是季小明") == "我是[姓名]"
 
 
 def test_being_called_by_another_name_is_not_a_name_of_ones_own() -> None:
