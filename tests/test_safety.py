@@ -486,6 +486,9 @@ def test_someone_elses_goodbye_in_a_family_group_is_a_crisis(rules: SafetyRules)
         ("催收一直打 我跟老婆说我要去死了", "crisis"),
         ("催收打给我妈 我跟她说我要去死了", "crisis"),
         ("討債打去我阿嬤家說我要去死了 阿嬤嚇到 這樣犯法嗎", "none"),
+        # "drove off" is not a relative's death: a father who left the policy in the drawer and drove off is at risk
+        ("我爸出門前說保單在抽屜 叫我要照顧媽媽 然後就開車走了 一直不接電話", "crisis"),
+        ("我爸去年走了 他欠的网贷要我还吗", "none"),
         ("两个男的到我家门口坐着不走，他们走之前还在门上贴了张纸，合法吗", "none"),
         ("老伴走了，他欠的网贷是不是得我来还，我们家的地会不会被收走", "none"),
         # a goodbye said to the bot, and telling it the plan "just to say it", are not quotes of someone else
