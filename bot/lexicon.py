@@ -37,8 +37,8 @@ class Lexicon:
         standing = {word for word in words if any(variant in word and variant != word for variant in canonical)}
         canonical = {**{word: word for word in standing}, **canonical}
         pattern = re.compile(_pattern(canonical))
-        # A replacement must read as the same word typed in Mandarin would: 打嚟 becomes 打电话来, but a message's own
-        # 打电话来 has its 话 rewritten (话 is Cantonese for "say"), so each canonical word is rewritten once too.
+        # A replacement must read as the same word typed in Mandarin would, also when a canonical word is itself
+        # another entry's variant, so each canonical word is rewritten once too.
         rewritten = {
             variant: pattern.sub(lambda m: canonical[m.group(0)], word) for variant, word in canonical.items()
         }

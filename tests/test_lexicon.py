@@ -61,7 +61,7 @@ def test_the_longest_variant_wins_and_latin_ones_are_whole_words(text: str, expe
 
 
 def test_a_dialect_phrase_reads_as_the_same_phrase_typed_in_mandarin() -> None:
-    # 话 is Cantonese for "say"; 打嚟 is "打电话来", whose own 话 a Mandarin message has rewritten too
+    # 话 is Cantonese for "say"; 打嚟 is "打电话来", which a Mandarin message types out as it stands
     lexicon = Lexicon.build({"话": "说", "打嚟": "打电话来"})
     assert lexicon.apply("佢日日打嚟") == lexicon.apply("佢日日打电话来")
     assert lexicon.apply("佢话") == "佢说"
