@@ -97,11 +97,11 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The twenty-five dev sets are tuning data
-# (realistic-dev-2, -3, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18, -19, -21, -23 and -25 were each
-# the holdout until its figure was reported): scripts/tune_matcher.py tunes thresholds on them and their failures say
-# which kinds of message need new examples (never their lines). Their floors stop a change from undoing that;
-# realistic-holdout-3 (sets NO-NQ) and realistic-holdout-4 (NU-NW), never tuned on, measure generalisation.
+# of a debt), written by people who never saw the examples. The twenty-six dev sets are tuning data
+# (realistic-dev-2, -3, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18, -19, -21, -23, -25 and -26 were
+# each the holdout until its figure was reported): scripts/tune_matcher.py tunes thresholds on them and their failures
+# say which kinds of message need new examples (never their lines). Their floors stop a change from undoing that;
+# realistic-holdout-4 (sets NU-NW) and realistic-holdout-5 (NX-NZ), never tuned on, measure generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [
@@ -173,12 +173,15 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets NL, NM and NN, the holdout until its figure was reported (95.9 %, 94.2 %, 10 of 1,080, 6.8 % on 52d81c5,
         # when new; 96.1 %, 94.9 %, 11, 6.2 % at 0dee8d0); taught since (97.1 %, 98.1 %, 8, 6.1 %).
         ("realistic-dev-25", 0.96, 0.95, 0.012, 0.075),
-        # Sets NO, NP and NQ, written at the start of the round after ea06a64 and measured on it when new (96.3 %,
-        # 94.9 %, 13 of 1,080, 6.9 %); never tuned on. Floors a little under.
-        ("realistic-holdout-3", 0.955, 0.92, 0.016, 0.08),
+        # Sets NO, NP and NQ, the holdout until its figure was reported (96.3 %, 94.9 %, 13 of 1,080, 6.9 % on ea06a64,
+        # when new; 96.9 %, 96.2 %, 11, 6.9 % at 6e30388).
+        ("realistic-dev-26", 0.955, 0.92, 0.016, 0.08),
         # Sets NU, NV and NW, written after the round's last change to intents/ and measured on it (328b40a) when new
         # (95.7 %, 96.2 %, 20 of 1,080, 5.6 %); never tuned on. Floors a little under.
         ("realistic-holdout-4", 0.95, 0.93, 0.022, 0.07),
+        # Sets NX, NY and NZ, written at the start of the round after 6e30388 and measured on it when new (94.8 %,
+        # 92.9 %, 21 of 1,080, 7.7 %); never tuned on. Floors a little under.
+        ("realistic-holdout-5", 0.94, 0.91, 0.021, 0.085),
     ],
 )
 def test_realistic_sets_floor(
@@ -186,6 +189,9 @@ def test_realistic_sets_floor(
 ) -> None:
     report = evaluate(bundled, load_labelled(REPO / "eval" / f"{name}.yaml"))
     figures = report.as_json()
+    if "holdout" in name:
+        # a failure shows a holdout's figures, never its lines: read in a log, they would be tuned on
+        figures = {key: value for key, value in figures.items() if key not in ("errors", "per_intent")}
     assert report.correct / report.total >= accuracy, figures
     assert report.out_of_scope_rejected / report.out_of_scope_total >= out_of_scope, figures
     assert report.confident_wrong / report.total <= confident_wrong, figures
