@@ -81,6 +81,8 @@ _SOFT_BREAK = re.compile(r"[，,、]+")
 # Words that make a clause a question: the part of a long message that says what the person wants to know.
 _ASKS = re.compile(
     r"吗|嗎|么|麼|呢|怎么|怎麼|怎样|怎樣|如何|能不能|能否|可不可以|可以吗|是不是|是否|合法|违法|違法|犯法|咩|點|点样|哪些|"
+    r"会不会|會不會|会唔会|會唔會|有没有|有沒有|有冇|算不算|要不要|该不该|該不該|需不需要|用不用|行不行|对不对|對不對|"
+    r"係咪|系咪|使唔使|使不使|得唔得|可唔可以|有无|有無|"
     r"什么|什麼|哪里|哪裡|多少|几时|幾時|\?|？|\b(how|what|can|could|should|is it|is that|are they|do i|may i|"
     r"legal|allowed|where|who|which|will|does)\b",
     re.IGNORECASE,
@@ -875,10 +877,12 @@ def clauses(text: str) -> list[tuple[str, bool]]:
 
 _QUESTION_MARK = re.compile(r"[?？]")
 # "我也不太清楚自己该问什么", "完全不知道该怎么办": not knowing what to ask or do tells how the writer feels, it does
-# not ask (not knowing where to complain or what to prepare does ask, and stays a question)
+# not ask (not knowing where to complain or what to prepare does ask, and stays a question); nor does "也不知道她有没有
+#责任" or "还不知道该不该告诉爸妈" in a story, without a question mark
 _UNSURE = re.compile(
     r"(?:不太?知道|不太?清楚|不晓得|不曉得|搞不清楚?|唔知)(?:自己)?(?:该|應該|应该|要)?"
     r"(?:问什么|問什麼|问啥|問啥|从哪(?:里|儿)?(?:问|说|开始)起?|從哪(?:裡)?(?:問|說|開始)起?|怎么办|怎麼辦|怎么做|怎麼做|说什么|說什麼)"
+    r"|(?:不太?知道|不晓得|不曉得|唔知)[^，。,？?]{0,8}?(?:该不该|該不該|要不要|有没有|有沒有|会不会|會不會|需不需要|用不用|有冇|係咪|使唔使)"
 )
 
 
