@@ -499,6 +499,19 @@ def test_not_knowing_what_to_ask_does_not_ask() -> None:
     assert clauses("催收天天打电话。我想投诉，不知道去哪里投诉。")[-1][1] is True
 
 
+def test_a_or_not_a_asks_but_not_after_i_dont_know() -> None:
+    """"会不会坐牢啊" with no question mark asks (NO-NQ: the overview led with the calls to the parents instead);
+    "也不知道她有没有责任" inside a story tells what the writer is unsure of, unless it ends with a question mark."""
+    found = clauses("催收天天打我爸妈电话，还说再不还就立案抓我，欠网贷不还到底会不会坐牢啊")
+    assert found[-1] == ("欠网贷不还到底会不会坐牢啊", True)
+    assert [asks for _, asks in found[:2]] == [False, False]
+    assert clauses("收數佬日日打嚟，我係咪要報警先")[-1][1] is True
+    story = clauses("我怕告诉老婆以后她要跟着一起还，也不知道她有没有责任，但更纠结的是到底该不该跟她说")
+    assert story[1] == ("也不知道她有没有责任", False)
+    assert story[2][1] is True
+    assert clauses("我背着老婆欠了好几个平台的网贷。也不知道她有没有责任？")[-1][1] is True
+
+
 def test_what_to_prepare_is_asked_about_the_sentence_before_it() -> None:
     """"需要准备什么" names nothing of its own: alone it matched "what to prepare for a complaint" (dev-15)."""
     found = clauses("收到法院的传票了。网贷公司告我，下周三开庭。需要准备什么？")
