@@ -556,6 +556,15 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("would one bag of charcoal be enough for a small bathroom", "crisis"),
         ("nothing ever changes. it never will.", "concern"),
         ("我真係頂唔順 一日比一日差", "concern"),
+        # "thinking about ending my life" had no rule of its own, nor Singlish "i wan die" or "弄死我自己"; a graduate
+        # student (研究生) is not research, and selling on a livestream (直播带货) is not a video someone watched
+        ("honestly thinking about ending my life tonight, cant see any other way out of this debt", "crisis"),
+        ("I wan die already lah. cannot tahan anymore", "crisis"),
+        ("脑子里只剩一个念头，就是弄死我自己", "crisis"),
+        ("我是在台中當家教的研究生，欠了當舖跟網貸。我不想活了，我想自殺，是認真的。", "crisis"),
+        ("直播带货赔了四十多万全是网贷撸的 想了很久 还是想死 不是开玩笑", "crisis"),
+        ("我打算了结自己的债务 跟平台协商", "none"),
+        ("this debt is taking my life away, how do i negotiate a payment plan", "none"),
     ],
 )
 def test_this_rounds_signals_and_exclusions(rules: SafetyRules, text: str, level: str) -> None:
