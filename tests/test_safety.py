@@ -565,6 +565,12 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("直播带货赔了四十多万全是网贷撸的 想了很久 还是想死 不是开玩笑", "crisis"),
         ("我打算了结自己的债务 跟平台协商", "none"),
         ("this debt is taking my life away, how do i negotiate a payment plan", "none"),
+        # "better off dead" said of oneself, and goodbyes to everyone that are not a leaving party (at least a check-in)
+        ("better if i was dead", "concern"),
+        ("i might as well be dead", "concern"),
+        ("i'm saying goodbye to everyone", "concern"),
+        ("i'm saying goodbye to everyone at work, last day friday", "none"),
+        ("the collector said i might as well be dead", "none"),
     ],
 )
 def test_this_rounds_signals_and_exclusions(rules: SafetyRules, text: str, level: str) -> None:
