@@ -877,8 +877,8 @@ def clauses(text: str) -> list[tuple[str, bool]]:
 
 _QUESTION_MARK = re.compile(r"[?？]")
 # "我也不太清楚自己该问什么", "完全不知道该怎么办": not knowing what to ask or do tells how the writer feels, it does
-# not ask (not knowing where to complain or what to prepare does ask, and stays a question); nor does "也不知道她有没有
-#责任" or "还不知道该不该告诉爸妈" in a story, without a question mark
+# not ask (not knowing where to complain or what to prepare does ask, and stays a question); nor does
+# "也不知道她有没有责任" or "还不知道该不该告诉爸妈" in a story, without a question mark
 _UNSURE = re.compile(
     r"(?:不太?知道|不太?清楚|不晓得|不曉得|搞不清楚?|唔知)(?:自己)?(?:该|應該|应该|要)?"
     r"(?:问什么|問什麼|问啥|問啥|从哪(?:里|儿)?(?:问|说|开始)起?|從哪(?:裡)?(?:問|說|開始)起?|怎么办|怎麼辦|怎么做|怎麼做|说什么|說什麼)"
