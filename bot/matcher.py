@@ -31,7 +31,8 @@ from rapidfuzz import fuzz, process
 
 from .lexicon import Lexicon
 from .models import Candidate, Match
-from .text import has_cjk, normalise, simplified_folded
+from .region import STATED_PLACE
+from .text import has_cjk, normalise, respaced, simplified_folded
 
 CRISIS_INTENT = "wellbeing.crisis"
 
@@ -429,7 +430,7 @@ class Matcher:
                 text = known.get(example)
                 if text is None:
                     form = forms.get(example)
-                    text = lexicon.apply(form if form is not None else normalise(example))
+                    text = without_place(lexicon.apply(form if form is not None else normalise(example)))
                 prepared[example] = text
                 if not text:
                     continue
@@ -617,12 +618,12 @@ class Matcher:
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
-        query = self.lexicon.apply(normalise(text))
+        query = without_place(self.lexicon.apply(normalise(text)))
         return _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
 
     def _scored(self, text: str) -> _Scored | None:
         """Every intent's score for one text, as one array; None when no intent scores above 0."""
-        query = self.lexicon.apply(normalise(text))
+        query = without_place(self.lexicon.apply(normalise(text)))
         if not query or not self.intents:
             return None
         columns, weights = self._query_vector(query)
@@ -749,7 +750,7 @@ class Matcher:
         }
         return Explanation(
             normalised=normalise(text),
-            matched=self.lexicon.apply(normalise(text)),
+            matched=without_place(self.lexicon.apply(normalise(text))),
             clauses=tuple((clause, asks, self._best(clause)) for clause, asks in clauses(text)),
             analysis=analysis,
             parts=pieces,
@@ -840,6 +841,14 @@ class Analysis:
     # (scam.debt_relief_agency), paid credit-record cleaning (scam.credit_repair), paying into someone's own account
     # (scam.fake_collector); "" otherwise
     offer: str = ""
+
+
+def without_place(matched: str) -> str:
+    """The text as matched without "I'm in Hong Kong" and the like (`region.STATED_PLACE`): where the user is picks
+    the region's answer, not the topic, and as story words it only pulled a short question below the answer line."""
+    if not STATED_PLACE.search(matched):
+        return matched
+    return respaced(STATED_PLACE.sub(" ", matched))
 
 
 def clauses(text: str) -> list[tuple[str, bool]]:

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from . import lexicon as _lexicon_module
 from . import matcher as _matcher_module
+from . import region as _region_module
 from . import text as _text_module
 from .kept import Arrays, code_digest, pack_texts, read_arrays, unpack_texts, write_arrays
 from .lexicon import Lexicon
@@ -75,7 +76,9 @@ def matcher_key(intents: Sequence[Teachable], lexicon: Lexicon) -> str:
     do the arithmetic, the lexicon and every intent's id, examples and keywords, in order."""
     import opencc
 
-    digest = code_digest(__file__, _matcher_module.__file__, _text_module.__file__, _lexicon_module.__file__)
+    digest = code_digest(
+        __file__, _matcher_module.__file__, _text_module.__file__, _lexicon_module.__file__, _region_module.__file__
+    )
     versions = (
         FORMAT,
         sys.version,

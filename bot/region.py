@@ -54,6 +54,17 @@ _ENGLISH_HERE = r"(?:i am|i'm|im|i live|i work|living|based|staying|currently) (
 _STATED: dict[Region, re.Pattern[str]] = {
     region: re.compile(f"{_HERE}(?:{places})|{_ENGLISH_HERE}(?:{places})") for region, places in _PLACES.items()
 }
+# "I'm in Hong Kong / Taiwan" as the matcher reads a message (Simplified, casefolded, no punctuation, "I'm" as "i m",
+# dialect words already rewritten). The matcher leaves it out of what it scores: it picks the region's answer, not
+# the topic ("我喺香港 財務公司話要上門淋紅油" asks what "財務公司話要上門淋紅油" asks). Being in the mainland is
+# kept, since from Hong Kong or Taiwan it says something: Alipay and JD lend there ("在大陸用的花唄").
+_HK_OR_TW = f"{_PLACES['hk']}|{_PLACES['tw']}"
+STATED_PLACE = re.compile(
+    # "家人在台湾" is where the family is, not who is asking
+    rf"{_HERE.replace('|人在|', '|(?<![家亲友客工])人在|')}(?:{_HK_OR_TW})(?:这边|那边|这里|那里)?"
+    rf"|(?:i m|im|i am|i live|i work|living|based|staying|currently) (?:living |based |staying )?(?:in|at) "
+    rf"(?:{_HK_OR_TW})\b"
+)
 _STATED_NATIVE: dict[Region, re.Pattern[str]] = {
     "hk": re.compile(r"香港人|hongkonger|hong kong resident|港人"),
     "tw": re.compile(r"台灣人|台湾人|臺灣人|taiwanese"),

@@ -78,6 +78,12 @@ def _normalise(text: str) -> str:
     return _SPACE_BY_CJK.sub("", _NOT_WORD.sub(" ", folded)).strip()
 
 
+def respaced(text: str) -> str:
+    """Spaces as `normalise` leaves them, after words were cut out of a normalised text: one between Latin words,
+    none next to a Chinese character."""
+    return _SPACE_BY_CJK.sub("", " ".join(text.split()))
+
+
 def simplified_folded(text: str) -> str:
     """NFKC, case-folded, Simplified, punctuation kept: the first step of `normalise`, and what the role patterns
     read (`bot.understanding.fold`). Kept for the recent texts like `normalise`: both run on every message, and

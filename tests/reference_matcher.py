@@ -44,6 +44,7 @@ from bot.matcher import (
     focused,
     question_form,
     scam_offer,
+    without_place,
 )
 from bot.models import Candidate, Match
 from bot.text import has_cjk, normalise
@@ -187,7 +188,7 @@ class Matcher:
         for index, intent in enumerate(intents):
             seen: set[str] = set()
             for example in intent.examples:
-                text = lexicon.apply(normalise(example))
+                text = without_place(lexicon.apply(normalise(example)))
                 if not text:
                     continue
                 raw = features(text)
@@ -308,12 +309,12 @@ class Matcher:
 
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
-        query = self.lexicon.apply(normalise(text))
+        query = without_place(self.lexicon.apply(normalise(text)))
         return _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
 
     def _score(self, text: str, parts: dict[int, dict[str, float]] | None = None) -> dict[int, float]:
         """Scores of one text, by intent index; `parts`, when given, receives each score's pieces."""
-        query = self.lexicon.apply(normalise(text))
+        query = without_place(self.lexicon.apply(normalise(text)))
         if not query or not self.intents:
             return {}
         vector = _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})

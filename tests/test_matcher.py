@@ -24,6 +24,7 @@ from bot.matcher import (
     focused,
     question_form,
     scam_offer,
+    without_place,
 )
 from bot.models import Candidate
 
@@ -510,6 +511,29 @@ def test_a_or_not_a_asks_but_not_after_i_dont_know() -> None:
     assert story[1] == ("也不知道她有没有责任", False)
     assert story[2][1] is True
     assert clauses("我背着老婆欠了好几个平台的网贷。也不知道她有没有责任？")[-1][1] is True
+
+
+@pytest.mark.parametrize(
+    "place", ["我喺香港 ", "我而家住喺荃灣，", "I'm in Hong Kong. ", "我在台灣，", "人在高雄 "]
+)
+def test_saying_where_one_is_changes_no_topic(bundled_knowledge: KnowledgeBase, place: str) -> None:
+    """"我喺香港" picks the Hong Kong answer (bot.region), not the topic: as story words it pulled "財務公司話要上門淋
+    紅油" from an answer to a question back."""
+    question = "財務公司話要上門淋紅油 我應該點做"
+    kb = bundled_knowledge
+    alone, placed = kb.decide(question), kb.decide(place + question)
+    assert (alone.kind, alone.intent) == ("answer", "legal.threats")
+    assert (placed.kind, placed.intent) == (alone.kind, alone.intent)
+
+
+def test_only_hong_kong_and_taiwan_are_left_out() -> None:
+    """From Hong Kong or Taiwan, being in the mainland says where the loan is (Alipay, JD): it stays; so does where
+    the family is."""
+    assert without_place("我在香港贷款公司说要上门") == "贷款公司说要上门"
+    assert without_place("i m in hong kong the财仔keeps calling") == "the财仔keeps calling"
+    assert without_place("我在大陆用的花呗还不出来") == "我在大陆用的花呗还不出来"
+    assert without_place("家人在台湾被催收") == "家人在台湾被催收"
+    assert without_place("i m in hkd debt") == "i m in hkd debt"
 
 
 def test_what_to_prepare_is_asked_about_the_sentence_before_it() -> None:
