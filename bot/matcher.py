@@ -1284,6 +1284,7 @@ def asks_police(text: str, split: list[tuple[str, bool]] | None = None) -> bool:
 
 
 POLICE = "report.police"
+OVERDUE, PLATFORM = "consequence.overdue", ("platform.alipay", "platform.jd")  # the lenders with an answer of their own
 
 
 def _police(analysis: Analysis, limits: Thresholds) -> Candidate | None:
@@ -1293,6 +1294,19 @@ def _police(analysis: Analysis, limits: Thresholds) -> Candidate | None:
         return None
     found = next((c for c in analysis.ranked if c.intent == POLICE), None)
     return found if found is not None and found.score >= limits.answer else None
+
+
+def _platform_named(analysis: Analysis, limits: Thresholds) -> Candidate | None:
+    """The lender's own answer (platform.alipay, platform.jd) for "what happens now I am overdue" when a clause of the
+    story names the lender ("我在大陸念書時開了京東白條 … 現在逾期了會怎樣"): it says what that lender does next, and
+    the general answer was chosen only because the question itself names no one."""
+    if not analysis.ranked or analysis.ranked[0].intent != OVERDUE:
+        return None
+    named = {c.intent for c in analysis.clauses if c.intent in PLATFORM and c.score >= limits.overview}
+    if len(named) != 1:
+        return None
+    found = next((c for c in analysis.ranked if c.intent in named), None)
+    return found if found is not None and found.score >= limits.clarify else None
 
 
 # Whom a complaint is to go to, when the question says so: the lender itself ("直接跟银行客服反映", "向平台本身投诉",
@@ -1516,4 +1530,5 @@ _QUESTION_DECIDES: tuple[tuple[Callable[[Analysis, Thresholds], Candidate | None
     (_fake_or_real, "the question asks how to tell a fake from the real thing: {chosen}, not {top}"),
     (_police, "every question asks about going to the police; {chosen} is at or above answer {answer:g}"),
     (_offered, "the question asks whether to trust an offer of {chosen}'s kind, not {top}"),
+    (_platform_named, "the story names the lender, so its own answer says what happens next: {chosen}"),
 )

@@ -526,6 +526,24 @@ def test_saying_where_one_is_changes_no_topic(bundled_knowledge: KnowledgeBase, 
     assert (placed.kind, placed.intent) == (alone.kind, alone.intent)
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("我在大陸念書時開了京東白條，回台灣後就忘了繳，現在逾期了會怎樣？", "platform.jd"),
+        ("I have an overdue JD Baitiao balance. What happens now?", "platform.jd"),
+        ("信用卡遲繳三個月了，接下來會發生什麼事？", "consequence.overdue"),  # a card is no lender with an answer
+        ("逾期了会怎么样", "consequence.overdue"),
+    ],
+)
+def test_a_lender_named_in_the_story_gets_its_own_answer(
+    bundled_knowledge: KnowledgeBase, text: str, intent: str
+) -> None:
+    """"What happens now?" after a story naming 白条 is asked about JD's Baitiao: its answer says what JD does next
+    (NU-NW, realistic-dev-3); the general one only when no lender with an answer of its own is named."""
+    decision = bundled_knowledge.decide(text)
+    assert (decision.kind, decision.intent) == ("answer", intent)
+
+
 def test_only_hong_kong_and_taiwan_are_left_out() -> None:
     """From Hong Kong or Taiwan, being in the mainland says where the loan is (Alipay, JD): it stays; so does where
     the family is."""
