@@ -571,6 +571,27 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("i'm saying goodbye to everyone", "concern"),
         ("i'm saying goodbye to everyone at work, last day friday", "none"),
         ("the collector said i might as well be dead", "none"),
+        # going to a relative who died, though the exclusion for the dead cut the relative out; visiting a grave or
+        # the dead father's creditors is not
+        ("我要去找我爸了 他走了三年", "crisis"),
+        ("外公走了以后 我有时想 跟埋外公去算啦", "concern"),
+        ("my mum died in spring. i think i'll see her soon", "concern"),
+        ("奶奶走了，我想去看看她的坟", "none"),
+        ("我爸去年走了，我要去找他生前的债主谈谈", "none"),
+        # a bridge with a place to jump, a solvent drunk, a crash insurers would not look into: method questions
+        ("这座桥有没有地方可以跳", "crisis"),
+        ("天那水喝下去会怎样", "crisis"),
+        ("假如是意外车祸 保险理赔是不是查不出来", "crisis"),
+        ("故意喝到吐 就想把身体搞坏", "concern"),
+        ("拳头打到出血了还想打", "concern"),
+        ("摊位都处理好了 再见了大家", "concern"),
+        ("i can't keep going like this", "concern"),
+        ("看不到一点希望", "concern"),
+        # asking how to stop the calls, or for instalments, next to despair; an agent's offer
+        ("让催收先别打了有什么办法", "none"),
+        ("how do i get them to stop calling my mum", "none"),
+        ("能不能跟平台申请停息挂账 实在撑不住了", "none"),
+        ("有人说交钱给他们就不用还利息了 是真的吗", "none"),
     ],
 )
 def test_this_rounds_signals_and_exclusions(rules: SafetyRules, text: str, level: str) -> None:
