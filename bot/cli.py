@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -727,6 +728,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`anxin match … | head -1`): not an error of the bot, so nothing is logged. Output
+        # still buffered goes nowhere instead of failing again at exit; the status is a program's ended by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception:
         # Whatever it is, it goes through the log, where secrets are hidden: never a raw traceback on stderr.
         log.critical("anxin %s stopped on an unexpected error", args.command, exc_info=True)

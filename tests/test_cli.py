@@ -52,6 +52,20 @@ def test_match_json_contract(kb_dir: Path, data_dir: Path) -> None:
     assert {"intent", "score"} == set(data["candidates"][0])
 
 
+def test_output_cut_short_by_the_reader_is_no_error(kb_dir: Path, data_dir: Path) -> None:
+    """`anxin match … | head -1`: the reader may close the pipe before the bot writes. That is no crash to log.
+    (Closed here before the bot has even loaded its content, so its first write meets a closed pipe.)"""
+    environment = {**os.environ, "BOT_CONTENT_DIR": str(kb_dir), "BOT_DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-m", "bot", "match", "催收打電話給我媽媽合法嗎", "--explain"]
+    pipe = subprocess.PIPE
+    with subprocess.Popen(command, stdout=pipe, stderr=pipe, env=environment, cwd=REPO) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        errors = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 141
+    assert errors == ""
+
+
 def test_match_json_crisis(kb_dir: Path, data_dir: Path) -> None:
     data = json.loads(anxin("match", "我不想活了", "--json", kb_dir=kb_dir, data_dir=data_dir).stdout)
     assert (data["kind"], data["intent"]) == ("crisis", "wellbeing.crisis")
