@@ -592,6 +592,9 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("how do i get them to stop calling my mum", "none"),
         ("能不能跟平台申请停息挂账 实在撑不住了", "none"),
         ("有人说交钱给他们就不用还利息了 是真的吗", "none"),
+        # "去死吧" is a curse, unless it is said of oneself
+        ("去死吧我自己", "crisis"),
+        ("那个催收天天说你去死吧 能告他吗", "none"),
     ],
 )
 def test_this_rounds_signals_and_exclusions(rules: SafetyRules, text: str, level: str) -> None:
