@@ -923,6 +923,8 @@ _GENERIC = re.compile(
     # "…说已经立案了，怎么分辨真假？": whether it is real is asked about what was told before
     r"(?:怎么|怎麼|如何|点样|點樣)?(?:分辨|辨别|辨別|判断|判斷)?(?:真假|是真是假|真定假)|真的假的|是不是真的|是真的吗|是真的嗎|"
     r"\b(?:is it real|real or fake|is this true|is that true|is it true)\b|"
+    # "催收让我把钱转到私人账户里，这是正规的吗？": whether it is above board is asked about what was told before
+    r"(?:这|這|呢个|呢個|这样|這樣|咁样|咁樣)?(?:是|系|係)?(?:正规|正規|合规|合規)(?:的|嘅)?(?:还款方式|還款方式)?|"
     r"\b(?:what|should|can|could|i|do|now|help|me|please|is|this|that|legal|allowed|ok|okay)\b"
 )
 

@@ -492,6 +492,18 @@ def test_whether_it_is_real_is_asked_about_the_sentence_before_it() -> None:
     assert found[-1] == ("他说我已经被立案了，怎么分辨真假", True)
 
 
+def test_whether_it_is_above_board_is_asked_about_the_sentence_before_it(bundled_knowledge: KnowledgeBase) -> None:
+    """"这是正规的吗" names nothing: alone it matched "is this lender licensed?" and outscored the private account the
+    collector asked for (realistic-dev-17, -18). "这个平台正规吗" names the platform, so it asks on its own."""
+    assert clauses("有人自称催收。他让我把钱转到私人账户里，这是正规的吗？")[-1] == (
+        "他让我把钱转到私人账户里，这是正规的吗",
+        True,
+    )
+    assert clauses("催收天天打电话。这个平台正规吗？")[-1] == ("这个平台正规吗", True)
+    decision = bundled_knowledge.decide("催收让我把钱转到私人账户里，这是正规的吗？")
+    assert (decision.kind, decision.intent) == ("answer", "scam.fake_collector")
+
+
 def test_not_knowing_what_to_ask_does_not_ask() -> None:
     """"脑子很乱，不知道该问什么" tells how the writer feels; the question is the one that follows."""
     found = clauses("催收天天打电话。我脑子很乱，不知道该问什么。你能帮我做什么？")
