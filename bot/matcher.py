@@ -616,14 +616,18 @@ class Matcher:
             ranked, clause_winners, asked, conjuncts, form, genuine, police, target, tell, stuck, focus, offer
         )
 
+    def _matched(self, text: str) -> str:
+        """The text as scored: normalised, dialect words and aliases rewritten, a stated place left out."""
+        return without_place(self.lexicon.apply(normalise(text)))
+
     def vector(self, text: str) -> dict[str, float]:
         """The text as the matcher sees it: unit-length, rarity-weighted features (for grouping questions)."""
-        query = without_place(self.lexicon.apply(normalise(text)))
+        query = self._matched(text)
         return _unit({key: value * self.idf[key] for key, value in features(query).items() if key in self.idf})
 
     def _scored(self, text: str) -> _Scored | None:
         """Every intent's score for one text, as one array; None when no intent scores above 0."""
-        query = without_place(self.lexicon.apply(normalise(text)))
+        query = self._matched(text)
         if not query or not self.intents:
             return None
         columns, weights = self._query_vector(query)
@@ -750,7 +754,7 @@ class Matcher:
         }
         return Explanation(
             normalised=normalise(text),
-            matched=without_place(self.lexicon.apply(normalise(text))),
+            matched=self._matched(text),
             clauses=tuple((clause, asks, self._best(clause)) for clause, asks in clauses(text)),
             analysis=analysis,
             parts=pieces,

@@ -21,7 +21,8 @@ Strength = Literal["stated", "strong", "weak"]
 # "I am in / live in / work in X": the user says where they are.
 _HERE = (
     r"(?:(?:^|我|俺|本人|我哋|我们|我們|我家|我屋企)(?:现在|現在|而家|目前|一直|都|已经|已經|已)?"
-    r"(?:在|喺|住在|住喺|住|定居|居住在|返咗|回到|嚟咗|来了|來了)|人在|身在|人喺)"
+    # "家人在台湾" is where the family is, not the writer
+    r"(?:在|喺|住在|住喺|住|定居|居住在|返咗|回到|嚟咗|来了|來了)|(?<![家亲親友客工])(?:人在|人喺)|身在)"
 )
 
 
@@ -50,7 +51,10 @@ _PLACES: dict[Region, str] = {
         america the\suk canada australia thailand philippines"""
     ),
 }
-_ENGLISH_HERE = r"(?:i am|i'm|im|i live|i work|living|based|staying|currently) (?:in|at) "
+# ("i m" is "I'm" as the matcher reads it, without the apostrophe)
+_ENGLISH_HERE = (
+    r"(?:i am|i'm|i m|im|i live|i work|living|based|staying|currently) (?:living |based |staying )?(?:in|at) "
+)
 _STATED: dict[Region, re.Pattern[str]] = {
     region: re.compile(f"{_HERE}(?:{places})|{_ENGLISH_HERE}(?:{places})") for region, places in _PLACES.items()
 }
@@ -59,12 +63,7 @@ _STATED: dict[Region, re.Pattern[str]] = {
 # the topic ("我喺香港 財務公司話要上門淋紅油" asks what "財務公司話要上門淋紅油" asks). Being in the mainland is
 # kept, since from Hong Kong or Taiwan it says something: Alipay and JD lend there ("在大陸用的花唄").
 _HK_OR_TW = f"{_PLACES['hk']}|{_PLACES['tw']}"
-STATED_PLACE = re.compile(
-    # "家人在台湾" is where the family is, not who is asking
-    rf"{_HERE.replace('|人在|', '|(?<![家亲友客工])人在|')}(?:{_HK_OR_TW})(?:这边|那边|这里|那里)?"
-    rf"|(?:i m|im|i am|i live|i work|living|based|staying|currently) (?:living |based |staying )?(?:in|at) "
-    rf"(?:{_HK_OR_TW})\b"
-)
+STATED_PLACE = re.compile(rf"{_HERE}(?:{_HK_OR_TW})(?:这边|那边|这里|那里)?|{_ENGLISH_HERE}(?:{_HK_OR_TW})\b")
 _STATED_NATIVE: dict[Region, re.Pattern[str]] = {
     "hk": re.compile(r"香港人|hongkonger|hong kong resident|港人"),
     "tw": re.compile(r"台灣人|台湾人|臺灣人|taiwanese"),

@@ -14,6 +14,8 @@ from bot.region import infer_region, update_region
         ("I live in Hong Kong and a money lender keeps calling", "hk", "stated"),
         ("我在台北 卡債還不出來", "tw", "stated"),
         ("人在深圳 网贷逾期了", "mainland", "stated"),
+        # where the family is says nothing of where the writer is
+        ("家人在台灣 我喺深圳 網貸逾期了", "mainland", "stated"),
         ("I'm in the UK now but my 花呗 is overdue", "other", "stated"),
         ("佢哋日日打嚟我屋企", "hk", "strong"),
         ("欠咗財務公司錢", "hk", "strong"),
