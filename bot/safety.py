@@ -347,7 +347,6 @@ class _Screen:
     literals: Literals
     exclusions: Shortlist
     signals: Shortlist
-    cut: frozenset[str]  # the literals a CUT can bring into a message: those with a character of it
     rewrites: Shortlist
 
     @classmethod
@@ -366,8 +365,7 @@ class _Screen:
             for clause in need
             for literal in clause
         }
-        cut = frozenset(literal for literal in every if not set(CUT).isdisjoint(literal))
-        return cls(Literals(every), exclusions, signals, cut, rewrites)
+        return cls(Literals(every), exclusions, signals, rewrites)
 
 
 @dataclass(frozen=True)
@@ -491,7 +489,7 @@ class SafetyRules:
 
     def _cut(self, text: str, present: set[str] | None) -> tuple[str, set[str], set[str] | None]:
         """The text without what the exclusions cut out, the exclusion groups that cut, and (with the
-        prefilter) a superset of the literals the text now contains. `present`: the literals `text` contains
+        prefilter) the literals the text now contains. `present`: the literals `text` contains
         (from `_rewritten`), None without the prefilter."""
         excluded: set[str] = set()
         screen = self._screen
@@ -509,8 +507,10 @@ class SafetyRules:
             text, count = pattern.subn(CUT, text)
             if count:
                 excluded.add(group)
-                # A literal new to the text overlaps a CUT: every one that could is counted as present.
-                present |= screen.cut
+                # The cut removed literals and may have made new ones around each CUT: read them again. (Counting
+                # every literal a CUT could touch as present was cheaper to write, but in English that is nearly
+                # every literal, a space being one of its characters, and it ran some 250 signals for nothing.)
+                present = screen.literals.present(text)
                 pending = deque(later for later in screen.exclusions.possible(present) if later > index)
         return text, excluded, present
 
