@@ -278,6 +278,9 @@ def test_a_road_a_village_or_an_estate_after_zhu_zai_is_still_an_address(text: s
 NAMED = {
     # set DO: "the collector kept calling me by the wrong name, Zhang Wei; I'm Li Wei"
     "笑死 催收打电话叫错我名字 叫了半天张伟 我是李伟": "笑死 催收打电话叫错我名字 叫了半天张伟 我是[姓名]",
+    # set EU: "the collector got my name wrong three times and called me Mr Wang; I'm a woman" (a name said to the
+    # writer is taken out too: it may be someone's)
+    "笑死 催收把我名字念错了三次 还管我叫王先生 我是女的": "笑死 催收把我名字念错了三次 还管我叫[姓名] 我是女的",
 }
 
 
