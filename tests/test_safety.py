@@ -595,6 +595,22 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         # "去死吧" is a curse, unless it is said of oneself
         ("去死吧我自己", "crisis"),
         ("那个催收天天说你去死吧 能告他吗", "none"),
+        # exclusions that cut the writer's own words: settling 'once and for all', a picture, ending the calls
+        ("我想了结自己这条命 一了百了算了", "crisis"),
+        ("my brother just texted me a pic of a rope and said sorry", "crisis"),
+        ("tonight everything ends. the calls, the debt, me.", "crisis"),
+        ("隔壁门缝里有烧炭的味道 敲门没人应", "crisis"),
+        # someone close out of reach after a goodbye, or gone in the night with the phone off
+        ("我妈发微信给我说「对不起 照顾好自己」然后就联系不上了", "crisis"),
+        ("我爸半夜开车出去了 手机关机", "crisis"),
+        ("我老公凌晨出门上夜班了手机关机 催收打到我这里怎么办", "none"),
+        # self-harm again today, or that cannot be stopped
+        ("今天又用烟头烫了手臂 停不下来", "crisis"),
+        # look-alikes: rat poison for rats, charcoal with a grill, a social worker's client, a collector's curse
+        ("宿舍闹老鼠 买了包老鼠药 顺便问下借呗逾期怎么办", "none"),
+        ("bought charcoal and a grill for the beach, also my loan is overdue", "none"),
+        ("作为社工 我的个案因为网贷想自杀 我该怎么转介", "none"),
+        ("collector told me if i no pay i will die, can i report?", "none"),
     ],
 )
 def test_this_rounds_signals_and_exclusions(rules: SafetyRules, text: str, level: str) -> None:
