@@ -611,6 +611,27 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("bought charcoal and a grill for the beach, also my loan is overdue", "none"),
         ("作为社工 我的个案因为网贷想自杀 我该怎么转介", "none"),
         ("collector told me if i no pay i will die, can i report?", "none"),
+        # "去死吧" said of oneself after 我/干脆; a game loan is not a game; "冇咗我" is "without me", not a death
+        ("还不起了 我干脆去死吧", "crisis"),
+        ("游戏贷欠了好几万 人要是死了是不是就不用还了", "concern"),
+        ("我覺得屋企人冇咗我會好過", "concern"),
+        # an accident asked about as a payout with "on purpose"; a harness left unclipped; tombstones and a time
+        ("意外险出车祸能赔多少 故意的会被查出来吗", "crisis"),
+        ("从楼上摔下来的话 不系安全带也照赔吗", "crisis"),
+        ("🪦🪦🪦 明晚", "crisis"),
+        ("好想瞓一覺唔再醒 拜拜", "crisis"),
+        ("my sister can take care of mum. i already said goodbye to her", "crisis"),
+        ("你们别管我欠的钱了 厂里还有押金 让老板直接给我妈", "crisis"),
+        ("walang kwenta ako. nothing will ever change", "concern"),
+        # look-alikes: "busy to death", a rooftop repair, a bridge loan, pesticide for the crops, a nurses' course
+        ("今日搬貨搬到死 想問下點樣申請分期", "none"),
+        ("在公司頂樓修冷氣 等下再問你信貸的事", "none"),
+        ("过桥资金月底到 能不能让催收先别打", "none"),
+        ("家里种果树要买农药 能用白条吗", "none"),
+        ("培训课上老师教我们服药过量的急救流程 网贷逾期单位会知道吗", "none"),
+        ("讨债的在楼下大喊欠钱不还去死啦 邻居都听到了", "none"),
+        ("they messaged my dad saying his son should just die, is that legal", "none"),
+        ("my neighbour hanged himself two years ago over loans, how do i avoid that kind of lender", "none"),
     ],
 )
 def test_this_rounds_signals_and_exclusions(rules: SafetyRules, text: str, level: str) -> None:
