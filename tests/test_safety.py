@@ -291,7 +291,7 @@ def test_safety_floors_hold_on_the_tuning_set(remembered: Remembered) -> None:
     # (Recall 99.5 %: the floor was 0.995 until set CE brought ninety acts written during them, many bare fragments
     # such as "好冷 手斗" that no rule may flag alone; each is held to care mode in tests/test_care.py instead.)
     report = _report(remembered, _dev_items())
-    assert report["total"] == 55886
+    assert report["total"] == 56486
     assert report["recall"] >= 0.994, report["misses"]
     # (0.96 % since DB, DC and DD joined: none of their own look-alikes, eight more of the earlier writers' near the
     # net's threshold, which moves a little each time the net learns from new writers; the floor was 0.95 %. 1.05 %
@@ -316,7 +316,7 @@ def test_clear_risks_in_the_tuning_set_get_the_crisis_reply_rather_than_a_check_
         tally = levels[str(item["level"])]
         tally[0] += 1
         tally[1] += remembered.assess(str(item["text"])).level == "crisis"
-    assert levels["crisis"][0] == 19722 and levels["crisis"][1] >= 0.96 * 19722, levels
+    assert levels["crisis"][0] == 19921 and levels["crisis"][1] >= 0.96 * 19921, levels
     assert levels["concern"][1] <= 0.26 * levels["concern"][0], levels
 
 
@@ -377,7 +377,7 @@ def test_safety_floors_hold_on_the_never_tuned_holdouts(
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(remembered: Remembered) -> None:
     urgent = [item for item in _dev_items() if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
-    assert len(urgent) == 6547
+    assert len(urgent) == 6627
     weak = [item["text"] for item in urgent if remembered.assess(str(item["text"])).level != "crisis"]
     # the rest are bare fragments written during an act (BARE_ACTS, tests/conftest.py), caught in care mode
     assert sorted(weak) == sorted(BARE_ACTS), weak
@@ -632,6 +632,20 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("讨债的在楼下大喊欠钱不还去死啦 邻居都听到了", "none"),
         ("they messaged my dad saying his son should just die, is that legal", "none"),
         ("my neighbour hanged himself two years ago over loans, how do i avoid that kind of lender", "none"),
+        # hard positives (FA): blood still flowing, a quiet lake at night, how much blood, a deposit "I won't need"
+        ("刀划下去以后 血还在一直流", "crisis"),
+        ("这附近哪个水库半夜没人", "crisis"),
+        ("流多少血才会晕", "crisis"),
+        ("would my life insurance pay if it looked like an accident", "crisis"),
+        ("my brother just messaged me all his bank passwords out of nowhere", "crisis"),
+        ("sorry i wasn't a better son. tell mum not to answer their calls", "crisis"),
+        ("押金退给我妈吧 我以后用不着了", "concern"),
+        ("以后没有我了 他们还会去找我爸吗", "concern"),
+        # look-alikes (FB): drying orange peel on the roof, a last day at the factory, rope for cargo, a new number
+        ("在天台晒陈皮 顺便问下借呗能不能延期", "none"),
+        ("今天最后一天上班 跟工友们告个别 工资结了就还白条", "none"),
+        ("bought rope and boxes for shipping my goods, can i pay in instalments", "none"),
+        ("换个号码一了百了 会不会被起诉", "none"),
     ],
 )
 def test_this_rounds_signals_and_exclusions(rules: SafetyRules, text: str, level: str) -> None:
