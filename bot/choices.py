@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from .patterns import lazy
 from .text import normalise
 
 _CHINESE_NUMBERS = {
@@ -46,10 +47,8 @@ _ENGLISH_NUMBERS = {
     "ten": 10, "tenth": 10, "10th": 10,
 }  # fmt: skip
 _NUMBER = r"(\d{1,2}|[一二两兩三四五六七八九十])"
-_CHINESE = re.compile(
-    rf"^(?:我)?(?:选|選|揀|拣|要)?\s*(?:第)?\s*{_NUMBER}\s*(?:个|個|项|項|条|條|号|號|种|種|吧|啊|呀)?$"
-)
-_ENGLISH = re.compile(
+_CHINESE = lazy(rf"^(?:我)?(?:选|選|揀|拣|要)?\s*(?:第)?\s*{_NUMBER}\s*(?:个|個|项|項|条|條|号|號|种|種|吧|啊|呀)?$")
+_ENGLISH = lazy(
     r"^(?:i(?: ?m| want| choose| pick)?|the|option|number|no|choice|pick|#)*\s*"
     r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|first|second|third|fourth|fifth|sixth|seventh|"
     r"eighth|ninth|tenth|1st|2nd|3rd|[4-9]th|10th)(?: one| option| please)*$"

@@ -29,6 +29,7 @@ from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
 from .messages import LANGUAGE_NAMES, REGION_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
 from .models import LOCALES, Attachment, Button, Feedback, Incoming, Locale, Match, Reply
+from .patterns import lazy
 from .privacy import keepable
 from .rates import Absurd, LoanTerms, Missing
 from .redaction import strip_bidi
@@ -86,7 +87,7 @@ class _Outcome:
 
 # A message that builds on the last answer ("那具体怎么做", "what else can I do"), as opposed to the same
 # question sent again (after a failed delivery, say), which should get the same answer again.
-_FOLLOW_UP = re.compile(
+_FOLLOW_UP = lazy(
     r"^(那|然后|还有|還有|另外|但是|可是|如果|那么|那麼)|具体|具體|接下来|接下來|下一步|然后呢|然後呢|还能|還能|还可以|還可以|"
     r"\b(what else|then what|and then|what next|what now|more detail|anything else)\b",
     re.IGNORECASE,
@@ -99,13 +100,13 @@ def _debt_question(intent: str) -> bool:
 
 
 # "帮我写投诉信", "help me write a complaint": the guided complaint, rather than the answer about complaints.
-_COMPLAINT_REQUEST = re.compile(
+_COMPLAINT_REQUEST = lazy(
     r"(帮|替|给|教)我?.{0,4}(写|起草|拟)(一?[份封个篇])?.{0,6}(投诉|举报|申诉|报警材料)|写(一?[份封个篇])?投诉(信|书)"
     r"|投诉(信|书)?(要)?怎么写|\b(help|can you|could you|please)\b.{0,20}\b(write|draft)\b.{0,30}\bcomplain"
     r"|\bcomplaint letter\b"
 )
 # A message typed in the middle of a flow that is a new question rather than an answer to the flow's question.
-_QUESTION = re.compile(
+_QUESTION = lazy(
     r"吗|嗎|怎么|怎麼|如何|能不能|可不可以|是否|合法|违法|違法|\?|？|\b(what|how|can|is it|should)\b", re.I
 )
 MAX_ANSWER_LIKE_CHARS = 30

@@ -65,6 +65,7 @@ from .lexicon import load_lexicon
 from .matcher import CRISIS_INTENT, Matcher
 from .matcher_cache import build_matcher
 from .models import LOCALES, Locale, Match
+from .patterns import lazy
 from .region import Region
 from .safety import Assessment, SafetyRules, load_safety
 from .text import has_cjk, normalise, to_simplified, to_traditional
@@ -627,7 +628,7 @@ def _load_answer(
     return answer, _line(node)
 
 
-_FOLDED_STEP = re.compile(r"\s(?:\d{1,2}[.、)]|[-•])\s")
+_FOLDED_STEP = lazy(r"\s(?:\d{1,2}[.、)]|[-•])\s")
 
 
 def _check_block(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeError]) -> None:

@@ -31,6 +31,7 @@ from rapidfuzz import fuzz, process
 
 from .lexicon import Lexicon
 from .models import Candidate, Match
+from .patterns import lazy
 from .region import STATED_PLACE
 from .text import has_cjk, normalise, respaced, simplified_folded
 
@@ -76,11 +77,11 @@ class Thresholds:
     asked: float = 32.0
 
 
-_LATIN = re.compile(r"[a-z0-9]+")
-_BREAK = re.compile(r"[。！？!?；;\n…]+|\.\s+")
-_SOFT_BREAK = re.compile(r"[，,、]+")
+_LATIN = lazy(r"[a-z0-9]+")
+_BREAK = lazy(r"[。！？!?；;\n…]+|\.\s+")
+_SOFT_BREAK = lazy(r"[，,、]+")
 # Words that make a clause a question: the part of a long message that says what the person wants to know.
-_ASKS = re.compile(
+_ASKS = lazy(
     r"吗|嗎|么|麼|呢|怎么|怎麼|怎样|怎樣|如何|能不能|能否|可不可以|可以吗|是不是|是否|合法|违法|違法|犯法|咩|點|点样|哪些|"
     r"会不会|會不會|会唔会|會唔會|有没有|有沒有|有冇|算不算|要不要|该不该|該不該|需不需要|用不用|行不行|对不对|對不對|"
     r"係咪|系咪|使唔使|使不使|得唔得|可唔可以|有无|有無|"
@@ -92,16 +93,16 @@ _ASKS = re.compile(
 # "催收天天打给我爸妈和我领导，合法吗", "they keep calling my parents and my boss. Is that legal?". One clause has one
 # winner, so each conjunct is scored on its own (`coordinated`). Only a question whether it is allowed covers every
 # conjunct alike; "how do I stop them calling my parents and my boss" asks one thing.
-_CONJUNCTION = re.compile(
+_CONJUNCTION = lazy(
     r"和|跟|以及|还有|還有|、|与|與|及|同(?![事学學意样樣时時])|[，,]|\b(?:and|as well as|plus|also)\b|&", re.IGNORECASE
 )
-_LEGALITY = re.compile(
+_LEGALITY = lazy(
     r"合法|违法|犯法|违规|允许|有权|可以这样|能这样|可以这么|能这么|得唔得|咁都得|可以咁|犯唔犯法|合唔合法"
     r"|\b(?:legal|illegal|allowed|against the law|a crime|can they do (?:that|this)|are they allowed)\b"
 )
 # What is left of "is that legal?" or "他们这样合法吗" once the legality words are gone: pronouns and particles. A
 # question with anything more names its own topic ("is calling that late allowed?"), not everything before it.
-_BARE = re.compile(
+_BARE = lazy(
     r"这样子?|这么|这种|这些|这个|这|那样|那|他们|她们|它们|他|她|它|佢哋|佢|咁样|咁|噉|如此|是不是|是否|有没有|会不会|算不算"
     r"|可不可以|能不能|可以|能|会|算|是|做|干|搞|都|也|还|又|真的|到底|究竟|吗|么|嘛|呢|吧|啊|呀|咩|嘅|的|了|不|请问"
     r"|\b(?:is|are|was|were|isn t|aren t|that|this|it|these|those|any|all|of|even|really|they|them|their|to|do|does|did"
@@ -111,8 +112,8 @@ MIN_CLAUSE_CHARS = 6  # a clause shorter than this (normalised) says too little 
 LONG_MESSAGE = 30  # normalised characters: an unpunctuated message this long is also scored on its tail
 TAIL_CHARS = 24
 CONTEXT_WEIGHT = 0.7  # a story clause counts less than the whole message or its question
-_NOT_LATIN = re.compile(r"[^a-z0-9 ]+")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_NOT_LATIN = lazy(r"[^a-z0-9 ]+")
+_CJK_RUN = lazy(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 UNIGRAM_WEIGHT = 0.45
 PAIR_WEIGHT = 0.8
 EXAMPLE_WEIGHT = 0.6  # best single example vs the intent's centroid
@@ -888,11 +889,11 @@ def clauses(text: str) -> list[tuple[str, bool]]:
     return found if len(found) > 1 else []
 
 
-_QUESTION_MARK = re.compile(r"[?？]")
+_QUESTION_MARK = lazy(r"[?？]")
 # "我也不太清楚自己该问什么", "完全不知道该怎么办": not knowing what to ask or do tells how the writer feels, it does
 # not ask (not knowing where to complain or what to prepare does ask, and stays a question); nor does
 # "也不知道她有没有责任" or "还不知道该不该告诉爸妈" in a story, without a question mark
-_UNSURE = re.compile(
+_UNSURE = lazy(
     r"(?:不太?知道|不太?清楚|不晓得|不曉得|搞不清楚?|唔知)(?:自己)?(?:该|應該|应该|要)?"
     r"(?:问什么|問什麼|问啥|問啥|从哪(?:里|儿)?(?:问|说|开始)起?|從哪(?:裡)?(?:問|說|開始)起?|怎么办|怎麼辦|怎么做|怎麼做|说什么|說什麼)"
     r"|(?:不太?知道|不晓得|不曉得|唔知)[^，。,？?]{0,8}?(?:该不该|該不該|要不要|有没有|有沒有|会不会|會不會|需不需要|用不用|有冇|係咪|使唔使)"
@@ -919,7 +920,7 @@ def _sentences(text: str) -> list[tuple[str, bool]]:
 
 
 # Words of a question that asks nothing in particular: "这样合法吗", "我该怎么办", "is this legal? what should I do?"
-_GENERIC = re.compile(
+_GENERIC = lazy(
     r"怎么办|怎麼辦|咋办|咋辦|点算|點算|怎么处理|怎么做|怎么弄|该怎么|如何处理|怎么应对|怎麼應對|如何应对|如何應對|怎样应对|怎么面对|怎么解决|如何解决|长期下去|這樣下去|这样下去|一直这样|继续下去|会怎样|會怎樣|会怎么样|會怎麼樣|應該|应该|我该|我能|可以|还能|還能|接下来|接下來|请问|請問|"
     r"现在|現在|而家|依家|下一步|那我|"
     # "…下个月开庭。需要准备什么？": what to prepare or mind is about the story before it
@@ -943,7 +944,7 @@ def _generic(question: str) -> bool:
 # 一直逾期下去会怎样", "最主要我想问打到公司这个合法吗", "先问下这利息合法吗？", "現在最要緊係點樣刪咗佢", "most
 # importantly, …", "最担心的是，这种情况我会不会坐牢？", "my biggest worry is …". What follows them, to the end of its
 # sentence, is the question; the rest is story or asides.
-_FOCUS = re.compile(
+_FOCUS = lazy(
     r"(?:最主要|主要|就|只|真正|其实|最|净系|只系|就系)(?:是|系)?想(?:问|知道?|了解|搞清|弄清)|最关心|最主要|重点是|最要紧"
     r"|最(?:着|紧)?急的是|当务之急|最(?:担心|害怕|怕|惊|在意)(?:的|嘅)(?:是|系)"
     r"|先问(?:一?下|问|个)?(?![了过咗])|尤其是|尤其系|特别是(?!.{0,4}(?:晚上|半夜|深夜|凌晨))"
@@ -972,7 +973,7 @@ def focused(text: str) -> str:
     return rest[: aside.start()] if aside else rest
 
 
-_ASIDE = re.compile(r"[，,]\s*(?:还有|另外|以及|顺便|还想问|也想问)|[，,]?\s*\b(?:and also|also|plus|another thing)\b")
+_ASIDE = lazy(r"[，,]\s*(?:还有|另外|以及|顺便|还想问|也想问)|[，,]?\s*\b(?:and also|also|plus|another thing)\b")
 
 
 def coordinated(text: str) -> list[str]:
@@ -1006,7 +1007,7 @@ def _bare(question: str) -> bool:
     return len(_BARE.sub("", _LEGALITY.sub("", normalise(question)))) <= 1
 
 
-_WORD_CHAR = re.compile(r"[A-Za-z0-9']")
+_WORD_CHAR = lazy(r"[A-Za-z0-9']")
 
 
 def _tail(text: str) -> str:
@@ -1023,21 +1024,21 @@ LEGALITY = "legality"
 REMEDY = "remedy"
 # A legality word counts as asked only in a clause that asks it ("这样合法吗", "合不合法", "is that legal?"):
 # "我知道这是违法的。怎么让他们删掉？" knows the law already and asks how to get the posts down.
-_ASKED = re.compile(
+_ASKED = lazy(
     r"吗|嗎|咩|吧|呢|[?？]|是不是|是否|合不合|违不违|違不違|犯不犯|唔|可不可以|能不能|有没有|算不算"
     r"|\b(?:is|are|can|may|was|does|do)\b",
     re.IGNORECASE,
 )
-_LAWFUL = re.compile(r"\blegally\b|\blawful\b|\bany limit\b", re.IGNORECASE)
+_LAWFUL = lazy(r"\blegally\b|\blawful\b|\bany limit\b", re.IGNORECASE)
 # Asking what to do about it, and where: a remedy. "怎么办" and "what should I do" ask nothing in particular, and
 # "how many/how often" ask about a rule.
-_REMEDY = re.compile(
+_REMEDY = lazy(
     r"怎么|怎麼|怎样|怎樣|如何|点样|點樣|咋|哪里|哪裡|哪个|哪個|去哪|边度|邊度|边个|邊個|找谁|找誰|渠道|办法|辦法|方法"
     r"|要不要|該不該|该不该|需不需要|应唔应该|應唔應該|我(?:可以|能|该|應該|应该|可唔可以)"
     r"|\bhow\b|\bwhere\b|\bwho\b|\b(?:should|can|may) i\b",
     re.IGNORECASE,
 )
-_NO_REMEDY = re.compile(
+_NO_REMEDY = lazy(
     r"我?(?:该|應該|应该|要|能)?(?:怎么办|怎麼辦|咋办|咋辦)|怎么可以|怎麼可以|怎么能|怎麼能"
     r"|\bhow (?:many|much|often|long|late|early|come|dare|can they)\b|\bwhat (?:should|can|do|shall) i do\b",
     re.IGNORECASE,
@@ -1065,7 +1066,7 @@ def question_form(text: str, split: list[tuple[str, bool]] | None = None) -> str
 
 # Asking whether something is genuine or to be trusted: "是真的吗", "怎么分辨真假", "靠谱吗", "信唔信得过",
 # "is it real", "legit or scam", "should I pay them". Not "a real court summons", which says it is.
-_GENUINE = re.compile(
+_GENUINE = lazy(
     r"真假|真定假|是不是真的|系唔系真|系咪真|真的吗|真的嗎|真的假的|是真的|是真是假|是不是假|是不是骗|假的吧|点知|點知"
     r"|怎么判断|怎麼判斷|怎么分辨|怎麼分辨|怎么知道|怎麼知道|怎么确认|怎麼確認"
     r"|靠谱|靠譜|靠普|可靠|可信|相信|信得过|信得過|值不值得|值得|骗局|骗子|騙局|騙子|係咪呃|系咪呃"
@@ -1079,8 +1080,8 @@ SCAM = "scam."
 
 # "催收说再不还就抓我坐牢，这是真的吗": whether a threat of jail is true, not whether a message is genuine, unless
 # something official is claimed (a court, a case filed, a lawyer, a text message) that could be faked.
-_JAIL_CLAIM = re.compile(r"坐牢|坐监|抓|关进|被关|判刑|诈骗罪|诈欺|刑事|拘留|\b(?:jail|prison|arrest(?:ed)?)\b")
-_OFFICIAL = re.compile(
+_JAIL_CLAIM = lazy(r"坐牢|坐监|抓|关进|被关|判刑|诈骗罪|诈欺|刑事|拘留|\b(?:jail|prison|arrest(?:ed)?)\b")
+_OFFICIAL = lazy(
     r"自称|冒充|假冒|假的|短信|讯息|链接|立案|案件|法院|检察|律师|律所|传票|通知书"
     r"|\b(?:warrant|court|fake|pretend\w*|claiming|text message|sms)\b"
 )
@@ -1116,29 +1117,29 @@ def _genuine(rivals: Sequence[Candidate], genuine: bool) -> Candidate | None:
 # Asked whether to trust it ("债务协商公司靠谱吗", "有代办说能把联征纪录美化，收费三万，是真的吗",
 # "让我还到他个人微信，是不是骗子"), the question is about the offer, however much the message shares with
 # negotiating, the credit record or the platform itself.
-_NEGOTIATOR = re.compile(
+_NEGOTIATOR = lazy(
     r"中介|代理|代办|代辦|第三方(?:公司|机构)?|(?:协商|谈判|债务|还款|收费|法务|代还)(?:公司|机构|团队)|债务(?:优化|规划|重组|协商)"
     r"|(?:有|一)(?:个|家|间)(?:什么)?公司|(?:有|一)个?人(?:说|话|私信)"
     r"|\b(?:agency|agent|company|firm|consultant|negotiator|someone|service)\b"
 )
-_NEGOTIATES = re.compile(
+_NEGOTIATES = lazy(
     r"协商|谈判|谈|倾|停息|挂账|减免|减债|停催|\bnegotiat|\bsettle|\bdeal with (?:all )?my|\btalk to my lenders"
 )
-_CLEANS = re.compile(
+_CLEANS = lazy(
     r"(?:修复|美化|洗白|洗|清除|清掉|删除|删掉|删|消除|消掉|抹掉|铲|整靓)[^，,。？?！!]{0,6}?(?:征信|信用|记录|纪录|逾期)"
     r"|(?:征信|信用|联征)[^，,。？?！!]{0,6}?(?:修复|美化|洗白|清除|清掉|删掉|删除|消除|消掉|抹掉)"
     r"|\b(?:fix|clean|repair|erase|remove|wipe)\w*\b.{0,20}\bcredit"
 )
-_PAID = re.compile(
+_PAID = lazy(
     r"收费|收钱|付费|交钱|花钱|先交|先付|先收|服务费|手续费|代理费|定金|费用|[0-9一二三四五六七八九十两几百千万]+(?:块|元|千|万|蚊)"
     r"|有人|代办|代辦|机构|公司|广告|\b(?:fee|fees|rmb|pay|paid|ad|advert|guaranteed|company|agency)\b"
 )
-_OWN_ACCOUNT = re.compile(
+_OWN_ACCOUNT = lazy(
     r"(?:转|打|还|汇|付|存|交|扫|入)[^，,。？?！!]{0,8}?(?:个人|私人|他的?|她的?|自己的?)(?:的)?"
     r"(?:微信|支付宝|账户|帐户|账号|帐号|银行卡|卡|户口|收款码)"
     r"|\b(?:personal|private|his own|her own) (?:account|bank|alipay|wechat|card)"
 )
-_TRUST = re.compile(
+_TRUST = lazy(
     _GENUINE.pattern + r"|有必要|有没有必要|值不值|要不要(?:交|给|付|找|信)|该不该(?:交|给|付|找|信)|能信|可以信|信不信"
     r"|\bshould i\b",
     re.IGNORECASE,
@@ -1151,7 +1152,7 @@ OFFER_SLACK = 4.0
 
 
 # "想跟支付宝协商分期，另外有人说交钱能修复征信，靠谱吗？": an offer asked about on the side of another question
-_BESIDES = re.compile(r"另外|还有|顺便问|也想问|还想问|\balso\b|\banother thing\b")
+_BESIDES = lazy(r"另外|还有|顺便问|也想问|还想问|\balso\b|\banother thing\b")
 
 
 def scam_offer(text: str, split: list[tuple[str, bool]] | None = None) -> str:
@@ -1191,7 +1192,7 @@ def _offered(analysis: Analysis, limits: Thresholds) -> Candidate | None:
 
 # Asking how to tell whether a court, lawyer or police message is real: not "这是真的吗" (is what they say true, i.e.
 # will I be jailed or sued), but how to check who sent it.
-_TELL = re.compile(
+_TELL = lazy(
     r"怎么分辨|怎么判断|怎么知道是不是|怎么确认|怎么核实|怎么查证|点知|真假|真的还是假的|是真是假|真定假"
     r"|\bhow (?:do|can|could|would) i (?:know|tell|check|verify|confirm)\b|\breal or (?:fake|not)\b|\bfake or real\b"
 )
@@ -1218,7 +1219,7 @@ def _fake_or_real(analysis: Analysis, limits: Thresholds) -> Candidate | None:
 
 
 # The police already told: "报了警", "去过派出所", "警察说管不了", "the police said".
-_TOLD_POLICE = re.compile(
+_TOLD_POLICE = lazy(
     r"报了警|报警了|报过警|报咗警|报了案|报案了|报过案|报咗案"
     r"|(?:去|到)(?:过|了|咗)(?:派出所|警察局|警局|差馆|警署)|派出所去(?:过|了)|警察(?:说|话)|民警说"
     r"|\b(?:called|went to|reported (?:it )?to) the police\b|\bthe police (?:said|told)\b"
@@ -1226,24 +1227,24 @@ _TOLD_POLICE = re.compile(
 # A complaint or police report already made that changed nothing, and a question what is left to do:
 # "我投诉了12378一个月没回复，催收还在半夜打，怎么办", "已經報警了，但討債電話還是一直來，接下來該怎麼辦？".
 # The story names the calls or the police; the person wants to know where to go next.
-_COMPLAINED = re.compile(
+_COMPLAINED = lazy(
     r"投诉了|投诉过|投诉后|投诉之后|已经投诉|投诉咗|申诉了|申诉过|申诉咗|12378也打|打了12378|打过12378"
     # "都投诉好几回了", "已經去金管會檢舉了": a complaint told by how often, or as a report to a regulator
     r"|投诉(?:了)?(?:好|很|这么)?(?:几|多|[0-9两三四五六七八九十])(?:回|次|遍)|(?:举报|检举|反映)(?:了|过|咗)"
     r"|\b(?:filed|made|lodged) a complaint\b|\bcomplained\b|\breported (?:it|them)\b|" + _TOLD_POLICE.pattern
 )
-_IN_VAIN = re.compile(
+_IN_VAIN = lazy(
     r"没(?:有)?(?:人)?(?:回复|回音|答复|理|回|用|结果|反应|处理|下文|变)|冇人(?:覆|理|回)|冇用|无果|石沉大海|不管|还是|依旧"
     r"|照样|照打|仍然|继续|一直|用(?:都|也)?没有|不管用"
     r"|\bnobody\b|\bno (?:reply|response|answer|one)\b|\bnothing (?:happened|changed)\b"
     r"|\bstill\b"
 )
-_WHAT_NEXT = re.compile(
+_WHAT_NEXT = lazy(
     r"还能|仲可以|仲有咩|下一步|接下来|怎么办|点算|找谁|\bwhat s next\b|\bwhat now\b|\bwhat else\b"
     r"|\bnext step|\bwhat (?:should|can) i do\b"
 )
 # A question that names where to go next has its own answer: the industry association, a lawyer, getting posts down.
-_ELSEWHERE = re.compile(r"协会|律师|法律援助|起诉|删|\bassociation\b|\blawyer\b|\bsue\b|\bremove")
+_ELSEWHERE = lazy(r"协会|律师|法律援助|起诉|删|\bassociation\b|\blawyer\b|\bsue\b|\bremove")
 NO_RESPONSE = "report.no_response"
 
 
@@ -1267,10 +1268,10 @@ def _in_vain(analysis: Analysis, limits: Thresholds) -> Candidate | None:
 # Asking whether or how to go to the police, in every question of the message: "他们堵在我家门口，能报警吗",
 # "收數佬淋紅油，我可唔可以報警？", "can I call the police on them?". Not once the police have been told ("报了警也没
 # 用，还能找谁"): that is a complaint that got nowhere.
-_POLICE = re.compile(
+_POLICE = lazy(
     r"报警|报案|报井|报景|报j|警察|差人|差佬|派出所|公安|警署|警局|\bpolice\b|\bcops\b"
 )
-_MAY_I = re.compile(
+_MAY_I = lazy(
     r"能|可以|可唔可以|可否|要不要|该不该|该唔该|应不应该|应唔应该|使唔使|有没有用|有冇用|有用|会不会|会唔会"
     r"|管不管|会管|理唔理|怎么报|点报|\b(?:can|could|should|may) (?:i|we)\b|\bwill the police\b"
     r"|\bis it worth\b"
@@ -1317,12 +1318,12 @@ def _platform_named(analysis: Analysis, limits: Thresholds) -> Candidate | None:
 
 # Whom a complaint is to go to, when the question says so: the lender itself ("直接跟银行客服反映", "向平台本身投诉",
 # "complain to the lender directly") or a regulator ("找哪个监管部门", "银监还是金融局", "the regulator").
-_COMPLAINS = re.compile(r"投诉|申诉|客诉|反映|反应|举报|检举|\bcomplain|\breport\b|\bfile\b")
-_TO_LENDER = re.compile(
+_COMPLAINS = lazy(r"投诉|申诉|客诉|反映|反应|举报|检举|\bcomplain|\breport\b|\bfile\b")
+_TO_LENDER = lazy(
     r"直接(?:跟|向|找|同|投诉|客诉|反映)|(?:向|跟|找)(?:平台|银行|公司|官方)|平台本身|公司本身|官方|客服"
     r"|\bitself\b|\bdirectly\b|\bto the (?:lender|lending company|bank|platform|app)\b"
 )
-_TO_REGULATOR = re.compile(
+_TO_REGULATOR = lazy(
     r"部门|监管|政府|工信部|银监|银保监|金融局|金融办|金管局|金管会|12378|\bregulators?\b|\bgovernment\b|\bauthorit"
 )
 LENDER_COMPLAINT, REGULATOR_COMPLAINT = "report.platform", "report.regulator"

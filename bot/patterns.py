@@ -9,13 +9,21 @@ Loading still proves every pattern valid, by compiling it or by finding it among
 or the data folder has compiled before (`bot.safety`): a LazyPattern never meets a pattern that fails.
 `flags` are those `re.compile` gave (the inline `(?i)` of a pattern among them), which is what the prefilter
 reads to decide whether literals can be trusted.
+
+    lazy(source, flags)            a pattern of the code itself, compiled the first time it is used
+
+Compiling the code's own patterns at import was about a third of importing the bot, and most of them (the loan
+reader's, the redaction rules) wait for a message that needs them. Those are fixed in the code and exercised by
+the tests, so nothing is lost by finding a mistake in one at first use; their `flags` are the ones given, and
+they never go to the prefilter.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from typing import Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 
 class Source(Protocol):
@@ -26,6 +34,9 @@ class Source(Protocol):
 
     @property
     def flags(self) -> int: ...
+
+
+Replacement = str | Callable[[re.Match[str]], str]  # what `sub` puts in: a template, or what a match gives
 
 
 class LazyPattern:
@@ -51,10 +62,25 @@ class LazyPattern:
     def search(self, string: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
         return self.compiled.search(string, pos, endpos)
 
-    def sub(self, repl: str, string: str, count: int = 0) -> str:
+    def match(self, string: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.compiled.match(string, pos, endpos)
+
+    def fullmatch(self, string: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self.compiled.fullmatch(string, pos, endpos)
+
+    def finditer(self, string: str, pos: int = 0, endpos: int = sys.maxsize) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(string, pos, endpos)
+
+    def findall(self, string: str, pos: int = 0, endpos: int = sys.maxsize) -> list[Any]:
+        return self.compiled.findall(string, pos, endpos)
+
+    def split(self, string: str, maxsplit: int = 0) -> list[str | Any]:
+        return self.compiled.split(string, maxsplit)
+
+    def sub(self, repl: Replacement, string: str, count: int = 0) -> str:
         return self.compiled.sub(repl, string, count)
 
-    def subn(self, repl: str, string: str, count: int = 0) -> tuple[str, int]:
+    def subn(self, repl: Replacement, string: str, count: int = 0) -> tuple[str, int]:
         return self.compiled.subn(repl, string, count)
 
     def __repr__(self) -> str:
@@ -65,3 +91,8 @@ class LazyPattern:
 
     def __hash__(self) -> int:
         return hash((self.pattern, self.flags))
+
+
+def lazy(source: str, flags: int = 0) -> LazyPattern:
+    """`re.compile(source, flags)` the first time the pattern is used, not at import (see the module's docstring)."""
+    return LazyPattern(source, flags)

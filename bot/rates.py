@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from .models import Locale
+from .patterns import LazyPattern, lazy
 from .region import Region
 from .text import has_cjk, to_simplified, to_traditional
 
@@ -210,7 +211,7 @@ _U = "".join(_CN_SMALL) + "".join(_CN_BIG)
 # with an optional sign, currency and percent sign. Arabic digits may be followed by Chinese units and, after
 # a unit, more digits; a Chinese numeral is Chinese throughout. Everything after the body is optional, so a
 # match never backtracks into the body (long digit runs stay linear).
-_NUMBER = re.compile(
+_NUMBER = lazy(
     rf"(?P<sign>(?<![\d.a-z])-\s*|负\s*)?"
     rf"(?:(?P<cur>(?:hk|nt|us)?\$|rmb|¥|cny|hkd|ntd|twd|usd)\s*)?"
     rf"(?P<sign2>-\s*)?"
@@ -366,8 +367,8 @@ def read_number(text: str) -> float | None:
 
 # ---------------------------------------------------------------------------------------------- preparing text
 
-_SHORTHAND_UNIT = re.compile(r"(?<=\d)[wk](?=\d)")
-_THOUSANDS = re.compile(r"(?<![\d.])(?<!\d,)\d{1,3}(?:,\d{3})+(?!\d|,\d)")
+_SHORTHAND_UNIT = lazy(r"(?<=\d)[wk](?=\d)")
+_THOUSANDS = lazy(r"(?<![\d.])(?<!\d,)\d{1,3}(?:,\d{3})+(?!\d|,\d)")
 _DIALECT = (
     ("咗", "了"), ("嘅", "的"), ("係", "是"), ("喺", "在"), ("冇", "没有"), ("几多", "多少"),
     ("唔", "不"), ("佢", "他"), ("一年半", "18个月"), ("半年", "6个月"),
@@ -379,40 +380,40 @@ _MONTH_NAME = (
 )
 _NOISE = [
     # Dates: 2024年12月1号, 112年3月 (ROC years), 3月15号, 03/15/2024, 2024-03-15, March 15.
-    re.compile(rf"(?<!\d)\d{{2,4}}年\s*[{_CN_NUM}]{{1,3}}\s*月(?:\s*[{_CN_NUM}]{{1,3}}\s*[日号])?"),
-    re.compile(rf"(?<![{_CN_NUM}])[{_CN_NUM}]{{1,3}}\s*月\s*[{_CN_NUM}]{{1,3}}\s*[日号]"),
-    re.compile(r"(?<!\d)\d{3,4}年(?![化利息率])(?:底|初|中)?"),
-    re.compile(rf"(?<![{_CN_NUM}])[{_CN_NUM}]{{1,3}}\s*号"),
-    re.compile(r"\b\d{1,4}[/-]\d{1,2}[/-]\d{1,4}\b"),
-    re.compile(
+    lazy(rf"(?<!\d)\d{{2,4}}年\s*[{_CN_NUM}]{{1,3}}\s*月(?:\s*[{_CN_NUM}]{{1,3}}\s*[日号])?"),
+    lazy(rf"(?<![{_CN_NUM}])[{_CN_NUM}]{{1,3}}\s*月\s*[{_CN_NUM}]{{1,3}}\s*[日号]"),
+    lazy(r"(?<!\d)\d{3,4}年(?![化利息率])(?:底|初|中)?"),
+    lazy(rf"(?<![{_CN_NUM}])[{_CN_NUM}]{{1,3}}\s*号"),
+    lazy(r"\b\d{1,4}[/-]\d{1,2}[/-]\d{1,4}\b"),
+    lazy(
         rf"\b{_MONTH_NAME}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?![.\d]*\s*%)(?:,?\s*\d{{4}})?"
         rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_NAME}(?:\s+\d{{4}})?"
     ),
     # How late, how long ago, which instalment: 逾期3天, 3 days overdue, 第3期, 已还3期, 还剩5期, 3个月前.
-    re.compile(
+    lazy(
         rf"(?:逾期|超期|拖欠|晚还|迟还|延期|拖了|晚了|已经逾期)\s*(?:了)?\s*[{_CN_NUM}]+\s*(?:个)?\s*(?:天|日|周|个月|月|期|次|年)"
     ),
-    re.compile(rf"(?<![{_CN_NUM}])[{_CN_NUM}]+\s*(?:个)?\s*(?:天|日|周|个月|月|年)\s*(?:前|以前|之前)"),
-    re.compile(rf"第\s*[{_CN_NUM}]+\s*(?:期|个月|月|周|天|日|次|笔|个|年)?"),
-    re.compile(rf"(?:已经还了|已还了|已还|还了|还剩|剩下|剩余|剩|还有)\s*[{_CN_NUM}]+\s*期"),
-    re.compile(r"(?<!\d)\d+\s*(?:days?|weeks?|months?)\s+(?:overdue|late|past due|behind|ago)"),
-    re.compile(r"(?:overdue|late|past due|behind)\s+(?:by\s+|for\s+)?\d+\s*(?:days?|weeks?|months?)"),
+    lazy(rf"(?<![{_CN_NUM}])[{_CN_NUM}]+\s*(?:个)?\s*(?:天|日|周|个月|月|年)\s*(?:前|以前|之前)"),
+    lazy(rf"第\s*[{_CN_NUM}]+\s*(?:期|个月|月|周|天|日|次|笔|个|年)?"),
+    lazy(rf"(?:已经还了|已还了|已还|还了|还剩|剩下|剩余|剩|还有)\s*[{_CN_NUM}]+\s*期"),
+    lazy(r"(?<!\d)\d+\s*(?:days?|weeks?|months?)\s+(?:overdue|late|past due|behind|ago)"),
+    lazy(r"(?:overdue|late|past due|behind)\s+(?:by\s+|for\s+)?\d+\s*(?:days?|weeks?|months?)"),
     # Numbers that name things: phone, ID, order and reference numbers, products (360借条, 714高炮).
-    re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"),
-    re.compile(
+    lazy(r"(?<!\d)1[3-9]\d{9}(?!\d)"),
+    lazy(
         r"(?:尾号|后四位|后四码|后4位|身份证号?|身分证号?|卡号|账号|手机号码?|电话号码?|电话|订单号|单号|合同号|编号|工号"
         r"|ref(?:erence)?\.?\s*(?:no\.?|number|#)?|order\s*(?:no\.?|number|#)|invoice\s*(?:no\.?|#)|\bno\.|#)"
         r"\s*:?\s*\d[\d-]*"
     ),
-    re.compile(r"(?:360|58|51)\s*(?=借条|借款|金融|数科|好借|信用卡|贷)|714(?=高炮|的|贷|口子|网贷|app|类)"),
+    lazy(r"(?:360|58|51)\s*(?=借条|借款|金融|数科|好借|信用卡|贷)|714(?=高炮|的|贷|口子|网贷|app|类)"),
 ]
 _RATE_SHORTHAND = [
     # 千分之一 = 0.1%, 万分之五 = 0.05%, 日息万五 = 0.05% a day, 百分之二 = 2%.
-    (re.compile(rf"百分之\s*([{_D}十点\d.]+)"), 1.0),
-    (re.compile(rf"千分之\s*([{_D}十点\d.]+)"), 0.1),
-    (re.compile(rf"万分之\s*([{_D}十点\d.]+)"), 0.01),
-    (re.compile(rf"(?<=日息|日利|天息)\s*万\s*([{_D}\d.]+)"), 0.01),
-    (re.compile(rf"(?<=日利率|日利息)\s*万\s*([{_D}\d.]+)"), 0.01),
+    (lazy(rf"百分之\s*([{_D}十点\d.]+)"), 1.0),
+    (lazy(rf"千分之\s*([{_D}十点\d.]+)"), 0.1),
+    (lazy(rf"万分之\s*([{_D}十点\d.]+)"), 0.01),
+    (lazy(rf"(?<=日息|日利|天息)\s*万\s*([{_D}\d.]+)"), 0.01),
+    (lazy(rf"(?<=日利率|日利息)\s*万\s*([{_D}\d.]+)"), 0.01),
 ]
 
 
@@ -421,13 +422,13 @@ _EN_NUMBERS = {
     "eleven": 11, "twelve": 12, "fifteen": 15, "eighteen": 18, "twenty": 20, "thirty": 30, "thirty-six": 36,
     "forty-eight": 48, "sixty": 60,
 }  # fmt: skip
-_EN_COUNT = re.compile(
+_EN_COUNT = lazy(
     rf"\b({'|'.join(sorted(_EN_NUMBERS, key=len, reverse=True))})(?=\s+(?:equal\s+)?(?:monthly\s+|weekly\s+)?"
     r"(?:days?|weeks?|months?|years?|payments?|instal))"
 )
 
 
-_EN_ONE_SPAN = re.compile(r"\b(for|in|over|after|within)\s+an?\s+(day|week|month|year)\b")
+_EN_ONE_SPAN = lazy(r"\b(for|in|over|after|within)\s+an?\s+(day|week|month|year)\b")
 
 
 def _fold(text: str) -> str:
@@ -500,7 +501,7 @@ _COUNTED = (
     rf"\s*(?:个半|个)?\s*(?:{_MONTH}|天|{_DAY}|周|礼拜|星期|{_YEAR}|期(?![限数])|号|次|条|通|岁|笔|倍)"
     r"|\s*(?:-\s*)?(?:days?|weeks?|months?|years?|yrs?|times?|instal|install|payments?)\b"
 )
-_COUNTED_RE = re.compile(_COUNTED)
+_COUNTED_RE = lazy(_COUNTED)
 _AMOUNT_END = rf"(?!{_COUNTED})"
 # Words that may stand between a keyword and its number: 到手只有八千五, 借的是1万, got about 8.5k.
 _FILL = (
@@ -519,8 +520,8 @@ _UNITS: dict[str, str] = {
 }  # fmt: skip
 
 
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _rx(pattern: str) -> LazyPattern:
+    return lazy(pattern)
 
 
 _DAILY_WORDS = (
@@ -661,7 +662,7 @@ _ONCE_CUE = _rx(
 )
 _FLAT_CUE = _rx(r"\bflat\b|平息|按本金算|按借款本金")
 _ANNUITY_CUE = _rx(r"等额本息|等额|equal (?:monthly |weekly )?(?:payments|instal(?:l)?ments)|amorti[sz]")
-_CLAUSE_BREAK = re.compile(r"[,;.!?，。；！？、\n]")
+_CLAUSE_BREAK = lazy(r"[,;.!?，。；！？、\n]")
 
 
 @dataclass
@@ -701,7 +702,7 @@ class _Reader:
         self.used: set[int] = set()
         self.found = _Found()
 
-    def matches(self, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    def matches(self, pattern: LazyPattern) -> Iterator[re.Match[str]]:
         """Matches whose numbers are all still unused."""
         for match in pattern.finditer(self.text):
             slots = [int(value) for name, value in match.groupdict().items() if value and name.startswith("n_")]
@@ -813,7 +814,7 @@ class _Reader:
             if self.found.monthly_rate is None and not self.token(match, slot).percent:
                 self.found.monthly_rate = self.take(match, slot) / 100
 
-    def _first_amount(self, *patterns: re.Pattern[str]) -> float | None:
+    def _first_amount(self, *patterns: LazyPattern) -> float | None:
         for pattern in patterns:
             for match in self.matches(pattern):
                 if not self.token(match, "a").percent:
@@ -1081,7 +1082,7 @@ def _period(unit: str) -> Period:
 
 # Every number `_NUMBER` reads has a body starting with one of these. Folding may make one (NFKC, Traditional
 # numerals, English number words), and so may the rate shorthand (百分之点五); the noise patterns only blank text out.
-_FIGURE_START = re.compile(rf"[\d{_D}十拾]")
+_FIGURE_START = lazy(rf"[\d{_D}十拾]")
 
 
 def may_hold_figures(text: str) -> bool:

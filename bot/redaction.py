@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .patterns import LazyPattern, lazy
+
 SEP = "\x1f"  # what every invisible character becomes in the views: a separator inside a number
 CUT_MARGIN = 64  # cut this far beyond the limit, so a number cut in half at the edge is seen whole
 ADDRESS_NAME_CHARS = 16  # how far before "路"/"小区" an address may begin (city, district, road name)
@@ -114,7 +116,7 @@ _TEXT_VIEW = _width_table()
 _DIGIT_VIEW = {**_TEXT_VIEW, **{ord(char): digit for digit, chars in _CHINESE_DIGITS.items() for char in chars}}
 _TEXT_TABLE = _Table(_TEXT_VIEW)
 _DIGIT_TABLE = _Table({code: char for code, char in _DIGIT_VIEW.items() if code not in _TEXT_VIEW})
-_BIDI = re.compile(f"[{_BIDI_CONTROLS}]")
+_BIDI = lazy(f"[{_BIDI_CONTROLS}]")
 
 # --- the patterns --------------------------------------------------------------------------------------
 
@@ -172,13 +174,13 @@ _PUNCT_STOP = r"[^\s，。,.!?！？；;:：、()（）\[\]【】<>《》\"'“�
 
 @dataclass(frozen=True)
 class _Rule:
-    pattern: re.Pattern[str]
+    pattern: LazyPattern
     labels: dict[str, str]  # the label for each alternative (named group) of the pattern, or for "" (any)
     digits: bool  # matched on the digit view (Chinese numerals as digits) rather than the text view
     needles: tuple[str, ...]  # the rule can only match when one of these occurs (lower-cased text); () = digits
     priority: int  # when spans overlap, the label of the highest priority names the whole
     extend: bool  # an address anchored on its road: the span is extended back over the road's name
-    within: re.Pattern[str] | None  # the pattern is only tried inside what this finds (long runs of digits)
+    within: LazyPattern | None  # the pattern is only tried inside what this finds (long runs of digits)
 
 
 def _rule(
@@ -194,8 +196,8 @@ def _rule(
 ) -> _Rule:
     labels = label if isinstance(label, dict) else {"": label}
     needles = tuple(needle.lower() for needle in needles)
-    found_in = re.compile(within) if within is not None else None
-    return _Rule(re.compile(pattern, flags), labels, digits, needles, priority, extend, found_in)
+    found_in = lazy(within) if within is not None else None
+    return _Rule(lazy(pattern, flags), labels, digits, needles, priority, extend, found_in)
 
 
 _PHONE_WORDS = ("电话", "電話", "手机", "手機", "号码", "號碼", "联系方式", "聯繫方式", "座机", "座機", "tel", "phone")
@@ -325,9 +327,9 @@ _RULES: tuple[_Rule, ...] = (
 _VALUE_GROUPS = ("v", "w", "x")  # when a rule has one of these groups, only the group is replaced, not the label
 # Words that end the walk back from a road to the start of its address: "去我家|科技园路88号".
 _BEFORE = frozenset("在到去是住于於家的往从從和与與说說叫我他她它你们們")
-_ANY_DIGIT = re.compile(r"\d")
-_NUMERALS = re.compile("[" + "".join(_CHINESE_DIGITS.values()) + "]")
-_PARTIAL_LABEL = re.compile(r"\[[^\[\]]{0,5}$")  # a label cut off at the limit: "[手机"
+_ANY_DIGIT = lazy(r"\d")
+_NUMERALS = lazy("[" + "".join(_CHINESE_DIGITS.values()) + "]")
+_PARTIAL_LABEL = lazy(r"\[[^\[\]]{0,5}$")  # a label cut off at the limit: "[手机"
 
 
 def _views(text: str) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from .lexicon import Lexicon
+from .patterns import lazy
 from .text import simplified_folded
 
 CREDITOR_SIDE = "oos.creditor_side"
@@ -36,7 +37,7 @@ _NAMED = _PEOPLE.replace("|他|她|对方|别人|人家|人)", ")")
 # Where the writer works, when they name a lender or collector as their employer.
 _LENDER = r"(?:催收|贷款|小贷|网贷|金融|银行|放贷|信贷|资产管理)(?:公司|机构|平台|部门|中心)?"
 
-_BUSINESS = re.compile(
+_BUSINESS = lazy(
     r"(?:开|办|成立|注册|创办|经营|做)(?:一家|一个|个|间)?(?:催收|收账|收数|追债)(?:公司|生意|业务|部门)"
     r"|(?:开|成立|注册)(?:一家|一个|个|间)?催收|催收(?:公司)?(?:要|要怎么|怎么|如何)(?:注册|成立|开|收费)"
     r"|催收(?:公司)?(?:要|需要|得)?(?:办|申请|有)?(?:什么|哪些|咩)?(?:牌照|执照|资质)"
@@ -60,7 +61,7 @@ _BUSINESS = re.compile(
     r"|\btraining (?:new )?collection agents\b|\bcollection business\b|\b(?:open|start) (?:a )?催收 ?company"
     r"|\bcollection agenc(?:y|ies) (?:need|charge)|(?:licen[cs]e|commission|profitable).{0,30}collection agenc"
 )
-_COLLECTOR = re.compile(
+_COLLECTOR = lazy(
     # "我是催收员", "我是做催收的", "我是银行的催收专员", "我是网贷公司贷后部门的"
     r"我们?(?:是|系|做|干|当)(?:一名|一个|个)?(?:做|干)?(?:[\u4e00-\u9fff]{0,6}?(?:公司|银行|平台|机构|部门|网贷|委外|外包)的?)?"
     r"(?:催收|贷后|风控|放贷|放款|出借人|放款人)"
@@ -93,7 +94,7 @@ _COLLECTOR = re.compile(
     r"|\b(?:track down|find) a debtor\b"
 )
 _AMOUNT = r"[0-9一二三四五六七八九十两几百千万]+"
-_OWED = re.compile(
+_OWED = lazy(
     r"欠我(?:的)?(?:钱|债|货款|房租|租金|" + _AMOUNT + r"(?:块|元|万|千|百)?(?!个月))"
     # "借我钱" is also "lend me money": only with a sign that it was not paid back
     r"|" + _PEOPLE + r"[^我，,。？?]{0,6}?(?:跟我|向我|找我|问我)?借(?:了|咗)?我(?:的)?(?:钱|" + _AMOUNT + r")"
@@ -126,7 +127,7 @@ _OWED = re.compile(
 )
 # What is owed is the writer's pay, deposit or compensation: a dispute Anxin does not cover, but not a lender's
 # question either. Only the thing owed counts: "说发工资就还" is a borrower's promise, not wages owed.
-_NOT_OWED = re.compile(
+_NOT_OWED = lazy(
     r"(?:欠|拖欠|拖|不退|不还|不给|扣)(?:了|我|我的|了我)?[^，,。？?]{0,4}?(?:工资|薪水|薪资|工钱|押金|按金|赔偿)"
     r"|wages?|salary|deposit"
 )
@@ -135,7 +136,7 @@ _NOT_OWED = re.compile(
 # Someone scammed with no loan behind it (a pig-butchering "investment", a task job, a romance that ended in crypto)
 # asks how to call the police in the very words a borrower uses about a collector, and the police answer wins by its
 # keywords. Only when the message names no loan, debt or collector at all: "被刷单骗了又借了网贷" is a borrower's.
-_SCAM = re.compile(
+_SCAM = lazy(
     r"杀猪盘|刷单|做任务返利|网恋.{0,12}(?:投资|转账|汇款|被骗)"
     r"|(?:投资|理财|炒币|炒股|虚拟币|数字货币|加密货币|博彩)[^。？?！!]{0,12}"
     r"(?:被骗|骗了|骗走|提不了|提不出|取不出|出不了金|无法提现|不能提现)"
@@ -156,7 +157,7 @@ _SCAM = re.compile(
     r"|\b(?:crypto|investment|trading) (?:site|platform|app|group)\b"
     r".{0,60}\b(?:can ?not|can't|won't) (?:let me )?withdraw"
 )
-_LOAN = re.compile(
+_LOAN = lazy(
     r"网贷|贷款|借款|借了|借钱|借呗|花呗|白条|金条|催收|逾期|欠款|还款|欠钱|债|额度|分期|口子"
     r"|\b(?:loans?|collectors?|collection|debts?|owe|owed|borrow(?:ed)?|lenders?|overdue|repay)\b"
 )
@@ -165,14 +166,14 @@ _LOAN = re.compile(
 # A dispute of another kind (a road accident, a landlord keeping the deposit, a divorce's property) asked about in the
 # words of a borrower's question ("对方要私了，我该报警吗", "我需要请律师吗"): the police or legal-aid answer wins by
 # its keywords. Only when nothing in the message speaks of a loan, a debt or collecting one.
-_DISPUTE = re.compile(
+_DISPUTE = lazy(
     r"车祸|交通事故|交通意外|擦撞|追尾|剐蹭|被(?:汽车|小车|车|电单车|摩托车|电动车|的士)(?:撞|刮|碰)|撞(?:了|到)(?:人|车|别人)"
     r"|(?:押金|按金)[^。？?！!]{0,8}(?:不退|唔退|不还|唔还|扣)|(?:不退|唔肯退|唔退|不肯退|扣起?)(?:晒)?(?:我)?(?:的|啲)?(?:押金|按金)"
     r"|离婚[^。？?！!]{0,12}(?:房子|层楼|楼|财产|抚养|孩子|小孩|仔女)"
     r"|\b(?:car accident|traffic accident|hit by a (?:car|truck|bus)|rear-ended)\b"
     r"|\blandlord\b.{0,40}\bdeposit\b|\bdivorc\w*\b.{0,40}\b(?:flat|house|property|custody)\b"
 )
-_DEBT = re.compile(_LOAN.pattern + r"|欠|借|贷|还钱|催|追数|收数|讨债|执行|\b(?:owe|debt|lend|credit)")
+_DEBT = lazy(_LOAN.pattern + r"|欠|借|贷|还钱|催|追数|收数|讨债|执行|\b(?:owe|debt|lend|credit)")
 
 
 def fold(text: str, lexicon: Lexicon) -> str:
@@ -203,7 +204,7 @@ def role(text: str, lexicon: Lexicon | None = None) -> str | None:
 # or thanks in front carries no topic, yet it is a near copy of the greeting's or the thanks' examples and wins.
 # `after_courtesy` gives what follows it, when that is a question of its own, for the knowledge base to match.
 
-_COURTESY = re.compile(
+_COURTESY = lazy(
     r"^(?:[\s，,。.!！?？~～、:：;；…]"
     r"|(?:你好|您好|妳好|你哋好|哈[囉喽啰]|嗨|早上好|晚上好|下午好|在吗|在嗎|谢谢你?|謝謝你?|谢啦|多谢|多謝|唔该|唔該"
     r"|请问一下|請問一下|请问|請問|我?想问一?下|我?想問一?下|问一?下|問一?下|打扰了?|打擾了?|另外|还有|還有"
@@ -211,8 +212,8 @@ _COURTESY = re.compile(
     r"|(?:hi|hello|hey|thanks|thank you|thank u|thx|also|btw|by the way|and|ok|okay)\b)+",
     re.IGNORECASE,
 )
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_WORD = re.compile(r"[A-Za-z]+")
+_CJK = lazy(r"[\u3400-\u9fff]")
+_WORD = lazy(r"[A-Za-z]+")
 
 
 def after_courtesy(text: str) -> str | None:

@@ -13,7 +13,6 @@ converted), like `bot.messages`.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 from ..actions import Action
 from ..answers import fill
 from ..models import Button, Locale, Reply
+from ..patterns import LazyPattern, lazy
 from ..region import Region
 from ..text import normalise
 from .letters import LETTER_REGIONS, Story
@@ -205,17 +205,17 @@ def region_of(progress: Progress) -> Region:
 
 # What a request like "催收天天半夜打电话，还打给我爸妈，帮我写投诉" already says happened: those choices start
 # ticked (the user sees them and can untick them). Matched on normalised text (Simplified, lower case).
-_TOLD: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("contacts", re.compile(r"爸|妈|父母|家人|家里人|亲戚|朋友|通讯录|紧急联系人|family|parents|contacts|friends")),
-    ("employer", re.compile(r"单位|公司|同事|领导|老板|employer|colleague|boss|workplace")),
-    ("frequency", re.compile(r"一直打|天天打|不停|轰炸|几十个|上百个|too many calls|nonstop|every day")),
-    ("night", re.compile(r"半夜|深夜|凌晨|夜里|晚上十|晚上11|晚上12|at night|midnight")),
-    ("threats", re.compile(r"威胁|恐吓|弄死|要你好看|threat")),
-    ("insults", re.compile(r"骂|侮辱|羞辱|insult|abus")),
-    ("expose", re.compile(r"曝光|发到网上|发朋友圈|群里|p图|通缉|posted (my|it)|group chat")),
-    ("visit", re.compile(r"上门|堵门|到我家|来我家|到单位|came to my|home visit")),
-    ("fake_legal", re.compile(r"律师函|立案|传票|冒充|假装.{0,4}(法院|警察|律师)|lawyer.s letter|court")),
-    ("fees", re.compile(r"利息|砍头息|费用|高利贷|服务费|interest|fees")),
+_TOLD: tuple[tuple[str, LazyPattern], ...] = (
+    ("contacts", lazy(r"爸|妈|父母|家人|家里人|亲戚|朋友|通讯录|紧急联系人|family|parents|contacts|friends")),
+    ("employer", lazy(r"单位|公司|同事|领导|老板|employer|colleague|boss|workplace")),
+    ("frequency", lazy(r"一直打|天天打|不停|轰炸|几十个|上百个|too many calls|nonstop|every day")),
+    ("night", lazy(r"半夜|深夜|凌晨|夜里|晚上十|晚上11|晚上12|at night|midnight")),
+    ("threats", lazy(r"威胁|恐吓|弄死|要你好看|threat")),
+    ("insults", lazy(r"骂|侮辱|羞辱|insult|abus")),
+    ("expose", lazy(r"曝光|发到网上|发朋友圈|群里|p图|通缉|posted (my|it)|group chat")),
+    ("visit", lazy(r"上门|堵门|到我家|来我家|到单位|came to my|home visit")),
+    ("fake_legal", lazy(r"律师函|立案|传票|冒充|假装.{0,4}(法院|警察|律师)|lawyer.s letter|court")),
+    ("fees", lazy(r"利息|砍头息|费用|高利贷|服务费|interest|fees")),
 )
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ..actions import Action
 from ..matcher import CRISIS_INTENT
 from ..models import Button, Locale, Match, Reply
+from ..patterns import lazy
 from ..rates import Absurd, LoanTerms, Missing, compute, explain, may_hold_figures, meaning, parse, read_number
 from ..region import Region
 from .steps import localised
@@ -32,13 +33,13 @@ STATEMENT_INTENT = "rights.debt_statement"
 NEGOTIATE_INTENT = "rights.negotiate"
 MAX_ASKS = 2  # one question, and once more if the answer did not help; then the flow steps aside
 # Words that make a message with figures a question about its cost, even when the matcher saw another topic.
-_COST_WORDS = re.compile(
+_COST_WORDS = lazy(
     r"年化|利率|利息|费率|费用|手续费|砍头|高利贷|合法|合理|多少|算一下|算算|贵|"
     r"年化|利率|利息|費率|費用|手續費|高利貸|合理|年息|月息|日息|幾多|几多|"
     r"\b(apr|interest|rate|fees?|legal|how much|usury|loan shark)\b",
     re.IGNORECASE,
 )
-_BARE = re.compile(r"^[\s,，、;；/]*$")
+_BARE = lazy(r"^[\s,，、;；/]*$")
 
 
 @dataclass(frozen=True)

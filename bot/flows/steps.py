@@ -22,6 +22,7 @@ from typing import Literal
 
 from ..actions import Action
 from ..models import Button, Locale, Reply
+from ..patterns import LazyPattern, lazy
 from ..text import normalise, to_traditional
 
 CHECK = "✓ "
@@ -176,19 +177,15 @@ def label(value: str, steps: Mapping[str, Step], locale: Locale) -> str | None:
 # --- typed answers ------------------------------------------------------------------------------------------
 
 Typed = Literal["skip", "back", "next", "cancel"]
-_WORDS: Mapping[Typed, re.Pattern[str]] = MappingProxyType(
+_WORDS: Mapping[Typed, LazyPattern] = MappingProxyType(
     {
-        "skip": re.compile(
-            r"^(跳过|略过|不填|不知道|不清楚|不记得|不想说|skip|pass|don ?t know|i don ?t know|no idea)$"
-        ),
-        "back": re.compile(r"^(返回|上一步|返回上一步|后退|回去|改一下|back|go back|previous|prev)$"),
-        "next": re.compile(
-            r"^(下一步|好了|好|完成|就这些|就这样|选好了|继续|确定|ok|okay|done|next|that ?s all|continue)$"
-        ),
-        "cancel": re.compile(r"^(取消|不写了|算了|不要了|退出|停止|cancel|stop|quit|exit|never mind|nevermind)$"),
+        "skip": lazy(r"^(跳过|略过|不填|不知道|不清楚|不记得|不想说|skip|pass|don ?t know|i don ?t know|no idea)$"),
+        "back": lazy(r"^(返回|上一步|返回上一步|后退|回去|改一下|back|go back|previous|prev)$"),
+        "next": lazy(r"^(下一步|好了|好|完成|就这些|就这样|选好了|继续|确定|ok|okay|done|next|that ?s all|continue)$"),
+        "cancel": lazy(r"^(取消|不写了|算了|不要了|退出|停止|cancel|stop|quit|exit|never mind|nevermind)$"),
     }
 )
-_NUMBERS = re.compile(r"^\s*\d{1,2}(?:\s*(?:[\s,，、;；/&和及]|and)\s*\d{1,2})+\s*$")
+_NUMBERS = lazy(r"^\s*\d{1,2}(?:\s*(?:[\s,，、;；/&和及]|and)\s*\d{1,2})+\s*$")
 
 
 def control_word(text: str) -> Typed | None:
