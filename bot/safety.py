@@ -663,12 +663,24 @@ class _Reader:
                 self.error(value, f"word list `{name}` must be one line of words separated by |")
                 continue
             text = str(value.value).strip()
-            try:
-                re.compile(text)
-            except re.error as exc:
-                self.error(value, f"word list `{name}` is not a valid regular expression: {exc}")
+            problem = self.words_problem(text)
+            if problem is not None:
+                self.error(value, f"word list `{name}` is not a valid regular expression: {problem}")
                 continue
             self.words[name] = text
+
+    def words_problem(self, text: str) -> str | None:
+        """Why a word list does not compile; None when it does, or passed before (`known`): the lists are long,
+        and compiled again for the net anyway (`families`), so checking them at every start was work done twice."""
+        key = _known_key("words", text)
+        flags = self.known.get(key)
+        if flags is None:
+            try:
+                flags = re.compile(text).flags
+            except re.error as exc:
+                return str(exc)
+        self.good[key] = flags
+        return None
 
     def read_rewrites(self, node: yaml.Node) -> list[tuple[LazyPattern, str]]:
         rewrites: list[tuple[LazyPattern, str]] = []

@@ -121,3 +121,21 @@ def test_a_pattern_proven_as_an_exclusion_is_checked_again_as_a_signal(
     load_safety(folder, errors, cache_dir=cache)
     assert [e.line for e in errors if "matches an empty message" in e.message] == [4]
     assert not caplog.records
+
+
+def test_a_broken_word_list_is_reported_at_its_line_on_every_load(tmp_path: Path) -> None:
+    # Word lists that passed before are not compiled again at a start; one that does not compile is still reported.
+    folder, cache = tmp_path / "safety", tmp_path / "cache"
+    folder.mkdir()
+    (folder / "signals.yaml").write_text(
+        "words:\n  good: 死|活\n  bad: (unclosed\ncrisis:\n  direct:\n    - 不想{good}了\n", encoding="utf-8"
+    )
+    forget_proven_patterns()
+    for _ in range(2):
+        errors: list[KnowledgeError] = []
+        rules = load_safety(folder, errors, cache_dir=cache)
+        assert [(e.line, e.message.split(":")[0]) for e in errors if "word list" in e.message] == [
+            (3, "word list `bad` is not a valid regular expression")
+        ]
+        assert rules.assess("我不想活了").level == "crisis"
+        forget_proven_patterns()  # the next load: a new process, with only the data folder vouching
