@@ -15,22 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from .evaluation import Report, SafetyReport
     from .knowledge import KnowledgeSource as KnowledgeSourceType
     from .stats import StatsReport
     from .usage import UsageSnapshot
 
 from . import logs
 from .content import display_path
-from .evaluation import (
-    EvalFileError,
-    Report,
-    SafetyReport,
-    evaluate,
-    evaluate_safety,
-    held_out,
-    load_labelled,
-    load_safety_items,
-)
 from .knowledge import CACHE_DIR, KnowledgeBase, did_you_mean, load_knowledge
 from .models import LOCALES, Locale, Match, Reply
 from .rates import Absurd, Cost, LoanTerms, Missing, absurd_message, compute, explain, meaning, parse, question_for
@@ -194,6 +185,8 @@ def _print_safety(report: SafetyReport) -> None:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from .evaluation import EvalFileError, evaluate, evaluate_safety, held_out, load_labelled, load_safety_items
+
     kb = _knowledge(settings)
     if args.safety is not None:
         try:
