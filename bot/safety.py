@@ -348,6 +348,7 @@ class _Screen:
     exclusions: Shortlist
     signals: Shortlist
     rewrites: Shortlist
+    made_for: tuple[object, ...]  # the rules' own tuples of exclusions, signals and rewrites, these very objects
 
     @classmethod
     def of(cls, rules: SafetyRules) -> _Screen:
@@ -365,7 +366,15 @@ class _Screen:
             for clause in need
             for literal in clause
         }
-        return cls(Literals(every), exclusions, signals, rewrites)
+        return cls(Literals(every), exclusions, signals, rewrites, _screened(rules))
+
+    def fits(self, rules: SafetyRules) -> bool:
+        """Whether this screen was made for the very patterns `rules` holds (a copy that only adds the nets)."""
+        return all(mine is theirs for mine, theirs in zip(self.made_for, _screened(rules), strict=True))
+
+
+def _screened(rules: SafetyRules) -> tuple[object, ...]:
+    return (rules.exclusions, rules.signals, rules.rewrites)
 
 
 @dataclass(frozen=True)
@@ -383,12 +392,19 @@ class SafetyRules:
     # Skip every pattern whose needed literals are not in the message (`_Screen`); False runs them all, the
     # reference the tests hold the prefilter to (`plain()`).
     prefilter: bool = True
-    _screen: _Screen | None = dataclasses.field(init=False, repr=False, compare=False)
+    # Never given: `dataclasses.replace` hands the copy the original's, kept only if made for the same patterns.
+    _screen: _Screen | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Derived here, from the patterns this object holds, so that no copy (`dataclasses.replace`) can
-        # carry a prefilter made for other patterns.
-        object.__setattr__(self, "_screen", _Screen.of(self) if self.prefilter else None)
+        # carry a prefilter made for other patterns. A copy holding the very same ones (the rules with their
+        # nets, at every load) keeps the prefilter: making it again was a tenth of a start.
+        screen = self._screen
+        if not self.prefilter:
+            screen = None
+        elif screen is None or not screen.fits(self):
+            screen = _Screen.of(self)
+        object.__setattr__(self, "_screen", screen)
 
     def plain(self) -> SafetyRules:
         """The same rules with every pattern run on every message: slower, and the same decisions."""

@@ -3,6 +3,7 @@ as a start that compiles them all, and a broken or over-broad pattern is still r
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import shutil
@@ -12,7 +13,7 @@ import pytest
 
 from bot.content import KnowledgeError
 from bot.patterns import LazyPattern
-from bot.safety import SafetyRules, forget_proven_patterns, load_safety
+from bot.safety import SafetyRules, built_in_rules, forget_proven_patterns, load_safety
 
 REPO = Path(__file__).parent.parent
 TEXTS = [
@@ -139,3 +140,17 @@ def test_a_broken_word_list_is_reported_at_its_line_on_every_load(tmp_path: Path
         ]
         assert rules.assess("我不想活了").level == "crisis"
         forget_proven_patterns()  # the next load: a new process, with only the data folder vouching
+
+
+def test_a_copy_with_the_same_patterns_keeps_the_prefilter_and_one_with_others_gets_its_own() -> None:
+    # Every load copies the rules to add the nets: the same patterns, so the prefilter is not made again.
+    rules = built_in_rules()
+    same = dataclasses.replace(rules, built_in=False)
+    assert same._screen is rules._screen is not None
+    fewer = dataclasses.replace(rules, signals=rules.signals[:-1])
+    assert fewer._screen is not None and fewer._screen is not rules._screen
+    assert len(fewer._screen.signals.needs) == len(rules.signals) - 1
+    assert dataclasses.replace(rules, prefilter=False)._screen is None
+    for text in TEXTS:
+        assert same.assess(text) == rules.assess(text) == rules.plain().assess(text)
+        assert fewer.assess(text) == fewer.plain().assess(text)
