@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 # The C parser when PyYAML was built with it (about ten times faster at start-up); both keep line marks.
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NULL_TAG = "tag:yaml.org,2002:null"
 
 
@@ -118,7 +118,7 @@ def parse_yaml(path: Path, text: str, errors: list[KnowledgeError]) -> yaml.Node
         return None
     merged = _merged_item(lines)
     try:
-        root = yaml.compose(text, Loader=_LOADER)
+        root = yaml.compose(text, Loader=YAML_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         found = mark.line + 1 if mark else 1
