@@ -646,6 +646,27 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("今天最后一天上班 跟工友们告个别 工资结了就还白条", "none"),
         ("bought rope and boxes for shipping my goods, can i pay in instalments", "none"),
         ("换个号码一了百了 会不会被起诉", "none"),
+        # EU-EW (tuning data since this round): joining a father who died, in English and said of someone else; a
+        # friend about to jump from a boat (not news); xbzj; "I really can't any more" at the end; selling the boat
+        ("my mum passed last winter. i keep thinking going to her would be better", "crisis"),
+        ("我哥说要去陪我爸了 我爸去年走的 现在电话打不通", "crisis"),
+        ("有个工友说要跳海 现在谁都劝不住", "crisis"),
+        ("xbzj 各位", "crisis"),
+        ("网贷利息滚得比我挣得快 我真的不行了", "concern"),
+        ("帮我跟阿妈讲 那辆货车我用不着了 卖了还网贷", "crisis"),
+        # look-alikes: a collector's fax, a hanging picture sent as a threat, broken English, a film's scene, rebar on
+        # a roof, sunset photos, a relative's loans "before she went", goodbye to the debts, settling it all by paying
+        ("店里收到短信写我欠钱不还应该去死 这个能报警吗", "none"),
+        ("催收给我发了一张上吊的照片 这样算恐吓吗", "none"),
+        ("the lender told my father in Fujian i will die soon if i not pay, is it legal", "none"),
+        ("看电影看到烧炭那段 心里好难受 顺便问下逾期会上征信吗", "none"),
+        ("在楼顶扎钢筋 晚点再打给你", "none"),
+        ("在天台看日出 突然想起花呗还没还", "none"),
+        ("我爸走之前欠了白条 我们放弃继承还要还吗", "none"),
+        ("终于可以跟这些烂账说再见了 还有最后一期", "none"),
+        ("怎样才能结束这一切 我想把卡债一次处理干净", "none"),
+        ("欠款会不会影响信贷记录 会留在系统多久", "none"),
+        ("my uncle borrowed money from me then disappeared, what can i do", "none"),
     ],
 )
 def test_this_rounds_signals_and_exclusions(rules: SafetyRules, text: str, level: str) -> None:
