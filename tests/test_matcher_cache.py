@@ -48,6 +48,12 @@ def _without_the_safety_net(root: Path) -> None:
     (root / "safety" / "examples.yaml").unlink()
 
 
+@pytest.fixture(autouse=True)
+def _nets_in_this_process(bundled_knowledge: KnowledgeBase) -> None:
+    """The bundled safety nets loaded once in this process (conftest reads them from the data folder), so the loads
+    here without one reuse them rather than train them again: minutes on a CI worker that had not loaded them yet."""
+
+
 def _messages() -> list[str]:
     texts = [item.text for path in ("dev.yaml", "realistic-dev.yaml") for item in load_labelled(REPO / "eval" / path)]
     return [*texts[::3], "", "🙂", "电话", "催收。打电话。给我妈妈。合法吗？", "how do i stop them calling my boss"]
