@@ -70,7 +70,7 @@ log = logging.getLogger(__name__)
 
 Level = Literal["crisis", "concern", "none"]
 ACT_GROUPS = frozenset({"act", "method"})
-OTHER_GROUPS = frozenset({"other", "other_joining"})  # someone else at risk now
+OTHER_GROUPS = frozenset({"other", "other_always"})  # someone else at risk now
 _REFERENCE = re.compile(r"\{([a-z_]+)\}")
 CUT = " ※ "  # what an exclusion leaves where it cut text out
 
