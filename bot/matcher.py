@@ -582,12 +582,21 @@ class Matcher:
         naming several problems can get an overview.
         `ranked` holds the best `limit` in-scope and the best `limit` out-of-scope intents (all when None).
         """
-        whole = self._scored(text)
+        # One message scores the same text more than once (a one-sentence message is its own clause, a conjunct or
+        # the focused question may be the whole): each text is scored once per message. Nothing is kept after it.
+        memo: dict[str, _Scored | None] = {}
+
+        def scored(part: str) -> _Scored | None:
+            if part not in memo:
+                memo[part] = self._scored(part)
+            return memo[part]
+
+        whole = scored(text)
         combined = whole.scores.copy() if whole is not None else np.zeros(len(self.intents))
         winners: list[tuple[int, float, bool]] = []
         split = clauses(text)
         for clause, asks in split:
-            found = self._scored(clause)
+            found = scored(clause)
             if found is None:
                 continue
             best = int(np.argmax(found.scores))
@@ -608,11 +617,11 @@ class Matcher:
         ranked = tuple(Candidate(self.intents[index], float(combined[index])) for index in chosen)
         clause_winners = tuple(Candidate(self.intents[index], score) for index, score, _ in winners)
         asked = tuple(asks for _, _, asks in winners)
-        conjuncts = tuple(named for named in map(self._named, coordinated(text)) if named is not None)
+        conjuncts = tuple(named for part in coordinated(text) if (named := self._named(part, scored)) is not None)
         form, genuine = question_form(text, split), asks_if_genuine(text, split)
         police, target = asks_police(text, split), complaint_target(text, split)
         tell, stuck = asks_how_to_tell(text, split), complained_in_vain(text, split)
-        focus, offer = self._in_scope_best(focused(text)), scam_offer(text, split)
+        focus, offer = self._in_scope_best(focused(text), scored), scam_offer(text, split)
         return Analysis(
             ranked, clause_winners, asked, conjuncts, form, genuine, police, target, tell, stuck, focus, offer
         )
@@ -717,10 +726,10 @@ class Matcher:
                 }
         return results
 
-    def _named(self, text: str) -> Candidate | None:
+    def _named(self, text: str, scored: Callable[[str], _Scored | None]) -> Candidate | None:
         """A conjunct's best intent, when the conjunct holds one of that intent's keywords: a bit of story ("講我
         欠錢唔還", "我妈已经吓坏了") can score fairly on words alone without naming anything that was done."""
-        found = self._scored(text)
+        found = scored(text)
         if found is None:
             return None
         index = int(np.argmax(found.scores))
@@ -728,9 +737,9 @@ class Matcher:
             return None
         return Candidate(self.intents[index], float(found.scores[index]))
 
-    def _in_scope_best(self, text: str) -> Candidate | None:
+    def _in_scope_best(self, text: str, scored: Callable[[str], _Scored | None]) -> Candidate | None:
         """The text's best in-scope intent (None for no text, or none scoring)."""
-        found = self._scored(text) if text else None
+        found = scored(text) if text else None
         if found is None:
             return None
         scores = np.where(self.out_of_scope_mask, 0.0, found.scores)
