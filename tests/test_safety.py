@@ -667,6 +667,7 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("怎样才能结束这一切 我想把卡债一次处理干净", "none"),
         ("欠款会不会影响信贷记录 会留在系统多久", "none"),
         ("my uncle borrowed money from me then disappeared, what can i do", "none"),
+        ("sometimes i wish i just disappeared", "concern"),  # the writer's own, past tense
         # FF (hard positives): trains at a crossing and their speed, braking distance, where a wrist bleeds faster,
         # exhaust in a shut garage, bridges without fences, a mine shaft, smoke in a shut room, full throttle at a
         # bend; a ring left on the table, a pill-bottle picture, a workmate on a crane; wages sent to a parent
