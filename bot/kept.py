@@ -49,11 +49,12 @@ def code_digest(*modules: str | None) -> hashlib._Hash:
     return digest
 
 
-def read_arrays(path: Path) -> dict[str, npt.NDArray[np.generic]]:
-    """Every array in the file; raises whatever a missing or damaged file raises."""
+def read_arrays(path: Path, names: Sequence[str] | None = None) -> dict[str, npt.NDArray[np.generic]]:
+    """Every array in the file, or only those `names` (the others are not read); raises whatever a missing or
+    damaged file raises, KeyError for a name the file lacks."""
     # Opened here, so that it is closed however damaged it is (np.load leaves it open on a broken zip).
     with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
-        return {name: data[name] for name in data.files}
+        return {name: data[name] for name in (data.files if names is None else names)}
 
 
 def write_arrays(folder: Path, prefix: str, key: str, arrays: Arrays) -> None:

@@ -812,10 +812,8 @@ def _with_net(
     read = _examples(path, errors, cache_dir)
     if read is None:
         return rules
-    threshold, lists, source = read
-    clear = lists["act"] + lists["crisis"]
-    risk = clear + lists["concern"]
-    if min(len(risk), len(lists["safe"])) < 20:
+    threshold, sizes, source = read.threshold, read.sizes, read.source
+    if min(sizes["act"] + sizes["crisis"] + sizes["concern"], sizes["safe"]) < 20:
         errors.append(
             KnowledgeError(path, 1, "the net needs at least 20 `act`, `crisis` or `concern` and 20 `safe` examples")
         )
@@ -827,6 +825,8 @@ def _with_net(
     canonical = functools.cache(rules.canonical)
 
     def examples() -> tuple[list[tuple[str, bool]], list[float]]:
+        lists = read.lists()
+        risk = lists["act"] + lists["crisis"] + lists["concern"]
         found = [(canonical(text), True) for text in risk]
         found += [(canonical(text), False) for text in (*lists["safe"], *ordinary)]
         each = min(1.0, ORDINARY_SHARE * len(lists["safe"]) / len(ordinary)) if ordinary else 1.0
@@ -836,15 +836,15 @@ def _with_net(
     # The second and third nets, each when there are examples enough on both sides (fewer: every risk the first
     # net sees is a check-in; no crisis reply is marked as an act but by the rules).
     apart = {
-        "urgent": (URGENT_CACHE_PREFIX, URGENT_THRESHOLD, clear, lists["concern"] + lists["safe"]),
-        "acts": (ACT_CACHE_PREFIX, ACT_THRESHOLD, lists["act"], lists["crisis"] + lists["concern"] + lists["safe"]),
+        "urgent": (URGENT_CACHE_PREFIX, URGENT_THRESHOLD, ("act", "crisis"), ("concern", "safe")),
+        "acts": (ACT_CACHE_PREFIX, ACT_THRESHOLD, ("act",), ("crisis", "concern", "safe")),
     }
     kinds: list[str] = []
     for kind, (prefix, limit, yes, no) in apart.items():
-        if min(len(yes), len(no)) >= 20:
+        if min(sum(sizes[name] for name in yes), sum(sizes[name] for name in no)) >= 20:
             kinds.append(kind)
             key = _net_key(kind, learnt, source, (), limit)
-            wanted.append(_Wanted(prefix, key, _labelled(canonical, yes, no), limit))
+            wanted.append(_Wanted(prefix, key, _labelled(canonical, read.lists, yes, no), limit))
     net, *more = _nets(wanted, rules.families, cache_dir)
     found = dict(zip(kinds, more, strict=True))
     return dataclasses.replace(rules, net=net, urgent=found.get("urgent"), acts=found.get("acts"))
@@ -854,24 +854,57 @@ EXAMPLE_LISTS = ("act", "crisis", "concern", "safe")
 EXAMPLES_CACHE_PREFIX = "safety-examples-"  # the lists of an examples file that read without a problem
 
 
-def _examples(
-    path: Path, errors: list[KnowledgeError], cache_dir: Path | None
-) -> tuple[float, dict[str, list[str]], str] | None:
-    """The net's threshold and example lists from `safety/examples.yaml` and the digest of the text they come from
-    (and of the code reading it), or None when the file cannot be used.
+@dataclass(frozen=True)
+class _Examples:
+    """What `safety/examples.yaml` holds: the net's threshold and the size of each list at once, the texts only when a
+    net has to be trained (`lists()`). Read back from the data folder they are some 58,000 texts: about 40 MB of a
+    start whose nets are kept too, and which needs only their sizes."""
+
+    threshold: float
+    sizes: Mapping[str, int]
+    source: str  # a digest of the file's text and of the code reading it: what the nets' keys are made of
+    lists: Callable[[], dict[str, list[str]]]
+
+
+def _examples(path: Path, errors: list[KnowledgeError], cache_dir: Path | None) -> _Examples | None:
+    """The net's threshold and example lists from `safety/examples.yaml`, or None when the file cannot be used.
 
     The file is the largest of the content (about 4 MB); parsing it took a third of a start. A text that was read
     without a single problem is kept in the data folder as its lists, under a digest of the text and of the code
-    that reads it, and a start finding the same text reads the lists instead: the same lists, no problem missed.
+    that reads it, and a start finding the same text reads the lists' sizes instead, and their texts only if a net
+    has to be trained: the same lists, no problem missed.
     """
     text = read_content(path, errors)
     if text is None:
         return None
     key = _examples_key(text)
     if cache_dir is not None:
-        kept = _kept_examples(cache_dir / f"{EXAMPLES_CACHE_PREFIX}{key}.npz")
-        if kept is not None:
-            return (*kept, key)
+        kept = cache_dir / f"{EXAMPLES_CACHE_PREFIX}{key}.npz"
+        sized = _kept_sizes(kept)
+        if sized is not None:
+            threshold, sizes = sized
+
+            @functools.cache
+            def lists() -> dict[str, list[str]]:
+                found = _kept_examples(kept)
+                if found is None or {name: len(each) for name, each in found.items()} != sizes:
+                    read = _parsed_examples(path, text, [], None)  # the file has read without a problem before
+                    return read[1] if read is not None else {name: [] for name in EXAMPLE_LISTS}
+                return found
+
+            return _Examples(threshold, sizes, key, lists)
+    read = _parsed_examples(path, text, errors, None if cache_dir is None else (cache_dir, key))
+    if read is None:
+        return None
+    threshold, parsed = read
+    return _Examples(threshold, {name: len(each) for name, each in parsed.items()}, key, lambda: parsed)
+
+
+def _parsed_examples(
+    path: Path, text: str, errors: list[KnowledgeError], keep: tuple[Path, str] | None
+) -> tuple[float, dict[str, list[str]]] | None:
+    """The threshold and lists of the file's `text`; with `keep` (a data folder's cache and the text's key), the lists
+    are kept there when the text read without a problem."""
     before = len(errors)
     root = parse_yaml(path, text, errors)
     if root is None:
@@ -900,15 +933,16 @@ def _examples(
                          "`concern` (indirect: hopeless, a burden, wanting to disappear)")
         else:
             reader.error(key_node, f"unknown key `{name}`; use threshold, act, crisis, concern and safe")
-    if cache_dir is not None and len(errors) == before:
+    if keep is not None and len(errors) == before:
+        folder, key = keep
         arrays: dict[str, npt.NDArray[np.generic]] = {"threshold": np.array(threshold, dtype=np.float64)}
         for name in EXAMPLE_LISTS:
             arrays[f"{name}_blob"], arrays[f"{name}_lengths"] = pack_texts(lists[name])
         try:
-            write_arrays(cache_dir, EXAMPLES_CACHE_PREFIX, key, arrays)
+            write_arrays(folder, EXAMPLES_CACHE_PREFIX, key, arrays)
         except OSError as exc:  # only costs the next start the parsing
-            log.warning("safety examples: could not keep the lists in %s (%s)", cache_dir, exc.strerror)
-    return threshold, lists, key
+            log.warning("safety examples: could not keep the lists in %s (%s)", folder, exc.strerror)
+    return threshold, lists
 
 
 def _examples_key(text: str) -> str:
@@ -917,30 +951,51 @@ def _examples_key(text: str) -> str:
     return digest.hexdigest()[:40]
 
 
-def _kept_examples(path: Path) -> tuple[float, dict[str, list[str]]] | None:
+def _kept_sizes(path: Path) -> tuple[float, dict[str, int]] | None:
+    """The threshold and each list's size, from the kept lists' lengths alone (their texts are not read)."""
     if not path.is_file():
         return None
     try:
-        data = read_arrays(path)
+        data = read_arrays(path, ["threshold", *(f"{name}_lengths" for name in EXAMPLE_LISTS)])
         threshold = float(data["threshold"])
+        lengths = {name: data[f"{name}_lengths"] for name in EXAMPLE_LISTS}
+        for each in lengths.values():
+            if each.dtype != np.int64 or each.ndim != 1 or (len(each) and int(each.min()) < 1):
+                raise ValueError("lengths of the wrong kind")
+    except Exception as exc:  # any damage only means parsing the file again
+        log.warning("safety examples: the kept lists could not be read (%s); reading the file", type(exc).__name__)
+        return None
+    if not 0.5 <= threshold < 1.0:
+        log.warning("safety examples: the kept lists are not what a reading gives; reading the file")
+        return None
+    return threshold, {name: len(each) for name, each in lengths.items()}
+
+
+def _kept_examples(path: Path) -> dict[str, list[str]] | None:
+    try:
+        data = read_arrays(path)
         lists = {name: unpack_texts(data[f"{name}_blob"], data[f"{name}_lengths"]) for name in EXAMPLE_LISTS}
     except Exception as exc:  # any damage only means parsing the file again
         log.warning("safety examples: the kept lists could not be read (%s); reading the file", type(exc).__name__)
         return None
-    if not 0.5 <= threshold < 1.0 or not all(item and item == item.strip() for each in lists.values() for item in each):
+    if not all(item and item == item.strip() for each in lists.values() for item in each):
         log.warning("safety examples: the kept lists are not what a reading gives; reading the file")
         return None
-    return threshold, lists
+    return lists
 
 
 def _labelled(
-    canonical: Callable[[str], str], yes: Sequence[str], no: Sequence[str]
+    canonical: Callable[[str], str],
+    lists: Callable[[], dict[str, list[str]]],
+    yes: Sequence[str],
+    no: Sequence[str],
 ) -> Callable[[], tuple[list[tuple[str, bool]], list[float]]]:
-    """The examples of a net that tells `yes` from `no`, each counting once, made when it has to be trained."""
+    """The examples of a net that tells the lists named `yes` from those named `no`, each counting once, made when
+    it has to be trained."""
 
     def examples() -> tuple[list[tuple[str, bool]], list[float]]:
-        found = [(canonical(text), True) for text in yes]
-        found += [(canonical(text), False) for text in no]
+        found = [(canonical(text), True) for name in yes for text in lists()[name]]
+        found += [(canonical(text), False) for name in no for text in lists()[name]]
         return found, [1.0] * len(found)
 
     return examples
@@ -963,18 +1018,19 @@ def _nets(
     """Each net: from this process's recent ones, the data folder, or trained. With a data folder to hand the
     weights back through, the nets to train are trained at once, each in a child process of its own."""
     found: list[SafetyNet | None] = []
+    vocabularies: _Vocabularies = {}
     for want in wanted:
         net = _recent_net(want.key, families, want.threshold)
         if net is not None and cache_dir is not None and not (cache_dir / f"{want.prefix}{want.key}.npz").is_file():
             _keep_net(cache_dir, want.key, net, prefix=want.prefix)  # a new data folder gets them for its next start
         if net is None and cache_dir is not None:
-            net = _cached_net(cache_dir, want.key, families, want.threshold, want.prefix)
+            net = _cached_net(cache_dir, want.key, families, want.threshold, want.prefix, vocabularies)
         found.append(net)
     missing = [index for index, net in enumerate(found) if net is None]
     examples = {index: wanted[index].examples() for index in missing}
     if cache_dir is not None and missing:
         jobs = [(wanted[index], *examples[index]) for index in missing]
-        for index, net in zip(missing, _trained_apart(cache_dir, jobs, families), strict=True):
+        for index, net in zip(missing, _trained_apart(cache_dir, jobs, families, vocabularies), strict=True):
             found[index] = net
     nets: list[SafetyNet] = []
     for index, (want, net) in enumerate(zip(wanted, found, strict=True)):
@@ -1053,13 +1109,21 @@ def _net_key(kind: str, rules: str, examples: str, ordinary: Sequence[str], thre
     return hashlib.sha256("".join(f"{part}\x00" for part in parts).encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
+# The nets read in one load, by a digest of their vocabulary's arrays: the urgent and the act nets learn from the
+# same examples, so their vocabularies are the same, and one copy serves both (about 9 MB of a start).
+_Vocabularies = dict[bytes, tuple[npt.NDArray[np.uint64], Mapping[str, int]]]
+
+
 def _cached_net(
     folder: Path,
     key: str,
     families: tuple[tuple[str, re.Pattern[str]], ...],
     threshold: float,
     prefix: str = NET_CACHE_PREFIX,
+    vocabularies: _Vocabularies | None = None,
 ) -> SafetyNet | None:
+    """The net kept in `folder`, or None when it is missing or damaged. `vocabularies`: those of the nets already
+    read in this load, whose arrays a net with the same vocabulary shares (it is filled in here)."""
     path = folder / f"{prefix}{key}.npz"
     if not path.is_file():
         return None
@@ -1068,25 +1132,38 @@ def _cached_net(
         kept_grams = data["grams"]
         if kept_grams.dtype != np.uint64:
             raise TypeError("gram codes of the wrong kind")
-        grams = np.asarray(kept_grams, dtype=np.uint64)
-        others = unpack_texts(data["others"], data["other_lengths"])
+        vocabulary = hashlib.sha256()
+        for part in ("grams", "others", "other_lengths"):
+            vocabulary.update(f"{part}\x00{data[part].dtype.str}\x00{data[part].shape}\x00".encode())
+            vocabulary.update(data[part].tobytes())
+        shared = vocabularies.get(vocabulary.digest()) if vocabularies is not None else None
+        grams = np.asarray(kept_grams, dtype=np.uint64) if shared is None else shared[0]
+        others = unpack_texts(data["others"], data["other_lengths"]) if shared is None else None
         weights = np.asarray(data["weights"], dtype=np.float64)
         bias = float(data["bias"])
     except Exception as exc:  # any damage to a cache file only means training again
         log.warning("safety net: the kept weights could not be read (%s); training again", type(exc).__name__)
         return None
-    names = {feature: index for index, feature in enumerate(others, len(grams))}
+    if shared is not None:
+        names = shared[1]
+        size = len(names)
+    else:
+        assert others is not None
+        names = MappingProxyType({feature: index for index, feature in enumerate(others, len(grams))})
+        size = len(others)
     consistent = (
         grams.ndim == 1
-        and weights.shape == (len(grams) + len(others),)
+        and weights.shape == (len(grams) + size,)
         and bool(np.all(grams[1:] > grams[:-1]))  # sorted, each once: what `searchsorted` needs
-        and len(names) == len(others)  # each name once
+        and len(names) == size  # each name once
         and math.isfinite(bias)
     )
     if not consistent:
         log.warning("safety net: the kept weights are inconsistent; training again")
         return None
-    return SafetyNet(grams, MappingProxyType(names), weights, bias, threshold, families)
+    if vocabularies is not None and shared is None:
+        vocabularies[vocabulary.digest()] = (grams, names)
+    return SafetyNet(grams, names, weights, bias, threshold, families)
 
 
 def _keep_net(
@@ -1298,9 +1375,10 @@ def _trained_apart(
     folder: Path,
     jobs: Sequence[tuple[_Wanted, Sequence[tuple[str, bool]], Sequence[float]]],
     families: tuple[tuple[str, re.Pattern[str]], ...],
+    vocabularies: _Vocabularies | None = None,
 ) -> list[SafetyNet | None]:
     """Each net trained by a child process of its own, all at once, and kept in `folder` under its prefix; None for
-    one whose child did not work."""
+    one whose child did not work. `vocabularies`: as for `_cached_net`."""
     import subprocess  # only a first start trains
 
     names, name_lengths = pack_texts([name for name, _ in families])
@@ -1346,7 +1424,7 @@ def _trained_apart(
                 code = child.returncode
                 log.warning("safety net: the training process failed (%s: %s); training here", code, last[0])
             else:
-                net = _cached_net(folder, want.key, families, want.threshold, want.prefix)
+                net = _cached_net(folder, want.key, families, want.threshold, want.prefix, vocabularies)
         with contextlib.suppress(OSError):  # a folder that cannot be written never had the file
             inputs.unlink(missing_ok=True)
         nets.append(net)

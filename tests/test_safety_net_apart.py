@@ -176,3 +176,40 @@ def test_a_data_folder_that_cannot_be_written_only_means_training_here(folder: P
     rules = load_safety(folder, errors, ORDINARY, cache_dir=blocked / "cache")
     assert errors == [] and here is not None and rules.net is not None and _same(here, rules.net)
     assert rules.assess("我不想活了").level == "crisis"
+
+
+def test_a_start_with_kept_nets_reads_only_the_sizes_of_the_kept_lists_and_their_texts_when_it_trains(
+    folder: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The texts of the kept lists (58,000 in the bundle, about 40 MB once read) are read only to train a net.
+    Here they are damaged while their lengths are not: a start with its nets kept never notices; a start that must
+    train reads the examples file instead and learns the same weights."""
+    cache = tmp_path / "cache"
+    first = load_safety(folder, [], ORDINARY, cache_dir=cache)
+    (kept,) = cache.glob("safety-examples-*.npz")
+    arrays = dict(read_arrays(kept))
+    arrays["crisis_blob"] = np.full_like(arrays["crisis_blob"], 0xFF)  # not UTF-8 at all
+    np.savez(kept, allow_pickle=False, **arrays)
+    forget_recent_nets()
+    with caplog.at_level(logging.WARNING, logger="bot.safety"):
+        kept_nets = load_safety(folder, [], ORDINARY, cache_dir=cache)
+    assert not caplog.records
+    assert first.net is not None and kept_nets.net is not None and _same(first.net, kept_nets.net)
+
+    for net in cache.glob("safety-urgent-*.npz"):
+        net.unlink()
+    forget_recent_nets()
+    with caplog.at_level(logging.WARNING, logger="bot.safety"):
+        retrained = load_safety(folder, [], ORDINARY, cache_dir=cache)
+    assert any("kept lists could not be read" in record.getMessage() for record in caplog.records)
+    assert first.urgent is not None and retrained.urgent is not None and _same(first.urgent, retrained.urgent)
+
+
+def test_the_urgent_and_act_nets_share_one_vocabulary_read_from_the_data_folder(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_safety(folder, [], ORDINARY, cache_dir=cache)
+    forget_recent_nets()
+    again = load_safety(folder, [], ORDINARY, cache_dir=cache)
+    assert again.net is not None and again.urgent is not None and again.acts is not None
+    assert again.urgent.grams is again.acts.grams and again.urgent.others is again.acts.others
+    assert not np.array_equal(again.urgent.weights, again.acts.weights)
