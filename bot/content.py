@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -57,9 +58,12 @@ def line_of(node: yaml.Node) -> int:
 
 @dataclass
 class Reading:
-    """What one load read: the text of every file, and the files it was told to read from a stand-in."""
+    """What one load read: a digest of every file's text (`text_digest`), the text itself of each file whose digest
+    is not the one `known` gives, and the files it was told to read from a stand-in."""
 
     stand_ins: Mapping[Path, str]
+    known: Mapping[Path, str] = field(default_factory=dict)
+    digests: dict[Path, str] = field(default_factory=dict)
     texts: dict[Path, str] = field(default_factory=dict)
     stood_in: set[Path] = field(default_factory=set)
 
@@ -67,13 +71,19 @@ class Reading:
 _READING: ContextVar[Reading | None] = ContextVar("anxin_content_reading", default=None)
 
 
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @contextmanager
-def reading(stand_ins: Mapping[Path, str] | None = None) -> Iterator[Reading]:
-    """Within the block, `read_yaml` reads `stand_ins[path]` instead of the file, and notes every text it read.
+def reading(stand_ins: Mapping[Path, str] | None = None, known: Mapping[Path, str] | None = None) -> Iterator[Reading]:
+    """Within the block, `read_yaml` reads `stand_ins[path]` instead of the file, and notes a digest of every text
+    it read, and the text too unless its digest is `known[path]` (a file unchanged since it was last kept: the
+    content is some 6 MB of text, held twice during a start that kept every text).
 
     `bot.knowledge` uses it to serve a broken file's last good version while every other file is read fresh.
     """
-    current = Reading(dict(stand_ins or {}))
+    current = Reading(dict(stand_ins or {}), dict(known or {}))
     token = _READING.set(current)
     try:
         yield current
@@ -104,7 +114,9 @@ def read_content(path: Path, errors: list[KnowledgeError]) -> str | None:
             errors.append(KnowledgeError(path, 1, f"cannot read the file ({exc.strerror})"))
             return None
         if current is not None:
-            current.texts[path] = text
+            digest = current.digests[path] = text_digest(text)
+            if current.known.get(path) != digest:
+                current.texts[path] = text
     return text
 
 

@@ -13,6 +13,7 @@ cannot take the bot down, and `lint` can show every problem at once.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import difflib
@@ -38,6 +39,7 @@ from .content import (
     display_path,
     read_yaml,
     reading,
+    text_digest,
 )
 from .content import (
     date_of as _date,
@@ -895,6 +897,7 @@ def _replace_related(intent: Intent, related: tuple[str, ...]) -> Intent:
 
 
 LAST_GOOD_FILE = "content-last-good.json"
+LAST_GOOD_DIGESTS = "content-last-good.digests.json"  # a digest of each text in LAST_GOOD_FILE, read at start
 CACHE_DIR = "cache"  # in the data folder: what is slow to build from content and can be rebuilt any time
 
 
@@ -905,6 +908,10 @@ class KnowledgeSource:
     version (in `keep_dir`, when given, so a restart remembers it too). A file with a problem is served
     from its last good version instead, so one volunteer's slip hides nothing that worked before; the
     problems are still reported, and `stood_in` names the files being served from the past.
+
+    With `keep_dir`, the last good texts stay on disk and only their digests in memory: they are read back
+    when a file needs its stand-in or the kept versions are written again (the texts were some 13 MB of a
+    running bot). Without it (a command that only reads content), they are kept in memory.
     """
 
     def __init__(self, root: Path, keep_dir: Path | None = None, cache_dir: Path | None = None) -> None:
@@ -915,7 +922,9 @@ class KnowledgeSource:
         if cache_dir is None and keep_dir is not None:
             cache_dir = keep_dir / CACHE_DIR
         self._cache = cache_dir
-        self._good: dict[Path, str] = self._read_kept()
+        self._in_memory: dict[Path, str] = {}  # the last good texts, when there is no `keep_dir`
+        self._index_wanted = False
+        self._good: dict[Path, str] = self._read_digests()
         self.stood_in: tuple[Path, ...] = ()
         # SIGHUP, the file watcher and an admin's /reload may overlap; one reload at a time, so an
         # older read of the files can never replace a newer one. Readers never take this lock.
@@ -947,15 +956,17 @@ class KnowledgeSource:
 
     def _load(self) -> tuple[KnowledgeBase, tuple[KnowledgeError, ...]]:
         previous = getattr(self, "_current", None)  # None at start; the knowledge base a reload replaces
-        with reading() as fresh:
+        with reading(known=self._good) as fresh:
             loaded = load_knowledge(self.root, previous, self._cache)
         troubled = {error.path for error in loaded.errors}
-        good = {path: text for path, text in self._good.items() if path.exists() or path in fresh.texts}
-        good.update((path, text) for path, text in fresh.texts.items() if path not in troubled)
-        if good != self._good:
-            self._good = good
-            self._write_kept()
-        stand_ins = {path: good[path] for path in troubled if path in good and fresh.texts.get(path) != good[path]}
+        good = {path: digest for path, digest in self._good.items() if path.exists() or path in fresh.digests}
+        changed = {path: text for path, text in fresh.texts.items() if path not in troubled}
+        good.update((path, fresh.digests[path]) for path in changed)
+        if good != self._good or self._index_wanted:
+            self._good = self._write_kept(good, changed)
+            self._index_wanted = False
+        stale = {path for path in troubled if path in self._good and fresh.digests.get(path) != self._good[path]}
+        stand_ins = self._kept_texts(stale) if stale else {}
         if not stand_ins:
             self.stood_in = ()
             return loaded.knowledge, loaded.errors
@@ -966,7 +977,7 @@ class KnowledgeSource:
 
     def _read_kept(self) -> dict[Path, str]:
         if self._keep is None:
-            return {}
+            return dict(self._in_memory)
         try:
             raw = json.loads(self._keep.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -978,10 +989,40 @@ class KnowledgeSource:
             return {}
         return {self.root / key: text for key, text in raw.items() if isinstance(text, str)}
 
-    def _write_kept(self) -> None:
+    def _read_digests(self) -> dict[Path, str]:
+        """The digests of the last good texts, from the small file written beside them; from the texts themselves
+        when it is missing or unreadable (a data folder from before it, a write cut short)."""
+        if self._keep is not None:
+            index = self._keep.with_name(LAST_GOOD_DIGESTS)
+            with contextlib.suppress(OSError, ValueError):
+                # written after the texts: an older one does not describe them
+                if index.stat().st_mtime_ns >= self._keep.stat().st_mtime_ns:
+                    raw = json.loads(index.read_text(encoding="utf-8"))
+                    if isinstance(raw, dict) and all(isinstance(digest, str) for digest in raw.values()):
+                        return {self.root / key: digest for key, digest in raw.items()}
+        self._index_wanted = self._keep is not None  # written with the next load's kept versions
+        return {path: text_digest(text) for path, text in self._read_kept().items()}
+
+    def _kept_texts(self, paths: set[Path]) -> dict[Path, str]:
+        """The last good texts of `paths`, each only if it is still the version whose digest is remembered."""
+        kept = self._read_kept()
+        return {path: kept[path] for path in paths if path in kept and text_digest(kept[path]) == self._good[path]}
+
+    def _write_kept(self, good: dict[Path, str], changed: Mapping[Path, str]) -> dict[Path, str]:
+        """Keep the texts of `good` (their digests): `changed` as given, the others as kept before. Returns the
+        digests of what is kept now (a text kept before that is no longer there, or no longer the one remembered,
+        is left out: it cannot stand in)."""
+        before = self._read_kept()
+        texts = {
+            path: changed[path] if path in changed else before[path]
+            for path, digest in good.items()
+            if path in changed or (path in before and text_digest(before[path]) == digest)
+        }
+        kept = {path: digest for path, digest in good.items() if path in texts}
         if self._keep is None:
-            return
-        payload = {str(path.relative_to(self.root)): text for path, text in sorted(self._good.items())}
+            self._in_memory = texts
+            return kept
+        payload = {str(path.relative_to(self.root)): text for path, text in sorted(texts.items())}
         temporary = self._keep.with_suffix(".tmp")
         try:
             self._keep.parent.mkdir(parents=True, exist_ok=True)
@@ -989,3 +1030,13 @@ class KnowledgeSource:
             os.replace(temporary, self._keep)
         except OSError as exc:
             log.warning("cannot keep the last good content versions in %s (%s)", self._keep, exc)
+            # Nothing new is on disk: what stands in is what was kept before.
+            return {path: text_digest(text) for path, text in before.items() if path in good}
+        # Then their digests, which a start reads instead of the texts. One written before the texts is not read.
+        index = {str(path.relative_to(self.root)): digest for path, digest in sorted(kept.items())}
+        try:
+            temporary.write_text(json.dumps(index, indent=0), encoding="utf-8")
+            os.replace(temporary, self._keep.with_name(LAST_GOOD_DIGESTS))
+        except OSError as exc:
+            log.warning("cannot keep the digests of the last good content versions (%s)", exc)
+        return kept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -309,6 +310,69 @@ def test_unreadable_memory_of_last_good_versions_is_not_fatal(kb_dir: Path, tmp_
     source = KnowledgeSource(kb_dir, keep)
     assert "legal.contact_contacts" in source.current.intents
     assert json.loads((keep / "content-last-good.json").read_text(encoding="utf-8"))["intents/main.yaml"]
+
+
+def test_a_reload_with_a_broken_file_finds_its_last_good_version_on_disk_not_in_memory(
+    kb_dir: Path, tmp_path: Path
+) -> None:
+    """With a data folder, only digests of the last good texts stay in memory: the stand-in is read back from the
+    file, the one that was kept, and a reload that fixes the file keeps the new text."""
+    keep = tmp_path / "data"
+    source = KnowledgeSource(kb_dir, keep)
+    kept = json.loads((keep / "content-last-good.json").read_text(encoding="utf-8"))
+    index = json.loads((keep / "content-last-good.digests.json").read_text(encoding="utf-8"))
+    assert set(index) == set(kept) and "intents/main.yaml" in kept
+    assert source._in_memory == {}  # the texts themselves are not held
+
+    original = (kb_dir / INTENTS).read_text(encoding="utf-8")
+    (kb_dir / INTENTS).write_text("- id: legal.contact_contacts\n  examples: [oops\n", encoding="utf-8")
+    assert source.reload()
+    assert source.stood_in == (kb_dir / INTENTS,)
+    assert source.current.decide("爆通讯录了怎么办").intent == "legal.contact_contacts"
+
+    fixed = original.replace("- id: legal.call_hours", "- id: legal.call_hours\n  # fixed")
+    (kb_dir / INTENTS).write_text(fixed, encoding="utf-8")
+    assert source.reload() == ()
+    assert json.loads((keep / "content-last-good.json").read_text(encoding="utf-8"))["intents/main.yaml"] == fixed
+    (kb_dir / INTENTS).write_text("- id: [\n", encoding="utf-8")
+    source.reload()
+    assert source.stood_in == (kb_dir / INTENTS,)
+    assert "legal.call_hours" in source.current.intents
+
+
+def test_last_good_versions_without_their_digests_are_still_used_and_get_them(kb_dir: Path, tmp_path: Path) -> None:
+    """A data folder from before the digests file, or one whose digests are older than the texts (a write cut
+    short), is read from the texts themselves; the next load writes the digests."""
+    keep = tmp_path / "data"
+    KnowledgeSource(kb_dir, keep)
+    index = keep / "content-last-good.digests.json"
+    index.unlink()
+    KnowledgeSource(kb_dir, keep)
+    assert "intents/main.yaml" in json.loads(index.read_text(encoding="utf-8"))
+
+    index.write_text(json.dumps({"intents/main.yaml": "0" * 64}), encoding="utf-8")  # wrong, and older than the texts
+    texts = keep / "content-last-good.json"
+    os.utime(index, ns=(1, 1))
+    (kb_dir / INTENTS).write_text("- id: [\n", encoding="utf-8")
+    restarted = KnowledgeSource(kb_dir, keep)
+    assert restarted.stood_in == (kb_dir / INTENTS,)
+    assert restarted.current.decide("爆通讯录了怎么办").intent == "legal.contact_contacts"
+    assert json.loads(texts.read_text(encoding="utf-8"))["intents/main.yaml"]
+
+
+def test_a_kept_text_whose_digest_is_not_remembered_never_stands_in(kb_dir: Path, tmp_path: Path) -> None:
+    """Digests newer than the texts but not theirs (the texts file replaced by hand): the texts are not trusted."""
+    keep = tmp_path / "data"
+    KnowledgeSource(kb_dir, keep)
+    texts = keep / "content-last-good.json"
+    kept = json.loads(texts.read_text(encoding="utf-8"))
+    kept["intents/main.yaml"] = kept["intents/main.yaml"].replace("legal.contact_contacts", "legal.elsewhere")
+    texts.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+    os.utime(texts, ns=(1, 1))
+    (kb_dir / INTENTS).write_text("- id: [\n", encoding="utf-8")
+    restarted = KnowledgeSource(kb_dir, keep)
+    assert restarted.stood_in == ()
+    assert "legal.elsewhere" not in restarted.current.intents
 
 
 # --- rules CI enforces, each with its numbers in the message -------------------------------------------------
