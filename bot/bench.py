@@ -302,6 +302,7 @@ def run_bench(settings: Settings, size: BenchSize | None = None) -> tuple[list[F
         Figure("start-up to first answer (bundled)", startup.seconds, "s", 0.8),
         Figure("first start-up, empty data folder (bundled)", startup.first_seconds, "s", None),
         Figure("peak RSS (chat process, bundled)", startup.peak_rss_mb, "MB", 150.0),
+        Figure("peak RSS (chat process, first start, empty data folder, bundled)", startup.first_peak_rss_mb, "MB"),
     ]
     if startup.training_peak_mb > 0:  # content without safety/examples.yaml has no net to train
         training = "peak RSS (largest safety-net training process, first start, bundled)"
@@ -346,6 +347,7 @@ def scaling_figures(scaling: Sequence[ScaleTiming]) -> list[Figure]:
                     "MB",
                     300.0 if small else None,
                 ),
+                Figure(f"peak RSS (chat process, first start, bundled + {label})", timing.first_startup_rss_mb, "MB"),
             ]
             if timing.training_peak_mb > 0:
                 figures.append(

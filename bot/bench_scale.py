@@ -192,7 +192,8 @@ class ScaleTiming:
     build_peak_mb: float  # the high-water mark during the build, above the RSS just before it
     reload_ratio: float  # high-water mark over a second build beside the first ÷ the RSS with one matcher
     startup_s: float = 0.0
-    startup_rss_mb: float = 0.0
+    startup_rss_mb: float = 0.0  # every start after the first (`measure_startup`)
+    first_startup_rss_mb: float = 0.0  # the first, on an empty data folder
     training_peak_mb: float = 0.0  # the first start's safety-net training process (`measure_startup`)
 
 
@@ -336,6 +337,7 @@ def measure_scaling(
                 timing,
                 startup_s=startup.seconds,
                 startup_rss_mb=startup.peak_rss_mb,
+                first_startup_rss_mb=startup.first_peak_rss_mb,
                 training_peak_mb=startup.training_peak_mb,
             )
         results.append(timing)
