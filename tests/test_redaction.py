@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import statistics
 import time
@@ -275,6 +276,15 @@ def test_a_road_a_village_or_an_estate_after_zhu_zai_is_still_an_address(text: s
 
 
 # Eval messages whose writer did give a name of their own, and what is kept of them.
+# A never-tuned holdout's messages are never printed, even by a failing test: those the redaction changes are named by
+# their file and the sha256 of the text, with the sha256 of what redaction makes of it.
+NAMED_HOLDOUT = {
+    # an address: a district and a rented room, given while asking whether collectors may wait at the door
+    (
+        "realistic-holdout-10.yaml",
+        "61edfe2d03194c9957188cc4f111d1aa19276929cdc28ffdaa5bfea4b1d6932e",
+    ): "abf3bd3044be0a2b49fae4a2eaed91ad2321eb8f35858a2da599cdf897b61f48",
+}
 NAMED = {
     # set DO: "the collector kept calling me by the wrong name, Zhang Wei; I'm Li Wei"
     "笑死 催收打电话叫错我名字 叫了半天张伟 我是李伟": "笑死 催收打电话叫错我名字 叫了半天张伟 我是[姓名]",
@@ -288,6 +298,7 @@ def test_no_question_in_the_content_or_the_eval_sets_is_changed() -> None:
     """The questions volunteers wrote are real questions without personal data: redaction leaves them alone, but for
     the few eval messages that do carry a name of the writer's own (`NAMED`)."""
     texts: list[str] = []
+    held_out: dict[tuple[str, str], str] = {}
     for path in sorted((REPO / "intents").glob("*.yaml")):
         for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
             for key in ("examples", "tests"):
@@ -297,10 +308,19 @@ def test_no_question_in_the_content_or_the_eval_sets_is_changed() -> None:
             # A person at risk is never stored as text, so never redacted: a safety set's people at risk may say
             # their name ("my name is …, I cannot go back down") as people do.
             if isinstance(item, dict) and isinstance(item.get("text"), str) and item.get("crisis") is not True:
-                texts.append(item["text"])
+                text = item["text"]
+                if "holdout" not in path.name:
+                    texts.append(text)
+                elif redact(text) != text:
+                    held_out[(path.name, _digest(text))] = _digest(redact(text))
     assert len(texts) > 1000
     changed = {text: redact(text) for text in texts if redact(text) != text}
     assert changed == NAMED
+    assert held_out == NAMED_HOLDOUT  # digests only: a failure prints no holdout line
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def test_labels_say_what_was_removed() -> None:
