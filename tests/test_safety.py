@@ -797,6 +797,7 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("冷库里面人关一晚上会怎么样", "crisis"),
         ("这根电线够不够结实 承得住六十公斤吗", "crisis"),
         ("my roommate left his phone and a note on the table, not answering", "crisis"),
+        ("on the ferry, nobody on deck, climbing over the railing now", "crisis"),
         # look-alikes: a countdown ending 'prepare the funeral', 'she will die poor', 'tell your son to jump', 笨死,
         # 'would rather die than borrow', prescribed sleeping pills that help, a villager years ago
         ("催收每天发倒计时 最后一条写着准备后事 怎么投诉", "none"),
