@@ -1018,7 +1018,7 @@ def _nets(
     """Each net: from this process's recent ones, the data folder, or trained. With a data folder to hand the
     weights back through, the nets to train are trained at once, each in a child process of its own."""
     found: list[SafetyNet | None] = []
-    vocabularies: _Vocabularies = {}
+    vocabularies: _Vocabularies = []
     for want in wanted:
         net = _recent_net(want.key, families, want.threshold)
         if net is not None and cache_dir is not None and not (cache_dir / f"{want.prefix}{want.key}.npz").is_file():
@@ -1109,9 +1109,10 @@ def _net_key(kind: str, rules: str, examples: str, ordinary: Sequence[str], thre
     return hashlib.sha256("".join(f"{part}\x00" for part in parts).encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
-# The nets read in one load, by a digest of their vocabulary's arrays: the urgent and the act nets learn from the
-# same examples, so their vocabularies are the same, and one copy serves both (about 9 MB of a start).
-_Vocabularies = dict[bytes, tuple[npt.NDArray[np.uint64], Mapping[str, int]]]
+# The vocabularies of the nets read in one load, each as kept (gram codes, feature names, their lengths) and as built:
+# the urgent and the act nets learn from the same examples, so their vocabularies are equal, and one copy serves both
+# (about 9 MB of a start). Compared array by array, which costs less than reading the names again.
+_Vocabularies = list[tuple[tuple[npt.NDArray[np.generic], ...], npt.NDArray[np.uint64], Mapping[str, int]]]
 
 
 def _cached_net(
@@ -1132,11 +1133,15 @@ def _cached_net(
         kept_grams = data["grams"]
         if kept_grams.dtype != np.uint64:
             raise TypeError("gram codes of the wrong kind")
-        vocabulary = hashlib.sha256()
-        for part in ("grams", "others", "other_lengths"):
-            vocabulary.update(f"{part}\x00{data[part].dtype.str}\x00{data[part].shape}\x00".encode())
-            vocabulary.update(data[part].tobytes())
-        shared = vocabularies.get(vocabulary.digest()) if vocabularies is not None else None
+        vocabulary = (data["grams"], data["others"], data["other_lengths"])
+        shared = next(
+            (
+                (built, names)
+                for kept, built, names in vocabularies or ()
+                if all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(kept, vocabulary, strict=True))
+            ),
+            None,
+        )
         grams = np.asarray(kept_grams, dtype=np.uint64) if shared is None else shared[0]
         others = unpack_texts(data["others"], data["other_lengths"]) if shared is None else None
         weights = np.asarray(data["weights"], dtype=np.float64)
@@ -1162,7 +1167,7 @@ def _cached_net(
         log.warning("safety net: the kept weights are inconsistent; training again")
         return None
     if vocabularies is not None and shared is None:
-        vocabularies[vocabulary.digest()] = (grams, names)
+        vocabularies.append((vocabulary, grams, names))
     return SafetyNet(grams, names, weights, bias, threshold, families)
 
 
