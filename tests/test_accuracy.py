@@ -97,11 +97,11 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 
 
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
-# of a debt), written by people who never saw the examples. The thirty-one dev sets are tuning data
+# of a debt), written by people who never saw the examples. The thirty-two dev sets are tuning data
 # (realistic-dev-2, -3, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18, -19, -21, -23, -25, -26, -27,
-# -28, -29, -30 and -31 were each the holdout until its figure was reported): scripts/tune_matcher.py tunes thresholds
+# -28, -29, -30, -31 and -32 were each the holdout until its figure was reported): scripts/tune_matcher.py tunes thresholds
 # on them and their failures say which kinds of message need new examples (never their lines). Their floors stop a
-# change from undoing that; realistic-holdout-9 (sets OJ-OL) and realistic-holdout-10 (OM-OO), never tuned on,
+# change from undoing that; realistic-holdout-10 (sets OM-OO) and realistic-holdout-11 (OP-OR), never tuned on,
 # measure generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
@@ -192,12 +192,15 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
         # Sets OG, OH and OI, the holdout until its figure was reported (95.9 %, 97.4 %, 15 of 1,080, 6.5 % on 14fa04b,
         # when new; 96.1 %, 97.4 %, 13, 6.3 % at 10529cf).
         ("realistic-dev-31", 0.95, 0.95, 0.017, 0.075),
-        # Sets OJ, OK and OL, written at the start of the round after 53fc7bd and measured on its content when new
-        # (95.9 %, 92.9 %, 14 of 1,080, 6.7 %); never tuned on. Floors a little under.
-        ("realistic-holdout-9", 0.95, 0.91, 0.016, 0.075),
+        # Sets OJ, OK and OL, the holdout until its figure was reported (95.9 %, 92.9 %, 14 of 1,080, 6.7 % on 53fc7bd,
+        # when new; 96.0 %, 93.6 %, 13, 6.7 % at 3e1cd5b); taught since (97.2 %, 95.5 %, 10, 6.2 %).
+        ("realistic-dev-32", 0.96, 0.94, 0.013, 0.075),
         # Sets OM, ON and OO, written at the start of the round after 10529cf and measured on its content when new
         # (96.0 %, 96.2 %, 12 of 1,080, 6.3 %); never tuned on. Floors a little under.
         ("realistic-holdout-10", 0.95, 0.94, 0.015, 0.075),
+        # Sets OP, OQ and OR, written at the start of the round after 3e1cd5b and measured on its content when new
+        # (96.4 %, 96.2 %, 11 of 1,080, 6.8 %); never tuned on. Floors a little under.
+        ("realistic-holdout-11", 0.95, 0.94, 0.015, 0.08),
     ],
 )
 def test_realistic_sets_floor(

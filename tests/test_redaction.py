@@ -284,6 +284,11 @@ NAMED_HOLDOUT = {
         "realistic-holdout-10.yaml",
         "61edfe2d03194c9957188cc4f111d1aa19276929cdc28ffdaa5bfea4b1d6932e",
     ): "abf3bd3044be0a2b49fae4a2eaed91ad2321eb8f35858a2da599cdf897b61f48",
+    # the same kind in the next holdout: an address given in a story about collectors at the door
+    (
+        "realistic-holdout-11.yaml",
+        "2f945a4b091e2107d17b04bb64e400f97815d05b3e3997df19b4bb0ed7ead603",
+    ): "36e01ccc2313bba0c5baff9d2340c917c3a6065990355156871196e71d8e2830",
 }
 NAMED = {
     # set DO: "the collector kept calling me by the wrong name, Zhang Wei; I'm Li Wei"
