@@ -99,10 +99,10 @@ def test_second_independent_set_floor(bundled: KnowledgeBase) -> None:
 # Realistic messages (long stories, voice input, Cantonese, Taiwan wording, English, people on the other side
 # of a debt), written by people who never saw the examples. The thirty-two dev sets are tuning data
 # (realistic-dev-2, -3, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18, -19, -21, -23, -25, -26, -27,
-# -28, -29, -30, -31 and -32 were each the holdout until its figure was reported): scripts/tune_matcher.py tunes thresholds
-# on them and their failures say which kinds of message need new examples (never their lines). Their floors stop a
-# change from undoing that; realistic-holdout-10 (sets OM-OO) and realistic-holdout-11 (OP-OR), never tuned on,
-# measure generalisation.
+# -28, -29, -30, -31 and -32 were each the holdout until its figure was reported): scripts/tune_matcher.py tunes
+# thresholds on them and their failures say which kinds of message need new examples (never their lines). Their floors
+# stop a change from undoing that; realistic-holdout-10 (sets OM-OO) and realistic-holdout-11 (OP-OR), never tuned
+# on, measure generalisation.
 @pytest.mark.parametrize(
     ("name", "accuracy", "out_of_scope", "confident_wrong", "clarify"),
     [
