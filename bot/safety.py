@@ -1133,7 +1133,7 @@ def _cached_net(
         kept_grams = data["grams"]
         if kept_grams.dtype != np.uint64:
             raise TypeError("gram codes of the wrong kind")
-        vocabulary = (data["grams"], data["others"], data["other_lengths"])
+        vocabulary = (kept_grams, data["others"], data["other_lengths"])
         shared = next(
             (
                 (built, names)
