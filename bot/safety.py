@@ -35,10 +35,10 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import ctypes
 import dataclasses
 import functools
 import hashlib
-import itertools
 import logging
 import math
 import re
@@ -140,14 +140,26 @@ NET_MIN_CHARS = 8
 ACT_THRESHOLD = 0.9
 
 
+# Pairs a step of `descend` works on at once: its temporaries (the weights of those pairs, their rows' errors) are 8 MB
+# each instead of two more arrays as long as all the pairs (3.9 million on the bundled content, 31 MB each). Slices of
+# a quarter of this size took 15 % longer to learn the same weights.
+DESCEND_CHUNK = 1 << 20
+
+
 def descend(
-    row_index: npt.NDArray[np.intp],
-    column_index: npt.NDArray[np.intp],
+    row_index: npt.NDArray[np.integer],
+    column_index: npt.NDArray[np.integer],
     labels: npt.NDArray[np.float64],
     base: npt.NDArray[np.float64],
     size: int,
 ) -> tuple[npt.NDArray[np.float64], float]:
-    """Logistic regression by gradient descent over sparse (row, column) pairs: the weights and the bias."""
+    """Logistic regression by gradient descent over sparse (row, column) pairs: the weights and the bias. The pairs
+    come row by row (`row_index` never decreases).
+
+    Each sum adds the same numbers in the same order as one `np.bincount` over all the pairs would: a row's score
+    within the slice that holds all its pairs, a column's gradient by `np.add.at` slice after slice, which adds
+    pair after pair onto the running total. So the weights are those of the whole-array form to the bit, with
+    temporaries the size of a slice."""
     count = len(labels)
     # Classes weigh the same in total: ordinary questions far outnumber the risk examples, and the
     # threshold was chosen (by testing on writers left out) for balanced classes.
@@ -155,15 +167,42 @@ def descend(
     negatives = float((base * (1.0 - labels)).sum())
     sample: npt.NDArray[np.float64] = np.where(labels > 0, negatives / positives, base)
     sample *= count / float(sample.sum())
+    slices = _row_slices(row_index, count)
     weights = np.zeros(size)
     bias = 0.0
+    z = np.empty(count)
     for _ in range(NET_ITERATIONS):
-        z = np.bincount(row_index, weights=weights[column_index], minlength=count) + bias
+        for first_row, last_row, first, last in slices:
+            z[first_row:last_row] = np.bincount(
+                row_index[first:last], weights=weights[column_index[first:last]], minlength=last_row
+            )[first_row:]
+        z += bias
         error = (1.0 / (1.0 + np.exp(-z)) - labels) * sample
-        gradient = np.bincount(column_index, weights=error[row_index], minlength=size) / count
+        gradient = np.zeros(size)
+        for _, _, first, last in slices:
+            np.add.at(gradient, column_index[first:last], error[row_index[first:last]])
+        gradient /= count
         weights -= NET_STEP * (gradient + NET_L2 * weights)
         bias -= 0.5 * float(error.mean())
     return weights, bias
+
+
+def _row_slices(row_index: npt.NDArray[np.integer], count: int) -> list[tuple[int, int, int, int]]:
+    """(first row, row after the last, first pair, pair after the last) of slices of about `DESCEND_CHUNK` pairs
+    that never split a row's pairs, covering rows 0 to `count` (rows without pairs included)."""
+    slices: list[tuple[int, int, int, int]] = []
+    first_row = first = 0
+    total = len(row_index)
+    while first_row < count:
+        if first + DESCEND_CHUNK >= total:
+            last_row, last = count, total
+        else:
+            # the row of the pair a slice's length on, ended there; a row longer than a slice is a slice of its own
+            last_row = max(int(row_index[first + DESCEND_CHUNK]), first_row + 1)
+            last = int(np.searchsorted(row_index, last_row, side="left"))
+        slices.append((first_row, last_row, first, last))
+        first_row, first = last_row, last
+    return slices
 
 
 def net_features(canonical: str, families: Sequence[tuple[str, re.Pattern[str]]]) -> set[str]:
@@ -275,67 +314,132 @@ class SafetyNet:
         importance: Sequence[float] | None = None,
     ) -> SafetyNet:
         """`importance` (default 1 each) says how much each safe example counts before the classes are balanced."""
-        # A feature is its gram code or, for the others, its name; each row's features in the order of their
-        # names (`_in_name_order`), so that every sum below adds the same numbers in the same order as it did
-        # when the vocabulary was a dict of names: the weights come out the same to the bit.
-        vocabulary: dict[int | str, int] = {}
-        # Typed arrays, not lists of Python ints: over a million (example, feature) pairs at 15k examples.
-        rows = array("i")
-        columns = array("i")
-        for row, (canonical, _) in enumerate(examples):
-            before = len(columns)
-            for feature in _in_name_order(gram_codes(canonical), _other_features(canonical, families)):
-                columns.append(vocabulary.setdefault(feature, len(vocabulary)))
-            rows.extend(itertools.repeat(row, len(columns) - before))
-        count, size = len(examples), len(vocabulary)
-        grams, order, others = _arrange(list(vocabulary))
-        del vocabulary  # not needed while learning
-        row_index = np.frombuffer(rows, dtype=np.int32).astype(np.intp)
-        column_index = np.frombuffer(columns, dtype=np.int32).astype(np.intp)
-        del rows, columns
+        # A feature's column is its key's place in the sorted vocabulary. (A dict from feature to column took 100 MB
+        # of Python objects at 460,000 features; which column a feature gets changes no sum in `descend`.)
+        column_index, lengths, vocabulary, names = _features(examples, families)
+        count = len(examples)
+        row_index = np.repeat(np.arange(count, dtype=np.intp), lengths)
         labels = np.array([1.0 if risky else 0.0 for _, risky in examples])
         base = np.ones(count) if importance is None else np.array(importance, dtype=np.float64)
-        weights, bias = descend(row_index, column_index, labels, base, size)
+        del lengths
+        _give_back_memory()
+        weights, bias = descend(row_index, column_index, labels, base, len(vocabulary))
+        del row_index, column_index
+        _give_back_memory()
+        grams, order, others = _arrange(vocabulary, names)
         return cls(
             grams, MappingProxyType(others), np.ascontiguousarray(weights[order]), bias, threshold, tuple(families)
         )
 
 
-# The order of the kinds' letters (u: 1, b: 2, t: 3) among the names of the features.
-_KINDS_BY_NAME = (("b", 2), ("t", 3), ("u", 1))
+# A feature's key while learning: its class in the top byte, in the order `sorted` gives the features' names (names
+# of other features that sort before the 2-grams' letter b, the 2-grams, the names between b and t, the 3-grams, the
+# 1-grams, the names after u), then a gram's characters (`gram_code` without its kind) or the place of another
+# feature's name among all of them, sorted. Sorting one example's keys puts its features in the order of their
+# names, the order in which `descend` must add them for the weights to come out the same at every start.
+_GRAM_LETTERS = ("b", "t", "u")
+_CLASS_OF_KIND = np.array([0, 5, 1, 3], dtype=np.uint64)  # kind 1 (u), 2 (b), 3 (t)
+_KIND_OF_CLASS = {1: 2, 3: 3, 5: 1}
+_CLASS_SHIFT = np.uint64(56)
+_LOW = np.uint64((1 << 48) - 1)
 
 
-def _in_name_order(codes: npt.NDArray[np.uint64], others: Iterable[str]) -> list[int | str]:
-    """The features of one text, grams as codes and the rest as names, in the order `sorted` gives their names.
+def _gram_keys(codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    keys: npt.NDArray[np.uint64] = (_CLASS_OF_KIND[codes >> np.uint64(48)] << _CLASS_SHIFT) | (codes & _LOW)
+    return keys
 
-    No other feature's name starts with b, t or u (they start with w, p, F or C), so the others that come
-    before the grams of one kind are those whose names sort before that kind's letter; within one kind, the
-    codes' order is the names' order."""
-    names = sorted(others)
-    kinds = codes >> np.uint64(48)
-    ordered: list[int | str] = []
-    taken = 0
-    for letter, kind in _KINDS_BY_NAME:
-        until = bisect.bisect_left(names, letter, taken)
-        ordered.extend(names[taken:until])
-        ordered.extend(codes[kinds == kind].tolist())
-        taken = until
-    ordered.extend(names[taken:])
-    return ordered
+
+# Gram codes `_features` gathers before it merges them into the sorted array of all of them (4 MB).
+GRAMS_AT_ONCE = 1 << 19
+
+
+def _give_back_memory() -> None:
+    """Hand the memory a step of training freed back to the system. glibc keeps freed blocks for reuse, and the
+    blocks a later step asks for rarely fit them: the training process held 40 MB more than it used."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _libc_function(name: str) -> Callable[..., int] | None:
+    """A function of glibc, or None on any other C library (where the memory is simply kept longer)."""
+    try:
+        return getattr(ctypes.CDLL("libc.so.6"), name)  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _libc_function("malloc_trim")
+
+
+def _features(
+    examples: Sequence[tuple[str, bool]], families: Sequence[tuple[str, re.Pattern[str]]]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.uint64], list[str]]:
+    """What `descend` learns from: every example's features as columns, example after example, each example's in the
+    order of the features' names; how many each example has; the vocabulary (the features' keys, sorted: a column is
+    a place in it); and the other features' names, sorted (an other feature's key has its place there)."""
+    # First the other features (English words and pairs, cue families): their names, to sort them, and which of them
+    # each example has, as numbers; and the grams' codes, gathered a slice at a time into one sorted array of them
+    # all. The grams are found again below, which costs less than keeping them.
+    numbers: dict[str, int] = {}
+    found = array("I")
+    others = np.zeros(len(examples), dtype=np.intp)
+    grams = np.zeros(len(examples), dtype=np.intp)
+    codes = np.empty(0, dtype=np.uint64)
+    pending: list[npt.NDArray[np.uint64]] = []
+    waiting = 0
+    for row, (canonical, _) in enumerate(examples):
+        features = _other_features(canonical, families)
+        found.extend(numbers.setdefault(name, len(numbers)) for name in features)
+        others[row] = len(features)
+        mine = gram_codes(canonical)
+        grams[row] = len(mine)
+        pending.append(mine)
+        waiting += len(mine)
+        if waiting >= GRAMS_AT_ONCE or row == len(examples) - 1:
+            codes = np.union1d(codes, np.concatenate(pending))
+            pending, waiting = [], 0
+            _give_back_memory()
+    names = list(numbers)
+    del numbers
+    ranks = np.empty(len(names), dtype=np.uint64)
+    ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names), dtype=np.uint64)
+    classes = np.array([2 * bisect.bisect_left(_GRAM_LETTERS, name) for name in names], dtype=np.uint64)
+    other_keys = (classes << _CLASS_SHIFT) | ranks
+    del ranks, classes
+    vocabulary = np.sort(np.concatenate((_gram_keys(codes), other_keys)))
+    del codes
+    lengths = grams + others
+    columns = np.empty(int(lengths.sum()), dtype=np.intp)
+    numbered = np.frombuffer(found, dtype=np.uint32)
+    at = taken = 0
+    for row, (canonical, _) in enumerate(examples):
+        keys = np.concatenate((_gram_keys(gram_codes(canonical)), other_keys[numbered[taken : taken + others[row]]]))
+        keys.sort()
+        columns[at : at + len(keys)] = np.searchsorted(vocabulary, keys)
+        at += len(keys)
+        taken += int(others[row])
+    return columns, lengths, vocabulary, sorted(names)
 
 
 def _arrange(
-    features: Sequence[int | str],
+    vocabulary: npt.NDArray[np.uint64], names: Sequence[str]
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp], dict[str, int]]:
-    """How `SafetyNet` keeps weights learnt for `features` (distinct gram codes and names of other features): the
-    sorted gram codes, the order to put the weights in (the grams' first, by code), and each name's place in it."""
-    # 0 for a name: no gram's code is 0
-    codes = np.fromiter((0 if isinstance(f, str) else f for f in features), dtype=np.uint64, count=len(features))
-    grams = np.flatnonzero(codes)
-    grams = grams[np.argsort(codes[grams], kind="stable")]
-    rest = np.flatnonzero(codes == 0)
-    others = {str(features[index]): place for place, index in enumerate(rest.tolist(), len(grams))}
-    return codes[grams], np.concatenate((grams, rest)), others
+    """How `SafetyNet` keeps weights learnt for `vocabulary` (sorted keys, `_feature_keys`; `names`: the other
+    features' names, sorted): the sorted gram codes, the order to put the weights in (the grams' first, by code),
+    and each other feature's place in it."""
+    classes = (vocabulary >> _CLASS_SHIFT).astype(np.intp)
+    is_gram = np.isin(classes, list(_KIND_OF_CLASS))
+    kinds = np.zeros(4 if not len(classes) else int(classes.max()) + 1, dtype=np.uint64)
+    for place, kind in _KIND_OF_CLASS.items():
+        if place < len(kinds):
+            kinds[place] = kind
+    gram_places = np.flatnonzero(is_gram)
+    codes = (kinds[classes[gram_places]] << np.uint64(48)) | (vocabulary[gram_places] & _LOW)
+    by_code = np.argsort(codes, kind="stable")
+    rest = np.flatnonzero(~is_gram)
+    low = (vocabulary[rest] & _LOW).tolist()
+    others = {names[rank]: place for place, rank in enumerate(low, len(gram_places))}
+    return codes[by_code], np.concatenate((gram_places[by_code], rest)), others
 
 
 @dataclass(frozen=True, eq=False)
@@ -1361,6 +1465,7 @@ def _remember_proven(folder: Path | None, good: Mapping[str, int], known: Mappin
 # the same weights to the bit. If the child fails in any way, the bot trains in its own process as before.
 
 TRAINER = (sys.executable, "-m", "bot.net_training")
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 TRAINING_INPUT_PREFIX = "safety-training-"
 
 
@@ -1438,6 +1543,12 @@ def _trained_apart(
 
 def train_kept(inputs: Path, folder: Path, key: str, prefix: str = NET_CACHE_PREFIX) -> None:
     """The child's side of `_trained_apart`: train on the examples in `inputs` and keep the weights in `folder`."""
+    # Blocks of 128 KB and more come straight from the system and go back to it when freed: glibc's default raises
+    # that limit to the size of the largest block freed, after which the training's temporaries of a few MB stay in
+    # the process (peak 160 MB against 147 MB on the bundled content). The bot's own process keeps the default.
+    mallopt = _libc_function("mallopt")
+    if mallopt is not None:
+        mallopt(M_MMAP_THRESHOLD, 128 * 1024)
     data = read_arrays(inputs)
     texts = unpack_texts(data["texts"], data["text_lengths"])
     labels = data["labels"].tolist()

@@ -2,7 +2,8 @@
 features, the same weights to the bit, and the same decision on every message of the tuning and ordinary sets.
 
 The reference here is the net as it was first written: every feature a name (`net_features`), one dict from
-name to column, rows in the order of the names.
+name to column, rows in the order of the names, each sum over all the pairs at once. Training now numbers the
+features by their sorted keys and works on slices of the pairs, for memory; the weights must not change.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import numpy as np
 import pytest
 from conftest import eval_items, safety_examples
 
+import bot.safety
 from bot.knowledge import KnowledgeBase
-from bot.safety import SafetyNet, descend, gram_code, gram_codes, net_features
+from bot.safety import NET_ITERATIONS, NET_L2, NET_STEP, SafetyNet, gram_code, gram_codes, net_features
 
 REPO = Path(__file__).parent.parent
 Families = Sequence[tuple[str, re.Pattern[str]]]
@@ -70,8 +72,28 @@ def _reference_train(
             columns.append(vocabulary.setdefault(feature, len(vocabulary)))
     row_index, column_index = np.array(rows, dtype=np.intp), np.array(columns, dtype=np.intp)
     labels = np.array([1.0 if risky else 0.0 for _, risky in examples])
-    weights, bias = descend(row_index, column_index, labels, np.array(importance, dtype=np.float64), len(vocabulary))
+    weights, bias = _whole_descend(row_index, column_index, labels, np.array(importance), len(vocabulary))
     return {feature: float(weights[column]) for feature, column in vocabulary.items()}, bias
+
+
+def _whole_descend(
+    row_index: np.ndarray, column_index: np.ndarray, labels: np.ndarray, base: np.ndarray, size: int
+) -> tuple[np.ndarray, float]:
+    """`bot.safety.descend` as first written: every sum one `np.bincount` over all the pairs at once."""
+    count = len(labels)
+    positives = max(float(labels.sum()), 1.0)
+    negatives = float((base * (1.0 - labels)).sum())
+    sample = np.where(labels > 0, negatives / positives, base)
+    sample *= count / float(sample.sum())
+    weights = np.zeros(size)
+    bias = 0.0
+    for _ in range(NET_ITERATIONS):
+        z = np.bincount(row_index, weights=weights[column_index], minlength=count) + bias
+        error = (1.0 / (1.0 + np.exp(-z)) - labels) * sample
+        gradient = np.bincount(column_index, weights=error[row_index], minlength=size) / count
+        weights -= NET_STEP * (gradient + NET_L2 * weights)
+        bias -= 0.5 * float(error.mean())
+    return weights, bias
 
 
 def test_the_codes_are_exactly_the_chinese_features_by_name(bundled: KnowledgeBase) -> None:
@@ -84,13 +106,27 @@ def test_the_codes_are_exactly_the_chinese_features_by_name(bundled: KnowledgeBa
     assert gram_code("w想") is None and gram_code("t想死") is None and gram_code("CUT") is None
 
 
-def test_training_gives_the_weights_of_the_name_vocabulary_to_the_bit(bundled: KnowledgeBase) -> None:
+@pytest.mark.parametrize(
+    ("pairs_at_once", "grams_at_once"),
+    [
+        (bot.safety.DESCEND_CHUNK, bot.safety.GRAMS_AT_ONCE),  # as the bot trains: one slice for these examples
+        (997, 1009),  # slices of a few rows, and the grams merged a few examples at a time
+        (3, 1),  # a slice for each row (rows are longer than this), the grams merged after each example
+    ],
+)
+def test_training_gives_the_weights_of_the_name_vocabulary_to_the_bit(
+    bundled: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, pairs_at_once: int, grams_at_once: int
+) -> None:
+    monkeypatch.setattr(bot.safety, "DESCEND_CHUNK", pairs_at_once)
+    monkeypatch.setattr(bot.safety, "GRAMS_AT_ONCE", grams_at_once)
     data = safety_examples()
     rules = bundled.safety
     # Chinese, English and mixed messages, risky and not: every kind of feature and every order of their names.
     examples = [(rules.canonical(str(text)), True) for text in (data["act"] + data["crisis"] + data["concern"])[::40]]
     examples += [(rules.canonical(str(text)), False) for text in data["safe"][::40]]
     examples += [(rules.canonical("I want to die 我不想活了 zs"), True), (rules.canonical("累死了 lol ok"), False)]
+    # an example without a single feature, first, in the middle and last: a row with no pairs in a slice
+    examples = [("", False), *examples[:50], ("", True), *examples[50:], ("", False)]
     importance = [1.0] * len(examples)
     net = SafetyNet.train(examples, rules.families, 0.7, importance)
     reference, bias = _reference_train(examples, rules.families, importance)
