@@ -339,7 +339,7 @@ class SafetyNet:
 # names, the order in which `descend` must add them for the weights to come out the same at every start.
 _GRAM_LETTERS = ("b", "t", "u")
 _CLASS_OF_KIND = np.array([0, 5, 1, 3], dtype=np.uint64)  # kind 1 (u), 2 (b), 3 (t)
-_KIND_OF_CLASS = {1: 2, 3: 3, 5: 1}
+_KIND_OF_CLASS = np.array([0, 2, 0, 3, 0, 1, 0], dtype=np.uint64)  # its inverse; 0 for the other features' classes
 _CLASS_SHIFT = np.uint64(56)
 _LOW = np.uint64((1 << 48) - 1)
 
@@ -404,8 +404,9 @@ def _features(
             _give_back_memory()
     names = list(numbers)
     del numbers
+    by_name = sorted(range(len(names)), key=names.__getitem__)
     ranks = np.empty(len(names), dtype=np.uint64)
-    ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names), dtype=np.uint64)
+    ranks[by_name] = np.arange(len(names), dtype=np.uint64)
     classes = np.array([2 * bisect.bisect_left(_GRAM_LETTERS, name) for name in names], dtype=np.uint64)
     other_keys = (classes << _CLASS_SHIFT) | ranks
     del ranks, classes
@@ -421,25 +422,20 @@ def _features(
         columns[at : at + len(keys)] = np.searchsorted(vocabulary, keys)
         at += len(keys)
         taken += int(others[row])
-    return columns, lengths, vocabulary, sorted(names)
+    return columns, lengths, vocabulary, [names[number] for number in by_name]
 
 
 def _arrange(
     vocabulary: npt.NDArray[np.uint64], names: Sequence[str]
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp], dict[str, int]]:
-    """How `SafetyNet` keeps weights learnt for `vocabulary` (sorted keys, `_feature_keys`; `names`: the other
+    """How `SafetyNet` keeps weights learnt for `vocabulary` (sorted keys, `_features`; `names`: the other
     features' names, sorted): the sorted gram codes, the order to put the weights in (the grams' first, by code),
     and each other feature's place in it."""
-    classes = (vocabulary >> _CLASS_SHIFT).astype(np.intp)
-    is_gram = np.isin(classes, list(_KIND_OF_CLASS))
-    kinds = np.zeros(4 if not len(classes) else int(classes.max()) + 1, dtype=np.uint64)
-    for place, kind in _KIND_OF_CLASS.items():
-        if place < len(kinds):
-            kinds[place] = kind
-    gram_places = np.flatnonzero(is_gram)
-    codes = (kinds[classes[gram_places]] << np.uint64(48)) | (vocabulary[gram_places] & _LOW)
+    kinds = _KIND_OF_CLASS[vocabulary >> _CLASS_SHIFT]
+    gram_places = np.flatnonzero(kinds)
+    codes = (kinds[gram_places] << np.uint64(48)) | (vocabulary[gram_places] & _LOW)
     by_code = np.argsort(codes, kind="stable")
-    rest = np.flatnonzero(~is_gram)
+    rest = np.flatnonzero(kinds == 0)
     low = (vocabulary[rest] & _LOW).tolist()
     others = {names[rank]: place for place, rank in enumerate(low, len(gram_places))}
     return codes[by_code], np.concatenate((gram_places[by_code], rest)), others
