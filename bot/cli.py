@@ -157,6 +157,11 @@ def _explain(kb: KnowledgeBase, text: str, decision: Match) -> None:
             f"             (the matcher alone said {found.decision.kind}; the safety layer or the long-message rule"
             " changed it)"
         )
+    assessment = kb.assess(text)
+    if assessment.reasons:
+        # the rules, exclusions and nets behind a check-in, a crisis reply or a lean (`bot/safety.py`)
+        leaning = " (leaning)" if assessment.leaning else ""
+        _write(f"safety:      {assessment.level}{leaning}: {', '.join(assessment.reasons)}")
 
 
 def _print_report(report: Report) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from .content import YAML_LOADER
-from .knowledge import KnowledgeBase
+from .knowledge import KnowledgeBase, not_understood
 
 
 class EvalFileError(ValueError):
@@ -193,9 +193,12 @@ def evaluate_safety(kb: KnowledgeBase, items: Sequence[SafetyItem]) -> SafetyRep
     misses: list[tuple[str, str]] = []
     false_alarms: list[tuple[str, str]] = []
     for item in items:
-        # The safety check alone decides (`KnowledgeBase.decide` runs it first); the matcher runs only for a miss,
-        # to say what the bot did instead: half the time of deciding every message.
-        level = kb.assess(item.text).level
+        # The safety check decides (`KnowledgeBase.decide` runs it first); the matcher runs only when the net leaned
+        # towards a risk (a menu then becomes a check-in) and for a miss, to say what the bot did instead.
+        found = kb.assess(item.text)
+        level = found.level
+        if found.leaning and not_understood(kb.match(item.text)):
+            level = "concern"  # the check-in the bot gives instead of a menu when it understood no topic
         flagged = level != "none"
         if item.crisis:
             caught += flagged

@@ -143,6 +143,13 @@ class Answer:
     converted: bool = False  # made from the other Chinese script by OpenCC, not written by anyone
 
 
+
+def not_understood(decision: Match) -> bool:
+    """Whether the matcher found no topic at all: the menu of topics, not an out-of-scope reply or the collecting
+    side's (those understood who was writing and what about)."""
+    return decision.kind == "fallback" and decision.topic is None
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     """Immutable: reload builds a new one and swaps the reference."""
@@ -178,11 +185,15 @@ class KnowledgeBase:
         return found.titles.get(locale) or found.titles.get("zh-Hans") or intent
 
     def decide(self, text: str) -> Match:
-        """The decision for one message: the safety check first, then the matcher."""
+        """The decision for one message: the safety check first, then the matcher; a check-in rather than a menu
+        when the matcher understood no topic and the safety net leaned towards a risk (`safety.lean`)."""
         assessment = self.assess(text)
         if assessment.at_risk:
             return Match(assessment.level, CRISIS_INTENT, 100.0, ())  # type: ignore[arg-type]
-        return self.match(text)
+        decision = self.match(text)
+        if assessment.leaning and not_understood(decision):
+            return Match("concern", CRISIS_INTENT, 100.0, ())
+        return decision
 
     def _without_crisis(self, decision: Match) -> Match:
         """Whether to check in is the safety layer's decision alone: when it saw no risk, a message that

@@ -81,6 +81,9 @@ class Assessment:
     act: bool = False
     other: bool = False
     reasons: tuple[str, ...] = ()  # "crisis/direct", "exclude/idiom"…: for `match --explain` and eval output
+    # No rule fired and the net stayed under its threshold, but not far under (`LEAN_THRESHOLD`): when the bot has
+    # nothing else to say (the matcher understood no topic), it checks in rather than showing a menu (`lean`).
+    leaning: bool = False
 
     @property
     def at_risk(self) -> bool:
@@ -93,6 +96,15 @@ class Assessment:
 
 
 NONE = Assessment("none")
+
+
+def lean(assessment: Assessment) -> Assessment:
+    """The check-in for a message the matcher understood no topic in, when the net leaned towards a risk
+    (`Assessment.leaning`): a person at risk who would otherwise get a menu of topics gets asked whether they are
+    safe, with "I'm OK, back to my question" among the choices. Anything else stays as it was."""
+    if not assessment.leaning:
+        return assessment
+    return Assessment("concern", reasons=(*assessment.reasons, "concern/lean"))
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,13 @@ NET_MIN_CHARS = 8
 # 188 of the 281 acts and method questions at 0.9, and 25 of 9,354 other people at risk and 7 of 85 false alarms
 # (at 0.8: 210, 52 and 12; the rules themselves mark 1,306 other people at risk for 4,270 acts).
 ACT_THRESHOLD = 0.9
+# Under the net's threshold but at least this, with no rule fired, a message is `Assessment.leaning`: when the matcher
+# understands no topic in it either, the bot checks in instead of showing a menu (`lean`). Chosen by five-fold
+# cross-validation of the net on safety/examples.yaml (scripts/safety_net_cv.py, each message scored by a net that
+# did not learn it): of the 305 people at risk that neither the rules nor the net flagged, 64 got a menu and are asked
+# instead at 0.5 (70 at 0.4, 43 at 0.6), for 183 of the 31,142 look-alikes (331 at 0.4, 87 at 0.6), each of which
+# got a menu too and now gets a check-in whose "I'm OK" leads back to it.
+LEAN_THRESHOLD = 0.5
 
 
 # Pairs a step of `descend` works on at once: its temporaries (the weights of those pairs, their rows' errors) are 4 MB
@@ -532,6 +551,7 @@ class SafetyRules:
                 (crisis if signal.level == "crisis" else concern).append(signal)
         fired = crisis or concern
         escalated = None
+        probability = 0.0
         if not crisis and self.net is not None:
             # With no crisis rule, the net may still see an act or a method: next to a method, a means or a height
             # its guess makes it the crisis reply, also when a concern rule fired ("人在海边，鞋子脱了放在礁石上，
@@ -548,7 +568,11 @@ class SafetyRules:
                         return Assessment("concern", reasons=(reason,))
                     return self._acting(Assessment("crisis", reasons=(reason, urgent)), cut)
         if not fired:
-            return NONE if escalated is None else self._acting(Assessment("crisis", reasons=(escalated,)), cut)
+            if escalated is not None:
+                return self._acting(Assessment("crisis", reasons=(escalated,)), cut)
+            if self.net is not None and probability >= LEAN_THRESHOLD and not _too_short(cut):
+                return Assessment("none", reasons=(f"lean/net {probability:.2f}",), leaning=True)
+            return NONE
         if not crisis and escalated is None:
             escalated = self._urgent(cut)
         groups = {signal.group for signal in fired}

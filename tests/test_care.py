@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from pathlib import Path
 
@@ -413,3 +414,30 @@ def test_broken_care_files_fall_back_to_built_in_replies_with_verified_lines(tmp
     assert content.built_in and errors
     assert content.regions["hk"].lines[0].number == "18111"
     assert built_in_care().replies["crisis"].variants
+
+
+class Served:
+    """One knowledge base, served as `KnowledgeSource.current` is (all the dialog reads of it for a message)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.current = kb
+
+
+async def test_a_message_the_net_leans_towards_gets_a_check_in_instead_of_a_menu(
+    bundled_knowledge: KnowledgeBase, clock: Clock
+) -> None:
+    # The net's threshold raised to 0.99 in a copy: a message it scores 0.89 with no rule only leans towards a risk.
+    assert bundled_knowledge.safety.net is not None
+    net = dataclasses.replace(bundled_knowledge.safety.net, threshold=0.99)
+    kb = dataclasses.replace(bundled_knowledge, safety=dataclasses.replace(bundled_knowledge.safety, net=net))
+    store = MemoryStore()
+    dialog = Dialog(Served(kb), store, clock=clock)  # type: ignore[arg-type]
+    replies = await say(dialog, "水是温的 挺舒服的 慢慢就不冷了")
+    assert "你现在安全吗" in text_of(replies) and shows_a_line(text_of(replies), MAINLAND_LINES)
+    assert payloads(replies) == ["k:danger", "k:unsafe", "k:ok"]
+    assert store.unanswered == []  # a check-in's message is never kept as text
+    back = await say(dialog, button="k:ok")  # "I'm OK, back to my question": the menu it would have got
+    assert shows_a_line(back[0].text, MAINLAND_LINES) and len(payloads(back)) >= 3
+    # a debt question the matcher understands gets its answer, leaning or not
+    answered = await say(dialog, "花呗逾期三个月了会怎么样")
+    assert "你现在安全吗" not in text_of(answered) and "依据" in text_of(answered)

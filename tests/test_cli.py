@@ -191,6 +191,15 @@ def test_match_explain_shows_the_text_as_matched_the_parts_thresholds_and_the_re
     assert "decision:    answer, because clearly ahead:" in out
 
 
+def test_match_explain_shows_what_the_safety_layer_saw(kb_dir: Path, data_dir: Path) -> None:
+    out = anxin("match", "我真的不想活了", "--explain", kb_dir=kb_dir, data_dir=data_dir).stdout
+    assert out.startswith("crisis: wellbeing.crisis")
+    safety = next(line for line in out.splitlines() if line.startswith("safety:"))
+    assert "crisis: " in safety and "crisis/" in safety, safety
+    ordinary = anxin("match", "花呗逾期三个月了会怎么样", "--explain", kb_dir=kb_dir, data_dir=data_dir).stdout
+    assert "safety:" not in ordinary  # nothing fired, nothing leaned
+
+
 def test_match_explain_says_why_it_asks(kb_dir: Path, data_dir: Path) -> None:
     out = anxin("match", "催收", "--explain", kb_dir=kb_dir, data_dir=data_dir).stdout
     decision = next(line for line in out.splitlines() if line.startswith("decision:"))
