@@ -1146,3 +1146,22 @@ def test_the_safety_evaluation_counts_the_check_in_instead_of_a_menu(real: Knowl
     assert (report["recall"], report["false_alarm_rate"], report["misses"]) == (1.0, 0.0, [])
     plain = evaluate_safety(kb, [SafetyItem("水是温的 挺舒服的 慢慢就不冷了", False)]).as_json()
     assert plain["false_alarms"] == [{"text": "水是温的 挺舒服的 慢慢就不冷了", "kind": "concern"}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我已經寫好信俾阿媽，今晚就會了結自己",  # a letter to mum: the writer's own plan
+        "跟我妈说了再见 今晚就去死",
+        "帮朋友问的 他想知道上吊多久会失去意识",  # "asking for a friend", the classic cover
+    ],
+)
+def test_someone_written_or_spoken_to_is_not_taken_for_the_person_at_risk(rules: SafetyRules, text: str) -> None:
+    # The crisis reply for someone else ("stay with them, call 999 for them") would talk past the writer.
+    found = rules.assess(text)
+    assert found.level == "crisis" and not found.other, found
+
+
+def test_someone_else_at_risk_is_still_recognised_next_to_a_kin_word_for_the_recipient(rules: SafetyRules) -> None:
+    found = rules.assess("我打电话给我妈 我妈说今晚就去跳河")
+    assert found.level == "crisis" and found.other, found
