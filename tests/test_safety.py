@@ -1154,6 +1154,8 @@ def test_the_safety_evaluation_counts_the_check_in_instead_of_a_menu(real: Knowl
         "我已經寫好信俾阿媽，今晚就會了結自己",  # a letter to mum: the writer's own plan
         "跟我妈说了再见 今晚就去死",
         "帮朋友问的 他想知道上吊多久会失去意识",  # "asking for a friend", the classic cover
+        "left letters to my mom and my brother in the drawer. goodbye",
+        "the spare key is with my neighbour. sorry for everything",
     ],
 )
 def test_someone_written_or_spoken_to_is_not_taken_for_the_person_at_risk(rules: SafetyRules, text: str) -> None:
@@ -1162,6 +1164,15 @@ def test_someone_written_or_spoken_to_is_not_taken_for_the_person_at_risk(rules:
     assert found.level == "crisis" and not found.other, found
 
 
-def test_someone_else_at_risk_is_still_recognised_next_to_a_kin_word_for_the_recipient(rules: SafetyRules) -> None:
-    found = rules.assess("我打电话给我妈 我妈说今晚就去跳河")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我打电话给我妈 我妈说今晚就去跳河",
+        "my uncle just messaged the family group 'sorry for everything' and now his phone is off",
+    ],
+)
+def test_someone_else_at_risk_is_still_recognised_next_to_a_kin_word_for_the_recipient(
+    rules: SafetyRules, text: str
+) -> None:
+    found = rules.assess(text)
     assert found.level == "crisis" and found.other, found
