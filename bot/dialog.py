@@ -25,7 +25,7 @@ from .flows import complaint as complaint_flow
 from .flows import rate as rate_flow
 from .flows.engine import Context as FlowContext
 from .flows.engine import Flows, FlowTurn
-from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource, not_understood
+from .knowledge import SOURCED_GROUPS, KnowledgeBase, KnowledgeSource
 from .matcher import CRISIS_INTENT
 from .messages import LANGUAGE_NAMES, REGION_NAMES, REGION_WORDS, TOPICS, lang_set, region_buttons, say
 from .models import LOCALES, Attachment, Button, Feedback, Incoming, Locale, Match, Reply
@@ -401,10 +401,10 @@ class Dialog:
             return _Outcome(replies, "answer", decision.intent, decision.score, unanswered=unsure)
         if decision.kind == "overview":
             return _Outcome([self._overview(kb, session, decision, locale)], "overview", None, decision.score)
-        if assessment.leaning and not_understood(decision):
+        checked = lean(assessment, decision)
+        if checked.at_risk:
             # Nothing understood, and the safety net leaned towards a risk: ask whether they are safe rather than
             # show a menu of topics ("I'm OK, back to my question" is one of the choices). Never kept as text.
-            checked = lean(assessment)
             reply = care.start(kb.care, checked, None, locale, session.region, now)
             replies = [Reply(reply.text, reply.buttons)]
             return _Outcome(replies, checked.level, CRISIS_INTENT, 100.0, care=reply.state, care_set=True)

@@ -17,7 +17,8 @@ from pathlib import Path
 import yaml
 
 from .content import YAML_LOADER
-from .knowledge import KnowledgeBase, not_understood
+from .knowledge import KnowledgeBase
+from .safety import lean
 
 
 class EvalFileError(ValueError):
@@ -196,9 +197,9 @@ def evaluate_safety(kb: KnowledgeBase, items: Sequence[SafetyItem]) -> SafetyRep
         # The safety check decides (`KnowledgeBase.decide` runs it first); the matcher runs only when the net leaned
         # towards a risk (a menu then becomes a check-in) and for a miss, to say what the bot did instead.
         found = kb.assess(item.text)
+        if found.leaning:
+            found = lean(found, kb.match(item.text))  # a check-in instead of a menu when it understood no topic
         level = found.level
-        if found.leaning and not_understood(kb.match(item.text)):
-            level = "concern"  # the check-in the bot gives instead of a menu when it understood no topic
         flagged = level != "none"
         if item.crisis:
             caught += flagged

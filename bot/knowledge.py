@@ -69,7 +69,7 @@ from .matcher_cache import build_matcher
 from .models import LOCALES, Locale, Match
 from .patterns import lazy
 from .region import Region
-from .safety import Assessment, SafetyRules, load_safety
+from .safety import Assessment, SafetyRules, lean, load_safety
 from .text import has_cjk, normalise, to_simplified, to_traditional
 from .understanding import after_courtesy, role
 
@@ -144,12 +144,6 @@ class Answer:
 
 
 
-def not_understood(decision: Match) -> bool:
-    """Whether the matcher found no topic at all: the menu of topics, not an out-of-scope reply or the collecting
-    side's (those understood who was writing and what about)."""
-    return decision.kind == "fallback" and decision.topic is None
-
-
 @dataclass(frozen=True)
 class KnowledgeBase:
     """Immutable: reload builds a new one and swaps the reference."""
@@ -191,9 +185,7 @@ class KnowledgeBase:
         if assessment.at_risk:
             return Match(assessment.level, CRISIS_INTENT, 100.0, ())  # type: ignore[arg-type]
         decision = self.match(text)
-        if assessment.leaning and not_understood(decision):
-            return Match("concern", CRISIS_INTENT, 100.0, ())
-        return decision
+        return Match("concern", CRISIS_INTENT, 100.0, ()) if lean(assessment, decision).at_risk else decision
 
     def _without_crisis(self, decision: Match) -> Match:
         """Whether to check in is the safety layer's decision alone: when it saw no risk, a message that

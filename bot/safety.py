@@ -63,6 +63,7 @@ from . import text as _text_module
 from .content import KnowledgeError, parse_yaml, read_content, read_yaml
 from .kept import code_digest, pack_texts, read_arrays, unpack_texts, write_arrays
 from .literals import Literals, Needs, Shortlist, needs_of
+from .models import Match
 from .patterns import LazyPattern, Source
 from .text import normalise
 
@@ -98,11 +99,12 @@ class Assessment:
 NONE = Assessment("none")
 
 
-def lean(assessment: Assessment) -> Assessment:
-    """The check-in for a message the matcher understood no topic in, when the net leaned towards a risk
-    (`Assessment.leaning`): a person at risk who would otherwise get a menu of topics gets asked whether they are
-    safe, with "I'm OK, back to my question" among the choices. Anything else stays as it was."""
-    if not assessment.leaning:
+def lean(assessment: Assessment, decision: Match) -> Assessment:
+    """What the bot acts on once the matcher has decided: a check-in (concern) when the net leaned towards a risk
+    (`Assessment.leaning`) and the matcher understood no topic either (the menu of topics; not an out-of-scope reply
+    or the collecting side's, which understood who was writing and about what). A person at risk who would get a menu
+    is asked whether they are safe, "I'm OK, back to my question" among the choices. Anything else stays as it was."""
+    if not assessment.leaning or decision.kind != "fallback" or decision.topic is not None:
         return assessment
     return Assessment("concern", reasons=(*assessment.reasons, "concern/lean"))
 
@@ -570,7 +572,7 @@ class SafetyRules:
         if not fired:
             if escalated is not None:
                 return self._acting(Assessment("crisis", reasons=(escalated,)), cut)
-            if self.net is not None and probability >= LEAN_THRESHOLD and not _too_short(cut):
+            if probability >= LEAN_THRESHOLD and not _too_short(cut):  # 0 without a net
                 return Assessment("none", reasons=(f"lean/net {probability:.2f}",), leaning=True)
             return NONE
         if not crisis and escalated is None:
