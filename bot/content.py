@@ -306,7 +306,11 @@ def texts_of(node: yaml.Node, path: Path, key: str, errors: list[KnowledgeError]
 
 
 def entries(path: Path, errors: list[KnowledgeError]) -> list[yaml.Node]:
-    root = read_yaml(path, errors)
+    return entries_of(read_yaml(path, errors), path, errors)
+
+
+def entries_of(root: yaml.Node | None, path: Path, errors: list[KnowledgeError]) -> list[yaml.Node]:
+    """The entries of a file's node tree (`read_yaml`, `parse_yaml`); [] after saying why there are none."""
     if root is None:
         return []
     if not isinstance(root, yaml.SequenceNode):

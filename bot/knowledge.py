@@ -17,6 +17,8 @@ import contextlib
 import dataclasses
 import datetime as dt
 import difflib
+import functools
+import importlib.metadata
 import json
 import logging
 import os
@@ -37,6 +39,8 @@ from .claims import WRONG_CLAIMS as _WRONG_CLAIMS
 from .content import (
     KnowledgeError,
     display_path,
+    parse_yaml,
+    read_content,
     read_yaml,
     reading,
     text_digest,
@@ -46,6 +50,9 @@ from .content import (
 )
 from .content import (
     entries as _entries,
+)
+from .content import (
+    entries_of as _entries_of,
 )
 from .content import (
     line_of as _line,
@@ -63,6 +70,7 @@ from .content import (
     yaml_files as _yaml_files,
 )
 from .flows.letters import Letters, load_letters
+from .kept import code_digest
 from .lexicon import load_lexicon
 from .matcher import CRISIS_INTENT, Matcher
 from .matcher_cache import build_matcher
@@ -668,7 +676,7 @@ def load_knowledge(root: Path, previous: KnowledgeBase | None = None, cache_dir:
     the matcher, the safety net, the letters).
     """
     errors: list[KnowledgeError] = []
-    read = _read(root, errors)
+    read = _read(root, errors, cache_dir)
     valid = _validate(read, errors)
     knowledge = _build(root, read, valid, errors, previous, cache_dir)
     errors.sort(key=lambda e: (str(e.path), e.line))
@@ -686,16 +694,18 @@ class _Files:
     unreadable_locales: set[Locale] = field(default_factory=set)  # an answers file: a missing answer is not news
 
 
-def _read(root: Path, errors: list[KnowledgeError]) -> _Files:
+def _read(root: Path, errors: list[KnowledgeError], cache_dir: Path | None = None) -> _Files:
     found = _Files(rules=_load_rules(root, errors))
     intents_dir = root / "intents"
     if not intents_dir.is_dir():
         errors.append(KnowledgeError(intents_dir, 1, "the intents folder is missing"))
+    used: set[str] = set()
     for path in _yaml_files(intents_dir, errors):
-        before = len(errors)
-        nodes = _entries(path, errors)
-        found.unreadable_intents = found.unreadable_intents or (not nodes and len(errors) > before)
-        found.intents.extend(draft for node in nodes if (draft := _load_intent(node, path, errors)) is not None)
+        drafts, unreadable = _intents_file(path, errors, cache_dir, used)
+        found.unreadable_intents = found.unreadable_intents or unreadable
+        found.intents.extend(drafts)
+    if cache_dir is not None:
+        _forget_other_intents(cache_dir, used)
 
     faq_dir = root / "faq"
     if not faq_dir.is_dir():
@@ -717,6 +727,138 @@ def _read(root: Path, errors: list[KnowledgeError]) -> _Files:
                 loaded for node in nodes if (loaded := _load_answer(node, path, locale, errors)) is not None
             )
     return found
+
+
+# --- Intents kept between starts ------------------------------------------------------------------------
+# Reading an intents file is parsing its YAML into nodes and checking every entry (each example normalised for
+# the duplicate check and the matcher): 1.3 s of a 2 s start at 30,000 examples, the same work every start
+# while the file is unchanged. So, as the matcher keeps its arrays (`bot.matcher_cache`), what one file gave
+# (its intents, their lines and normalised examples, and every problem found in it, to be reported again) is
+# kept in `cache/` under a digest of the file's text and of the code that reads it. Only content is kept,
+# never anything a user wrote. A missing, stale or damaged file means a fresh read, never a crash; a file no
+# intents file gives any more is removed.
+
+INTENTS_CACHE_PREFIX = "intents-"
+INTENTS_FORMAT = 1  # what the file holds and how: a new layout must not read an old file
+
+
+@functools.cache
+def _intents_code() -> str:
+    from . import content as _content_module
+    from . import text as _text_module
+
+    digest = code_digest(__file__, _content_module.__file__, _text_module.__file__)
+    digest.update(f"{INTENTS_FORMAT} yaml {yaml.__version__} opencc {_opencc_version()}".encode())
+    return digest.hexdigest()
+
+
+def _opencc_version() -> str:
+    try:
+        return importlib.metadata.version("opencc")
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def _intents_file(
+    path: Path, errors: list[KnowledgeError], cache_dir: Path | None, used: set[str]
+) -> tuple[list[_IntentDraft], bool]:
+    """One intents file's drafts, and whether the file could not be read at all."""
+    before = len(errors)
+    text = read_content(path, errors)
+    if text is None:
+        return [], True
+    key = text_digest(_intents_code() + text) if cache_dir is not None else ""
+    if cache_dir is not None:
+        used.add(key)
+        kept = _kept_intents(cache_dir / f"{INTENTS_CACHE_PREFIX}{key}.json", path)
+        if kept is not None:
+            drafts, problems, unreadable = kept
+            errors.extend(KnowledgeError(path, line, message) for line, message in problems)
+            return drafts, unreadable
+    nodes = _entries_of(parse_yaml(path, text, errors), path, errors)
+    unreadable = not nodes and len(errors) > before
+    drafts = [draft for node in nodes if (draft := _load_intent(node, path, errors)) is not None]
+    if cache_dir is not None:
+        problems = [(error.line, error.message) for error in errors[before:]]
+        _keep_intents(cache_dir, key, drafts, problems, unreadable)
+    return drafts, unreadable
+
+
+def _kept_intents(file: Path, path: Path) -> tuple[list[_IntentDraft], list[tuple[int, str]], bool] | None:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("kept intents %s cannot be read (%s); reading %s afresh", file.name, exc, display_path(path))
+        return None
+    try:
+        drafts = [
+            _IntentDraft(
+                Intent(
+                    id=str(entry["id"]),
+                    titles=MappingProxyType({str(k): str(v) for k, v in entry["titles"].items()}),
+                    examples=tuple(map(str, entry["examples"])),
+                    tests=tuple(map(str, entry["tests"])),
+                    keywords=tuple(map(str, entry["keywords"])),
+                    related=tuple(map(str, entry["related"])),
+                ),
+                path,
+                int(entry["line"]),
+                {str(k): int(v) for k, v in entry["related_lines"].items()},
+                {str(k): int(v) for k, v in entry["written"].items()},
+                {str(k): str(v) for k, v in entry["normalised"].items()},
+            )
+            for entry in data["drafts"]
+        ]
+        problems = [(int(line), str(message)) for line, message in data["problems"]]
+        return drafts, problems, bool(data["unreadable"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        log.warning("kept intents %s are damaged (%s); reading %s afresh", file.name, exc, display_path(path))
+        return None
+
+
+def _keep_intents(
+    cache_dir: Path, key: str, drafts: list[_IntentDraft], problems: list[tuple[int, str]], unreadable: bool
+) -> None:
+    data = {
+        "drafts": [
+            {
+                "id": draft.intent.id,
+                "titles": dict(draft.intent.titles),
+                "examples": draft.intent.examples,
+                "tests": draft.intent.tests,
+                "keywords": draft.intent.keywords,
+                "related": draft.intent.related,
+                "line": draft.line,
+                "related_lines": draft.related_lines,
+                "written": dict(draft.written),
+                "normalised": dict(draft.normalised),
+            }
+            for draft in drafts
+        ],
+        "problems": problems,
+        "unreadable": unreadable,
+    }
+    file = cache_dir / f"{INTENTS_CACHE_PREFIX}{key}.json"
+    temporary = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        os.replace(temporary, file)
+    except OSError as exc:
+        log.warning("cannot keep the read intents in %s (%s); the next start reads them again", cache_dir, exc)
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+
+
+def _forget_other_intents(cache_dir: Path, used: set[str]) -> None:
+    """Remove the kept intents of texts this read did not see (older versions of the files)."""
+    with contextlib.suppress(OSError):
+        for file in cache_dir.glob(f"{INTENTS_CACHE_PREFIX}*.json"):
+            if file.name[len(INTENTS_CACHE_PREFIX) : -len(".json")] not in used:
+                with contextlib.suppress(OSError):
+                    file.unlink()
 
 
 @dataclass
