@@ -1196,6 +1196,9 @@ def test_the_safety_evaluation_counts_the_check_in_instead_of_a_menu(real: Knowl
         "left letters to my mom and my brother in the drawer. goodbye",
         "the spare key is with my neighbour. sorry for everything",
         "你们都要好好的 我关机了",
+        "爸 妈 女儿不孝 下辈子再做你们的女儿",  # a message that opens by speaking to them
+        "阿媽 對唔住 呢個係我最後一次講對唔住",
+        "老公 对不起 存折密码是女儿的生日",
     ],
 )
 def test_someone_written_or_spoken_to_is_not_taken_for_the_person_at_risk(rules: SafetyRules, text: str) -> None:
@@ -1209,6 +1212,7 @@ def test_someone_written_or_spoken_to_is_not_taken_for_the_person_at_risk(rules:
     [
         "我打电话给我妈 我妈说今晚就去跳河",
         "my uncle just messaged the family group 'sorry for everything' and now his phone is off",
+        "我妈对不起地说她下辈子不想再做人了",  # mum's own words, not words to her
     ],
 )
 def test_someone_else_at_risk_is_still_recognised_next_to_a_kin_word_for_the_recipient(
