@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -55,6 +56,20 @@ def read_arrays(path: Path, names: Sequence[str] | None = None) -> dict[str, npt
     # Opened here, so that it is closed however damaged it is (np.load leaves it open on a broken zip).
     with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
         return {name: data[name] for name in (data.files if names is None else names)}
+
+
+def write_text(final: Path, text: str) -> None:
+    """`final` holding `text` (UTF-8), written atomically: a temporary file beside it, then a rename. Raises OSError,
+    leaving no temporary file behind; the folder is made when missing."""
+    temporary = final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, final)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise
 
 
 def write_arrays(folder: Path, prefix: str, key: str, arrays: Arrays) -> None:

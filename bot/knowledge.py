@@ -21,7 +21,6 @@ import functools
 import importlib.metadata
 import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -70,7 +69,7 @@ from .content import (
     yaml_files as _yaml_files,
 )
 from .flows.letters import Letters, load_letters
-from .kept import code_digest
+from .kept import code_digest, write_text
 from .lexicon import load_lexicon
 from .matcher import CRISIS_INTENT, Matcher
 from .matcher_cache import build_matcher
@@ -149,7 +148,6 @@ class Answer:
     path: Path | None = None  # where a volunteer wrote it
     line: int = 0
     converted: bool = False  # made from the other Chinese script by OpenCC, not written by anyone
-
 
 
 @dataclass(frozen=True)
@@ -840,16 +838,11 @@ def _keep_intents(
         "problems": problems,
         "unreadable": unreadable,
     }
-    file = cache_dir / f"{INTENTS_CACHE_PREFIX}{key}.json"
-    temporary = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        os.replace(temporary, file)
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        write_text(cache_dir / f"{INTENTS_CACHE_PREFIX}{key}.json", text)
     except OSError as exc:
         log.warning("cannot keep the read intents in %s (%s); the next start reads them again", cache_dir, exc)
-        with contextlib.suppress(OSError):
-            temporary.unlink()
 
 
 def _forget_other_intents(cache_dir: Path, used: set[str]) -> None:
@@ -1168,11 +1161,8 @@ class KnowledgeSource:
             self._in_memory = texts
             return kept
         payload = {str(path.relative_to(self.root)): text for path, text in sorted(texts.items())}
-        temporary = self._keep.with_suffix(".tmp")
         try:
-            self._keep.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps(payload, ensure_ascii=False, indent=0), encoding="utf-8")
-            os.replace(temporary, self._keep)
+            write_text(self._keep, json.dumps(payload, ensure_ascii=False, indent=0))
         except OSError as exc:
             log.warning("cannot keep the last good content versions in %s (%s)", self._keep, exc)
             # Nothing new is on disk: what stands in is what was kept before.
@@ -1180,8 +1170,7 @@ class KnowledgeSource:
         # Then their digests, which a start reads instead of the texts. One written before the texts is not read.
         index = {str(path.relative_to(self.root)): digest for path, digest in sorted(kept.items())}
         try:
-            temporary.write_text(json.dumps(index, indent=0), encoding="utf-8")
-            os.replace(temporary, self._keep.with_name(LAST_GOOD_DIGESTS))
+            write_text(self._keep.with_name(LAST_GOOD_DIGESTS), json.dumps(index, indent=0))
         except OSError as exc:
             log.warning("cannot keep the digests of the last good content versions (%s)", exc)
         return kept
