@@ -994,6 +994,48 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("跟那家当铺说再见了 机车也赎回来了", "none"),
         ("下个月辞职 要跟同事道别 新工作工资高点", "none"),
         ("我只狗昨晚喺我怀入面好平静咁走咗 今日请假", "none"),
+        # FV-FX (the holdout until this round), GI (300 hard positives) and GJ (300 look-alikes): a steering wheel that
+        # could slip on a bridge, "better released early", whether a clothesline holds a person, two prescriptions
+        # together "how many is enough", a reservoir's depth and patrols at night, a viewer on a roof about to jump
+        # live, a forum post about tonight with a place, a friend who is "done" and sent a rope, things boxed for a
+        # daughter, collectors at the funeral, after tomorrow the interest is not the writer's business, bleeding
+        # after a cut, a nurse's question about a painless way
+        ("每天开车上高架 好几次真想方向盘一打就算了", "concern"),
+        ("这样拖着 还不如早点解脱也好", "concern"),
+        ("阳台那根晾衣绳承得住一个成年人吗", "crisis"),
+        ("安眠药同止痛药一起吃要多少才够", "crisis"),
+        ("how deep is the reservoir behind the school at night, does anyone patrol", "crisis"),
+        ("群里有个网友说他现在在天台 准备跳 怎么办", "crisis"),
+        ("she s done and sent a photo of the pills, not replying", "crisis"),
+        ("衣服都收拾好了 一箱留给我女儿", "crisis"),
+        ("催收会不会来葬礼上闹 我怕我妈到时候被堵", "concern"),
+        ("下周以后我就不管了 就想知道网贷会不会找我爸", "crisis"),
+        ("割了 血一直流不停", "crisis"),
+        ("有没有更不痛的办法 我不想再拖了", "crisis"),
+        # look-alikes: an aunt's suicide decades ago, a husband who died in an accident, a film character, a song
+        # about death, a drowning long ago, a voice note shouting "go jump", a repayment table "so hard I want to
+        # jump (joking)", a paid-off debt's last message, a new number, the last meal before a transfer, a roof drill,
+        # ropes and chainsaws, a cook's cut, ending the matter with every lender at once, a collector's scolding
+        ("我姑妈三十年前喝农药走了 所以家里人很怕我借钱", "none"),
+        ("我老公在工地意外过世了 他的网贷要我还吗", "none"),
+        ("电影里的主角最后吃了安眠药 看完好难过 想问下网贷", "none"),
+        ("在听一首讲生死的歌 跟借钱没关系", "none"),
+        ("以前有人在这个码头掉进海里淹死了 所以晚上不让钓鱼", "none"),
+        ("催收在语音里一直骂去跳楼啊 录音能当证据吗", "none"),
+        ("这份还款表复杂到我想跳楼 哈哈 帮我看看", "none"),
+        ("最后一条消息发给了催收 钱已全数还清 以后别打了", "none"),
+        ("换了新号码 老朋友联系不上我 怎么办", "none"),
+        ("下周调去深圳 今天跟同事吃最后一顿饭", "none"),
+        ("消防演练我在天台负责疏散 手机没听到催收电话", "none"),
+        ("我们装修用绳子和电锯 今天绳子断了差点出事", "none"),
+        ("做饭割亲手 请了病假 催收说我骗人", "none"),
+        ("想同所有平台一次过了断 可以申请债务重组吗", "none"),
+        ("收数佬闹我死扑街 可以报警吗", "none"),
+        ("手机两天没敢开机了 一开就是催收电话", "none"),
+        # what the writer said a moment ago, taken back as a habit of speech or a joke; "not a joke" stays a crisis
+        ("别误会 我刚刚说想死是被催收气的口头禅 想问怎么投诉", "none"),
+        ("头先讲唔想做人系讲笑 我想问点样投诉财仔", "none"),
+        ("我刚才说想死不是开玩笑", "crisis"),
     ],
 )
 def test_this_rounds_signals_and_exclusions(rules: SafetyRules, text: str, level: str) -> None:
