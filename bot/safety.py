@@ -47,7 +47,7 @@ import threading
 import unicodedata
 from array import array
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -321,8 +321,14 @@ class SafetyNet:
             known = places[self.grams[places] == codes]
             if len(known):
                 z += float(self.weights[known].sum())
-        others = [self.others[f] for f in sorted(_other_features(canonical, self.families)) if f in self.others]
-        if others:
+        features = sorted(_other_features(canonical, self.families))
+        names = self.others
+        others: list[int]
+        if isinstance(names, _HashedNames):
+            others = names.columns(features)
+        else:
+            others = [names[f] for f in features if f in names]
+        if len(others):
             z += float(self.weights[others].sum())
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
@@ -1244,6 +1250,70 @@ def _net_key(kind: str, rules: str, examples: str, ordinary: Sequence[str], thre
 _Vocabularies = list[tuple[tuple[npt.NDArray[np.generic], ...], npt.NDArray[np.uint64], Mapping[str, int]]]
 
 
+class _HashedNames(Mapping[str, int]):
+    """The columns of a kept net's other features, looked up by each name's `hash` in a sorted array; the names
+    stay packed as the kept file holds them (`bot.kept.pack_texts`) and are unpacked only to be listed. A dict of
+    the ~60,000 names held ~12 MB of Python objects for the life of the bot. Python's string hash is 64 bits: two
+    names of the vocabulary with one hash are found at load (`of` gives a dict then), and an unknown feature that
+    shares a known one's hash has a chance of about one in 10^14 a message."""
+
+    __slots__ = ("_blob", "_columns", "_hashes", "_lengths")
+
+    def __init__(
+        self,
+        hashes: npt.NDArray[np.int64],
+        columns: npt.NDArray[np.int64],
+        packed: tuple[npt.NDArray[np.generic], npt.NDArray[np.generic]],
+    ) -> None:
+        # Plain arrays, not numpy's: indexing one gives a Python int at once (`columns`).
+        self._hashes, self._columns = array("q", hashes.tobytes()), array("q", columns.tobytes())
+        self._blob, self._lengths = packed
+
+    @classmethod
+    def of(cls, blob: npt.NDArray[np.generic], lengths: npt.NDArray[np.generic], first: int) -> Mapping[str, int]:
+        """The names packed in `blob` and `lengths`, numbered from `first` in their order."""
+        names = unpack_texts(blob, lengths)
+        hashes = np.fromiter(map(hash, names), dtype=np.int64, count=len(names))
+        order = np.argsort(hashes, kind="stable")
+        hashes = hashes[order]
+        if len(hashes) > 1 and bool(np.any(hashes[1:] == hashes[:-1])):
+            return MappingProxyType({name: index for index, name in enumerate(names, first)})
+        return cls(hashes, order.astype(np.int64) + first, (blob, lengths))
+
+    def columns(self, names: Sequence[str]) -> list[int]:
+        """The columns of those of `names` the net knows, in their order (the order the weights are added in).
+        A message has a handful of these features: a bisection each in a plain array is quicker than numpy's calls."""
+        hashes, columns, count = self._hashes, self._columns, len(self._hashes)
+        found: list[int] = []
+        for name in names:
+            code = hash(name)
+            place = bisect.bisect_left(hashes, code)
+            if place < count and hashes[place] == code:
+                found.append(columns[place])
+        return found
+
+    def _place(self, name: str) -> int:
+        code = hash(name)
+        place = bisect.bisect_left(self._hashes, code)
+        return place if place < len(self._hashes) and self._hashes[place] == code else -1
+
+    def __getitem__(self, name: str) -> int:
+        place = self._place(name) if isinstance(name, str) else -1
+        if place < 0:
+            raise KeyError(name)
+        return int(self._columns[place])
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._place(name) >= 0
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def __iter__(self) -> Iterator[str]:
+        """The names in the order of their columns."""
+        return iter(unpack_texts(self._blob, self._lengths))
+
+
 def _cached_net(
     folder: Path,
     key: str,
@@ -1272,19 +1342,17 @@ def _cached_net(
             None,
         )
         grams = np.asarray(kept_grams, dtype=np.uint64) if shared is None else shared[0]
-        others = unpack_texts(data["others"], data["other_lengths"]) if shared is None else None
+        if shared is not None:
+            names = shared[1]
+            size = len(names)
+        else:
+            names = _HashedNames.of(data["others"], data["other_lengths"], len(grams))
+            size = len(data["other_lengths"])
         weights = np.asarray(data["weights"], dtype=np.float64)
         bias = float(data["bias"])
     except Exception as exc:  # any damage to a cache file only means training again
         log.warning("safety net: the kept weights could not be read (%s); training again", type(exc).__name__)
         return None
-    if shared is not None:
-        names = shared[1]
-        size = len(names)
-    else:
-        assert others is not None
-        names = MappingProxyType({feature: index for index, feature in enumerate(others, len(grams))})
-        size = len(others)
     consistent = (
         grams.ndim == 1
         and weights.shape == (len(grams) + size,)

@@ -8,17 +8,20 @@ features by their sorted keys and works on slices of the pairs, for memory; the 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pytest
-from conftest import eval_items, safety_examples
+from conftest import eval_items, safety_examples, seed_bundled_cache
 
 import bot.safety
-from bot.knowledge import KnowledgeBase
+from bot.kept import pack_texts
+from bot.knowledge import CACHE_DIR, KnowledgeBase, load_knowledge
 from bot.safety import NET_ITERATIONS, NET_L2, NET_STEP, SafetyNet, gram_code, gram_codes, net_features
 
 REPO = Path(__file__).parent.parent
@@ -147,3 +150,36 @@ def test_the_bundled_net_decides_every_tuning_and_ordinary_message_as_the_name_v
         # Only the order of the additions differs: far below any distance to the threshold.
         assert abs(ours - reference) < 1e-12, text
         assert (ours >= net.threshold) == (reference >= net.threshold), text
+
+
+def test_a_kept_net_looks_its_names_up_by_hash_with_the_columns_and_sums_of_a_dict(
+    bundled: KnowledgeBase, tmp_path: Path
+) -> None:
+    # A later start reads the nets from the data folder: their English and cue-family features are found by hash
+    # (`_HashedNames`), the names staying packed. Every column and every probability must be what a dict gives.
+    seed_bundled_cache(tmp_path)
+    kept = load_knowledge(REPO, cache_dir=tmp_path / CACHE_DIR).knowledge.safety
+    for net in (kept.net, kept.urgent, kept.acts):
+        assert net is not None
+        names = net.others
+        assert isinstance(names, bot.safety._HashedNames)
+        as_dict = dict(names.items())  # the packed names, in the order of their columns
+        assert list(as_dict.values()) == list(range(len(net.grams), len(net.weights)))
+        assert all(names[name] == column for name, column in as_dict.items())
+        assert "no such feature" not in names and names.get("no such feature") is None and 7 not in names
+        plain = dataclasses.replace(net, others=MappingProxyType(as_dict))
+        for text in _eval_texts()[::3]:
+            canonical = kept.canonical(text[:4000])
+            assert net.probability(canonical) == plain.probability(canonical), text
+
+
+def test_names_with_one_hash_between_them_are_kept_in_a_dict(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two names of one vocabulary with the same hash could not be told apart in the sorted array: a dict then.
+    monkeypatch.setattr(bot.safety, "hash", lambda name: len(name), raising=False)
+    names = bot.safety._HashedNames.of(*pack_texts(["ab", "cd", "efg"]), 10)
+    assert not isinstance(names, bot.safety._HashedNames)
+    assert dict(names) == {"ab": 10, "cd": 11, "efg": 12}
+    distinct = bot.safety._HashedNames.of(*pack_texts(["a", "bc", "def"]), 10)
+    assert isinstance(distinct, bot.safety._HashedNames)
+    assert (distinct["a"], distinct["bc"], distinct["def"]) == (10, 11, 12) and "xy" in distinct  # one hash: len 2
+    assert distinct.columns(["def", "zz", "a", "nope!"]) == [12, 11, 10]
