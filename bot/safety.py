@@ -328,7 +328,7 @@ class SafetyNet:
             others = names.columns(features)
         else:
             others = [names[f] for f in features if f in names]
-        if len(others):
+        if others:
             z += float(self.weights[others].sum())
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
@@ -1283,19 +1283,14 @@ class _HashedNames(Mapping[str, int]):
     def columns(self, names: Sequence[str]) -> list[int]:
         """The columns of those of `names` the net knows, in their order (the order the weights are added in).
         A message has a handful of these features: a bisection each in a plain array is quicker than numpy's calls."""
-        hashes, columns, count = self._hashes, self._columns, len(self._hashes)
-        found: list[int] = []
-        for name in names:
-            code = hash(name)
-            place = bisect.bisect_left(hashes, code)
-            if place < count and hashes[place] == code:
-                found.append(columns[place])
-        return found
+        columns = self._columns
+        return [columns[place] for name in names if (place := self._place(name)) >= 0]
 
     def _place(self, name: str) -> int:
-        code = hash(name)
-        place = bisect.bisect_left(self._hashes, code)
-        return place if place < len(self._hashes) and self._hashes[place] == code else -1
+        """The name's place in the sorted hashes, -1 when the net does not know it."""
+        hashes, code = self._hashes, hash(name)
+        place = bisect.bisect_left(hashes, code)
+        return place if place < len(hashes) and hashes[place] == code else -1
 
     def __getitem__(self, name: str) -> int:
         place = self._place(name) if isinstance(name, str) else -1
