@@ -289,6 +289,11 @@ NAMED_HOLDOUT = {
         "realistic-holdout-11.yaml",
         "2f945a4b091e2107d17b04bb64e400f97815d05b3e3997df19b4bb0ed7ead603",
     ): "36e01ccc2313bba0c5baff9d2340c917c3a6065990355156871196e71d8e2830",
+    # an address in a collector's threat the writer reports, in the seventeenth safety holdout
+    (
+        "safety-holdout-17.yaml",
+        "d07ef3a3025dbe13fed47351b65144ab879e8d0d31478bc510efaaaf454c951c",
+    ): "fe9e70c98899a61f64bc108c8904b82fcfd60921282aaf0cd062501f474c59f7",
 }
 NAMED = {
     # set DO: "the collector kept calling me by the wrong name, Zhang Wei; I'm Li Wei"
