@@ -70,7 +70,8 @@ from .text import normalise
 log = logging.getLogger(__name__)
 
 Level = Literal["crisis", "concern", "none"]
-ACT_GROUPS = frozenset({"act", "method"})
+# The emergency number first; `quiet` may silence `act` and `method`, never `method_always`.
+ACT_GROUPS = frozenset({"act", "method", "method_always"})
 OTHER_GROUPS = frozenset({"other", "other_always"})  # someone else at risk now
 _REFERENCE = re.compile(r"\{([a-z_]+)\}")
 CUT = " ※ "  # what an exclusion leaves where it cut text out

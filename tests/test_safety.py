@@ -1098,6 +1098,79 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("我妈的降压药快吃完了 要本人去开吗", "none"),
         ("can i still take my sleeping pill before the scan tomorrow", "none"),
         ("我是社工 想帮来访者减轻债务负担", "none"),
+        # GF-GH (the holdout until this round), GS (300 hard positives) and GT (300 look-alikes): what is left of a
+        # life after the sums, not lasting to the due date, wanting release soon, Taiwan 想不開 said of oneself, the
+        # King of Hell better than the collectors, home quiet at last if the writer vanished, a debt passing to a mother
+        # and a deadline to know it by, a deposit refunded to a sibling, a dog walked "and after that too", a dead
+        # husband lonely over there, wanting to follow a dog that died, water up to the chest, pills and "will I wake
+        # up", a roommate gone with the cat entrusted, a friend's goodbye post in Tagalog, "save it for someone with a
+        # future", an emoji sum, someone alone by the water now after saying they want to die, harm that needs care
+        ("算完所有的账 我这辈子还剩什么", "concern"),
+        ("我估计撑不到发工资那天了", "concern"),
+        ("只想早点解脱", "concern"),
+        ("最近真的好想不開", "concern"),
+        ("见阎王都好过天天接催收电话", "crisis"),
+        ("要是我消失了 家里人也就轻松了", "concern"),
+        ("if i die does it pass to my wife? i need to know before next month", "concern"),
+        ("按金叫房东直接退给我妹妹 钥匙放在门口地毯下", "concern"),
+        ("feed Mochi tomorrow and the day after and every day after that, food is in the cupboard", "concern"),
+        ("妈走了以后 她一个人在那边肯定很冷", "concern"),
+        ("my cat died last week. she was all i had. i want to follow her", "concern"),
+        ("water up to my chest now, it is very cold", "crisis"),
+        ("安眠药吃一整板会不会醒不过来", "crisis"),
+        ("我表姐走之前把狗托付给我 一晚没回家 手机打不通", "crisis"),
+        ("nag post siya ng paalam sa fb tapos not answering her phone", "crisis"),
+        ("don't waste your time helping me, keep it for people who still have a future", "concern"),
+        ("🌉+我=一了百了", "crisis"),
+        ("我同事刚跟我说活着没意思 她现在一个人在江边", "crisis"),
+        ("用开水烫自己 烫到起泡了", "crisis"),
+        ("拳头砸墙砸到手肿得动不了", "crisis"),
+        ("burned my wrist with a lighter again tonight", "crisis"),
+        # and what only looks like it: a collector's "better dead" in a village chat, a threat that the family will die,
+        # ending it all by seeing a lawyer, a novel that may exaggerate, Fo Tan on the last train, a commute over a
+        # bridge, a collector telling a boss the writer will kill themself, research on debt and suicide, a hanging
+        # sticker, hold music "bad enough to die", a "suicide mission" of an app, the last transfer, a final message to
+        # a collector, a song's lyrics, a generation long ago, a roof's water tank, holding on "but I will pay", a woman
+        # well again with her family, "not in any danger", an old thought of ending one's life, someone else who may
+        # take it hard
+        ("催收在小区群里发 这种人欠钱不还不如去死 能告他们吗", "none"),
+        ("the collector threatened my whole family will die if i dont pay, is that a crime", "none"),
+        ("我要结束这一切 下周就去找律师起诉他们", "none"),
+        ("电视剧里演催收逼人跳楼 是不是夸张了", "none"),
+        ("住火炭 尾班车返到屋企已经好夜", "none"),
+        ("每天下班过南京长江大桥都要堵半小时 催收电话接不过来", "none"),
+        ("收数佬打去我公司讲我要去自杀 害我被主管问话 算唔算诽谤", "none"),
+        ("想写篇文章 网贷和自杀之间有没有研究数据", "none"),
+        ("催收在群里发上吊的表情包 能截图报警吗", "none"),
+        ("客服等待音乐难听到想死 排了半小时", "none"),
+        ("finding the repay button in this app is a suicide mission lol", "none"),
+        ("今天最后一次还款 之后就跟这个平台没关系了", "none"),
+        ("i sent my last message to the collector: all paid, do not call again", "none"),
+        ("有首歌的歌词写一个人还不起债去跳河 歌名是什么", "none"),
+        ("我外婆说她那一代人很多因为欠债喝农药 叫我别乱借钱", "none"),
+        ("明天要上天台修水管 催收电话接不到会怎样", "none"),
+        ("我快撑不住了 但我会还的 怎么跟平台谈分期", "none"),
+        ("我朋友以前说过很绝望的话 不过她现在挺好的 想学学怎么帮人", "none"),
+        ("i'm ok, not in any danger, just want to know my rights", "none"),
+        ("a year ago i thought about ending my life over this, now i'm doing well. how do i negotiate?", "none"),
+        ("我怕我哥又想不开 作为家人能做点什么", "none"),
+        # messages the nets of 1c1e0a3 caught and the nets retrained on GF-GH, GS and GT did not (compared message by
+        # message on the tuning set), now with rules: the last question "and then I need not ask again", savings given
+        # away and "let them handle the rest", a brother asked to "take it from now on", "then that's it for me", a
+        # blade pressed on the arm now, cutting again after months without, a train's time and a place with no fence,
+        # how many prescribed sleeping pills to "sleep a long, long time" (a prescription quiets other method rules)
+        ("问完这个我就不用再来问了", "concern"),
+        ("把积蓄都捐给寺庙了 剩下的就让家人处理吧", "concern"),
+        ("把欠款清单发给了我姐 跟她说以后就麻烦你了", "crisis"),
+        ("clearing the last card tomorrow and then that's it for me", "crisis"),
+        ("pressing a razor against my wrist right now", "crisis"),
+        ("戒了半年 昨晚又开始划了", "crisis"),
+        ("when is the next train through the village and where is there no fence", "crisis"),
+        ("医生开的安眠药 吃几粒会睡好久好久", "crisis"),
+        ("今晚想烧东西 不是烧烤那种", "crisis"),
+        ("准备执包袱 唔系移民嗰种", "crisis"),
+        ("一个人喝到不省人事为止", "crisis"),
+        ("rent is paid ahead, the banks can have whatever is left", "crisis"),
     ],
 )
 def test_this_rounds_signals_and_exclusions(rules: SafetyRules, text: str, level: str) -> None:
