@@ -1113,6 +1113,7 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("要是我消失了 家里人也就轻松了", "concern"),
         ("if i die does it pass to my wife? i need to know before next month", "concern"),
         ("按金叫房东直接退给我妹妹 钥匙放在门口地毯下", "concern"),
+        ("asked the landlord to return the deposit to my sister. desk cleared, keys with the neighbour", "concern"),
         ("feed Mochi tomorrow and the day after and every day after that, food is in the cupboard", "concern"),
         ("妈走了以后 她一个人在那边肯定很冷", "concern"),
         ("my cat died last week. she was all i had. i want to follow her", "concern"),
@@ -1171,6 +1172,10 @@ def test_exclusions_cut_other_peoples_words_not_the_writers_own(rules: SafetyRul
         ("准备执包袱 唔系移民嗰种", "crisis"),
         ("一个人喝到不省人事为止", "crisis"),
         ("rent is paid ahead, the banks can have whatever is left", "crisis"),
+        # the writer's own overdue loan and a death certificate to hand in, "list it for me first" (the exclusion for a
+        # death certificate let only "let me ask first" through); a father's death certificate stays a relative's matter
+        ("花呗逾期了 死亡证明交给平台以后是不是就不用还了 先帮我查一下要什么", "concern"),
+        ("我爸去世了 死亡证明交给平台以后是不是就不用还了 先帮我查一下要什么", "none"),
     ],
 )
 def test_this_rounds_signals_and_exclusions(rules: SafetyRules, text: str, level: str) -> None:
