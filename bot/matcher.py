@@ -871,14 +871,14 @@ class Matcher:
         # Long columns (a large knowledge base) are copied a column at a time into one buffer instead: a slice copies
         # at memory speed, where the index array cost twice as much with 100,000 examples. Again the same values in
         # the same order; the rows go straight into an intp buffer, which bincount would otherwise copy them into.
-        rows, entries = self.rows, self.weights
+        row_of, weight_of = self.rows, self.weights  # each entry's row and weight, column after column
         found = np.empty(total, dtype=np.intp)
         products = np.empty(total, dtype=np.float64)
         at = 0
         for start, stop, weight in zip(starts.tolist(), (starts + sizes).tolist(), weights, strict=True):
             end = at + stop - start
-            found[at:end] = rows[start:stop]
-            np.multiply(entries[start:stop], weight, out=products[at:end])
+            found[at:end] = row_of[start:stop]
+            np.multiply(weight_of[start:stop], weight, out=products[at:end])
             at = end
         return np.asarray(np.bincount(found, weights=products, minlength=size), dtype=np.float64)
 
