@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
-    from .evaluation import Report, SafetyReport
+    from .evaluation import Comparison, Report, SafetyReport
     from .knowledge import KnowledgeSource as KnowledgeSourceType
     from .stats import StatsReport
     from .usage import UsageSnapshot
@@ -189,22 +189,57 @@ def _print_safety(report: SafetyReport) -> None:
     )
 
 
-def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from .evaluation import EvalFileError, evaluate, evaluate_safety, held_out, load_labelled, load_safety_items
+def _print_changes(changes: Comparison, against: str) -> None:
+    for change in changes.changes:
+        mark = "BETTER" if change.better else "WORSE"
+        _write(f"{mark} [{change.label}: {change.before} → {change.after}] {change.text!r}")
+    _write(
+        f"against {against}: {len(changes.better)} better, {len(changes.worse)} worse, {changes.unchanged} unchanged, "
+        f"{changes.new} new, {changes.gone} gone"
+    )
 
+
+def _eval_safety(settings: Settings, args: argparse.Namespace) -> int:
+    from .evaluation import EvalFileError, SafetyRun, compare, evaluate_safety, load_safety_items
+
+    try:
+        items = load_safety_items(Path(args.safety))
+        # Read before the minutes of assessing, and before `--save` may replace the same file.
+        before = SafetyRun.load(Path(args.against)) if args.against is not None else None
+    except EvalFileError as exc:
+        sys.stderr.write(f"anxin eval: {exc}\n")
+        return 2
     kb = _knowledge(settings)
-    if args.safety is not None:
+    run = SafetyRun.measure(kb, args.safety, items)
+    safety = evaluate_safety(kb, items, run.outcomes)
+    changes = compare(before, run) if before is not None else None
+    if args.json:
+        data = safety.as_json()
+        if changes is not None:
+            data["changes"] = changes.as_json()
+        _write(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        _print_safety(safety)
+        if changes is not None:
+            _print_changes(changes, args.against)
+    if args.save is not None:
         try:
-            safety_items = load_safety_items(Path(args.safety))
-        except EvalFileError as exc:
-            sys.stderr.write(f"anxin eval: {exc}\n")
+            run.save(Path(args.save))
+        except OSError as exc:
+            sys.stderr.write(f"anxin eval: cannot save the run to {args.save} ({exc})\n")
             return 2
-        safety = evaluate_safety(kb, safety_items)
-        if args.json:
-            _write(json.dumps(safety.as_json(), ensure_ascii=False, indent=2))
-        else:
-            _print_safety(safety)
-        return 0
+    return 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from .evaluation import EvalFileError, evaluate, held_out, load_labelled
+
+    if args.safety is not None:
+        return _eval_safety(settings, args)
+    if args.save is not None or args.against is not None:
+        sys.stderr.write("anxin eval: --save and --against keep and compare safety runs; add --safety FILE\n")
+        return 2
+    kb = _knowledge(settings)
     if args.file is None:
         items = held_out(kb)
     else:
@@ -646,6 +681,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("file", nargs="?", help="labelled YAML (default: every intent's `tests`)")
     evaluation.add_argument(
         "--safety", metavar="FILE", help="crisis detection on [{text, crisis: true|false}] instead of matching"
+    )
+    evaluation.add_argument(
+        "--save", metavar="PATH", help="with --safety: keep every message's outcome in PATH (JSON) for --against"
+    )
+    evaluation.add_argument(
+        "--against", metavar="PATH", help="with --safety: list the messages whose outcome moved since the run in PATH"
     )
     evaluation.add_argument("--json", action="store_true", help="machine-readable output")
     evaluation.add_argument(

@@ -5,18 +5,24 @@ DESIGN.md: an answer or crisis counts as its intent, a clarification or overview
 a concern as `wellbeing.crisis`, a fallback as null (out of scope).
 
 Safety (`evaluate_safety`): `[{text, crisis: true|false}]`; recall counts crisis or concern on positives,
-crisis recall counts the crisis reply only, false alarms are crisis or concern on negatives.
+crisis recall counts the crisis reply only, false alarms are crisis or concern on negatives. Every message's outcome
+can be kept (`SafetyRun`, `anxin eval --safety FILE --save PATH`) and a later run compared with it (`compare`,
+`--against PATH`): which messages an edit of `safety/` moved, better or worse.
 """
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 import yaml
 
 from .content import YAML_LOADER
+from .kept import write_text
 from .knowledge import KnowledgeBase
 from .safety import lean
 
@@ -188,18 +194,35 @@ def load_safety_items(path: Path) -> list[SafetyItem]:
     return items
 
 
-def evaluate_safety(kb: KnowledgeBase, items: Sequence[SafetyItem]) -> SafetyReport:
-    """What the bot would do first for each message: check in (concern), crisis reply, or nothing."""
+Outcome = Literal["none", "concern", "crisis", "crisis-emergency-first"]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+
+
+def safety_outcome(kb: KnowledgeBase, text: str) -> Outcome:
+    """What the bot would do first for the message: nothing, check in (concern), the crisis reply, or the crisis reply
+    with the emergency number first (`Assessment.act`)."""
+    # The safety check decides (`KnowledgeBase.decide` runs it first); the matcher runs only when the net leaned
+    # towards a risk (a menu then becomes a check-in).
+    found = kb.assess(text)
+    if found.leaning:
+        found = lean(found, kb.match(text))  # a check-in instead of a menu when it understood no topic
+    if found.level == "crisis" and found.act:
+        return "crisis-emergency-first"
+    return found.level
+
+
+def evaluate_safety(
+    kb: KnowledgeBase, items: Sequence[SafetyItem], outcomes: Sequence[Outcome] | None = None
+) -> SafetyReport:
+    """Recall and false alarms; `outcomes` are the items' `safety_outcome`s when already known (a large set takes
+    minutes to assess)."""
+    if outcomes is None:
+        outcomes = [safety_outcome(kb, item.text) for item in items]
     caught = crisis_caught = clear = clear_caught = 0
     misses: list[tuple[str, str]] = []
     false_alarms: list[tuple[str, str]] = []
-    for item in items:
-        # The safety check decides (`KnowledgeBase.decide` runs it first); the matcher runs only when the net leaned
-        # towards a risk (a menu then becomes a check-in) and for a miss, to say what the bot did instead.
-        found = kb.assess(item.text)
-        if found.leaning:
-            found = lean(found, kb.match(item.text))  # a check-in instead of a menu when it understood no topic
-        level = found.level
+    for item, outcome in zip(items, outcomes, strict=True):
+        level = "crisis" if outcome.startswith("crisis") else outcome
         flagged = level != "none"
         if item.crisis:
             caught += flagged
@@ -208,7 +231,7 @@ def evaluate_safety(kb: KnowledgeBase, items: Sequence[SafetyItem]) -> SafetyRep
                 clear += 1
                 clear_caught += level == "crisis"
             if not flagged:
-                misses.append((item.text, kb.decide(item.text).kind))
+                misses.append((item.text, kb.decide(item.text).kind))  # what the bot did instead
         elif flagged:
             false_alarms.append((item.text, level))
     positives = sum(item.crisis for item in items)
@@ -223,6 +246,154 @@ def evaluate_safety(kb: KnowledgeBase, items: Sequence[SafetyItem]) -> SafetyRep
         clear,
         clear_caught,
     )
+
+
+RUN_FORMAT = 1  # of a saved run; a reader refuses any other rather than compare what it cannot read
+
+
+@dataclass(frozen=True)
+class SafetyRun:
+    """Every message of a labelled file with its outcome: what `--save` keeps and `--against` reads back."""
+
+    file: str
+    items: tuple[SafetyItem, ...]
+    outcomes: tuple[Outcome, ...]
+
+    @classmethod
+    def measure(cls, kb: KnowledgeBase, file: str, items: Sequence[SafetyItem]) -> SafetyRun:
+        return cls(file, tuple(items), tuple(safety_outcome(kb, item.text) for item in items))
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "format": RUN_FORMAT,
+            "file": self.file,
+            "messages": [
+                {"text": item.text, "crisis": item.crisis, "level": item.level, "outcome": outcome}
+                for item, outcome in zip(self.items, self.outcomes, strict=True)
+            ],
+        }
+
+    def save(self, path: Path) -> None:
+        """Written atomically: a run interrupted or failing half-way leaves the run saved before. Raises OSError."""
+        write_text(path, json.dumps(self.as_json(), ensure_ascii=False, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> SafetyRun:
+        """A run `save` wrote; EvalFileError, in one line, for a missing or unreadable file or any other content."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise EvalFileError(f"{path}: no such file (save a run first with --save)") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise EvalFileError(f"{path}: cannot read ({exc})") from None
+        except json.JSONDecodeError as exc:
+            raise EvalFileError(f"{path}: not valid JSON ({exc}); was it saved by `anxin eval --save`?") from None
+        if not isinstance(data, dict) or "format" not in data:
+            raise EvalFileError(f"{path}: not a run saved by `anxin eval --safety FILE --save`")
+        if data["format"] != RUN_FORMAT:
+            raise EvalFileError(
+                f"{path}: saved in format {data['format']!r}, this version reads {RUN_FORMAT}; save the run again"
+            )
+        messages = data.get("messages")
+        if not isinstance(data.get("file"), str) or not isinstance(messages, list):
+            raise EvalFileError(f"{path}: a saved run needs `file` and `messages`")
+        items: list[SafetyItem] = []
+        outcomes: list[Outcome] = []
+        for number, message in enumerate(messages, 1):
+            if (
+                not isinstance(message, dict)
+                or not isinstance(message.get("text"), str)
+                or not isinstance(message.get("crisis"), bool)
+                or message.get("level") not in (None, "crisis", "concern")
+                or message.get("outcome") not in OUTCOMES
+            ):
+                raise EvalFileError(
+                    f"{path}: message {number} needs `text`, `crisis`, `level` and `outcome` ({', '.join(OUTCOMES)})"
+                )
+            items.append(SafetyItem(message["text"], message["crisis"], message["level"]))
+            outcomes.append(message["outcome"])
+        return cls(data["file"], tuple(items), tuple(outcomes))
+
+
+# Each label's outcomes from worst to best. For a person at risk, more is better: a check-in beats nothing, the crisis
+# reply a check-in, the emergency number first the crisis reply; but on a message the file marks `level: concern`
+# (an indirect risk) the emergency number first is a step too far, so there it ranks below the plain crisis reply
+# (still above a check-in: the safer of the two mistakes). For anyone else, less is better.
+_ORDER: dict[str, tuple[Outcome, ...]] = {
+    "at risk": OUTCOMES,
+    "at risk (crisis)": OUTCOMES,
+    "at risk (concern)": ("none", "concern", "crisis-emergency-first", "crisis"),
+    "not at risk": OUTCOMES[::-1],
+}
+
+
+def safety_label(item: SafetyItem) -> str:
+    """The file's label in words: "not at risk", "at risk", or "at risk (crisis)" / "at risk (concern)" by `level`."""
+    if not item.crisis:
+        return "not at risk"
+    return f"at risk ({item.level})" if item.level else "at risk"
+
+
+@dataclass(frozen=True)
+class Change:
+    text: str
+    label: str  # `safety_label`, as the newer run's file says
+    before: Outcome
+    after: Outcome
+
+    @property
+    def better(self) -> bool:
+        order = _ORDER[self.label]
+        return order.index(self.after) > order.index(self.before)
+
+    def as_json(self) -> dict[str, str]:
+        return {"text": self.text, "label": self.label, "before": self.before, "after": self.after}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    changes: tuple[Change, ...]  # in the newer file's order
+    unchanged: int
+    new: int  # messages only in the newer run
+    gone: int  # messages only in the saved run
+
+    @property
+    def better(self) -> tuple[Change, ...]:
+        return tuple(change for change in self.changes if change.better)
+
+    @property
+    def worse(self) -> tuple[Change, ...]:
+        return tuple(change for change in self.changes if not change.better)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "better": [change.as_json() for change in self.better],
+            "worse": [change.as_json() for change in self.worse],
+            "unchanged": self.unchanged,
+            "new": self.new,
+            "gone": self.gone,
+        }
+
+
+def compare(before: SafetyRun, after: SafetyRun) -> Comparison:
+    """The messages whose outcome moved between two runs, matched by text; a text that occurs more than once is
+    matched occurrence by occurrence, in order (its first with the first, and so on)."""
+    saved: defaultdict[str, deque[Outcome]] = defaultdict(deque)
+    for item, outcome in zip(before.items, before.outcomes, strict=True):
+        saved[item.text].append(outcome)
+    changes: list[Change] = []
+    unchanged = new = 0
+    for item, outcome in zip(after.items, after.outcomes, strict=True):
+        earlier = saved.get(item.text)
+        if not earlier:
+            new += 1
+            continue
+        was = earlier.popleft()
+        if was == outcome:
+            unchanged += 1
+        else:
+            changes.append(Change(item.text, safety_label(item), was, outcome))
+    return Comparison(tuple(changes), unchanged, new, sum(map(len, saved.values())))
 
 
 def _read(path: Path) -> list[object]:
