@@ -73,6 +73,11 @@ Level = Literal["crisis", "concern", "none"]
 # The emergency number first; `quiet` may silence `act` and `method`, never `method_always`.
 ACT_GROUPS = frozenset({"act", "method", "method_always"})
 OTHER_GROUPS = frozenset({"other", "other_always"})  # someone else at risk now
+# The word list (under `words`) of anyone but the writer. An `other` rule counts only in a message that names someone:
+# on the tuning set, 28 writers at risk themselves who named nobody else ("这是我最后一次跟人说话了 说完我就关机了",
+# "how long does it take with charcoal in a small room") were told how to help another person, against 18 writers about
+# someone else who named them in words the list did not hold yet (a tenant, a forum post), now in it.
+SOMEONE = "someone"
 _REFERENCE = re.compile(r"\{([a-z_]+)\}")
 CUT = " ※ "  # what an exclusion leaves where it cut text out
 
@@ -591,10 +596,15 @@ class SafetyRules:
         found = Assessment(
             "crisis" if crisis or escalated else "concern",
             act=bool(groups & ACT_GROUPS),
-            other=bool(groups & OTHER_GROUPS),
+            other=bool(groups & OTHER_GROUPS) and self._names_someone(cut),
             reasons=tuple(sorted(reasons if escalated is None else reasons | {escalated})),
         )
         return self._acting(found, cut) if found.level == "crisis" else found
+
+    def _names_someone(self, cut: str) -> bool:
+        """Whether the message names anyone but the writer (`SOMEONE`); True without that list (the built-in rules)."""
+        names = [pattern for name, pattern in self.families if name == SOMEONE]
+        return not names or any(pattern.search(cut) for pattern in names)
 
     def _acting(self, found: Assessment, cut: str) -> Assessment:
         """The crisis reply with the emergency number first when the third net sees an act under way or a method
