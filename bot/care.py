@@ -58,7 +58,18 @@ REQUIRED_REPLIES = (
 NO_EMERGENCY_LEAD = frozenset({"act", "called", "emergency_first", "safe", "footer"})
 # Replies short enough to go without a crisis line of their own (they are shown with one).
 LINELESS = frozenset({"emergency_first"})
-CHOICES = ("danger", "unsafe", "ok", "safe_now", "no_answer", "no_phone", "called", "other_help")
+CHOICES = (
+    "danger",
+    "unsafe",
+    "ok",
+    "safe_now",
+    "no_answer",
+    "no_phone",
+    "called",
+    "other_help",
+    "its_me",
+    "someone_else",
+)
 EXIT_CHOICES = frozenset({"ok", "safe_now", "safe"})
 # The follow-ups a variant's `if_no` may name.
 IF_NO = ("unsafe", "alone")
@@ -217,6 +228,8 @@ _BUILT_IN_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "no_phone": {"zh-Hans": "我不想打电话", "en": "I don't want to call"},
         "called": {"zh-Hans": "我已经打了电话", "en": "I've called"},
         "other_help": {"zh-Hans": "我该怎么陪着 TA", "en": "How do I stay with them?"},
+        "its_me": {"zh-Hans": "其实是我自己有危险", "en": "It's me who's in danger"},
+        "someone_else": {"zh-Hans": "是别人有危险", "en": "Someone else is in danger"},
     }
 )
 
@@ -390,6 +403,16 @@ def follow(
         return None
     if choice == "danger":
         return compose(content, "act", current.replace(act=True, level="crisis"), locale, region)
+    # The safety layer guesses whose life is at risk, and is wrong both ways; the person's word settles it.
+    if choice == "its_me":
+        writer = current.replace(other=False, level="crisis")
+        told = any(key.startswith("crisis:") for key in current.used)
+        kind = "act" if current.act else ("crisis_again" if told else "crisis")
+        return compose(content, kind, writer, locale, region)
+    if choice == "someone_else":
+        # `act` and the level stay: the act under way is still under way, only not the writer's; the emergency
+        # number keeps its place in front of what follows.
+        return compose(content, "other", current.replace(other=True), locale, region)
     if choice == "no_answer":
         reply = compose(content, "no_answer", current, locale, region)
         return CareReply(reply.text, reply.buttons, reply.state.replace(lines_offered=current.lines_offered + 1))

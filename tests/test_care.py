@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import BARE_ACTS
 
-from bot.care import CARE_SECONDS, built_in_care, compose, load_care
+from bot.care import CARE_SECONDS, CHOICES, built_in_care, compose, load_care
 from bot.channels.console import render_console
 from bot.channels.telegram_render import render_telegram
 from bot.channels.wechat import render_wechat
@@ -76,7 +76,7 @@ async def test_crisis_reply_lists_the_lines_and_offers_next_steps(dialog: Dialog
     replies = await say(dialog, "债这辈子都还不完了，我不想活了")
     assert all(number in text_of(replies) for number in MAINLAND_LINES)
     assert "110" in text_of(replies)
-    assert payloads(replies) == ["k:no_answer", "k:no_phone", "k:safe_now"]
+    assert payloads(replies) == ["k:no_answer", "k:no_phone", "k:safe_now", "k:someone_else"]
 
 
 async def test_the_line_did_not_answer_offers_another_line_never_a_clarification(dialog: Dialog) -> None:
@@ -179,8 +179,18 @@ async def test_words_that_only_make_sense_in_care_mode_put_the_emergency_number_
 @pytest.mark.parametrize(
     "text",
     [
-        "已经吃了", "割了", "食咗", "吃了", "done it", "吃下去了", "水好凉", "字都看不清了 手机好重",
-        "water's warm. it's fine", "water's warm. finally quiet", "水是温的，挺舒服的", "好冷 手斗",
+        "已经吃了",
+        "割了",
+        "食咗",
+        "吃了",
+        "done it",
+        "吃下去了",
+        "水好凉",
+        "字都看不清了 手机好重",
+        "water's warm. it's fine",
+        "water's warm. finally quiet",
+        "水是温的，挺舒服的",
+        "好冷 手斗",
         "好冷",
     ],
 )
@@ -274,7 +284,143 @@ async def test_a_debt_question_in_care_mode_is_answered_with_a_line_under_it_aft
 async def test_someone_writing_about_another_person_is_helped_to_help_them(dialog: Dialog) -> None:
     replies = await say(dialog, "我老公说今晚要去跳河，现在电话打不通")
     assert "TA" in text_of(replies) and "110" in text_of(replies)
-    assert payloads(replies)[0] == "k:other_help"
+    assert payloads(replies) == ["k:other_help", "k:no_answer", "k:its_me"]
+
+
+# --- whose life is at risk: the safety layer guesses, the person's word settles it ---------------------------------
+
+
+async def care_of(store: MemoryStore) -> CareState:
+    session = await store.get_session(USER)
+    assert session is not None and session.care is not None
+    return session.care
+
+
+async def test_a_writer_taken_for_someone_asking_about_another_person_gets_their_own_crisis_reply(
+    dialog: Dialog, store: MemoryStore
+) -> None:
+    # the safety layer reads this farewell as someone else's ("other"): the reply is about helping "TA"
+    helping = await say(dialog, "这是我最后一次跟人说话了 说完我就关机了")
+    assert "TA" in text_of(helping) and payloads(helping)[-1] == "k:its_me"
+    assert (await care_of(store)).other
+    mine = await say(dialog, "其实是我自己")
+    assert text_of(mine).startswith("听到你这样说，我很担心你"), text_of(mine)
+    assert "TA" not in text_of(mine) and all(number in text_of(mine) for number in MAINLAND_LINES)
+    assert payloads(mine) == ["k:no_answer", "k:no_phone", "k:safe_now", "k:someone_else"]
+    state = await care_of(store)
+    assert not state.other and state.level == "crisis"
+
+
+async def test_its_me_while_an_act_is_under_way_puts_the_emergency_number_first(
+    dialog: Dialog, store: MemoryStore
+) -> None:
+    await say(dialog, "我老公现在在楼顶 说网贷还不上了要跳 我该怎么办")  # read as the writer's own act
+    helping = await say(dialog, button="k:someone_else")
+    assert "TA" in text_of(helping) and "别再伤害自己" not in text_of(helping)
+    state = await care_of(store)
+    assert state.other and state.act and state.level == "crisis"  # the act is still someone's, under way
+    mine = text_of(await say(dialog, "其实是我"))
+    assert "TA" not in mine and _first(mine, EMERGENCY) < _first(mine, LINES), mine
+    assert not (await care_of(store)).other
+
+
+async def test_its_me_tapped_after_care_mode_ended_starts_it_again_as_a_crisis(
+    dialog: Dialog, store: MemoryStore, clock: Clock
+) -> None:
+    await say(dialog, "我朋友最近总说活着没意思")
+    clock.now += CARE_SECONDS + 1  # the button stays under the old message
+    mine = text_of(await say(dialog, button="k:its_me"))
+    assert mine.startswith("听到你这样说，我很担心你") and shows_a_line(mine, MAINLAND_LINES)
+    state = await care_of(store)
+    assert state.level == "crisis" and not state.other
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["是我老公在楼顶", "不是我，是我老公", "我没事，是我老公", "唔係我，係我老公", "是別人有危險", "不是我"],
+)
+async def test_a_writer_in_crisis_who_says_it_is_someone_else_is_helped_to_help_them(
+    dialog: Dialog, store: MemoryStore, text: str
+) -> None:
+    await say(dialog, "债这辈子都还不完了，我不想活了")
+    helping = await say(dialog, text)  # "I'm fine, it's my husband" must not end care mode as "I'm safe"
+    assert text_of(helping).startswith(("TA 现在可能有危险", "TA 現在可能有危險")), text_of(helping)
+    assert payloads(helping) == ["k:other_help", "k:no_answer", "k:its_me"]
+    assert (await care_of(store)).other
+
+
+async def test_the_someone_else_button_under_the_crisis_reply_gives_the_reply_about_helping_them(
+    dialog: Dialog, store: MemoryStore
+) -> None:
+    await say(dialog, "I want to end my life")
+    helping = text_of(await say(dialog, button="k:someone_else"))
+    assert helping.startswith("They may be in danger") and "12356" in helping
+    assert (await care_of(store)).other
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("其实是我自己", "its_me"),
+        ("是我自己", "its_me"),
+        ("其實係我自己", "its_me"),
+        ("不是別人，是我自己", "its_me"),
+        ("It's me who's in danger", "its_me"),
+        ("actually it's me", "its_me"),
+        ("是我老公在楼顶", "someone_else"),
+        ("不是我 是我朋友", "someone_else"),
+        ("我没事，是我朋友想不开", "someone_else"),
+        ("Someone else is in danger", "someone_else"),
+        ("not me, it's my friend", "someone_else"),
+        ("it's my husband", "someone_else"),
+        # existing follow-ups keep their meaning
+        ("不是我不想打", "no_phone"),
+        ("我没事", "safe"),
+        ("我现在没事了，放心吧", "safe"),
+        ("不是", "no"),
+        ("电话没人接", "no_answer"),
+        # about the writer, or about money: never "someone else", which would tell a person at risk to help another
+        ("是我妈逼的", None),
+        ("是我老公借的网贷", None),
+        ("it's my friend's money", None),
+        ("我自己想办法", None),
+    ],
+)
+def test_who_is_at_risk_in_words_is_read_narrowly(knowledge: KnowledgeSource, text: str, expected: str | None) -> None:
+    kb = knowledge.current
+    assert kb.care.classify(kb.safety.canonical(text)) == expected
+
+
+async def test_words_about_the_writer_never_get_the_reply_about_helping_someone_else(dialog: Dialog) -> None:
+    await say(dialog, "债这辈子都还不完了，我不想活了")
+    for text in ("是我妈逼的", "不是我不想打"):
+        reply = text_of(await say(dialog, text))
+        assert "TA" not in reply and shows_a_line(reply, MAINLAND_LINES), (text, reply)
+
+
+@pytest.mark.parametrize(
+    ("crisis", "other", "someone_else", "its_me"),
+    [
+        ("我真的不想活了，已經撐不下去", "我老公說今晚要去跳河，現在電話打不通", "是別人有危險", "其實是我自己有危險"),
+        (
+            "I want to end my life",
+            "my husband says he is going to jump off the bridge tonight and I can't reach him",
+            "Someone else is in danger",
+            "It's me who's in danger",
+        ),
+    ],
+)
+async def test_the_new_choices_are_labelled_in_traditional_chinese_and_english(
+    dialog: Dialog, crisis: str, other: str, someone_else: str, its_me: str
+) -> None:
+    assert (await say(dialog, crisis))[-1].buttons[-1].label == someone_else
+    assert (await say(dialog, other))[-1].buttons[-1].label == its_me
+
+
+def test_every_choice_has_a_built_in_label_for_when_the_care_file_is_broken() -> None:
+    labels = built_in_care().labels
+    assert set(labels) == set(CHOICES)
+    assert all({"zh-Hans", "en"} <= texts.keys() for texts in labels.values())
 
 
 # --- regions ----------------------------------------------------------------------------------------------
@@ -353,11 +499,15 @@ async def test_care_choices_render_as_buttons_numbers_and_numbered_lines(dialog:
         "k:no_answer",
         "k:no_phone",
         "k:safe_now",
+        "k:someone_else",
     ]
     wechat = render_wechat(replies)
-    assert re.search(r"1\. 电话没人接\n2\. 我不想打电话\n3\. 我现在安全了\n回复 1 / 2 / 3$", wechat)
+    assert re.search(
+        r"1\. 电话没人接\n2\. 我不想打电话\n3\. 我现在安全了\n4\. 是别人有危险\n回复 1 / 2 / 3 / 4$", wechat
+    )
     assert "12356" in wechat and len(wechat.encode()) <= 2048
-    assert "[1] 电话没人接" in render_console(replies)
+    console = render_console(replies)
+    assert "[1] 电话没人接" in console and "[4] 是别人有危险" in console
 
 
 # --- broken care content falls back, and lint says where ----------------------------------------------------
@@ -394,6 +544,20 @@ def test_a_wrong_if_no_is_reported_at_its_line_and_the_variant_kept(care_dir: Pa
     assert [(e.line, "`if_no` must be" in e.message) for e in errors] == [(line, True)]
     assert len(content.replies["concern_again"].variants) == 2
     assert [v.if_no for v in content.replies["concern_again"].variants] == ["unsafe", None]
+
+
+def test_a_misspelt_choice_under_a_reply_is_reported_at_its_line_and_the_others_kept(care_dir: Path) -> None:
+    path = care_dir / "care.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "[called, no_answer, someone_else]", "[called, no_answer, somebody]"
+    )
+    path.write_text(text, encoding="utf-8")
+    errors: list[KnowledgeError] = []
+    content = load_care(care_dir, None, errors)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "somebody]" in row)
+    assert [(e.line, e.message) for e in errors] == [(line, "unknown button `somebody`")]
+    assert content.replies["act"].buttons == ("called", "no_answer")
+    assert content.replies["other"].buttons == ("other_help", "no_answer", "its_me")
 
 
 def test_an_unverifiable_number_shape_is_refused(care_dir: Path) -> None:

@@ -128,6 +128,23 @@ async def test_telegram_crisis_in_the_middle_then_carry_on(
     assert "回答已经删除" in text_of(cancelled)
 
 
+async def test_telegram_one_tap_each_way_says_whose_life_is_at_risk(
+    bot_api: FakeBotApi, telegram: TelegramChannel
+) -> None:
+    [crisis] = await type_(bot_api, "我不想活了")
+    assert buttons_of(crisis)[-1] == ("是别人有危险", "k:someone_else")
+    [helping] = await tap(bot_api, "k:someone_else")
+    assert text_of(helping).startswith("TA 现在可能有危险")
+    assert buttons_of(helping) == [
+        ("我该怎么陪着 TA", "k:other_help"),
+        ("电话没人接", "k:no_answer"),
+        ("其实是我自己有危险", "k:its_me"),
+    ]
+    [mine] = await tap(bot_api, "k:its_me")  # the writer's crisis reply again, in the words not yet used
+    assert text_of(mine).startswith("我还在这里") and "12356" in text_of(mine) and "TA" not in text_of(mine)
+    assert buttons_of(mine)[-1] == ("是别人有危险", "k:someone_else")
+
+
 async def test_telegram_rate_question_then_the_figure(bot_api: FakeBotApi, telegram: TelegramChannel) -> None:
     [question] = await type_(bot_api, "借了1万 到手8500 分12期 这利息合法吗")
     assert text_of(question).startswith("每期还多少钱")
@@ -193,6 +210,17 @@ async def test_wechat_restart_in_the_middle_says_the_answers_are_gone(
         reply = await say(after, "1")
         assert "中断" in reply and reply.endswith("1. 重新写投诉信\n回复 1")
         assert "（1/7）" in await say(after, "1")  # the region chosen before is kept, like /region
+
+
+async def test_wechat_answers_by_number_say_whose_life_is_at_risk(wechat: Client) -> None:
+    crisis = await say(wechat, "我真的不想活了")
+    assert crisis.endswith("3. 我现在安全了\n4. 是别人有危险\n回复 1 / 2 / 3 / 4")
+    helping = await say(wechat, "4")
+    assert helping.startswith("TA 现在可能有危险") and "110" in helping
+    assert helping.endswith("1. 我该怎么陪着 TA\n2. 电话没人接\n3. 其实是我自己有危险\n回复 1 / 2 / 3")
+    mine = await say(wechat, "3")
+    assert mine.startswith("我还在这里") and "12356" in mine and "TA" not in mine
+    assert all(len(reply.encode()) <= MAX_REPLY_BYTES for reply in (crisis, helping, mine))
 
 
 async def test_wechat_rate_answer_fits_one_message(wechat: Client) -> None:
