@@ -289,11 +289,6 @@ NAMED_HOLDOUT = {
         "realistic-holdout-11.yaml",
         "2f945a4b091e2107d17b04bb64e400f97815d05b3e3997df19b4bb0ed7ead603",
     ): "36e01ccc2313bba0c5baff9d2340c917c3a6065990355156871196e71d8e2830",
-    # an address in a collector's threat the writer reports, in the seventeenth safety holdout
-    (
-        "safety-holdout-17.yaml",
-        "d07ef3a3025dbe13fed47351b65144ab879e8d0d31478bc510efaaaf454c951c",
-    ): "fe9e70c98899a61f64bc108c8904b82fcfd60921282aaf0cd062501f474c59f7",
 }
 NAMED = {
     # set DO: "the collector kept calling me by the wrong name, Zhang Wei; I'm Li Wei"
@@ -301,6 +296,11 @@ NAMED = {
     # set EU: "the collector got my name wrong three times and called me Mr Wang; I'm a woman" (a name said to the
     # writer is taken out too: it may be someone's)
     "笑死 催收把我名字念错了三次 还管我叫王先生 我是女的": "笑死 催收把我名字念错了三次 还管我叫[姓名] 我是女的",
+    # set GL (a holdout until the round after 31fbcaa): a village and a relative's house, given while asking whether the
+    # mother should leave before collectors come to burn it; the address reader takes the end of the message with them
+    "他们说我不还钱就到我老家放火烧死我们 我妈在农村一个人 我要不要让她先去亲戚家住 同时怎么报警": (
+        "他们说我不还钱就到我老家放火烧死我们 我妈在农村一个人 我要不要让她先去亲戚家住 [地址]"
+    ),
 }
 
 
