@@ -377,12 +377,17 @@ def start(
         "crisis" if assessment.level == "crisis" or (state is not None and state.level == "crisis") else "concern"
     )
     act = assessment.act or (state is not None and state.act)
+    # A conversation about someone else at risk stays about them ("她现在叫不醒" after "我室友吞了一整瓶安眠药") until a
+    # message speaks only of the writer ("我也不想活了", `Assessment.mine`) or the writer says it is them (`its_me`).
+    other = assessment.other or (state is not None and state.other and not assessment.mine)
     base = state or CareState(level, now)
-    current = base.replace(level=level, act=act, other=assessment.other, since=now, messages=0)
-    if assessment.act:
-        kind = "act"
-    elif assessment.other:
+    current = base.replace(level=level, act=act, other=other, since=now, messages=0)
+    if other:
+        # before an act: someone else's act under way gets the reply that helps the writer help them, which puts the
+        # emergency number first itself ("my roommate took a bunch of pills and won't wake up")
         kind = "other"
+    elif assessment.act:
+        kind = "act"
     elif assessment.level == "crisis":
         kind = "crisis" if state is None or state.level != "crisis" else "crisis_again"
     else:
@@ -402,7 +407,9 @@ def follow(
     if choice in EXIT_CHOICES:
         return None
     if choice == "danger":
-        return compose(content, "act", current.replace(act=True, level="crisis"), locale, region)
+        # "已经吃了" in a conversation about someone else is their act: the reply that helps the writer help them
+        kind = "other" if state.other else "act"
+        return compose(content, kind, current.replace(act=True, level="crisis"), locale, region)
     # The safety layer guesses whose life is at risk, and is wrong both ways; the person's word settles it.
     if choice == "its_me":
         writer = current.replace(other=False, level="crisis")

@@ -507,7 +507,9 @@ class Dialog:
             last = replies[-1]
             replies[-1] = Reply(f"{last.text}\n\n{footer.text}", last.buttons)
             return _Outcome(replies, "answer", asked, decision.score, care=footer.state, care_set=True)
-        kind = "thanks" if choice == "thanks" else "listen"
+        # Just talk: about someone else at risk, the next reply about helping them ("她现在叫不醒 怎么办" when the nets
+        # no longer flag it); otherwise a reply that listens.
+        kind = "thanks" if choice == "thanks" else "other" if state.other else "listen"
         reply = care.compose(kb.care, kind, state.replace(messages=state.messages + 1), locale, session.region)
         return _Outcome([Reply(reply.text, reply.buttons)], "care", care=reply.state, care_set=True)
 

@@ -78,6 +78,7 @@ OTHER_GROUPS = frozenset({"other", "other_always"})  # someone else at risk now
 # "how long does it take with charcoal in a small room") were told how to help another person, against 18 writers about
 # someone else who named them in words the list did not hold yet (a tenant, a forum post), now in it.
 SOMEONE = "someone"
+ME = "me"  # the word list of the writer's own words (`Assessment.mine`)
 _REFERENCE = re.compile(r"\{([a-z_]+)\}")
 CUT = " ※ "  # what an exclusion leaves where it cut text out
 
@@ -88,6 +89,9 @@ class Assessment:
     act: bool = False
     other: bool = False
     reasons: tuple[str, ...] = ()  # "crisis/direct", "exclude/idiom"…: for `match --explain` and eval output
+    # The message speaks of the writer (a word of the `me` list: 我, 自己, I, my…) and names nobody else (`someone`):
+    # in a conversation about someone else at risk, this one is about the writer (care.start).
+    mine: bool = False
     # No rule fired and the net stayed under its threshold, but not far under (`LEAN_THRESHOLD`): when the bot has
     # nothing else to say (the matcher understood no topic), it checks in rather than showing a menu (`lean`).
     leaning: bool = False
@@ -554,6 +558,12 @@ class SafetyRules:
 
     def assess(self, text: str) -> Assessment:
         cut, excluded, present = self._cut(*self._rewritten(text))
+        found = self._judge(cut, excluded, present)
+        if found.at_risk and self._names(ME, cut) and not self._names(SOMEONE, cut):
+            return dataclasses.replace(found, mine=True)
+        return found
+
+    def _judge(self, cut: str, excluded: set[str], present: set[str] | None) -> Assessment:
         silenced = {group for group, by in self.quiet if by & excluded}
         crisis: list[Signal] = []
         concern: list[Signal] = []
@@ -596,15 +606,16 @@ class SafetyRules:
         found = Assessment(
             "crisis" if crisis or escalated else "concern",
             act=bool(groups & ACT_GROUPS),
-            other=bool(groups & OTHER_GROUPS) and self._names_someone(cut),
+            other=bool(groups & OTHER_GROUPS) and self._names(SOMEONE, cut, absent=True),
             reasons=tuple(sorted(reasons if escalated is None else reasons | {escalated})),
         )
         return self._acting(found, cut) if found.level == "crisis" else found
 
-    def _names_someone(self, cut: str) -> bool:
-        """Whether the message names anyone but the writer (`SOMEONE`); True without that list (the built-in rules)."""
-        names = [pattern for name, pattern in self.families if name == SOMEONE]
-        return not names or any(pattern.search(cut) for pattern in names)
+    def _names(self, words: str, cut: str, absent: bool = False) -> bool:
+        """Whether the message holds a word of the list `words` (`SOMEONE`, `ME`); `absent` without that list (the
+        built-in rules have none)."""
+        patterns = [pattern for name, pattern in self.families if name == words]
+        return any(pattern.search(cut) for pattern in patterns) if patterns else absent
 
     def _acting(self, found: Assessment, cut: str) -> Assessment:
         """The crisis reply with the emergency number first when the third net sees an act under way or a method

@@ -299,8 +299,9 @@ async def care_of(store: MemoryStore) -> CareState:
 async def test_a_writer_taken_for_someone_asking_about_another_person_gets_their_own_crisis_reply(
     dialog: Dialog, store: MemoryStore
 ) -> None:
-    # the safety layer reads this farewell as someone else's ("other"): the reply is about helping "TA"
-    helping = await say(dialog, "这是我最后一次跟人说话了 说完我就关机了")
+    # the safety layer reads this farewell as someone else's ("other": a mother is named, and 关机 after a goodbye is
+    # how a relative's goes): the reply is about helping "TA"
+    helping = await say(dialog, "跟我妈说了对不起 然后就关机了")
     assert "TA" in text_of(helping) and payloads(helping)[-1] == "k:its_me"
     assert (await care_of(store)).other
     mine = await say(dialog, "其实是我自己")
@@ -309,6 +310,42 @@ async def test_a_writer_taken_for_someone_asking_about_another_person_gets_their
     assert payloads(mine) == ["k:no_answer", "k:no_phone", "k:safe_now", "k:someone_else"]
     state = await care_of(store)
     assert not state.other and state.level == "crisis"
+
+
+async def test_a_goodbye_that_names_nobody_else_is_the_writers_own(dialog: Dialog, store: MemoryStore) -> None:
+    # an `other` rule fired on this once ("then the phone goes off" after a goodbye); nobody else is named in it
+    replies = await say(dialog, "这是我最后一次跟人说话了 说完我就关机了")
+    assert text_of(replies).startswith("听到你这样说，我很担心你") and "TA" not in text_of(replies)
+    assert not (await care_of(store)).other
+
+
+async def test_someone_elses_act_under_way_gets_the_reply_that_helps_the_writer_help_them(
+    dialog: Dialog, store: MemoryStore
+) -> None:
+    # an act and someone else at once: not "tell them what you have taken" to the roommate who found her
+    replies = await say(dialog, "my roommate took a bunch of pills and wont wake up")
+    text = text_of(replies)
+    assert text.startswith("They may be in danger") and "yourself" not in text.split("You need support")[0], text
+    assert _first(text, EMERGENCY) < _first(text, LINES), text
+    state = await care_of(store)
+    assert state.other and state.act
+
+
+async def test_a_conversation_about_someone_else_stays_about_them_until_the_writer_speaks_of_themself(
+    dialog: Dialog, store: MemoryStore
+) -> None:
+    first = text_of(await say(dialog, "我室友刚才吞了一整瓶安眠药"))
+    assert first.startswith("TA 现在可能有危险") and "别再伤害自己" not in first
+    # what follows is about her too, flagged or not: the next reply about helping her, never "are you safe?"
+    for follow_up in ("她现在叫不醒 怎么办", "她已经吃了"):
+        text = text_of(await say(dialog, follow_up))
+        assert "TA" in text and "你现在安全吗" not in text and "别再伤害自己" not in text, (follow_up, text)
+        assert any(number in text for number in ("110", "120")), text
+        assert (await care_of(store)).other
+    # a message about the writer alone ("我也不想活了") is theirs: their own crisis reply
+    mine = text_of(await say(dialog, "我也不想活了"))
+    assert "TA" not in mine and shows_a_line(mine, MAINLAND_LINES), mine
+    assert not (await care_of(store)).other
 
 
 async def test_its_me_while_an_act_is_under_way_puts_the_emergency_number_first(
