@@ -281,11 +281,7 @@ class SafetyRun:
     def load(cls, path: Path) -> SafetyRun:
         """A run `save` wrote; EvalFileError, in one line, for a missing or unreadable file or any other content."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise EvalFileError(f"{path}: no such file (save a run first with --save)") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise EvalFileError(f"{path}: cannot read ({exc})") from None
+            data = json.loads(_text(path, "no such file (save a run first with --save)"))
         except json.JSONDecodeError as exc:
             raise EvalFileError(f"{path}: not valid JSON ({exc}); was it saved by `anxin eval --save`?") from None
         if not isinstance(data, dict) or "format" not in data:
@@ -396,13 +392,19 @@ def compare(before: SafetyRun, after: SafetyRun) -> Comparison:
     return Comparison(tuple(changes), unchanged, new, sum(map(len, saved.values())))
 
 
-def _read(path: Path) -> list[object]:
+def _text(path: Path, missing: str = "no such file") -> str:
+    """The file's text; EvalFileError, in one line, when it is missing or unreadable."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)  # the C parser: sets hold 56,000 items
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise EvalFileError(f"{path}: no such file") from None
+        raise EvalFileError(f"{path}: {missing}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise EvalFileError(f"{path}: cannot read ({exc})") from None
+
+
+def _read(path: Path) -> list[object]:
+    try:
+        data = yaml.load(_text(path), Loader=YAML_LOADER)  # the C parser: sets hold 56,000 items
     except yaml.YAMLError as exc:
         raise EvalFileError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, list):
