@@ -38,7 +38,7 @@ def unpack_texts(blob: npt.NDArray[np.generic], lengths: npt.NDArray[np.generic]
     ends = list(itertools.accumulate(lengths.tolist()))
     if (ends[-1] if ends else 0) != len(text):
         raise ValueError("text lengths do not add up")
-    return [text[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+    return [text[start:end] for start, end in zip([0, *ends][:-1], ends, strict=True)]  # [] for no text
 
 
 def code_digest(*modules: str | None) -> hashlib._Hash:
