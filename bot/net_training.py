@@ -10,13 +10,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .safety import ACT_CACHE_PREFIX, NET_CACHE_PREFIX, URGENT_CACHE_PREFIX, train_kept
+from .safety import ACT_CACHE_PREFIX, NET_CACHE_PREFIX, SOMEONE_CACHE_PREFIX, URGENT_CACHE_PREFIX, train_kept
 
 
 def main(argv: list[str]) -> int:
-    # PREFIX says which net the weights are: the one that flags a risk, the one that tells how clear it is, or the
-    # one that tells an act or a method.
-    kinds = (NET_CACHE_PREFIX, URGENT_CACHE_PREFIX, ACT_CACHE_PREFIX)
+    # PREFIX says which net the weights are: the one that flags a risk, the one that tells how clear it is, the one
+    # that tells an act or a method, or the one that tells someone else at risk.
+    kinds = (NET_CACHE_PREFIX, URGENT_CACHE_PREFIX, ACT_CACHE_PREFIX, SOMEONE_CACHE_PREFIX)
     if len(argv) not in (3, 4) or (argv[3:] and argv[3] not in kinds):
         prefixes = "|".join(kinds)
         sys.stderr.write(f"usage: python -m bot.net_training INPUTS FOLDER KEY [{prefixes}]\n")

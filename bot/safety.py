@@ -8,7 +8,8 @@
                       "if I die are my debts gone?": the bot checks in gently
             "none"
     act     an act is under way or a method is asked about: the emergency number comes first
-    other   the person at risk is someone else (a husband on a roof): the reply helps the writer help them
+    other   the person at risk is someone else (a husband on a roof): the reply helps the writer help them; set by
+            an `other` rule, or by the fourth net (`SOMEONE_THRESHOLD`), in a message that names someone
 
 The rules are content (`safety/signals.yaml`), checked by `lint`, in four steps over the message in a
 canonical form (Simplified, lower case, no punctuation or emoji, one space between English words):
@@ -162,6 +163,19 @@ NET_MIN_CHARS = 8
 # 188 of the 281 acts and method questions at 0.9, and 25 of 9,354 other people at risk and 7 of 85 false alarms
 # (at 0.8: 210, 52 and 12; the rules themselves mark 1,306 other people at risk for 4,270 acts).
 ACT_THRESHOLD = 0.9
+# The fourth net learns the `someone_else` examples (writers worried about someone else at risk) against the other
+# messages at risk, and gives a crisis or concern result the reply that helps the writer help that person
+# (`Assessment.other`) when no `other` rule did, the message names someone (`SOMEONE`) and its probability reaches this.
+# Chosen by leaving ten groups of the tuning set's writers out in turn (scripts/someone_else_cv.py): of the 3,745
+# crisis replies about someone else, the rules alone adapt 63.1 %, with the net at 0.8 97.2 %, for 23 more of the 24,541
+# writers at risk themselves given that reply (0.09 %; 215 by the rules) and 4 more of the 10,168 check-ins. Lower
+# costs about one of those, the worse mistake, for each message it adds (at 0.7: 24 more, for 19 and 3 more; at 0.5:
+# 51 more, for 92 and 26 more); higher loses more than it spares (at 0.9: 74 fewer, 9 and 3 spared).
+SOMEONE_THRESHOLD = 0.8
+# Its weights are kept as 32-bit floats: 1.9 MB instead of 3.8 MB in every start, which peaked at 146.4 MB before this
+# net, 150.8 MB with it in 64 bits and 149.1 MB in 32 (target 150). On the 38,689 messages at risk of the tuning set
+# its probability moves by 5e-8 at most, and no decision at its threshold.
+SOMEONE_SINGLE = True
 # Under the net's threshold but at least this, with no rule fired, a message is `Assessment.leaning`: when the matcher
 # understands no topic in it either, the bot checks in instead of showing a menu (`lean`). Chosen by five-fold
 # cross-validation of the net on safety/examples.yaml (scripts/safety_net_cv.py, each message scored by a net that
@@ -312,12 +326,13 @@ class SafetyNet:
 
     The vocabulary is kept in two parts: `grams`, the sorted `gram_code`s of the Chinese features, whose
     weights are the first `len(grams)` of `weights`, and `others` (English words and pairs, cue families),
-    each feature with its place in `weights`.
+    each feature with its place in `weights`. The weights are 64-bit floats, or 32-bit ones for a net trained
+    `single` (summed in 64 bits either way).
     """
 
     grams: npt.NDArray[np.uint64]
     others: Mapping[str, int]
-    weights: npt.NDArray[np.float64]
+    weights: npt.NDArray[np.float64] | npt.NDArray[np.float32]
     bias: float
     threshold: float
     families: tuple[tuple[str, re.Pattern[str]], ...]
@@ -330,7 +345,7 @@ class SafetyNet:
             places[places == len(self.grams)] = 0
             known = places[self.grams[places] == codes]
             if len(known):
-                z += float(self.weights[known].sum())
+                z += float(self.weights[known].sum(dtype=np.float64))
         features = sorted(_other_features(canonical, self.families))
         names = self.others
         others: list[int]
@@ -339,7 +354,7 @@ class SafetyNet:
         else:
             others = [names[f] for f in features if f in names]
         if others:
-            z += float(self.weights[others].sum())
+            z += float(self.weights[others].sum(dtype=np.float64))
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
     @classmethod
@@ -349,24 +364,31 @@ class SafetyNet:
         families: Sequence[tuple[str, re.Pattern[str]]],
         threshold: float,
         importance: Sequence[float] | None = None,
+        vocabulary: Sequence[str] = (),
+        single: bool = False,
     ) -> SafetyNet:
-        """`importance` (default 1 each) says how much each safe example counts before the classes are balanced."""
+        """`importance` (default 1 each) says how much each safe example counts before the classes are balanced.
+        `vocabulary`: more messages (canonical) whose features the net holds without learning from them: their
+        weights stay 0 (no example has them, and the L2 term of a weight at 0 is 0), and a net that learns from
+        fewer messages than another gets the other's vocabulary, which a start then reads once for both.
+        `single`: the weights learnt are kept as 32-bit floats, half the memory (`SOMEONE_SINGLE`)."""
         # A feature's column is its key's place in the sorted vocabulary. (A dict from feature to column took 100 MB
         # of Python objects at 460,000 features; which column a feature gets changes no sum in `descend`.)
-        column_index, lengths, vocabulary, names = _features(examples, families)
+        column_index, lengths, vocabulary_keys, names = _features(examples, families, vocabulary)
         count = len(examples)
         row_index = np.repeat(np.arange(count, dtype=np.int32), lengths)
         labels = np.array([1.0 if risky else 0.0 for _, risky in examples])
         base = np.ones(count) if importance is None else np.array(importance, dtype=np.float64)
         del lengths
         _give_back_memory()
-        weights, bias = descend(row_index, column_index, labels, base, len(vocabulary))
+        weights, bias = descend(row_index, column_index, labels, base, len(vocabulary_keys))
         del row_index, column_index
         _give_back_memory()
-        grams, order, others = _arrange(vocabulary, names)
-        return cls(
-            grams, MappingProxyType(others), np.ascontiguousarray(weights[order]), bias, threshold, tuple(families)
-        )
+        grams, order, others = _arrange(vocabulary_keys, names)
+        kept: npt.NDArray[np.float64] | npt.NDArray[np.float32] = np.ascontiguousarray(weights[order])
+        if single:
+            kept = kept.astype(np.float32)
+        return cls(grams, MappingProxyType(others), kept, bias, threshold, tuple(families))
 
 
 # A feature's key while learning: its class in the top byte, in the order `sorted` gives the features' names (names
@@ -412,11 +434,14 @@ _malloc_trim = _libc_function("malloc_trim")
 
 
 def _features(
-    examples: Sequence[tuple[str, bool]], families: Sequence[tuple[str, re.Pattern[str]]]
+    examples: Sequence[tuple[str, bool]],
+    families: Sequence[tuple[str, re.Pattern[str]]],
+    unlearnt: Sequence[str] = (),
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.intp], npt.NDArray[np.uint64], list[str]]:
     """What `descend` learns from: every example's features as columns, example after example, each example's in the
     order of the features' names; how many each example has; the vocabulary (the features' keys, sorted: a column is
-    a place in it); and the other features' names, sorted (an other feature's key has its place there)."""
+    a place in it), which holds the features of the `unlearnt` messages too; and the other features' names, sorted (an
+    other feature's key has its place there)."""
     # First the other features (English words and pairs, cue families): their names, to sort them, and which of them
     # each example has, as numbers; and the grams' codes, gathered a slice at a time into one sorted array of them
     # all. The grams are found again below, which costs less than keeping them.
@@ -427,18 +452,22 @@ def _features(
     codes = np.empty(0, dtype=np.uint64)
     pending: list[npt.NDArray[np.uint64]] = []
     waiting = 0
-    for row, (canonical, _) in enumerate(examples):
+    texts = [canonical for canonical, _ in examples] + list(unlearnt)
+    for row, canonical in enumerate(texts):
         features = _other_features(canonical, families)
-        found.extend(numbers.setdefault(name, len(numbers)) for name in features)
-        others[row] = len(features)
+        ids = [numbers.setdefault(name, len(numbers)) for name in features]
         mine = gram_codes(canonical)
-        grams[row] = len(mine)
+        if row < len(examples):  # an unlearnt message's features are only gathered into the vocabulary
+            found.extend(ids)
+            others[row] = len(features)
+            grams[row] = len(mine)
         pending.append(mine)
         waiting += len(mine)
-        if waiting >= GRAMS_AT_ONCE or row == len(examples) - 1:
+        if waiting >= GRAMS_AT_ONCE or row == len(texts) - 1:
             codes = np.union1d(codes, np.concatenate(pending))
             pending, waiting = [], 0
             _give_back_memory()
+    del texts
     names = list(numbers)
     del numbers
     by_name = sorted(range(len(names)), key=names.__getitem__)
@@ -530,6 +559,7 @@ class SafetyRules:
     net: SafetyNet | None = None
     urgent: SafetyNet | None = None  # crisis against concern or safe: turns a check-in into the crisis reply
     acts: SafetyNet | None = None  # an act or a method against the rest: the emergency number first
+    someone: SafetyNet | None = None  # someone else at risk against the writer: the reply helps the writer help them
     built_in: bool = False  # True when the content file could not be used
     # Skip every pattern whose needed literals are not in the message (`_Screen`); False runs them all, the
     # reference the tests hold the prefilter to (`plain()`).
@@ -591,11 +621,11 @@ class SafetyRules:
                     urgent = self._urgent(cut)
                     reason = f"concern/net {probability:.2f}"
                     if urgent is None:
-                        return Assessment("concern", reasons=(reason,))
-                    return self._acting(Assessment("crisis", reasons=(reason, urgent)), cut)
+                        return self._told(Assessment("concern", reasons=(reason,)), cut)
+                    return self._told(Assessment("crisis", reasons=(reason, urgent)), cut)
         if not fired:
             if escalated is not None:
-                return self._acting(Assessment("crisis", reasons=(escalated,)), cut)
+                return self._told(Assessment("crisis", reasons=(escalated,)), cut)
             if probability >= LEAN_THRESHOLD and not _too_short(cut):  # 0 without a net
                 return Assessment("none", reasons=(f"lean/net {probability:.2f}",), leaning=True)
             return NONE
@@ -609,7 +639,24 @@ class SafetyRules:
             other=bool(groups & OTHER_GROUPS) and self._names(SOMEONE, cut, absent=True),
             reasons=tuple(sorted(reasons if escalated is None else reasons | {escalated})),
         )
+        return self._told(found, cut)
+
+    def _told(self, found: Assessment, cut: str) -> Assessment:
+        """A crisis or concern result with who is at risk (`_about`), then, in a crisis reply, whether the emergency
+        number comes first (`_acting`)."""
+        found = self._about(found, cut)
         return self._acting(found, cut) if found.level == "crisis" else found
+
+    def _about(self, found: Assessment, cut: str) -> Assessment:
+        """The reply that helps the writer help someone else at risk, when the fourth net sees a writer worried about
+        another person that no `other` rule marked and the message names someone (`SOMEONE`, as for the rules)."""
+        if found.other or self.someone is None or not self._names(SOMEONE, cut, absent=True):
+            return found
+        probability = self.someone.probability(cut)
+        if probability < self.someone.threshold:
+            return found
+        reason = f"{found.level}/net other {probability:.2f}"
+        return dataclasses.replace(found, other=True, reasons=(*found.reasons, reason))
 
     def _names(self, words: str, cut: str, absent: bool = False) -> bool:
         """Whether the message holds a word of the list `words` (`SOMEONE`, `ME`); `absent` without that list (the
@@ -977,39 +1024,51 @@ def _with_net(
             KnowledgeError(path, 1, "the net needs at least 20 `act`, `crisis` or `concern` and 20 `safe` examples")
         )
         return rules
-    learnt = _rules_digest(rules)  # what the nets' features are made with, digested once for all three
+    learnt = _rules_digest(rules)  # what the nets' features are made with, digested once for all of them
     key = _net_key("net", learnt, source, ordinary, threshold)
 
     # Each example's canonical form (about 0.25 ms each) is made once, for whichever nets have to be trained.
     canonical = functools.cache(rules.canonical)
 
-    def examples() -> tuple[list[tuple[str, bool]], list[float]]:
+    def examples() -> _Training:
         lists = read.lists()
         risk = lists["act"] + lists["crisis"] + lists["concern"]
         found = [(canonical(text), True) for text in risk]
         found += [(canonical(text), False) for text in (*lists["safe"], *ordinary)]
         each = min(1.0, ORDINARY_SHARE * len(lists["safe"]) / len(ordinary)) if ordinary else 1.0
-        return found, [1.0] * (len(risk) + len(lists["safe"])) + [each] * len(ordinary)
+        return _Training(found, [1.0] * (len(risk) + len(lists["safe"])) + [each] * len(ordinary))
 
     wanted = [_Wanted(NET_CACHE_PREFIX, key, examples, threshold)]
-    # The second and third nets, each when there are examples enough on both sides (fewer: every risk the first
-    # net sees is a check-in; no crisis reply is marked as an act but by the rules).
+    # The second, third and fourth nets, each when there are examples enough on both sides (fewer: every risk the first
+    # net sees is a check-in; no crisis reply is marked as an act, nor as about someone else, but by the rules).
     apart = {
-        "urgent": (URGENT_CACHE_PREFIX, URGENT_THRESHOLD, ("act", "crisis"), ("concern", "safe")),
-        "acts": (ACT_CACHE_PREFIX, ACT_THRESHOLD, ("act",), ("crisis", "concern", "safe")),
+        "urgent": (URGENT_CACHE_PREFIX, URGENT_THRESHOLD, ("act", "crisis"), ("concern", "safe"), False),
+        "acts": (ACT_CACHE_PREFIX, ACT_THRESHOLD, ("act",), ("crisis", "concern", "safe"), False),
+        # only ever asked about a message at risk: no safe or ordinary message to learn from
+        "someone": (
+            SOMEONE_CACHE_PREFIX,
+            SOMEONE_THRESHOLD,
+            ("someone_else",),
+            ("act", "crisis", "concern"),
+            SOMEONE_SINGLE,
+        ),
     }
     kinds: list[str] = []
-    for kind, (prefix, limit, yes, no) in apart.items():
+    for kind, (prefix, limit, yes, no, single) in apart.items():
         if min(sum(sizes[name] for name in yes), sum(sizes[name] for name in no)) >= 20:
             kinds.append(kind)
             key = _net_key(kind, learnt, source, (), limit)
-            wanted.append(_Wanted(prefix, key, _labelled(canonical, read.lists, yes, no), limit))
+            wanted.append(_Wanted(prefix, key, _labelled(canonical, read.lists, yes, no), limit, single))
     net, *more = _nets(wanted, rules.families, cache_dir)
     found = dict(zip(kinds, more, strict=True))
-    return dataclasses.replace(rules, net=net, urgent=found.get("urgent"), acts=found.get("acts"))
+    return dataclasses.replace(
+        rules, net=net, urgent=found.get("urgent"), acts=found.get("acts"), someone=found.get("someone")
+    )
 
 
-EXAMPLE_LISTS = ("act", "crisis", "concern", "safe")
+# `someone_else` holds messages of the three lists at risk again, marked as about someone else (`SOMEONE_THRESHOLD`).
+EXAMPLE_LISTS = ("act", "crisis", "concern", "safe", "someone_else")
+LEARNT_LISTS = EXAMPLE_LISTS[:4]  # every message the nets learn from is in one of these
 EXAMPLES_CACHE_PREFIX = "safety-examples-"  # the lists of an examples file that read without a problem
 
 
@@ -1074,9 +1133,12 @@ def _parsed_examples(
     reader = _Reader(path, errors)
     threshold = DEFAULT_NET_THRESHOLD
     lists: dict[str, list[str]] = {name: [] for name in EXAMPLE_LISTS}
+    marked: list[tuple[str, yaml.Node]] = []  # the `someone_else` items, checked once every list is read
     for key_node, value in root.value:
         name = str(key_node.value)
-        if name == "threshold":
+        if name == "someone_else":
+            marked = list(reader.texts(value, "`someone_else`"))
+        elif name == "threshold":
             try:
                 threshold = float(str(value.value)) if isinstance(value, yaml.ScalarNode) else -1.0
             except ValueError:
@@ -1087,11 +1149,26 @@ def _parsed_examples(
         elif name in lists:
             lists[name] = [item for item, _ in reader.texts(value, f"`{name}`")]
         elif name == "risk":
-            reader.error(key_node, "`risk` is now three lists: `act` (an act under way, a method asked about), "
-                         "`crisis` (a wish to die, a plan, means, a farewell, someone else at risk now) and "
-                         "`concern` (indirect: hopeless, a burden, wanting to disappear)")
+            reader.error(
+                key_node,
+                "`risk` is now three lists: `act` (an act under way, a method asked about), "
+                "`crisis` (a wish to die, a plan, means, a farewell, someone else at risk now) and "
+                "`concern` (indirect: hopeless, a burden, wanting to disappear)",
+            )
         else:
-            reader.error(key_node, f"unknown key `{name}`; use threshold, act, crisis, concern and safe")
+            reader.error(key_node, f"unknown key `{name}`; use threshold, act, crisis, concern, safe and someone_else")
+    # The fourth net learns these against the other messages at risk: one in no list at risk would be a risk
+    # nothing else learns, and one under `safe` the same message taught both ways.
+    at_risk = {text for name in ("act", "crisis", "concern") for text in lists[name]}
+    for text, item in marked:
+        if text in at_risk:
+            lists["someone_else"].append(text)
+        else:
+            reader.error(
+                item,
+                "an item of `someone_else` must be in `act`, `crisis` or `concern` too (whichever says how clear the "
+                "risk is); add it there, or remove it if nobody is at risk",
+            )
     if keep is not None and len(errors) == before:
         folder, key = keep
         arrays: dict[str, npt.NDArray[np.generic]] = {"threshold": np.array(threshold, dtype=np.float64)}
@@ -1148,16 +1225,30 @@ def _labelled(
     lists: Callable[[], dict[str, list[str]]],
     yes: Sequence[str],
     no: Sequence[str],
-) -> Callable[[], tuple[list[tuple[str, bool]], list[float]]]:
-    """The examples of a net that tells the lists named `yes` from those named `no`, each counting once, made when
-    it has to be trained."""
+) -> Callable[[], _Training]:
+    """The examples of a net that tells the lists named `yes` from those named `no` (less any message of `yes`: the
+    `someone_else` messages are in the lists at risk too), each counting once, made when it has to be trained. Its
+    vocabulary holds the features of the other `LEARNT_LISTS` too, unlearnt: then it is the vocabulary of every other
+    net that learns from all four, and a start reads one copy of it for all of them (`_cached_net`)."""
 
-    def examples() -> tuple[list[tuple[str, bool]], list[float]]:
+    def examples() -> _Training:
         found = [(canonical(text), True) for name in yes for text in lists()[name]]
-        found += [(canonical(text), False) for name in no for text in lists()[name]]
-        return found, [1.0] * len(found)
+        taken = {text for name in yes for text in lists()[name]}
+        found += [(canonical(text), False) for name in no for text in lists()[name] if text not in taken]
+        rest = [canonical(text) for name in LEARNT_LISTS if name not in (*yes, *no) for text in lists()[name]]
+        return _Training(found, [1.0] * len(found), rest)
 
     return examples
+
+
+@dataclass(frozen=True)
+class _Training:
+    """What a net learns from: its examples, how much each counts (`SafetyNet.train`), and messages whose features its
+    vocabulary holds without learning from them (`SafetyNet.train`'s `vocabulary`)."""
+
+    examples: Sequence[tuple[str, bool]]
+    importance: Sequence[float]
+    vocabulary: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -1167,8 +1258,9 @@ class _Wanted:
 
     prefix: str
     key: str
-    examples: Callable[[], tuple[list[tuple[str, bool]], list[float]]]
+    examples: Callable[[], _Training]
     threshold: float
+    single: bool = False  # weights kept as 32-bit floats (`SafetyNet.train`)
 
 
 def _nets(
@@ -1188,14 +1280,21 @@ def _nets(
     missing = [index for index, net in enumerate(found) if net is None]
     examples = {index: wanted[index].examples() for index in missing}
     if cache_dir is not None and missing:
-        jobs = [(wanted[index], *examples[index]) for index in missing]
+        jobs = [(wanted[index], examples[index]) for index in missing]
         for index, net in zip(missing, _trained_apart(cache_dir, jobs, families, vocabularies), strict=True):
             found[index] = net
     nets: list[SafetyNet] = []
     for index, (want, net) in enumerate(zip(wanted, found, strict=True)):
         if net is None:
-            texts, importance = examples[index]
-            net = SafetyNet.train(texts, families, want.threshold, importance)
+            learnt = examples[index]
+            net = SafetyNet.train(
+                learnt.examples,
+                families,
+                want.threshold,
+                learnt.importance,
+                vocabulary=learnt.vocabulary,
+                single=want.single,
+            )
             if cache_dir is not None:
                 _keep_net(cache_dir, want.key, net, peak_rss_mb(), want.prefix)
         _remember_net(want.key, net)
@@ -1213,9 +1312,10 @@ def _nets(
 NET_CACHE_PREFIX = "safety-net-"
 URGENT_CACHE_PREFIX = "safety-urgent-"  # the second net's weights (`URGENT_THRESHOLD`), kept the same way
 ACT_CACHE_PREFIX = "safety-act-"  # the third's (`ACT_THRESHOLD`)
+SOMEONE_CACHE_PREFIX = "safety-someone-"  # the fourth's (`SOMEONE_THRESHOLD`)
 # The last few nets trained or read in this process, by the same digest: a reload, or a second knowledge base
 # built from the same content (the tests build many), reuses the weights without training or reading a file.
-RECENT_NETS = 4
+RECENT_NETS = 4  # one load's four nets
 _recent: OrderedDict[str, SafetyNet] = OrderedDict()
 _recent_lock = threading.Lock()
 
@@ -1367,7 +1467,12 @@ def _cached_net(
         else:
             names = _HashedNames.of(data["others"], data["other_lengths"], len(grams))
             size = len(data["other_lengths"])
-        weights = np.asarray(data["weights"], dtype=np.float64)
+        kept_weights = data["weights"]
+        weights: npt.NDArray[np.float64] | npt.NDArray[np.float32]
+        if kept_weights.dtype == np.float32:  # a net trained `single`
+            weights = np.asarray(kept_weights, dtype=np.float32)
+        else:
+            weights = np.asarray(kept_weights, dtype=np.float64)
         bias = float(data["bias"])
     except Exception as exc:  # any damage to a cache file only means training again
         log.warning("safety net: the kept weights could not be read (%s); training again", type(exc).__name__)
@@ -1594,7 +1699,7 @@ def peak_rss_mb(pid: int | str = "self") -> float | None:
 
 def _trained_apart(
     folder: Path,
-    jobs: Sequence[tuple[_Wanted, Sequence[tuple[str, bool]], Sequence[float]]],
+    jobs: Sequence[tuple[_Wanted, _Training]],
     families: tuple[tuple[str, re.Pattern[str]], ...],
     vocabularies: _Vocabularies | None = None,
 ) -> list[SafetyNet | None]:
@@ -1605,19 +1710,23 @@ def _trained_apart(
     names, name_lengths = pack_texts([name for name, _ in families])
     sources, source_lengths = pack_texts([pattern.pattern for _, pattern in families])
     started: list[tuple[_Wanted, Path, subprocess.Popen[bytes] | None]] = []
-    for want, examples, importance in jobs:
-        texts, lengths = pack_texts([canonical for canonical, _ in examples])
+    for want, learnt in jobs:
+        texts, lengths = pack_texts([canonical for canonical, _ in learnt.examples])
+        unlearnt, unlearnt_lengths = pack_texts(learnt.vocabulary)
         arrays: dict[str, npt.NDArray[np.generic]] = {
             "texts": texts,
             "text_lengths": lengths,
-            "labels": np.array([risky for _, risky in examples], dtype=np.bool_),
-            "importance": np.array(importance, dtype=np.float64),
+            "labels": np.array([risky for _, risky in learnt.examples], dtype=np.bool_),
+            "importance": np.array(learnt.importance, dtype=np.float64),
+            "vocabulary_texts": unlearnt,
+            "vocabulary_text_lengths": unlearnt_lengths,
             "family_names": names,
             "family_name_lengths": name_lengths,
             "family_patterns": sources,
             "family_pattern_lengths": source_lengths,
             "family_flags": np.array([pattern.flags for _, pattern in families], dtype=np.int64),
             "threshold": np.array(want.threshold),
+            "single": np.array(want.single),
         }
         # One input file per kind of net ("safety-training-safety-net-…"): writing one never removes another's.
         inputs_prefix = f"{TRAINING_INPUT_PREFIX}{want.prefix}"
@@ -1661,10 +1770,13 @@ def train_kept(inputs: Path, folder: Path, key: str, prefix: str = NET_CACHE_PRE
     sources = unpack_texts(data["family_patterns"], data["family_pattern_lengths"])
     flags = data["family_flags"].tolist()
     importance = data["importance"].tolist()
+    unlearnt = unpack_texts(data["vocabulary_texts"], data["vocabulary_text_lengths"])
     threshold = float(data["threshold"])
+    single = bool(data["single"])
     del data
     if not len(texts) == len(labels) == len(importance) or not len(names) == len(sources) == len(flags):
         raise ValueError("the training input does not add up")
     families = tuple((name, re.compile(source, flag)) for name, source, flag in zip(names, sources, flags, strict=True))
-    net = SafetyNet.train(list(zip(texts, labels, strict=True)), families, threshold, importance)
+    examples = list(zip(texts, labels, strict=True))
+    net = SafetyNet.train(examples, families, threshold, importance, vocabulary=unlearnt, single=single)
     _keep_net(folder, key, net, peak_rss_mb(), prefix)

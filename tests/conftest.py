@@ -126,7 +126,9 @@ def eval_items(name: str) -> list[Any]:
 @functools.cache
 def _safety_examples() -> dict[str, tuple[str, ...]]:
     data = yaml.load((REPO / "safety" / "examples.yaml").read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    return {name: tuple(map(str, data.get(name) or ())) for name in ("act", "crisis", "concern", "safe")}
+    return {
+        name: tuple(map(str, data.get(name) or ())) for name in ("act", "crisis", "concern", "safe", "someone_else")
+    }
 
 
 def safety_examples() -> dict[str, list[str]]:

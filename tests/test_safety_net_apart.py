@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 import bot.safety
 from bot.content import KnowledgeError
 from bot.kept import read_arrays
-from bot.safety import SafetyNet, forget_recent_nets, load_safety
+from bot.safety import SafetyNet, SafetyRules, forget_recent_nets, gram_codes, load_safety
 
 REPO = Path(__file__).parent.parent
 ORDINARY = ["怎么还款", "利息怎么算", "how do i repay my loan", "催收打电话给我妈妈合法吗", "可以协商分期吗"] * 6
@@ -26,16 +27,33 @@ def folder(tmp_path: Path) -> Path:
     safety = tmp_path / "safety"
     safety.mkdir()
     shutil.copy(REPO / "safety" / "signals.yaml", safety / "signals.yaml")
+    (safety / "examples.yaml").write_text(_examples_text(), encoding="utf-8")
+    return safety
+
+
+# Writers worried about someone else: under `crisis` like any clear risk, and under `someone_else` too.
+SOMEONE_ELSE = [
+    "我老公说他不想活了",
+    "我妈把药都攒起来了",
+    "室友坐在天台边上不肯下来",
+    "my brother said bye",
+    "朋友发了遗书",
+]
+
+
+def _examples_text(someone_else: bool = True) -> str:
     act = ["我刚吞了一整瓶药", "炭已经点上了", "现在站在楼顶边上", "i took all my pills", "手腕割了好深"]
-    crisis = ["我不想活了", "今晚就结束一切", "信已经写好了", "i want to end it all", "以后不用等我了"]
+    crisis = ["我不想活了", "今晚就结束一切", "信已经写好了", "i want to end it all", "以后不用等我了", *SOMEONE_ELSE]
     concern = ["好想消失", "活着好累", "我是家里的负担", "i wish i could disappear", "睡着就不要醒来"]
     safe = ["累死了", "笑死我了", "催收说要弄死我", "跳楼价大甩卖", "this job is killing me lol"]
-    lines = ["threshold: 0.8", "act:", *(f"  - {t}{n}" for n in range(5) for t in act)]
+    lines = ["threshold: 0.8"]
+    if someone_else:
+        lines += ["someone_else:", *(f"  - {t}{n}" for n in range(5) for t in SOMEONE_ELSE)]
+    lines += ["act:", *(f"  - {t}{n}" for n in range(5) for t in act)]
     lines += ["crisis:", *(f"  - {t}{n}" for n in range(5) for t in crisis)]
     lines += ["concern:", *(f"  - {t}{n}" for n in range(5) for t in concern)]
     lines += ["safe:", *(f"  - {t}{n}" for n in range(5) for t in safe)]
-    (safety / "examples.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return safety
+    return "\n".join(lines) + "\n"
 
 
 def _same(a: SafetyNet, b: SafetyNet) -> bool:
@@ -52,21 +70,25 @@ def test_a_first_start_trains_in_a_child_and_gets_the_weights_of_training_here(
 ) -> None:
     forget_recent_nets()
     trained = load_safety(folder, [], ORDINARY)  # no data folder: trained in this process
-    here, here_urgent, here_acts = trained.net, trained.urgent, trained.acts
+    here, here_urgent, here_acts, here_someone = trained.net, trained.urgent, trained.acts, trained.someone
     forget_recent_nets()
     with caplog.at_level(logging.WARNING, logger="bot.safety"):
         loaded = load_safety(folder, [], ORDINARY, cache_dir=tmp_path / "cache")
-    apart, apart_urgent, apart_acts = loaded.net, loaded.urgent, loaded.acts
+    apart, apart_urgent, apart_acts, apart_someone = loaded.net, loaded.urgent, loaded.acts, loaded.someone
     assert not caplog.records  # the children trained: no fallback
     assert here is not None and apart is not None
     assert _same(here, apart)
-    # The second net (act and crisis against concern and safe) and the third (act against the rest) are trained
-    # apart too, at the same time, each kept in a file of its own.
+    # The second net (act and crisis against concern and safe), the third (act against the rest) and the fourth
+    # (someone else against the writer) are trained apart too, at the same time, each kept in a file of its own.
     assert here_urgent is not None and apart_urgent is not None and here_acts is not None and apart_acts is not None
-    assert _same(here_urgent, apart_urgent) and _same(here_acts, apart_acts)
-    assert not _same(here, here_urgent) and not _same(here_urgent, here_acts)
+    assert here_someone is not None and apart_someone is not None
+    assert here_someone.weights.dtype == np.float32  # kept in 32 bits (`SOMEONE_SINGLE`), by either process
+    assert _same(here_urgent, apart_urgent) and _same(here_acts, apart_acts) and _same(here_someone, apart_someone)
+    assert not _same(here, here_urgent) and not _same(here_urgent, here_acts) and not _same(here_acts, here_someone)
     assert len(list((tmp_path / "cache").glob("safety-urgent-*.npz"))) == 1
     assert len(list((tmp_path / "cache").glob("safety-act-*.npz"))) == 1
+    (someone,) = (tmp_path / "cache").glob("safety-someone-*.npz")
+    assert 0 < float(read_arrays(someone)["training_peak_mb"]) < 10_000
     (kept,) = (tmp_path / "cache").glob("safety-net-*.npz")
     assert 0 < float(read_arrays(kept)["training_peak_mb"]) < 10_000  # the child's own high-water mark
     assert not list((tmp_path / "cache").glob("safety-training-*"))  # its input is gone
@@ -130,7 +152,7 @@ def test_an_examples_file_with_a_problem_is_never_kept_so_every_start_reports_it
         rules = load_safety(folder, errors, ORDINARY, cache_dir=cache)
         line = len(examples.read_text(encoding="utf-8").splitlines())
         assert [str(error) for error in errors] == [
-            f"{examples}:{line}: unknown key `colour`; use threshold, act, crisis, concern and safe"
+            f"{examples}:{line}: unknown key `colour`; use threshold, act, crisis, concern, safe and someone_else"
         ]
         assert rules.net is not None  # the lists it could read still teach the net
     assert not list(cache.glob("safety-examples-*.npz"))
@@ -205,7 +227,9 @@ def test_a_start_with_kept_nets_reads_only_the_sizes_of_the_kept_lists_and_their
     assert first.urgent is not None and retrained.urgent is not None and _same(first.urgent, retrained.urgent)
 
 
-def test_the_urgent_and_act_nets_share_one_vocabulary_read_from_the_data_folder(folder: Path, tmp_path: Path) -> None:
+def test_the_urgent_act_and_someone_nets_share_one_vocabulary_read_from_the_data_folder(
+    folder: Path, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache"
     load_safety(folder, [], ORDINARY, cache_dir=cache)
     forget_recent_nets()
@@ -213,3 +237,57 @@ def test_the_urgent_and_act_nets_share_one_vocabulary_read_from_the_data_folder(
     assert again.net is not None and again.urgent is not None and again.acts is not None
     assert again.urgent.grams is again.acts.grams and again.urgent.others is again.acts.others
     assert not np.array_equal(again.urgent.weights, again.acts.weights)
+    # The fourth learns from the messages at risk alone, and holds the features only safe ones have unlearnt (weight
+    # 0): the same vocabulary, read once.
+    someone = again.someone
+    assert someone is not None and someone.grams is again.urgent.grams and someone.others is again.urgent.others
+    lists = yaml.safe_load((folder / "examples.yaml").read_text(encoding="utf-8"))
+    at_risk = {code for name in ("act", "crisis", "concern") for text in lists[name] for code in _grams(again, text)}
+    only_safe = [place for place, code in enumerate(someone.grams.tolist()) if code not in at_risk]
+    assert only_safe and all(someone.weights[place] == 0.0 for place in only_safe)
+    assert any(again.urgent.weights[place] != 0.0 for place in only_safe)
+
+
+def _grams(rules: SafetyRules, text: str) -> list[int]:
+    return gram_codes(rules.canonical(str(text))).tolist()
+
+
+def test_without_a_someone_else_list_there_is_no_fourth_net_and_the_rest_works_as_before(
+    folder: Path, tmp_path: Path
+) -> None:
+    (folder / "examples.yaml").write_text(_examples_text(someone_else=False), encoding="utf-8")
+    cache = tmp_path / "cache"
+    errors: list[KnowledgeError] = []
+    forget_recent_nets()
+    rules = load_safety(folder, errors, ORDINARY, cache_dir=cache)
+    assert errors == [] and rules.someone is None
+    assert rules.net is not None and rules.urgent is not None and rules.acts is not None
+    assert not list(cache.glob("safety-someone-*.npz"))
+    husband = rules.assess("我老公说今晚要去跳河，现在电话打不通")  # an `other` rule still marks it
+    assert husband.level == "crisis" and husband.other
+    forget_recent_nets()
+    again = load_safety(folder, errors, ORDINARY, cache_dir=cache)  # from the kept lists, one of them empty
+    assert errors == [] and again.someone is None and again.net is not None and _same(again.net, rules.net)
+
+
+def test_a_malformed_someone_else_list_is_reported_at_its_line(folder: Path) -> None:
+    examples = folder / "examples.yaml"
+    text = examples.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    stray = lines.index("someone_else:") + 2  # the second item (1-based line numbers)
+    lines[stray - 1] = "  - 邻居说他不想活了"  # in no list at risk
+    examples.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    errors: list[KnowledgeError] = []
+    rules = load_safety(folder, errors, ORDINARY)
+    assert [(error.line, "`someone_else`" in error.message and "`crisis`" in error.message) for error in errors] == [
+        (stray, True)
+    ]
+    assert rules.someone is not None  # the other items still teach it
+
+    not_a_list = _examples_text(someone_else=False).replace("\n", "\nsomeone_else: 我老公说他不想活了0\n", 1)
+    examples.write_text(not_a_list, encoding="utf-8")
+    errors = []
+    rules = load_safety(folder, errors, ORDINARY)
+    messages = [str(error) for error in errors]
+    assert messages == [f"{examples}:2: `someone_else` must be a list (lines starting with -)"]
+    assert rules.someone is None and rules.net is not None  # no examples: no fourth net; the others as before

@@ -159,7 +159,7 @@ def test_a_kept_net_looks_its_names_up_by_hash_with_the_columns_and_sums_of_a_di
     # (`_HashedNames`), the names staying packed. Every column and every probability must be what a dict gives.
     seed_bundled_cache(tmp_path)
     kept = load_knowledge(REPO, cache_dir=tmp_path / CACHE_DIR).knowledge.safety
-    for net in (kept.net, kept.urgent, kept.acts):
+    for net in (kept.net, kept.urgent, kept.acts, kept.someone):
         assert net is not None
         names = net.others
         assert isinstance(names, bot.safety._HashedNames)
