@@ -642,15 +642,20 @@ class SafetyRules:
         return self._told(found, cut)
 
     def _told(self, found: Assessment, cut: str) -> Assessment:
-        """A crisis or concern result with who is at risk (`_about`), then, in a crisis reply, whether the emergency
-        number comes first (`_acting`)."""
-        found = self._about(found, cut)
-        return self._acting(found, cut) if found.level == "crisis" else found
+        """A crisis or concern result with, in a crisis reply, whether the emergency number comes first (`_acting`),
+        then who is at risk (`_about`, which leaves an act as the writer's)."""
+        if found.level == "crisis":
+            found = self._acting(found, cut)
+        return self._about(found, cut)
 
     def _about(self, found: Assessment, cut: str) -> Assessment:
         """The reply that helps the writer help someone else at risk, when the fourth net sees a writer worried about
-        another person that no `other` rule marked and the message names someone (`SOMEONE`, as for the rules)."""
-        if found.other or self.someone is None or not self._names(SOMEONE, cut, absent=True):
+        another person that no `other` rule marked and the message names someone (`SOMEONE`, as for the rules).
+
+        Never for an act, a rule's or the third net's: the net read four writers in the act themselves as someone else
+        on the tuning set ("在天台上，刚给我妈发了条微信说对不起"), and an act is the worst place to be told how to help
+        another person; the act reply offers "是别人有危险" instead."""
+        if found.other or found.act or self.someone is None or not self._names(SOMEONE, cut, absent=True):
             return found
         probability = self.someone.probability(cut)
         if probability < self.someone.threshold:
