@@ -217,10 +217,11 @@ def test_someone_else_at_risk_now_is_marked_so_the_reply_helps_the_writer_help_t
 ABOUT_SOMEONE_ELSE = [
     "我闺蜜被催收爆了通讯录，刚刚给我发消息说她撑不下去了想一了百了",
     "my cousin keeps saying he'd be better off dead since the loan apps started calling his boss",
-    "我女朋友说她已经把安眠药准备好了，只是在等一个时间，我该怎么劝她",
     "老爸欠了高利贷，这几天总在阳台上站很久，今天还说不想拖累我们",
     "我老婆欠了信用卡十几万不敢告诉家里，刚才说她想从桥上跳下去",
 ]
+# Someone else's means ready, marked by a method rule (an act): the act reply stays, "是别人有危险" under it.
+SOMEONE_ELSES_ACT = "我女朋友说她已经把安眠药准备好了，只是在等一个时间，我该怎么劝她"
 # Writers at risk themselves who name someone else.
 AT_RISK_NAMING_SOMEONE = [
     "我欠了网贷三十万，老婆也跟我离婚了，我真的不想活了",
@@ -246,6 +247,9 @@ def test_the_fourth_net_gives_writers_worried_about_someone_else_the_reply_that_
     # `other` rules have), never a message nobody flagged.
     eager = dataclasses.replace(rules, someone=dataclasses.replace(rules.someone, threshold=0.0))
     assert eager.assess(AT_RISK_NAMING_SOMEONE[0]).other
+    # never over an act, however sure: a writer in the act themselves must not be told how to help another person
+    act = rules.assess(SOMEONE_ELSES_ACT)
+    assert act.act and not act.other and eager.assess(SOMEONE_ELSES_ACT) == act, act
     alone = "今晚就想结束这一切，药已经准备好了"
     assert eager.assess(alone) == rules.assess(alone) and rules.assess(alone).level == "crisis"
     for ordinary in ("我老公问花呗逾期三个月了会怎么样", "今天天气不错"):
