@@ -294,8 +294,9 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _rule(
         "[地址]",
-        # 住在/家住 introduce a place; 地址/住址 only with a colon or 是 ("发到我家地址了" is no address).
-        rf"(?:(?:家庭住址|住址|地址|户籍地?|戶籍地?)[\s]{{0,2}}[:：是为為]|(?<![回在到搬])家住在?|住在|现住在?|現住在?|居住在)"
+        # 住在/家住 introduce a place; 地址/住址 only with a colon or 是 ("发到我家地址了" is no address); "去亲戚家住",
+        # "去朋友家住" is staying with them, no place named.
+        rf"(?:(?:家庭住址|住址|地址|户籍地?|戶籍地?)[\s]{{0,2}}[:：是为為]|(?<![回在到搬戚友])家住在?|住在|现住在?|現住在?|居住在)"
         rf"[\s:：]{{0,2}}(?![哪那这這])(?!{_NO_PLACE})(?P<v>{_PUNCT_STOP}{{2,40}})",
         digits=False,
         needles=("住址", "地址", "户籍", "戶籍", "住"),

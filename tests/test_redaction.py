@@ -226,6 +226,9 @@ ORDINARY = [
     "truck driver, 18 months on the road paying this off",
     "回家住可以省房租",
     "我一個人住在眷村老房子",
+    # staying with a relative or a friend for a while names no place ("去亲戚家住 同时怎么报警" was read as an address)
+    "我要不要让她先去亲戚家住 同时怎么报警",
+    "先去朋友家住几天 然后呢",
     # a Taiwan veteran (榮民) says what he is, not his name, though 榮 is a surname
     "我是榮民，退休俸扣一扣剩沒多少",
     # "my name is" followed by where the name is, not by a name
@@ -296,11 +299,6 @@ NAMED = {
     # set EU: "the collector got my name wrong three times and called me Mr Wang; I'm a woman" (a name said to the
     # writer is taken out too: it may be someone's)
     "笑死 催收把我名字念错了三次 还管我叫王先生 我是女的": "笑死 催收把我名字念错了三次 还管我叫[姓名] 我是女的",
-    # set GL (a holdout until the round after 31fbcaa): a village and a relative's house, given while asking whether the
-    # mother should leave before collectors come to burn it; the address reader takes the end of the message with them
-    "他们说我不还钱就到我老家放火烧死我们 我妈在农村一个人 我要不要让她先去亲戚家住 同时怎么报警": (
-        "他们说我不还钱就到我老家放火烧死我们 我妈在农村一个人 我要不要让她先去亲戚家住 [地址]"
-    ),
 }
 
 
