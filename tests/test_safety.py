@@ -296,11 +296,11 @@ def _fewer_examples(folder: Path, step: int = 10) -> None:
 
 def test_more_intent_examples_do_not_drown_the_curated_safe_list(real: KnowledgeBase, tmp_path: Path) -> None:
     # Beyond three safe lists' worth the intents' examples share one weight, so growing content leaves the
-    # net (and the threshold chosen for it) as it was. (A seventeenth of the safe list: the intents' examples alone
+    # net (and the threshold chosen for it) as it was. (A nineteenth of the safe list: the intents' examples alone
     # are already beyond three of it, twice over with each copied once more.)
     folder = tmp_path / "safety"
     shutil.copytree(REPO / "safety", folder)
-    _fewer_examples(folder, step=17)
+    _fewer_examples(folder, step=19)
     examples = [example for intent in real.intents.values() for example in intent.examples]
     errors: list[KnowledgeError] = []
     some = load_safety(folder, errors, examples)
@@ -344,7 +344,7 @@ def test_safety_floors_hold_on_the_tuning_set(remembered: Remembered) -> None:
     # (Recall 99.5 %: the floor was 0.995 until set CE brought ninety acts written during them, many bare fragments
     # such as "好冷 手斗" that no rule may flag alone; each is held to care mode in tests/test_care.py instead.)
     report = _report(remembered, _dev_items())
-    assert report["total"] == 75385
+    assert report["total"] == 76285
     assert report["recall"] >= 0.994, report["misses"]
     # (0.96 % since DB, DC and DD joined: none of their own look-alikes, eight more of the earlier writers' near the
     # net's threshold, which moves a little each time the net learns from new writers; the floor was 0.95 %. 1.05 %
@@ -371,7 +371,7 @@ def test_clear_risks_in_the_tuning_set_get_the_crisis_reply_rather_than_a_check_
         tally = levels[str(item["level"])]
         tally[0] += 1
         tally[1] += remembered.assess(str(item["text"])).level == "crisis"
-    assert levels["crisis"][0] == 26780 and levels["crisis"][1] >= 0.96 * 26780, levels
+    assert levels["crisis"][0] == 27282 and levels["crisis"][1] >= 0.96 * 27282, levels
     assert levels["concern"][1] <= 0.26 * levels["concern"][0], levels
 
 
@@ -435,7 +435,7 @@ def test_safety_floors_hold_on_the_never_tuned_holdouts(
 
 def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_reply(remembered: Remembered) -> None:
     urgent = [item for item in _dev_items() if item["crisis"] and item.get("tag") in ACT_OR_METHOD_TAGS]
-    assert len(urgent) == 8866
+    assert len(urgent) == 9026
     weak = [item["text"] for item in urgent if remembered.assess(str(item["text"])).level != "crisis"]
     # the rest are bare fragments written during an act (BARE_ACTS, tests/conftest.py), caught in care mode; a
     # fragment two writers both wrote ("食咗") is named once
