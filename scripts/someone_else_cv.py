@@ -143,8 +143,7 @@ def _count(rules: SafetyRules, path: Path) -> None:
 
 def _names_someone(rules: SafetyRules, canonical: str) -> bool:
     """The guard `SafetyRules.assess` puts on `other`: the message names someone (the word list `someone`)."""
-    names = [pattern for name, pattern in rules.families if name == SOMEONE]
-    return not names or any(pattern.search(canonical) for pattern in names)
+    return rules._names(SOMEONE, canonical, absent=True)
 
 
 def _items(path: Path) -> list[dict[str, object]]:
