@@ -125,8 +125,8 @@ def test_training_gives_the_weights_of_the_name_vocabulary_to_the_bit(
     data = safety_examples()
     rules = bundled.safety
     # Chinese, English and mixed messages, risky and not: every kind of feature and every order of their names.
-    examples = [(rules.canonical(str(text)), True) for text in (data["act"] + data["crisis"] + data["concern"])[::40]]
-    examples += [(rules.canonical(str(text)), False) for text in data["safe"][::40]]
+    examples = [(rules.canonical(str(text)), True) for text in (data["act"] + data["crisis"] + data["concern"])[::80]]
+    examples += [(rules.canonical(str(text)), False) for text in data["safe"][::80]]
     examples += [(rules.canonical("I want to die 我不想活了 zs"), True), (rules.canonical("累死了 lol ok"), False)]
     # an example without a single feature, first, in the middle and last: a row with no pairs in a slice
     examples = [("", False), *examples[:50], ("", True), *examples[50:], ("", False)]
@@ -137,13 +137,13 @@ def test_training_gives_the_weights_of_the_name_vocabulary_to_the_bit(
     assert _names(net) == reference  # the same features, each with the same float
 
 
-def test_the_bundled_net_decides_every_tuning_and_ordinary_message_as_the_name_vocabulary_does(
+def test_the_bundled_net_decides_the_tuning_and_ordinary_messages_as_the_name_vocabulary_does(
     bundled: KnowledgeBase,
 ) -> None:
     net = bundled.safety.net
     assert net is not None
     named = _names(net)
-    for text in _eval_texts()[::2]:  # every other message: the reference sums every feature by name, slowly
+    for text in _eval_texts()[::5]:  # one message in five: the reference sums every feature by name, slowly
         canonical = bundled.safety.canonical(text[:4000])
         ours = net.probability(canonical)
         reference = _reference_probability(named, net.bias, canonical, net.families)
@@ -159,6 +159,8 @@ def test_a_kept_net_looks_its_names_up_by_hash_with_the_columns_and_sums_of_a_di
     # (`_HashedNames`), the names staying packed. Every column and every probability must be what a dict gives.
     seed_bundled_cache(tmp_path)
     kept = load_knowledge(REPO, cache_dir=tmp_path / CACHE_DIR).knowledge.safety
+    # One message in nine of every set, each put in canonical form once for the four nets (most of the time went there).
+    canonicals = [(text, kept.canonical(text[:4000])) for text in _eval_texts()[::9]]
     for net in (kept.net, kept.urgent, kept.acts, kept.someone):
         assert net is not None
         names = net.others
@@ -168,8 +170,7 @@ def test_a_kept_net_looks_its_names_up_by_hash_with_the_columns_and_sums_of_a_di
         assert all(names[name] == column for name, column in as_dict.items())
         assert "no such feature" not in names and names.get("no such feature") is None and 7 not in names
         plain = dataclasses.replace(net, others=MappingProxyType(as_dict))
-        for text in _eval_texts()[::3]:
-            canonical = kept.canonical(text[:4000])
+        for text, canonical in canonicals:
             assert net.probability(canonical) == plain.probability(canonical), text
 
 
