@@ -35,8 +35,10 @@ def acted_on(kb: KnowledgeBase, text: str) -> str:
     return "crisis-emergency-first" if found.level == "crisis" and found.act else found.level
 
 
-# A ruined flower bed: no rule fires, the net only leans, and the matcher finds no topic, so `lean` makes it a check-in.
-LEANING = "我家的花全都死了，是不是浇水太多"
+# Succulents that all died: no rule fires, the net only leans, and the matcher finds no topic, so `lean` makes it a
+# check-in. (Until the nets learnt GU-GW and HK-HM it was a ruined flower bed, "我家的花全都死了，是不是浇水太多"; the
+# retrained net puts that one at its threshold, 0.70, a check-in of its own.)
+LEANING = "种的多肉全死了，是不是浇水太勤"
 
 
 def test_saved_outcomes_are_what_the_bot_acts_on(
