@@ -1,5 +1,5 @@
 """The safety nets' weights kept in the data folder: a start with nothing changed reads them, a changed example or a
-damaged file trains again. Apart from tests/test_safety.py because each trains the four nets (on a twentieth of the
+damaged file trains again. Apart from tests/test_safety.py because each trains the four nets (on a fortieth of the
 bundled examples, still tens of seconds on a loaded CI machine), so the test run can spread them over its workers."""
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from bot.safety import SafetyNet, forget_recent_nets
 def test_a_start_with_nothing_changed_reads_the_kept_weights_and_decides_exactly_as_training_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A twentieth of the examples: the same lists, kinds and file format as the bundled net, trained in a fraction of
+    # A fortieth of the examples: the same lists, kinds and file format as the bundled net, trained in a fraction of
     # the time (the whole bundle took minutes of a CI worker here; the bundled net's kept file is read in every other
     # test).
     root, cache = copy_content(tmp_path), tmp_path / "cache"
-    _fewer_examples(root / "safety", step=20)
+    _fewer_examples(root / "safety", step=40)
     trained = load_knowledge(root, cache_dir=cache).knowledge
     kept = list(cache.glob("safety-net-*.npz"))
     assert len(kept) == 1
@@ -33,7 +33,7 @@ def test_a_start_with_nothing_changed_reads_the_kept_weights_and_decides_exactly
     forget_recent_nets()  # a new process: the weights must come from the file
     read = load_knowledge(root, cache_dir=cache).knowledge
     assert read.safety.net is not None and trained.safety.net is not None
-    for item in _dev_items()[::40]:  # 1,900 messages of every writer
+    for item in _dev_items()[::80]:  # 980 messages of every writer
         canonical = read.safety.canonical(str(item["text"]))
         assert read.safety.net.probability(canonical) == trained.safety.net.probability(canonical)
         assert read.assess(str(item["text"])) == trained.assess(str(item["text"]))
@@ -41,7 +41,7 @@ def test_a_start_with_nothing_changed_reads_the_kept_weights_and_decides_exactly
 
 def test_a_changed_example_trains_again_and_a_damaged_file_is_only_trained_again(tmp_path: Path) -> None:
     root, cache = copy_content(tmp_path), tmp_path / "cache"
-    _fewer_examples(root / "safety", step=20)
+    _fewer_examples(root / "safety", step=40)
     load_knowledge(root, cache_dir=cache)
     (first,) = cache.glob("safety-net-*.npz")
     examples = root / "safety" / "examples.yaml"

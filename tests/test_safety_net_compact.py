@@ -100,7 +100,7 @@ def _whole_descend(
 
 
 def test_the_codes_are_exactly_the_chinese_features_by_name(bundled: KnowledgeBase) -> None:
-    texts = [*_eval_texts()[::5], "", "a", "我", "我想", "我想死", "我 想 死", "想死 kms 想死", "※我※", "一二三四五六"]
+    texts = [*_eval_texts()[::10], "", "a", "我", "我想", "我想死", "我 想 死", "想死 kms 想死", "※我※", "一二三四五六"]
     for text in texts:
         canonical = bundled.safety.canonical(text)
         by_name = {c for f in net_features(canonical, bundled.safety.families) if (c := gram_code(f)) is not None}
