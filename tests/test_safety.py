@@ -284,7 +284,7 @@ def _fewer_examples(folder: Path, step: int = 10) -> None:
     same proportions, and a net that trains in a second or two instead of ten; `someone_else` keeps those of its
     messages still at risk."""
     path = folder / "examples.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)  # libyaml: 0.5 s instead of 5
     at_risk = {text for name in ("act", "crisis", "concern") for text in data[name][::step]}
     about = [text for text in data["someone_else"] if text in at_risk]
     lines = [f"threshold: {data['threshold']}"]
@@ -305,7 +305,7 @@ def test_more_intent_examples_do_not_drown_the_curated_safe_list(real: Knowledge
     errors: list[KnowledgeError] = []
     some = load_safety(folder, errors, examples)
     more = load_safety(folder, errors, examples * 2)
-    safe = len(yaml.safe_load((folder / "examples.yaml").read_text(encoding="utf-8"))["safe"])
+    safe = len(yaml.load((folder / "examples.yaml").read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["safe"])
     assert len(examples) > 3 * safe  # both in the shared-weight range
     assert errors == [] and some.net is not None and more.net is not None
     text = some.canonical("每天都在想，我这样的人到底还有什么用，不如不在")
