@@ -5,6 +5,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +22,7 @@ from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from bot.dialog import Dialog
+from bot.kept import write_text
 from bot.knowledge import CACHE_DIR, KnowledgeBase, KnowledgeSource, load_knowledge
 from bot.settings import Settings, SettingsError
 from bot.state import MemoryStore
@@ -110,16 +113,30 @@ def bundled_knowledge() -> KnowledgeBase:
     return _bundled()[0]
 
 
+# Parsed evaluation sets, kept as JSON under a digest of the file's bytes: libyaml still takes 8.6 s to build the
+# 78,000 items of the safety tuning set (its constructor is Python), JSON 0.1 s; each test process read it again.
+EVAL_PARSED = Path(tempfile.gettempdir()) / f"anxin-eval-parsed-{os.getuid()}"
+
+
 @functools.cache
 def _eval_items(name: str) -> tuple[Any, ...]:
-    data = yaml.load((REPO / "eval" / name).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    return tuple(data or ())
+    source = (REPO / "eval" / name).read_bytes()
+    kept = EVAL_PARSED / f"{Path(name).stem}-{hashlib.sha256(source).hexdigest()[:32]}.json"
+    with contextlib.suppress(OSError, ValueError):
+        return tuple(json.loads(kept.read_text(encoding="utf-8")))
+    data = yaml.load(source.decode("utf-8"), Loader=yaml.CSafeLoader) or []
+    text = json.dumps(data, ensure_ascii=False)
+    if json.loads(text) == data:  # only plain lists, mappings, strings, numbers and booleans: the same items back
+        with contextlib.suppress(OSError):
+            write_text(kept, text)
+    return tuple(data)
 
 
 def eval_items(name: str) -> list[Any]:
     """The items of eval/`name`, parsed once per test run: the tuning set alone is 4 MB, which the pure-Python
     `yaml.safe_load` took eight seconds to read, and many tests read it. libyaml's loader gives the same items
-    (checked on every set when this was written). The list is new each call; the items are shared: read-only."""
+    (checked on every set when this was written), and a later process reads them back from JSON (`EVAL_PARSED`).
+    The list is new each call; the items are shared: read-only."""
     return list(_eval_items(name))
 
 

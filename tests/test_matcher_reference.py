@@ -84,8 +84,11 @@ def test_the_build_is_the_reference_build(bundled: KnowledgeBase, old_bundled: r
 def test_every_evaluation_set_gets_the_reference_decisions(
     path: Path, bundled: KnowledgeBase, old_bundled: reference.Matcher
 ) -> None:
+    # Every message of the sample, the dev set and the holdouts; every second one of the thirty realistic dev sets,
+    # which are 31,769 of the 35,048 messages (all of them took 94 s of a CI worker, the reference loop two thirds).
     items = load_labelled(path)
-    assert _compare(bundled.matcher, old_bundled, (item.text for item in items)) == len(items) > 0
+    texts = [item.text for item in items][:: 2 if path.name.startswith("realistic-dev-") else 1]
+    assert _compare(bundled.matcher, old_bundled, texts) == len(texts) > 0
 
 
 def test_every_intent_test_and_example_gets_the_reference_decisions(

@@ -426,11 +426,13 @@ def test_irr_finds_a_root_just_below_the_cap() -> None:
 
 def test_a_message_said_to_hold_no_figure_never_parses_as_a_loan() -> None:
     """`may_hold_figures` lets the dialog skip `parse` for a message off the topic of cost: it must never be
-    False for one that parses as LoanTerms (every phrasing here, and every message of the dev sets)."""
+    False for one that parses as LoanTerms (every phrasing here, every message of the question dev sets and one in
+    three of the safety tuning set's 78,000, whose debts are told in the same words: all of them took 26 s)."""
     texts = [item["text"] for item in ITEMS if isinstance(item.get("text"), str)]
     for path in sorted((DATA.parent.parent.parent / "eval").glob("*.yaml")):
         if "holdout" not in path.name:
-            texts.extend(item["text"] for item in eval_items(path.name))  # parsed once per run (conftest)
+            items = eval_items(path.name)  # parsed once per run (conftest)
+            texts.extend(item["text"] for item in items[:: 3 if path.name.startswith("safety") else 1])
     skipped = [text for text in texts if not may_hold_figures(text)]
     assert skipped, "the pre-check should spare most messages"
     assert not [text for text in skipped if isinstance(parse(text), LoanTerms)]

@@ -125,8 +125,10 @@ def test_training_gives_the_weights_of_the_name_vocabulary_to_the_bit(
     data = safety_examples()
     rules = bundled.safety
     # Chinese, English and mixed messages, risky and not: every kind of feature and every order of their names.
-    examples = [(rules.canonical(str(text)), True) for text in (data["act"] + data["crisis"] + data["concern"])[::80]]
-    examples += [(rules.canonical(str(text)), False) for text in data["safe"][::80]]
+    # (Slices of three pairs are a Python step for every three pairs: half the examples there, 11 s -> 6 s.)
+    step = 160 if pairs_at_once < 100 else 80
+    examples = [(rules.canonical(str(text)), True) for text in (data["act"] + data["crisis"] + data["concern"])[::step]]
+    examples += [(rules.canonical(str(text)), False) for text in data["safe"][::step]]
     examples += [(rules.canonical("I want to die 我不想活了 zs"), True), (rules.canonical("累死了 lol ok"), False)]
     # an example without a single feature, first, in the middle and last: a row with no pairs in a slice
     examples = [("", False), *examples[:50], ("", True), *examples[50:], ("", False)]
@@ -143,7 +145,7 @@ def test_the_bundled_net_decides_the_tuning_and_ordinary_messages_as_the_name_vo
     net = bundled.safety.net
     assert net is not None
     named = _names(net)
-    for text in _eval_texts()[::5]:  # one message in five: the reference sums every feature by name, slowly
+    for text in _eval_texts()[::10]:  # one message in ten: the reference sums every feature by name, slowly
         canonical = bundled.safety.canonical(text[:4000])
         ours = net.probability(canonical)
         reference = _reference_probability(named, net.bias, canonical, net.families)
@@ -159,9 +161,15 @@ def test_a_kept_net_looks_its_names_up_by_hash_with_the_columns_and_sums_of_a_di
     # (`_HashedNames`), the names staying packed. Every column and every probability must be what a dict gives.
     seed_bundled_cache(tmp_path)
     kept = load_knowledge(REPO, cache_dir=tmp_path / CACHE_DIR).knowledge.safety
-    # One message in nine of every set, each put in canonical form once for the four nets (most of the time went there).
+    # One message in nine of every set, each put in canonical form and its names found once for the four nets: the
+    # columns the hash finds for every one of them, and the probabilities of one in forty-five (a probability adds the
+    # weights of those columns; whole probabilities of one in nine took 18 s of a CI worker).
     canonicals = [(text, kept.canonical(text[:4000])) for text in _eval_texts()[::9]]
-    for net in (kept.net, kept.urgent, kept.acts, kept.someone):
+    nets = (kept.net, kept.urgent, kept.acts, kept.someone)
+    assert all(net is not None and net.families == kept.families for net in nets)
+    found = [sorted(bot.safety._other_features(canonical, kept.families)) for _, canonical in canonicals]
+    assert sum(map(len, found)) > 10 * len(found)  # English words and pairs, cue families and their pairs
+    for net in nets:
         assert net is not None
         names = net.others
         assert isinstance(names, bot.safety._HashedNames)
@@ -169,8 +177,10 @@ def test_a_kept_net_looks_its_names_up_by_hash_with_the_columns_and_sums_of_a_di
         assert list(as_dict.values()) == list(range(len(net.grams), len(net.weights)))
         assert all(names[name] == column for name, column in as_dict.items())
         assert "no such feature" not in names and names.get("no such feature") is None and 7 not in names
+        for (text, _), features in zip(canonicals, found, strict=True):
+            assert names.columns(features) == [as_dict[name] for name in features if name in as_dict], text
         plain = dataclasses.replace(net, others=MappingProxyType(as_dict))
-        for text, canonical in canonicals:
+        for text, canonical in canonicals[::5]:
             assert net.probability(canonical) == plain.probability(canonical), text
 
 
