@@ -129,6 +129,9 @@ def _eval_items(name: str) -> tuple[Any, ...]:
     if json.loads(text) == data:  # only plain lists, mappings, strings, numbers and booleans: the same items back
         with contextlib.suppress(OSError):
             write_text(kept, text)
+            for older in EVAL_PARSED.glob(f"{Path(name).stem}-*.json"):  # the file as it was before an edit
+                if older != kept and len(older.name) == len(kept.name):
+                    older.unlink(missing_ok=True)
     return tuple(data)
 
 
