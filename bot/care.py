@@ -120,6 +120,14 @@ class CareContent:
         """Which follow-up a message in care mode is ("no_answer", "safe", …), or None."""
         return next((name for name, pattern in self.followups if pattern.search(canonical)), None)
 
+    def reading(self, canonical: str, state: CareState) -> str | None:
+        """Which follow-up a message in care mode is, a bare "no" read as the answer to the question the last reply
+        asked (`meaning_of_no`: "are you safe right now?" -> not safe; after any other reply it is just talk, None).
+        The dialog reads it so both when the safety net alone sees a risk in the word and when nothing does: "没有"
+        right after the check-in once got a fresh "tell me more" instead of the steps."""
+        choice = self.classify(canonical)
+        return self.meaning_of_no(state) if choice == "no" else choice
+
     def meaning_of_no(self, state: CareState) -> str | None:
         """What a bare "no" answers: the question the last care reply asked (its variant's `if_no`), or None."""
         if not state.used:

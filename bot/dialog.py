@@ -190,14 +190,6 @@ def _feedback_asked(options: tuple[str, ...]) -> str | None:
 
 
 _YES = frozenset({"好", "有帮助", "有幫助", "有用", "👍", "yes", "y", "helpful"})
-def _care_reading(kb: KnowledgeBase, state: CareState, text: str) -> str | None:
-    """Which follow-up a message in care mode is (`CareContent.classify`). A bare "no" to "are you safe right now?"
-    means not safe; after any other reply it is just talk (None). Read the same way when the safety net alone sees a
-    risk in the word: "没有" right after the check-in once got a fresh "tell me more" instead of the steps."""
-    choice = kb.care.classify(kb.safety.canonical(text))
-    return kb.care.meaning_of_no(state) if choice == "no" else choice
-
-
 _NO = frozenset({"不好", "没帮助", "沒幫助", "没有帮助", "沒有幫助", "没用", "沒用", "👎", "no", "n", "not helpful"})
 
 
@@ -381,7 +373,7 @@ class Dialog:
         if assessment.at_risk and in_care is not None:
             # Already staying with them: "我已经吃了" answers what was asked before, and that reading wins over a
             # fresh check-in when it means danger, or when only the net (not a rule) saw a risk in the words.
-            choice = _care_reading(kb, in_care, text)
+            choice = kb.care.reading(kb.safety.canonical(text), in_care)
             if choice == "danger" or (choice is not None and assessment.net_only):
                 return self._care_choice(kb, session, in_care, choice, locale)
         if assessment.at_risk:
@@ -495,7 +487,7 @@ class Dialog:
         self, kb: KnowledgeBase, session: Session, state: CareState, text: str, decision: Match, locale: Locale
     ) -> _Outcome:
         """A message while the bot is staying with someone: a follow-up, a debt question, or just talk."""
-        choice = _care_reading(kb, state, text)
+        choice = kb.care.reading(kb.safety.canonical(text), state)
         if choice is not None and choice != "thanks":
             return self._care_choice(kb, session, state, choice, locale)
         asked = decision.intent if decision.kind == "answer" else None
