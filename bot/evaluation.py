@@ -142,6 +142,13 @@ def evaluate(kb: KnowledgeBase, items: Sequence[Labelled]) -> Report:
     )
 
 
+# The `tag`s of a safety set's messages at risk (docs/evaluation-briefs.md): an act under way or a method question,
+# which must get the crisis reply with the emergency number first, not only a check-in (set G says `act`); and a writer
+# worried about someone else at risk, what `someone_else` in safety/examples.yaml holds.
+ACT_OR_METHOD_TAGS = frozenset({"act_under_way", "act", "method", "in_progress", "means"})
+SOMEONE_ELSE_TAGS = frozenset({"third_party", "other_now", "other_person", "other"})
+
+
 @dataclass(frozen=True)
 class SafetyItem:
     text: str

@@ -23,12 +23,11 @@ from pathlib import Path
 
 import yaml
 
+from bot.evaluation import SOMEONE_ELSE_TAGS
 from bot.knowledge import CACHE_DIR, load_knowledge
 from bot.safety import SOMEONE, SOMEONE_SINGLE, Assessment, SafetyNet, SafetyRules
 
 REPO = Path(__file__).resolve().parent.parent
-# The tags of eval/*.yaml for a writer worried about someone else at risk: what `someone_else` holds.
-SOMEONE_ELSE_TAGS = frozenset({"third_party", "other_now", "other_person", "other"})
 
 
 @dataclasses.dataclass(frozen=True)

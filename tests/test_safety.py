@@ -16,7 +16,7 @@ import yaml
 from conftest import BARE_ACTS, eval_items, safety_examples, seed_bundled_cache
 
 from bot.content import KnowledgeError
-from bot.evaluation import SafetyItem, evaluate_safety
+from bot.evaluation import ACT_OR_METHOD_TAGS, SOMEONE_ELSE_TAGS, SafetyItem, evaluate_safety
 from bot.knowledge import CACHE_DIR, KnowledgeBase, load_knowledge
 from bot.matcher import Match
 from bot.safety import LEAN_THRESHOLD, NONE, Assessment, SafetyNet, SafetyRules, built_in_rules, lean, load_safety
@@ -313,10 +313,6 @@ def test_more_intent_examples_do_not_drown_the_curated_safe_list(real: Knowledge
 
 
 DEV = REPO / "eval" / "safety-dev.yaml"
-# Tags whose messages must get the crisis reply with the emergency number first, not only a check-in.
-ACT_OR_METHOD_TAGS = frozenset({"act_under_way", "act", "method", "in_progress", "means"})  # set G says `act`
-# Tags of writers worried about someone else at risk: what `someone_else` in safety/examples.yaml holds.
-SOMEONE_ELSE_TAGS = frozenset({"third_party", "other_now", "other_person", "other"})
 
 
 def _dev_items() -> list[dict[str, object]]:
