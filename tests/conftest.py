@@ -8,6 +8,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -129,8 +130,9 @@ def _eval_items(name: str) -> tuple[Any, ...]:
     if json.loads(text) == data:  # only plain lists, mappings, strings, numbers and booleans: the same items back
         with contextlib.suppress(OSError):
             write_text(kept, text)
+            same_file = re.compile(rf"{re.escape(Path(name).stem)}-[0-9a-f]{{32}}\.json")  # not realistic-dev-1*
             for older in EVAL_PARSED.glob(f"{Path(name).stem}-*.json"):  # the file as it was before an edit
-                if older != kept and len(older.name) == len(kept.name):
+                if older != kept and same_file.fullmatch(older.name):
                     older.unlink(missing_ok=True)
     return tuple(data)
 

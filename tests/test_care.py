@@ -132,15 +132,8 @@ async def test_a_bare_no_to_are_you_safe_means_not_safe(dialog: Dialog) -> None:
         assert shows_a_line(text_of(unsafe), MAINLAND_LINES + HK_LINES), no
 
 
-class _Serving:
-    """What a dialog reads of a `KnowledgeSource`: the knowledge base it serves."""
-
-    def __init__(self, current: KnowledgeBase) -> None:
-        self.current = current
-
-
 async def test_a_bare_no_is_the_answer_even_when_only_the_net_sees_a_risk_in_it(
-    knowledge: KnowledgeSource, store: MemoryStore, clock: Clock
+    knowledge: KnowledgeSource, clock: Clock
 ) -> None:
     # With the first net's threshold at zero, every message no rule flags is the net's check-in, "没有" included (a
     # retrained net once put it at 0.70): the answer to "are you safe right now?" must still win, the not-safe steps,
@@ -151,7 +144,7 @@ async def test_a_bare_no_is_the_answer_even_when_only_the_net_sees_a_risk_in_it(
     eager = dataclasses.replace(kb, safety=dataclasses.replace(kb.safety, net=eager_net))
     for no in ("没有", "no", "唔係"):
         assert eager.assess(no).net_only, no
-        dialog = Dialog(_Serving(eager), MemoryStore(), clock=clock)  # type: ignore[arg-type]
+        dialog = Dialog(Served(eager), MemoryStore(), clock=clock)  # type: ignore[arg-type]
         await say(dialog, "如果我死了，网贷是不是就不用还了")
         unsafe = await say(dialog, no)
         assert payloads(unsafe) == ["k:no_answer", "k:no_phone", "k:ok"], (no, text_of(unsafe))
