@@ -23,12 +23,12 @@ from pathlib import Path
 
 import yaml
 
-from bot.evaluation import ACT_OR_METHOD_TAGS, safety_outcome
+from bot.evaluation import ACT_OR_METHOD_TAGS, OUTCOMES, safety_outcome
 from bot.knowledge import CACHE_DIR, KnowledgeBase, load_knowledge
 from bot.safety import CUT
 
 REPO = Path(__file__).resolve().parent.parent
-RANK = {"none": 0, "concern": 1, "crisis": 2, "crisis-emergency-first": 3}
+RANK = {outcome: rank for rank, outcome in enumerate(OUTCOMES)}  # none < concern < crisis < emergency first
 
 
 @dataclasses.dataclass(frozen=True)
