@@ -292,6 +292,12 @@ NAMED_HOLDOUT = {
         "realistic-holdout-11.yaml",
         "2f945a4b091e2107d17b04bb64e400f97815d05b3e3997df19b4bb0ed7ead603",
     ): "36e01ccc2313bba0c5baff9d2340c917c3a6065990355156871196e71d8e2830",
+    # a look-alike of the safety holdout IR-IT (set IS, an idiom) with one [姓名] taken out: found by this test and
+    # not read (only the label was printed); a name is taken out whoever's it is, the safe side for privacy
+    (
+        "safety-holdout-32.yaml",
+        "abcdbfec4fb75cd9665fd467add7124bfc376d40ae86b969c09bbd9bcb7cca3f",
+    ): "86062060f6a9248ba1b840a4bb55f235229575b185869b2b54cff7f9555769ca",
 }
 NAMED = {
     # set DO: "the collector kept calling me by the wrong name, Zhang Wei; I'm Li Wei"
