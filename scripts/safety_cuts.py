@@ -62,9 +62,9 @@ def cuts(kb: KnowledgeBase, items: Iterable[dict[str, object]]) -> Iterator[Cut]
         canonical, _ = rules._rewritten(text)
         found: list[tuple[str, str]] = []
         for group, pattern in rules.exclusions:
-            match = pattern.search(canonical)
-            if match is not None:
-                found.append((group, match.group(0)))
+            words = [match.group(0) for match in pattern.finditer(canonical)]  # every piece the cut below removes
+            if words:
+                found.append((group, " … ".join(words)))
                 canonical = pattern.sub(CUT, canonical)
         if found:
             yield Cut(text, outcome, bare.level, tuple(found))
