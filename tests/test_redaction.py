@@ -298,6 +298,11 @@ NAMED_HOLDOUT = {
         "safety-holdout-32.yaml",
         "abcdbfec4fb75cd9665fd467add7124bfc376d40ae86b969c09bbd9bcb7cca3f",
     ): "86062060f6a9248ba1b840a4bb55f235229575b185869b2b54cff7f9555769ca",
+    # the same in the safety holdout IU-IW (set IU, an idiom): one [姓名], found by this test, only the label printed
+    (
+        "safety-holdout-33.yaml",
+        "d8fc587ba56e9d08a4e777bac79bade4d5a83112b636fb187ff1b85b8d9eecf2",
+    ): "329602d4e7627955c1d4ca40e584277000bad681bb0535bb3393ef0f00d09bc6",
 }
 NAMED = {
     # set DO: "the collector kept calling me by the wrong name, Zhang Wei; I'm Li Wei"
