@@ -292,13 +292,8 @@ NAMED_HOLDOUT = {
         "realistic-holdout-11.yaml",
         "2f945a4b091e2107d17b04bb64e400f97815d05b3e3997df19b4bb0ed7ead603",
     ): "36e01ccc2313bba0c5baff9d2340c917c3a6065990355156871196e71d8e2830",
-    # a look-alike of the safety holdout IR-IT (set IS, an idiom) with one [姓名] taken out: found by this test and
+    # a look-alike of the safety holdout IU-IW (set IU, an idiom) with one [姓名] taken out: found by this test and
     # not read (only the label was printed); a name is taken out whoever's it is, the safe side for privacy
-    (
-        "safety-holdout-32.yaml",
-        "abcdbfec4fb75cd9665fd467add7124bfc376d40ae86b969c09bbd9bcb7cca3f",
-    ): "86062060f6a9248ba1b840a4bb55f235229575b185869b2b54cff7f9555769ca",
-    # the same in the safety holdout IU-IW (set IU, an idiom): one [姓名], found by this test, only the label printed
     (
         "safety-holdout-33.yaml",
         "d8fc587ba56e9d08a4e777bac79bade4d5a83112b636fb187ff1b85b8d9eecf2",
@@ -310,6 +305,11 @@ NAMED = {
     # set EU: "the collector got my name wrong three times and called me Mr Wang; I'm a woman" (a name said to the
     # writer is taken out too: it may be someone's)
     "笑死 催收把我名字念错了三次 还管我叫王先生 我是女的": "笑死 催收把我名字念错了三次 还管我叫[姓名] 我是女的",
+    # set IS (a holdout until the round after 1456adf, where only its digest was kept): the collector called the writer
+    # by another name; the writer's own is taken out, the one the collector used is left as said
+    "I'm dead 😂 collector called me Mr. Ahmed but my name is Amine": (
+        "I'm dead 😂 collector called me Mr. Ahmed but my name is [姓名]"
+    ),
 }
 
 
