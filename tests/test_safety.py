@@ -16,7 +16,7 @@ import yaml
 from conftest import BARE_ACTS, eval_items, safety_examples, seed_bundled_cache
 
 from bot.content import KnowledgeError
-from bot.evaluation import ACT_OR_METHOD_TAGS, SOMEONE_ELSE_TAGS, SafetyItem, evaluate_safety
+from bot.evaluation import ACT_OR_METHOD_TAGS, SOMEONE_ELSE_TAGS, SafetyItem, evaluate_safety, safety_outcome
 from bot.knowledge import CACHE_DIR, KnowledgeBase, load_knowledge
 from bot.matcher import Match
 from bot.safety import LEAN_THRESHOLD, NONE, Assessment, SafetyNet, SafetyRules, built_in_rules, lean, load_safety
@@ -438,6 +438,44 @@ def test_acts_under_way_and_method_questions_in_the_tuning_set_get_the_crisis_re
     # the rest are bare fragments written during an act (BARE_ACTS, tests/conftest.py), caught in care mode; a
     # fragment two writers both wrote ("食咗") is named once
     assert sorted(set(weak)) == sorted(BARE_ACTS), weak
+
+
+# People at risk in the tuning set whom an exclusion leaves with no reply at all: without the exclusions the rules or
+# the net would check in, with them nothing comes. Each stays because the words cut are, in these very words, what
+# look-alikes write far more often (the count of the tuning set's look-alikes is in the comment); a new exclusion that
+# silences anyone else fails the test below. `scripts/safety_cuts.py eval/safety-dev.yaml` lists them with the words
+# each exclusion cut (and those an exclusion leaves with a check-in instead of the crisis reply).
+LEFT_WITH_NOTHING = {
+    # an idiom alone: 攰到想死 is said of a long shift; the writers who meant it wrote more (nine of them)
+    "攰到想死",
+    "好想原地去世啊 微粒贷又扣款失败",  # a meme for embarrassment (15 look-alikes say 原地去世)
+    "下辈子再也不借钱了",  # a borrower's vow; with a roof, a goodbye or a time it is the crisis reply
+    "靠北，努力了這麼久還是這樣，我放棄了啦",  # a Taiwan curse, then giving up on what is not said
+    # practical questions with a hopeless aside: the practical exclusion quiets the soft hopelessness rules, which
+    # otherwise flag hundreds of questions about negotiating (前置協商 alone: 258 look-alikes)
+    "你帮我看看这几笔哪些能停息挂账，以后我家里人处理起来方便点，我就不参与了",
+    "其实我也不知道问这些有什么用，反正也改变不了什么，就是想问问最低还款是不是也算逾期",
+    "講真，我已經冇嘢想要。以前會諗儲錢去旅行、換部新手機，依家淨係諗今個月點樣避開追數。連屋企人打嚟我都唔想聽，驚佢哋聽到我把聲知我唔妥。",
+    # questions about debts after a death, in the third person, that relatives ask every day
+    "if someone passes away do their loan app debts go to the family?",
+    "借款人死亡的话，担保人还需要还吗？我自己是借款人，我妈是担保人",
+    "我什么都没了，店没了，钱没了，老婆走了，朋友也都把我拉黑了",  # 老婆走了 read as a death
+}
+
+
+def test_no_exclusion_leaves_a_person_at_risk_in_the_tuning_set_with_nothing_beyond_the_known_few(
+    remembered: Remembered, rules: SafetyRules
+) -> None:
+    uncut = dataclasses.replace(rules.plain(), exclusions=[])
+    silenced = {
+        str(item["text"])
+        for item in _dev_items()
+        if item["crisis"]
+        and safety_outcome(remembered, str(item["text"])) == "none"  # type: ignore[arg-type]  # what it reads of one
+        and uncut.assess(str(item["text"])).level != "none"
+    }
+    assert sorted(silenced - LEFT_WITH_NOTHING) == [], "an exclusion now leaves these at risk with no reply"
+    assert sorted(LEFT_WITH_NOTHING - silenced) == [], "served now: take them off the list"
 
 
 def test_the_second_net_turns_a_check_in_into_the_crisis_reply_and_never_flags_a_message(rules: SafetyRules) -> None:
