@@ -292,12 +292,6 @@ NAMED_HOLDOUT = {
         "realistic-holdout-11.yaml",
         "2f945a4b091e2107d17b04bb64e400f97815d05b3e3997df19b4bb0ed7ead603",
     ): "36e01ccc2313bba0c5baff9d2340c917c3a6065990355156871196e71d8e2830",
-    # a look-alike of the safety holdout IU-IW (set IU, an idiom) with one [姓名] taken out: found by this test and
-    # not read (only the label was printed); a name is taken out whoever's it is, the safe side for privacy
-    (
-        "safety-holdout-33.yaml",
-        "d8fc587ba56e9d08a4e777bac79bade4d5a83112b636fb187ff1b85b8d9eecf2",
-    ): "329602d4e7627955c1d4ca40e584277000bad681bb0535bb3393ef0f00d09bc6",
 }
 NAMED = {
     # set DO: "the collector kept calling me by the wrong name, Zhang Wei; I'm Li Wei"
@@ -310,6 +304,9 @@ NAMED = {
     "I'm dead 😂 collector called me Mr. Ahmed but my name is Amine": (
         "I'm dead 😂 collector called me Mr. Ahmed but my name is [姓名]"
     ),
+    # set IU (a holdout until the round after 2a24438, where only its digest was kept): the collector misread the
+    # writer's name; the name after 我叫 is taken out up to the length the rule reads, and a character is left
+    "笑死 催收把我名字念错了 念成王大锤 我叫王大锤子": "笑死 催收把我名字念错了 念成王大锤 我叫[姓名]子",
 }
 
 
