@@ -192,19 +192,21 @@ DESCEND_CHUNK = 1 << 19
 
 
 def descend(
-    row_index: npt.NDArray[np.integer],
+    lengths: npt.NDArray[np.integer],
     column_index: npt.NDArray[np.integer],
     labels: npt.NDArray[np.float64],
     base: npt.NDArray[np.float64],
     size: int,
 ) -> tuple[npt.NDArray[np.float64], float]:
     """Logistic regression by gradient descent over sparse (row, column) pairs: the weights and the bias. The pairs
-    come row by row (`row_index` never decreases).
+    come row by row: row r holds `lengths[r]` of them, in `column_index`.
 
     Each sum adds the same numbers in the same order as one `np.bincount` over all the pairs would: a row's score
     within the slice that holds all its pairs, a column's gradient by `np.add.at` slice after slice, which adds
     pair after pair onto the running total. So the weights are those of the whole-array form to the bit, with
-    temporaries the size of a slice. (`np.take` gathers the same values as indexing, a third faster.)"""
+    temporaries the size of a slice. (`np.take` gathers the same values as indexing, a third faster.) A slice's
+    rows are numbered from its first (`_slice_rows`): 16-bit numbers where they fit, a quarter of the memory of
+    one row number per pair for all the pairs (23.5 MB at 5.9 million pairs, which set the training peak)."""
     count = len(labels)
     # Classes weigh the same in total: ordinary questions far outnumber the risk examples, and the
     # threshold was chosen (by testing on writers left out) for balanced classes.
@@ -212,42 +214,50 @@ def descend(
     negatives = float((base * (1.0 - labels)).sum())
     sample: npt.NDArray[np.float64] = np.where(labels > 0, negatives / positives, base)
     sample *= count / float(sample.sum())
-    slices = _row_slices(row_index, count)
+    slices = _row_slices(lengths, count)
+    rows = [_slice_rows(lengths[first_row:last_row]) for first_row, last_row, _, _ in slices]
     weights = np.zeros(size)
     bias = 0.0
     z = np.empty(count)
     for _ in range(NET_ITERATIONS):
-        for first_row, last_row, first, last in slices:
+        for (first_row, last_row, first, last), mine in zip(slices, rows, strict=True):
             z[first_row:last_row] = np.bincount(
-                row_index[first:last], weights=np.take(weights, column_index[first:last]), minlength=last_row
-            )[first_row:]
+                mine, weights=np.take(weights, column_index[first:last]), minlength=last_row - first_row
+            )
         z += bias
         error = (1.0 / (1.0 + np.exp(-z)) - labels) * sample
         gradient = np.zeros(size)
-        for _, _, first, last in slices:
-            np.add.at(gradient, column_index[first:last], np.take(error, row_index[first:last]))
+        for (first_row, last_row, first, last), mine in zip(slices, rows, strict=True):
+            np.add.at(gradient, column_index[first:last], np.take(error[first_row:last_row], mine))
         gradient /= count
         weights -= NET_STEP * (gradient + NET_L2 * weights)
         bias -= 0.5 * float(error.mean())
     return weights, bias
 
 
-def _row_slices(row_index: npt.NDArray[np.integer], count: int) -> list[tuple[int, int, int, int]]:
+def _row_slices(lengths: npt.NDArray[np.integer], count: int) -> list[tuple[int, int, int, int]]:
     """(first row, row after the last, first pair, pair after the last) of slices of about `DESCEND_CHUNK` pairs
     that never split a row's pairs, covering rows 0 to `count` (rows without pairs included)."""
+    ends = np.cumsum(lengths, dtype=np.int64)  # the pair after each row's last
+    total = int(ends[-1]) if count else 0
     slices: list[tuple[int, int, int, int]] = []
     first_row = first = 0
-    total = len(row_index)
     while first_row < count:
         if first + DESCEND_CHUNK >= total:
             last_row, last = count, total
         else:
             # the row of the pair a slice's length on, ended there; a row longer than a slice is a slice of its own
-            last_row = max(int(row_index[first + DESCEND_CHUNK]), first_row + 1)
-            last = int(np.searchsorted(row_index, last_row, side="left"))
+            last_row = max(int(np.searchsorted(ends, first + DESCEND_CHUNK, side="right")), first_row + 1)
+            last = int(ends[last_row - 1])
         slices.append((first_row, last_row, first, last))
         first_row, first = last_row, last
     return slices
+
+
+def _slice_rows(lengths: npt.NDArray[np.integer]) -> npt.NDArray[np.unsignedinteger]:
+    """Each pair's row within a slice of rows (the first is 0), in the smallest type that holds them."""
+    kind = np.uint16 if len(lengths) <= 1 << 16 else np.uint32
+    return np.repeat(np.arange(len(lengths), dtype=kind), lengths)
 
 
 def net_features(canonical: str, families: Sequence[tuple[str, re.Pattern[str]]]) -> set[str]:
@@ -372,24 +382,55 @@ class SafetyNet:
         weights stay 0 (no example has them, and the L2 term of a weight at 0 is 0), and a net that learns from
         fewer messages than another gets the other's vocabulary, which a start then reads once for both.
         `single`: the weights learnt are kept as 32-bit floats, half the memory (`SOMEONE_SINGLE`)."""
-        # A feature's column is its key's place in the sorted vocabulary. (A dict from feature to column took 100 MB
-        # of Python objects at 460,000 features; which column a feature gets changes no sum in `descend`.)
         _reuse_freed_memory()
-        column_index, lengths, vocabulary_keys, names = _features(examples, families, vocabulary)
-        count = len(examples)
-        row_index = np.repeat(np.arange(count, dtype=np.int32), lengths)
-        labels = np.array([1.0 if risky else 0.0 for _, risky in examples])
-        base = np.ones(count) if importance is None else np.array(importance, dtype=np.float64)
-        del lengths
+        learnt = _Learnt.of(examples, families, importance, vocabulary)
+        return cls.learn(learnt, families, threshold, single)
+
+    @classmethod
+    def learn(
+        cls, learnt: _Learnt, families: Sequence[tuple[str, re.Pattern[str]]], threshold: float, single: bool = False
+    ) -> SafetyNet:
+        """The net `train` gives, from the examples' features (`_Learnt`), which it lets go of as it goes: a caller
+        that holds no example text any more (`train_kept`) learns without the texts in memory."""
+        weights, bias = descend(learnt.lengths, learnt.columns, learnt.labels, learnt.base, len(learnt.vocabulary))
+        learnt.columns = np.empty(0, dtype=np.int32)  # let go of the pairs before the weights are arranged
+        learnt.lengths = np.empty(0, dtype=np.intp)
         _give_back_memory()
-        weights, bias = descend(row_index, column_index, labels, base, len(vocabulary_keys))
-        del row_index, column_index
-        _give_back_memory()
-        grams, order, others = _arrange(vocabulary_keys, names)
+        grams, order, others = _arrange(learnt.vocabulary, learnt.names)
         kept: npt.NDArray[np.float64] | npt.NDArray[np.float32] = np.ascontiguousarray(weights[order])
         if single:
             kept = kept.astype(np.float32)
         return cls(grams, MappingProxyType(others), kept, bias, threshold, tuple(families))
+
+
+@dataclasses.dataclass
+class _Learnt:
+    """What `descend` learns from: every example's features as columns of the sorted vocabulary, example after
+    example (`columns`; `lengths`: how many each example has), its label and its weight before the classes are
+    balanced; the vocabulary's keys and the other features' names (`_features`)."""
+
+    columns: npt.NDArray[np.int32]
+    lengths: npt.NDArray[np.integer]
+    labels: npt.NDArray[np.float64]
+    base: npt.NDArray[np.float64]
+    vocabulary: npt.NDArray[np.uint64]
+    names: list[str]
+
+    @classmethod
+    def of(
+        cls,
+        examples: Sequence[tuple[str, bool]],
+        families: Sequence[tuple[str, re.Pattern[str]]],
+        importance: Sequence[float] | None = None,
+        vocabulary: Sequence[str] = (),
+    ) -> _Learnt:
+        # A feature's column is its key's place in the sorted vocabulary. (A dict from feature to column took 100 MB
+        # of Python objects at 460,000 features; which column a feature gets changes no sum in `descend`.)
+        columns, lengths, keys, names = _features(examples, families, vocabulary)
+        labels = np.array([1.0 if risky else 0.0 for _, risky in examples])
+        base = np.ones(len(examples)) if importance is None else np.array(importance, dtype=np.float64)
+        _give_back_memory()
+        return cls(columns, lengths, labels, base, keys, names)
 
 
 # A feature's key while learning: its class in the top byte, in the order `sorted` gives the features' names (names
@@ -1802,5 +1843,10 @@ def train_kept(inputs: Path, folder: Path, key: str, prefix: str = NET_CACHE_PRE
         raise ValueError("the training input does not add up")
     families = tuple((name, re.compile(source, flag)) for name, source, flag in zip(names, sources, flags, strict=True))
     examples = list(zip(texts, labels, strict=True))
-    net = SafetyNet.train(examples, families, threshold, importance, vocabulary=unlearnt, single=single)
+    # The same steps as `SafetyNet.train`, with the texts let go of once their features are found: 98,000 example
+    # texts and the vocabulary's messages held some 25 MB of Python strings through the whole of the learning.
+    _reuse_freed_memory()
+    learnt = _Learnt.of(examples, families, importance, unlearnt)
+    del examples, texts, labels, unlearnt, importance
+    net = SafetyNet.learn(learnt, families, threshold, single)
     _keep_net(folder, key, net, peak_rss_mb(), prefix)

@@ -194,3 +194,25 @@ def test_names_with_one_hash_between_them_are_kept_in_a_dict(monkeypatch: pytest
     assert isinstance(distinct, bot.safety._HashedNames)
     assert (distinct["a"], distinct["bc"], distinct["def"]) == (10, 11, 12) and "xy" in distinct  # one hash: len 2
     assert distinct.columns(["def", "zz", "a", "nope!"]) == [12, 11, 10]
+
+
+@pytest.mark.parametrize("pairs_at_once", [bot.safety.DESCEND_CHUNK, 5])
+def test_slices_of_more_rows_than_16_bits_number_learn_the_weights_of_the_whole_array_form(
+    monkeypatch: pytest.MonkeyPatch, pairs_at_once: int
+) -> None:
+    # 70,000 rows, most without a feature (an example whose text was all cut): one slice holds more rows than a
+    # 16-bit number counts, and its rows are numbered in 32 bits; with slices of five pairs, in 16.
+    monkeypatch.setattr(bot.safety, "DESCEND_CHUNK", pairs_at_once)
+    generator = np.random.default_rng(7)
+    count, size = 70_000, 50
+    lengths = np.zeros(count, dtype=np.intp)
+    lengths[generator.choice(count, 400, replace=False)] = generator.integers(1, 6, 400)
+    columns = np.concatenate([np.sort(generator.choice(size, n, replace=False)) for n in lengths if n]).astype(np.int32)
+    labels = (generator.random(count) < 0.3).astype(np.float64)
+    base = np.ones(count)
+    rows = np.repeat(np.arange(count, dtype=np.intp), lengths)
+    weights, bias = bot.safety.descend(lengths, columns, labels, base, size)
+    reference, reference_bias = _whole_descend(rows, columns.astype(np.intp), labels, base, size)
+    assert bias == reference_bias and weights.tobytes() == reference.tobytes()
+    kinds = {bot.safety._slice_rows(lengths[a:b]).dtype for a, b, _, _ in bot.safety._row_slices(lengths, count)}
+    assert kinds == ({np.dtype(np.uint32)} if pairs_at_once > 1000 else {np.dtype(np.uint16)})
