@@ -2,7 +2,7 @@
 nothing were cut, and what the exclusions of `safety/signals.yaml` cut from them.
 
 Usage: .venv/bin/python scripts/safety_cuts.py eval/safety-dev.yaml [FILE ...]
-       .venv/bin/python scripts/safety_cuts.py --count eval/safety-holdout-35.yaml [FILE ...]
+       .venv/bin/python scripts/safety_cuts.py --count eval/safety-holdout-36.yaml [FILE ...]
 
 An exclusion spares a look-alike ("累死了", a collector's "去死" quoted) by cutting words out before the rules run;
 cut too much and it silences a person at risk ("我要弄死我自己" once lost 要弄死 to the exclusion for collectors'

@@ -2,7 +2,7 @@
 writer at risk themself (`someone_else` in safety/examples.yaml, `SOMEONE_THRESHOLD` in bot/safety.py).
 
 Usage: .venv/bin/python scripts/someone_else_cv.py [--groups 10] [--thresholds 0.5 0.7 0.8 0.9 0.95]
-       .venv/bin/python scripts/someone_else_cv.py --count eval/safety-holdout-35.yaml [FILE ...]
+       .venv/bin/python scripts/someone_else_cv.py --count eval/safety-holdout-36.yaml [FILE ...]
 
 The writers of eval/safety-dev.yaml (`set`) are dealt into groups by name; for each group a net is trained as at load
 time (`someone_else` against the other messages at risk) on the messages no writer of the group wrote, and scores that

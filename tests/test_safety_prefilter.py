@@ -18,8 +18,8 @@ REPO = Path(__file__).parent.parent
 # the file and the position, so no holdout text reaches a log).
 SETS = [
     "safety-dev.yaml",
-    "safety-holdout-34.yaml",
     "safety-holdout-35.yaml",
+    "safety-holdout-36.yaml",
     "holdout.yaml",
     "dev.yaml",
     *sorted(path.name for path in (REPO / "eval").glob("realistic*.yaml")),
