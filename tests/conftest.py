@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import functools
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -135,6 +137,17 @@ def _eval_items(name: str) -> tuple[Any, ...]:
                 if older != kept and same_file.fullmatch(older.name):
                     older.unlink(missing_ok=True)
     return tuple(data)
+
+
+@functools.cache
+def script(name: str) -> ModuleType:
+    """scripts/`name`.py as a module, loaded once per test process (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # a dataclass looks its module up while it is made
+    spec.loader.exec_module(module)
+    return module
 
 
 def eval_items(name: str) -> list[Any]:

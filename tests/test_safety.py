@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BARE_ACTS, eval_items, safety_examples, seed_bundled_cache
+from conftest import BARE_ACTS, eval_items, safety_examples, script, seed_bundled_cache
 
 from bot.content import KnowledgeError
-from bot.evaluation import ACT_OR_METHOD_TAGS, SOMEONE_ELSE_TAGS, SafetyItem, evaluate_safety, safety_outcome
+from bot.evaluation import ACT_OR_METHOD_TAGS, SOMEONE_ELSE_TAGS, SafetyItem, evaluate_safety
 from bot.knowledge import CACHE_DIR, KnowledgeBase, load_knowledge
 from bot.matcher import Match
 from bot.safety import LEAN_THRESHOLD, NONE, Assessment, SafetyNet, SafetyRules, built_in_rules, lean, load_safety
@@ -38,7 +38,8 @@ def rules(real: KnowledgeBase) -> SafetyRules:
 class Remembered:
     """The bundled knowledge base with each message's assessment remembered: the tests of the tuning set and the
     holdout read the same 43,570 assessments several times (the floors alone were 99 s on a loaded CI worker).
-    What `evaluate_safety` reads of a knowledge base: `assess`, `match` and `decide`."""
+    What `evaluate_safety` reads of a knowledge base: `assess`, `match` and `decide`; `safety_cuts.cuts` reads its
+    `safety` too."""
 
     kb: KnowledgeBase
     assess: Callable[[str], Assessment]
@@ -48,6 +49,10 @@ class Remembered:
 
     def decide(self, text: str) -> Match:
         return self.kb.decide(text)
+
+    @property
+    def safety(self) -> SafetyRules:
+        return self.kb.safety
 
 
 @pytest.fixture(scope="module")
@@ -464,16 +469,10 @@ LEFT_WITH_NOTHING = {
 
 
 def test_no_exclusion_leaves_a_person_at_risk_in_the_tuning_set_with_nothing_beyond_the_known_few(
-    remembered: Remembered, rules: SafetyRules
+    remembered: Remembered,
 ) -> None:
-    uncut = dataclasses.replace(rules.plain(), exclusions=[])
-    silenced = {
-        str(item["text"])
-        for item in _dev_items()
-        if item["crisis"]
-        and safety_outcome(remembered, str(item["text"])) == "none"  # type: ignore[arg-type]  # what it reads of one
-        and uncut.assess(str(item["text"])).level != "none"
-    }
+    found = script("safety_cuts").cuts(remembered, _dev_items())  # each person at risk an exclusion leaves with less
+    silenced = {cut.text for cut in found if cut.outcome == "none"}
     assert sorted(silenced - LEFT_WITH_NOTHING) == [], "an exclusion now leaves these at risk with no reply"
     assert sorted(LEFT_WITH_NOTHING - silenced) == [], "served now: take them off the list"
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import script as load_script
 
 from bot.knowledge import KnowledgeBase
 
@@ -16,12 +15,7 @@ REPO = Path(__file__).parent.parent
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("safety_cuts", REPO / "scripts" / "safety_cuts.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # a dataclass looks its module up while it is made
-    spec.loader.exec_module(module)
-    return module
+    return load_script("safety_cuts")
 
 
 def test_a_person_at_risk_an_exclusion_silences_is_named_with_what_was_cut(
